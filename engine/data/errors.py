@@ -1,0 +1,100 @@
+"""The one error the data layer raises, and every sentence it can say.
+
+A person who imports a spreadsheet must be told what is wrong with it in words they understand: which
+file, which row, which field. So each failure is declared here once, with its plain-language text (as
+engine/protocol.py does for run events), and raised as ``DataError(code, **values)``. The code and the
+values travel with the exception, so the window can store or translate the event; ``str(error)`` is the
+finished sentence.
+
+Row numbers in these sentences count records from 1 in the order they appear in the file (for CSV and
+Excel, the first row under the header is row 1); line numbers are the file's own lines.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str] = {
+    # Reading a file
+    "file.missing": "The file {file} does not exist.",
+    "file.empty": "{file} is empty.",
+    "file.cannot_open": (
+        "{file} could not be opened; check that you may read it and that no other program has it locked."
+    ),
+    "file.unsupported": (
+        "{file} is not a kind of file that can be read here; use CSV, TSV, Excel (.xlsx), JSON, JSON Lines "
+        "(.jsonl) or Parquet."
+    ),
+    "file.needs_package": "Reading {file} needs the '{package}' package, which is not installed.",
+    "file.unreadable": "{file} could not be read; it may be damaged, or not really a {kind} file.",
+    "json.invalid": "{file} is not valid JSON: there is a problem at line {line}, column {column} ({reason}).",
+    "json.not_a_list": "{file} should hold a list of records, but it holds {found}.",
+    "json.many_lists": (
+        "{file} holds several lists ({names}), so it is not clear which one is the data; keep only one."
+    ),
+    "jsonl.bad_line": "Line {line} of {file} is not a valid JSON object ({reason}).",
+    "row.not_an_object": "Row {row} of {file} is not a record with named fields.",
+    "csv.too_many_values": (
+        "Line {line} of {file} has {found} values but the header names {expected} columns; a text probably "
+        "contains a '{delimiter}' without quotes around it."
+    ),
+    # Columns and fields
+    "column.missing": "{file} has no column named '{column}'; its columns are: {available}.",
+    "column.no_text": "No column of {file} holds text; its columns are: {available}.",
+    "column.only_text": "{file} has only a column of texts ('{column}') and none with labels.",
+    "column.no_label": (
+        "It is not clear which column of {file} holds the labels; choose it among: {available}."
+    ),
+    "field.wrong_type": "Row {row} of {file} has {found} where the '{field}' text should be.",
+    "field.bad_label": "Row {row} of {file} has {found} in '{field}', which cannot be used as a label.",
+    "field.not_a_list": "Row {row} of {file} has {found} where the list of '{field}' should be.",
+    "field.bad_turn": "Row {row} of {file} has {found} in '{field}' where a turn (a speaker and a text) should be.",
+    "field.no_role": "Row {row} of {file} has a turn that does not say who speaks (it has no '{field}').",
+    "field.bad_role": "Row {row} of {file} has a turn from '{role}', which is not a known speaker.",
+    "field.bad_weight": "Row {row} of {file} has {found} as a 'loss_weight', where a number should be.",
+    "field.non_text_part": "Row {row} of {file} has a message part of the kind '{kind}'; only text can be used.",
+    # Whole datasets
+    "data.no_rows": "{file} has no rows with {what}.",
+    "data.unknown_chat_format": (
+        "{file} does not look like conversation data: expected the fields of Alpaca (instruction, output), "
+        "ShareGPT (conversations) or OpenAI (messages), but found: {available}."
+    ),
+    "data.missing_placeholders": (
+        "{file} uses the placeholders {names}; give their values in the job's 'template_values' setting."
+    ),
+    "split.too_few": "There are only {rows} examples; at least 2 are needed to keep one aside for evaluation.",
+    # Turning conversations into tokens
+    "chat.template_failed": "The model's chat template cannot write this conversation: {reason}.",
+    "chat.template_unstable": (
+        "The model's chat template rewrites earlier turns when a new one is added, so the answers to learn "
+        "cannot be told apart from the rest; choose another model or give it a different chat template."
+    ),
+}
+
+
+class DataError(ValueError):
+    """A problem with the user's data, told as one sentence a non-programmer understands.
+
+    ``code`` is a key of MESSAGES and ``values`` fill its blanks, so callers can both show the sentence
+    (``str(error)``) and record what happened in a form that does not depend on the wording.
+    """
+
+    def __init__(self, code: str, **values: object) -> None:
+        self.code = code
+        self.values = values
+        super().__init__(MESSAGES[code].format(**values))
+
+
+def describe(value: object) -> str:
+    """A few plain words for what a value is, to say what was found where something else was expected."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a yes/no value"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a text"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a group of named fields"
+    return "a value of another kind"

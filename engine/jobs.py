@@ -1,0 +1,175 @@
+"""Starting, steering and checking on job processes. No torch here: the window uses this module too.
+
+A job is one OS process (`python -m engine job RUN_ID`) started in its own session, so it outlives the
+window or shell that started it. Pause and cancel are a request written to the run's row plus a signal to the
+job's pid (on POSIX); the job finishes its step, checkpoints, records its status and exits. Resume starts a
+new process on the same run, which continues from the checkpoint. A run whose process is gone without a
+final status is marked interrupted by `reconcile`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psutil
+from sqlite_utils import Database
+
+from engine import store
+from engine.config import ConfigError, JobConfig
+from engine.protocol import LIVE, RESUMABLE, Status
+
+PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)  # absent on Windows: the job also polls the request column
+CANCEL_SIGNAL = signal.SIGTERM
+
+
+class JobError(RuntimeError):
+    """Something asked of a run that cannot be done in its state; the message is one plain sentence."""
+
+
+def run_dir(home: Path, run_id: int) -> Path:
+    return home / "runs" / f"{run_id:05d}"
+
+
+def submit(db: Database, config: JobConfig, *, home: Path, parent_id: int | None = None) -> int:
+    """Record a new run as queued, with its folder; `launch` (or `start_next`) starts it."""
+    run_id = store.create_run(db, kind=config.kind, config=config.to_dict(), name=config.name or None, parent_id=parent_id)
+    folder = run_dir(home, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = config.name or f"{_describe(config)} #{run_id}"
+    store.update_run(db, run_id, run_dir=str(folder), name=name)
+    return run_id
+
+
+def _describe(config: JobConfig) -> str:
+    model = Path(config.model).name if not config.model.startswith("demo:") else config.model[5:]
+    data = Path(config.data).stem
+    return f"{model} on {data}"
+
+
+def engine_command(run_id: int) -> list[str]:
+    """The command line of a job process (a frozen app runs itself with an engine argument)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "engine", "job", str(run_id)]
+    return [sys.executable, "-m", "engine", "job", str(run_id)]
+
+
+def launch(db: Database, run_id: int, *, home: Path) -> int:
+    """Start the job process for a run, detached in its own session; returns its pid."""
+    run = store.get_run(db, run_id)
+    folder = Path(run["run_dir"] or run_dir(home, run_id))
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "TUNEWRIGHT_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    # The project root must be importable even when the caller was started from elsewhere.
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    log = open(folder / "engine.log", "ab")
+    kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": log, "stderr": subprocess.STDOUT, "env": env}
+    if os.name == "posix":
+        kwargs["start_new_session"] = True
+    else:
+        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS  # type: ignore[attr-defined]
+    process = subprocess.Popen(engine_command(run_id), **kwargs)
+    log.close()
+    started = psutil.Process(process.pid).create_time()
+    store.update_run(db, run_id, status=Status.PREPARING, pid=process.pid, pid_started=started, request=None)
+    return process.pid
+
+
+def start(db: Database, config: JobConfig, *, home: Path) -> int:
+    """Submit a run and start it now if no other job is training, else leave it queued."""
+    run_id = submit(db, config, home=home)
+    start_next(db, home=home)
+    return run_id
+
+
+def start_next(db: Database, *, home: Path) -> int | None:
+    """Launch the oldest queued run when no job is live (one training job per GPU at a time)."""
+    reconcile(db)
+    live = [run for run in store.list_runs(db) if run["status"] in LIVE]
+    if live:
+        return None
+    queued = list(db["runs"].rows_where("status = ?", [str(Status.QUEUED)], order_by="id", limit=1))
+    if not queued:
+        return None
+    launch(db, queued[0]["id"], home=home)
+    return queued[0]["id"]
+
+
+def pause(db: Database, run_id: int) -> None:
+    _request(db, run_id, "pause", PAUSE_SIGNAL)
+
+
+def cancel(db: Database, run_id: int) -> None:
+    run = store.get_run(db, run_id)
+    if run["status"] in (Status.QUEUED, Status.PAUSED, Status.INTERRUPTED):
+        store.update_run(db, run_id, status=Status.CANCELLED, request=None)
+        return
+    _request(db, run_id, "cancel", CANCEL_SIGNAL)
+
+
+def _request(db: Database, run_id: int, what: str, signum: int | None) -> None:
+    reconcile(db)
+    run = store.get_run(db, run_id)
+    if run["status"] not in LIVE:
+        raise JobError(f"Run {run_id} is {run['status']}, so there is nothing to {what}.")
+    store.update_run(db, run_id, request=what)
+    if signum is not None and _alive(run["pid"], run["pid_started"]):
+        try:
+            os.kill(run["pid"], signum)
+        except ProcessLookupError:
+            pass
+
+
+def resume(db: Database, run_id: int, *, home: Path) -> None:
+    """Continue a paused, interrupted, failed or cancelled run from its last checkpoint."""
+    reconcile(db)
+    run = store.get_run(db, run_id)
+    if run["status"] not in RESUMABLE:
+        raise JobError(f"Run {run_id} is {run['status']}; only a paused or stopped run can be resumed.")
+    store.update_run(db, run_id, status=Status.QUEUED, request=None, error=None, error_detail=None, finished_at=None)
+    if start_next(db, home=home) != run_id:
+        raise JobError(f"Run {run_id} waits in the queue until the job that is training now has finished.")
+
+
+def reconcile(db: Database) -> list[int]:
+    """Mark as interrupted every live run whose process is gone; returns their ids."""
+    interrupted = []
+    for run in db["runs"].rows_where("status IN (?, ?)", [str(s) for s in LIVE]):
+        if not _alive(run["pid"], run["pid_started"]):
+            store.update_run(db, run["id"], status=Status.INTERRUPTED, pid=None)
+            store.add_event(db, run["id"], "run.interrupted", step=run["checkpoint_step"] or 0)
+            interrupted.append(run["id"])
+    return interrupted
+
+
+def _alive(pid: int | None, started: float | None) -> bool:
+    """Is this pid still our job? (Its start time guards against the pid being reused.)"""
+    if not pid:
+        return False
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return started is None or abs(process.create_time() - started) < 1.0
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+__all__ = [
+    "ConfigError",
+    "JobError",
+    "cancel",
+    "launch",
+    "pause",
+    "reconcile",
+    "resume",
+    "run_dir",
+    "start",
+    "start_next",
+    "submit",
+]

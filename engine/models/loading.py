@@ -1,0 +1,74 @@
+"""Loading models and tokenizers for training, from safetensors folders or a de-quantised GGUF."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import torch
+import transformers
+from filelock import FileLock
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+
+from engine.models.catalog import ModelSource
+
+transformers.logging.set_verbosity_error()  # the job writes its own plain-language events
+logging.getLogger("transformers").setLevel(logging.ERROR)
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def materialize(source: ModelSource, home: Path) -> ModelSource:
+    """A GGUF is de-quantised once into a safetensors folder under `home/models`, so later jobs load in
+    a second instead of twenty; other sources are returned as they are."""
+    if not source.gguf_file:
+        return source
+    folder = home / "models" / Path(source.gguf_file).stem
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / "config.json").exists():
+            partial = folder.with_name(folder.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            tokenizer = AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file)
+            model = AutoModelForCausalLM.from_pretrained(source.path, gguf_file=source.gguf_file, dtype=torch.float32)
+            # The weights are plain float32 after de-quantising; only the GGUF marker makes transformers
+            # refuse to save them, so drop it.
+            model.hf_quantizer = None
+            if hasattr(model.config, "quantization_config"):
+                del model.config.quantization_config
+            model.save_pretrained(partial)
+            tokenizer.save_pretrained(partial)
+            partial.rename(folder)
+    return ModelSource(source.ref, folder, source.title, bundled=source.bundled)
+
+
+def load_tokenizer(source: ModelSource, *, allow_unsafe: bool = False):
+    tokenizer = AutoTokenizer.from_pretrained(source.path, trust_remote_code=allow_unsafe)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_classifier(
+    source: ModelSource, labels: list[str], *, multi_label: bool, dtype: torch.dtype, allow_unsafe: bool = False
+):
+    return AutoModelForSequenceClassification.from_pretrained(
+        source.path,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        problem_type="multi_label_classification" if multi_label else "single_label_classification",
+        dtype=dtype,
+        use_safetensors=None if allow_unsafe else True,
+        trust_remote_code=allow_unsafe,
+    )
+
+
+def load_causal_lm(source: ModelSource, *, dtype: torch.dtype, allow_unsafe: bool = False):
+    return AutoModelForCausalLM.from_pretrained(
+        source.path,
+        dtype=dtype,
+        use_safetensors=None if allow_unsafe else True,
+        trust_remote_code=allow_unsafe,
+        attn_implementation="sdpa",
+    )

@@ -1,0 +1,116 @@
+"""The words the engine and the window share: run statuses, job kinds, and every message a person reads.
+
+Messages are declared here, once, with their plain-language text (the Orange3 habit), so that the engine
+never improvises a sentence at the point of failure and the window can show any event it finds in the
+database without knowing where it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Status(str, Enum):
+    QUEUED = "queued"
+    PREPARING = "preparing"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: A process is (or should be) working on these; if it is gone, the run was interrupted.
+LIVE = frozenset({Status.PREPARING, Status.RUNNING})
+#: Nothing more will happen to these unless the user resumes them.
+RESUMABLE = frozenset({Status.PAUSED, Status.INTERRUPTED, Status.FAILED, Status.CANCELLED})
+FINISHED = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+
+
+class JobKind(str, Enum):
+    CLASSIFY = "classify"
+    CHAT = "chat"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Level(str, Enum):
+    INFO = "info"
+    ADVICE = "advice"
+    WARNING = "warning"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Message:
+    level: Level
+    text: str
+
+    def format(self, **values: object) -> str:
+        return self.text.format(**values)
+
+
+MESSAGES: dict[str, Message] = {
+    # Life of a run
+    "run.started": Message(Level.INFO, "Training started on {device}."),
+    "run.resumed": Message(Level.INFO, "Picked up again at step {step} of {total_steps}."),
+    "run.completed": Message(Level.INFO, "Training finished. The model is saved in {path}."),
+    "run.paused": Message(Level.INFO, "Paused at step {step}. Resume whenever you like; nothing is lost."),
+    "run.cancelled": Message(Level.INFO, "Cancelled at step {step}. The last checkpoint is kept."),
+    "run.interrupted": Message(
+        Level.WARNING,
+        "The training process stopped unexpectedly (the computer may have slept, or the process was ended). "
+        "You can resume from the last checkpoint at step {step}.",
+    ),
+    "run.failed": Message(Level.ERROR, "Training stopped because of a problem: {reason}"),
+    # Decisions the engine made for the user
+    "plan.device": Message(Level.INFO, "{reason}"),
+    "plan.precision": Message(Level.INFO, "{reason}"),
+    "plan.split": Message(
+        Level.INFO,
+        "No evaluation data was given, so {eval_rows} of {rows} examples were set aside to check the model "
+        "on text it has not seen{stratified}.",
+    ),
+    "plan.steps": Message(
+        Level.INFO, "{train_rows} training examples, batch {batch_size}: {steps_per_epoch} steps per epoch, "
+        "{total_steps} steps in all."
+    ),
+    "data.truncated": Message(
+        Level.ADVICE,
+        "{count} of {rows} examples are longer than {max_length} tokens and were shortened "
+        "({tokens} tokens cut in all). Raise the length limit if the end of these texts matters.",
+    ),
+    "data.no_trainable_tokens": Message(
+        Level.WARNING,
+        "{count} conversations have no answer left to learn from after shortening to {max_length} tokens, "
+        "and were left out.",
+    ),
+    "data.template_values": Message(
+        Level.INFO, "Filled in the placeholders {names} in the data with the values you gave."
+    ),
+    # Progress worth a sentence
+    "eval.best": Message(Level.INFO, "New best {metric} = {value:.4g} at step {step}; this checkpoint is kept."),
+    "train.early_stop": Message(
+        Level.ADVICE,
+        "The evaluation {metric} has not improved for {patience} evaluations, so training stopped early "
+        "to avoid overfitting. The best checkpoint (step {best_step}) is the saved model.",
+    ),
+    "checkpoint.saved": Message(Level.INFO, "Checkpoint saved at step {step}."),
+}
+
+
+def message(code: str, **values: object) -> tuple[Level, str]:
+    """The level and the finished sentence for an event code."""
+    declared = MESSAGES[code]
+    return declared.level, declared.format(**values)
+MESSAGES["plan.learning_rate"] = Message(Level.INFO, "{reason}")
+MESSAGES["plan.method"] = Message(Level.INFO, "{reason}")

@@ -1,0 +1,184 @@
+"""Instruction / chat tuning of a causal language model, full or LoRA (QLoRA on CUDA with bitsandbytes).
+
+The conversations are rendered with the model's own chat template and the loss is taken on the assistant's
+tokens only. Read top to bottom: data -> model -> tokens -> the four functions `fit` needs -> train -> save.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_training
+
+from engine import planner
+from engine.config import ChatConfig, ConfigError
+from engine.data.chat import IGNORE, TokenizedExample, tokenize_conversation
+from engine.data.conversations import Turn, load_conversations
+from engine.data.errors import DataError
+from engine.data.splits import split_indices
+from engine.models.catalog import resolve
+from engine.models.loading import load_causal_lm, load_tokenizer, materialize
+from engine.protocol import Status
+from engine.training import Job, Loop, finish, fit, seed_everything, shuffled_steps, total_steps
+
+EVAL_BATCH = 8
+
+
+def run(job: Job) -> Status:
+    config: ChatConfig = job.config  # type: ignore[assignment]
+    seed_everything(config.seed)
+
+    # ---- data: conversations in any of the usual formats, placeholders filled in
+    data = load_conversations(config.data, config.template_values)
+    if data.filled_placeholders:
+        job.event("data.template_values", names=", ".join("{{%s}}" % n for n in data.filled_placeholders))
+    conversations = [with_system_prompt(turns, config.system_prompt) for turns in data.conversations]
+    if config.eval_data:
+        held_out = load_conversations(config.eval_data, config.template_values).conversations
+        train_convs, eval_convs = conversations, [with_system_prompt(t, config.system_prompt) for t in held_out]
+    else:
+        train_idx, eval_idx = split_indices(len(conversations), config.eval_fraction, config.seed)
+        train_convs, eval_convs = [conversations[i] for i in train_idx], [conversations[i] for i in eval_idx]
+        job.event("plan.split", eval_rows=len(eval_idx), rows=len(conversations), stratified="")
+
+    # ---- model
+    source = materialize(resolve(config.model, allow_unsafe=config.allow_unsafe_weights), job.home)
+    tokenizer = load_tokenizer(source, allow_unsafe=config.allow_unsafe_weights)
+    model = _load_model(job, source)
+
+    # ---- tokens: each conversation once; micro-batches are padded only to their own longest
+    train = _tokenize_all(job, tokenizer, train_convs, config.max_length)
+    held = _tokenize_all(job, tokenizer, eval_convs, config.max_length)
+    if not train or not held:
+        raise DataError("split.too_few", rows=len(train) + len(held))
+    pad_id = tokenizer.pad_token_id
+
+    def micro_batches(indices: list[int]) -> list[dict]:
+        size = config.micro_batch_size or config.batch_size
+        return [_batch([train[i] for i in indices[s : s + size]], pad_id, job.device) for s in range(0, len(indices), size)]
+
+    def loss_sum(model, batch) -> torch.Tensor:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        return _token_loss_sum(logits, batch["labels"])
+
+    def evaluate(model) -> dict[str, float]:
+        total, count = 0.0, 0
+        for start in range(0, len(held), EVAL_BATCH):
+            batch = _batch(held[start : start + EVAL_BATCH], pad_id, job.device)
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            total += float(_token_loss_sum(logits, batch["labels"]))
+            count += batch["count"]
+        loss = total / max(count, 1)
+        return {"eval_loss": loss, "eval_perplexity": math.exp(min(loss, 50.0))}
+
+    lr = config.learning_rate
+    if lr is None:
+        lr, reason = planner.learning_rate("chat", config.method)
+        job.event("plan.learning_rate", reason=reason)
+        config.learning_rate = lr
+        job.save_config()
+    steps_per_epoch = -(-len(train) // config.batch_size)
+    loop = Loop(
+        step_batches=lambda epoch: shuffled_steps(len(train), config.batch_size, config.seed, epoch),
+        micro_batches=micro_batches,
+        loss_sum=loss_sum,
+        evaluate=evaluate,
+        metric="eval_loss",
+        higher_is_better=False,
+        steps_per_epoch=steps_per_epoch,
+        tokens_key="tokens",
+    )
+    job.event(
+        "plan.steps", train_rows=len(train), batch_size=config.batch_size, steps_per_epoch=steps_per_epoch,
+        total_steps=total_steps(config, loop),
+    )
+    state = fit(job, model, loop, lr)
+    return finish(job, model, tokenizer, state, system_prompt=config.system_prompt)
+
+
+def with_system_prompt(turns: list[Turn], system_prompt: str) -> list[Turn]:
+    """Add the configured system message to a conversation that has none (used the same way when asking)."""
+    if system_prompt and (not turns or turns[0].role != "system"):
+        return [Turn("system", system_prompt, train=False), *turns]
+    return turns
+
+
+def _load_model(job: Job, source):
+    config: ChatConfig = job.config  # type: ignore[assignment]
+    if config.method == "qlora":
+        if job.device.type != "cuda":
+            raise ConfigError("QLoRA needs an NVIDIA GPU; on this computer choose LoRA or full training.")
+        try:
+            from transformers import BitsAndBytesConfig
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            raise ConfigError("QLoRA needs the bitsandbytes package, which is not installed; choose LoRA.") from None
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(
+            source.path, dtype=job.dtype,
+            quantization_config=BitsAndBytesConfig(
+                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=job.dtype,
+                bnb_4bit_use_double_quant=True,
+            ),
+        )
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    else:
+        # LoRA freezes the base, so it can sit in bf16; full training keeps fp32 master weights under autocast.
+        dtype = job.dtype if config.method == "lora" else torch.float32
+        model = load_causal_lm(source, dtype=dtype, allow_unsafe=config.allow_unsafe_weights)
+    if config.method in ("lora", "qlora"):
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                task_type=TaskType.CAUSAL_LM, r=config.lora_rank, lora_alpha=config.lora_alpha,
+                lora_dropout=config.lora_dropout, target_modules="all-linear",
+            ),
+        )
+    return model.to(job.device) if config.method != "qlora" else model
+
+
+def _tokenize_all(job: Job, tokenizer, conversations: list[list[Turn]], max_length: int) -> list[TokenizedExample]:
+    examples, empty = [], 0
+    for turns in conversations:
+        example = tokenize_conversation(tokenizer, turns, max_length)
+        if example is None:
+            empty += 1
+        else:
+            examples.append(example)
+    cut = [e for e in examples if e.truncated_tokens]
+    if cut:
+        job.event(
+            "data.truncated", count=len(cut), rows=len(conversations), max_length=max_length,
+            tokens=sum(e.truncated_tokens for e in cut),
+        )
+    if empty:
+        job.event("data.no_trainable_tokens", count=empty, max_length=max_length)
+    return examples
+
+
+def _batch(examples: list[TokenizedExample], pad_id: int, device) -> dict:
+    width = max(len(e.input_ids) for e in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, e in enumerate(examples):
+        ids[row, : len(e.input_ids)] = torch.tensor(e.input_ids)
+        labels[row, : len(e.labels)] = torch.tensor(e.labels)
+        mask[row, : len(e.input_ids)] = 1
+    return {
+        "input_ids": ids.to(device, non_blocking=True),
+        "attention_mask": mask.to(device, non_blocking=True),
+        "labels": labels.to(device, non_blocking=True),
+        # The loss is averaged over the learned tokens of the whole optimizer step (not per sequence).
+        "count": int((labels[:, 1:] != IGNORE).sum()),
+        "tokens": int(mask.sum()),
+    }
+
+
+def _token_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(
+        logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=IGNORE, reduction="sum"
+    )

@@ -1,0 +1,343 @@
+"""The database: the one source of truth shared by the engine and the window.
+
+Every run, its metrics (one row per name per logged step), events, artifacts, and the datasets and models
+the app knows are rows in one SQLite file in `TUNEWRIGHT_HOME`. Engine job processes write; the window and
+the headless commands read. WAL mode lets readers and the one writer per run work at the same time.
+
+Schema changes are recorded migrations (sqlite-utils' `Migrations`): append a new function, never edit an
+applied one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from engine.protocol import Level, Status, message
+
+migrations = Migrations("tunewright")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["runs"].create(
+        {
+            "id": int,
+            "name": str,
+            "kind": str,
+            "config": str,  # JSON of the job's config dataclass
+            "status": str,
+            "progress": float,  # 0..1
+            "step": int,
+            "total_steps": int,
+            "epoch": float,
+            "eta_seconds": float,
+            "pid": int,
+            "pid_started": float,  # the process's start time, so a reused pid is not mistaken for ours
+            "request": str,  # "pause" or "cancel" asked of the job, until it acts on it
+            "checkpoint_step": int,
+            "best_metric_name": str,
+            "best_metric": float,
+            "created_at": float,
+            "started_at": float,
+            "updated_at": float,
+            "finished_at": float,
+            "error": str,  # one sentence a person understands
+            "error_detail": str,  # the traceback, for a bug report
+            "parent_id": int,
+            "run_dir": str,
+        },
+        pk="id",
+        foreign_keys=[("parent_id", "runs", "id")],
+        not_null={"kind", "config", "status", "created_at"},
+        defaults={"progress": 0.0, "step": 0},
+    )
+    db["runs"].create_index(["status"])
+    db["metrics"].create(
+        {"run_id": int, "step": int, "name": str, "value": float, "time": float},
+        foreign_keys=[("run_id", "runs", "id")],
+        not_null={"run_id", "step", "name", "time"},
+    )
+    db["metrics"].create_index(["run_id", "name", "step"])
+    db["events"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "time": float,
+            "level": str,
+            "code": str,
+            "message": str,
+            "detail": str,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+        not_null={"time", "level", "code", "message"},
+    )
+    db["events"].create_index(["run_id", "id"])
+    db["artifacts"].create(
+        {"id": int, "run_id": int, "kind": str, "path": str, "metadata": str, "created_at": float},
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+        not_null={"kind", "path", "created_at"},
+    )
+    db["artifacts"].create_index(["run_id"])
+    db["datasets"].create(
+        {
+            "id": int,
+            "name": str,
+            "path": str,
+            "format": str,
+            "task": str,
+            "rows": int,
+            "metadata": str,
+            "added_at": float,
+        },
+        pk="id",
+        not_null={"path", "added_at"},
+    )
+    db["datasets"].create_index(["path"], unique=True)
+    db["models"].create(
+        {
+            "id": int,
+            "name": str,
+            "source": str,  # bundled, local folder, hub cache, hub download, or a run
+            "path": str,
+            "architecture": str,
+            "parameters": int,
+            "metadata": str,
+            "added_at": float,
+        },
+        pk="id",
+        not_null={"path", "added_at"},
+    )
+    db["models"].create_index(["path"], unique=True)
+
+
+def default_home() -> Path:
+    """`TUNEWRIGHT_HOME`, or the platform's user data folder."""
+    configured = os.environ.get("TUNEWRIGHT_HOME")
+    if configured:
+        return Path(configured).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("Tunewright", appauthor=False)
+
+
+def database_path(home: Path | None = None) -> Path:
+    return (home or default_home()) / "tunewright.db"
+
+
+def open_db(path: Path | str | None = None) -> Database:
+    """Open (creating and migrating as needed) the database; `":memory:"` for tests."""
+    if path == ":memory:":
+        db = Database(memory=True)
+    else:
+        path = Path(path) if path else database_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = Database(path)
+        db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable across an application crash in WAL mode; only a power cut can lose the
+        # last commits, which the checkpoint files on disk cover.
+        db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA busy_timeout=10000")
+    db.execute("PRAGMA foreign_keys=ON")
+    migrations.apply(db)
+    return db
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[None]:
+    with db.conn:
+        yield
+
+
+def _now() -> float:
+    return time.time()
+
+
+# ---------------------------------------------------------------- runs
+
+
+def create_run(
+    db: Database,
+    *,
+    kind: str,
+    config: dict[str, Any],
+    name: str | None = None,
+    parent_id: int | None = None,
+    status: Status = Status.QUEUED,
+) -> int:
+    now = _now()
+    table = db["runs"]
+    table.insert(
+        {
+            "name": name or config.get("name") or kind,
+            "kind": str(kind),
+            "config": json.dumps(config, sort_keys=True),
+            "status": str(status),
+            "created_at": now,
+            "updated_at": now,
+            "parent_id": parent_id,
+        }
+    )
+    return int(table.last_pk)
+
+
+def get_run(db: Database, run_id: int) -> dict[str, Any]:
+    """The run's row, with `config` decoded. Raises KeyError for an unknown run."""
+    rows = list(db["runs"].rows_where("id = ?", [run_id]))
+    if not rows:
+        raise KeyError(run_id)
+    run = rows[0]
+    run["config"] = json.loads(run["config"])
+    return run
+
+
+def list_runs(db: Database, *, limit: int | None = None) -> list[dict[str, Any]]:
+    runs = list(db["runs"].rows_where(order_by="id desc", limit=limit))
+    for run in runs:
+        run["config"] = json.loads(run["config"])
+    return runs
+
+
+def update_run(db: Database, run_id: int, **fields: Any) -> None:
+    if "status" in fields:
+        fields["status"] = str(fields["status"])
+    fields["updated_at"] = _now()
+    db["runs"].update(run_id, fields)
+
+
+# ---------------------------------------------------------------- metrics, events, artifacts
+
+
+def add_metrics(db: Database, run_id: int, step: int, values: dict[str, float]) -> None:
+    """One row per metric for this step."""
+    add_metric_steps(db, run_id, [(step, values)])
+
+
+def add_metric_steps(db: Database, run_id: int, steps: list[tuple[int, dict[str, float]]]) -> None:
+    """Rows for several steps in one transaction (one WAL commit, no fsync)."""
+    at = _now()
+    rows = [
+        (run_id, step, name, float(value), at)
+        for step, values in steps
+        for name, value in values.items()
+        if value is not None
+    ]
+    with db.conn:
+        db.conn.executemany(
+            "INSERT INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)", rows
+        )
+
+
+def drop_metrics_after(db: Database, run_id: int, step: int) -> int:
+    """Forget metric rows logged after `step`: a resumed run recomputes them, so none is repeated."""
+    with db.conn:
+        cursor = db.conn.execute("DELETE FROM metrics WHERE run_id = ? AND step > ?", [run_id, step])
+    return cursor.rowcount
+
+
+def metric_series(db: Database, run_id: int, name: str) -> list[tuple[int, float]]:
+    return [
+        (step, value)
+        for step, value in db.execute(
+            "SELECT step, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step", [run_id, name]
+        ).fetchall()
+    ]
+
+
+def metric_names(db: Database, run_id: int) -> list[str]:
+    return [
+        row[0]
+        for row in db.execute("SELECT DISTINCT name FROM metrics WHERE run_id = ? ORDER BY name", [run_id])
+    ]
+
+
+def latest_metrics(db: Database, run_id: int) -> dict[str, float]:
+    """The last logged value of every metric of a run."""
+    return {
+        name: value
+        for name, value in db.execute(
+            """SELECT name, value FROM metrics m
+               WHERE run_id = ? AND step = (SELECT MAX(step) FROM metrics WHERE run_id = m.run_id AND name = m.name)""",
+            [run_id],
+        )
+    }
+
+
+def add_event(
+    db: Database,
+    run_id: int | None,
+    code: str,
+    *,
+    detail: str | None = None,
+    level: Level | None = None,
+    **values: object,
+) -> None:
+    """Record an event declared in `engine.protocol.MESSAGES`, its sentence filled from `values`."""
+    declared_level, text = message(code, **values)
+    db["events"].insert(
+        {
+            "run_id": run_id,
+            "time": _now(),
+            "level": str(level or declared_level),
+            "code": code,
+            "message": text,
+            "detail": detail,
+        }
+    )
+
+
+def events(db: Database, run_id: int, *, after_id: int = 0) -> list[dict[str, Any]]:
+    return list(db["events"].rows_where("run_id = ? AND id > ?", [run_id, after_id], order_by="id"))
+
+
+def add_artifact(db: Database, run_id: int, kind: str, path: Path | str, **metadata: Any) -> None:
+    db["artifacts"].insert(
+        {
+            "run_id": run_id,
+            "kind": kind,
+            "path": str(path),
+            "metadata": json.dumps(metadata, sort_keys=True),
+            "created_at": _now(),
+        }
+    )
+
+
+def artifacts(db: Database, run_id: int) -> list[dict[str, Any]]:
+    rows = list(db["artifacts"].rows_where("run_id = ?", [run_id], order_by="id"))
+    for row in rows:
+        row["metadata"] = json.loads(row["metadata"] or "{}")
+    return rows
+
+
+# ---------------------------------------------------------------- datasets and models known to the app
+
+
+def remember_dataset(db: Database, path: Path | str, **fields: Any) -> int:
+    return _remember(db, "datasets", path, fields)
+
+
+def remember_model(db: Database, path: Path | str, **fields: Any) -> int:
+    return _remember(db, "models", path, fields)
+
+
+def _remember(db: Database, table_name: str, path: Path | str, fields: dict[str, Any]) -> int:
+    """Insert or refresh the row for `path` (unique per table); returns its id."""
+    if isinstance(fields.get("metadata"), dict):
+        fields["metadata"] = json.dumps(fields["metadata"], sort_keys=True)
+    table = db[table_name]
+    existing = list(table.rows_where("path = ?", [str(path)]))
+    if existing:
+        table.update(existing[0]["id"], fields)
+        return int(existing[0]["id"])
+    table.insert({"path": str(path), "added_at": _now(), **fields})
+    return int(table.last_pk)

@@ -1,0 +1,420 @@
+"""The pieces every recipe shares: the job's context, its controls, checkpoints, and the training loop.
+
+A recipe (engine/recipes/) reads its data, builds its model, and hands `fit` four plain functions: which
+examples make up each step of an epoch, how to turn them into micro-batches, the summed loss of a
+micro-batch, and how to evaluate. `fit` owns what must be the same for every job: the exact, resumable data
+order; the optimizer and schedule; metric rows; periodic evaluation with the best weights kept; early
+stopping; checkpoints at least every few minutes; and pause/cancel at a step boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import csv
+import random
+import shutil
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from sqlite_utils import Database
+from transformers import get_cosine_schedule_with_warmup
+
+from engine import store
+from engine.config import JobConfig
+from engine.hardware import memory_metrics
+from engine.jobs import CANCEL_SIGNAL, PAUSE_SIGNAL
+from engine.protocol import Status
+
+MicroBatch = dict[str, Any]  # tensors plus "count": the units (examples or trained tokens) its loss sums over
+
+
+# ---------------------------------------------------------------- the job's context
+
+
+class Controls:
+    """Pause and cancel requests: a signal sets a flag at once; the run row's `request` column is also read,
+    at most once a second, for platforms without signals."""
+
+    def __init__(self, db: Database, run_id: int) -> None:
+        self.db, self.run_id = db, run_id
+        self._flag: str | None = None
+        self._checked = 0.0
+        if PAUSE_SIGNAL is not None:
+            signal.signal(PAUSE_SIGNAL, lambda *_: self._set("pause"))
+        signal.signal(CANCEL_SIGNAL, lambda *_: self._set("cancel"))
+        signal.signal(signal.SIGINT, lambda *_: self._set("cancel"))
+
+    def _set(self, what: str) -> None:
+        if self._flag != "cancel":  # cancel wins over pause
+            self._flag = what
+
+    def requested(self) -> str | None:
+        now = time.monotonic()
+        if self._flag is None and now - self._checked > 1.0:
+            self._checked = now
+            self._flag = store.get_run(self.db, self.run_id)["request"] or None
+        return self._flag
+
+
+@dataclass
+class Job:
+    """What a recipe is given: where to write, what to train, on what."""
+
+    db: Database
+    run_id: int
+    config: JobConfig
+    run_dir: Path
+    home: Path
+    device: torch.device
+    dtype: torch.dtype
+    controls: Controls
+
+    def event(self, code: str, **values: Any) -> None:
+        store.add_event(self.db, self.run_id, code, **values)
+
+    def artifact(self, kind: str, path: Path, **metadata: Any) -> None:
+        store.add_artifact(self.db, self.run_id, kind, path, **metadata)
+
+    def save_config(self) -> None:
+        """Store the settings the engine decided, so the run can be repeated exactly."""
+        store.update_run(self.db, self.run_id, config=json.dumps(self.config.to_dict(), sort_keys=True))
+
+
+@dataclass
+class TrainState:
+    """Where training is; saved in every checkpoint so a resumed run continues at the exact step."""
+
+    step: int = 0  # optimizer steps done
+    epoch: int = 0
+    batch_in_epoch: int = 0  # steps of `epoch` done
+    best_metric: float | None = None
+    best_step: int = 0
+    evals_without_improvement: int = 0
+    train_seconds: float = 0.0
+    stopped: str = ""  # "", "early", "pause", "cancel"
+
+
+@dataclass
+class Loop:
+    """What the recipe tells `fit`."""
+
+    step_batches: Callable[[int], list[list[int]]]  # epoch -> example indices of each optimizer step
+    micro_batches: Callable[[list[int]], list[MicroBatch]]
+    loss_sum: Callable[[torch.nn.Module, MicroBatch], torch.Tensor]
+    evaluate: Callable[[torch.nn.Module], dict[str, float]]
+    metric: str  # the evaluation metric that picks the best checkpoint, e.g. "eval_f1"
+    higher_is_better: bool
+    steps_per_epoch: int
+    tokens_key: str = ""  # micro-batch key counting real tokens, for tokens/s
+    fresh_parameters: tuple[str, ...] = ()  # names of newly initialised parts (a classification head)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().contiguous().clone() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def load_trainable_state(model: torch.nn.Module, path: Path) -> None:
+    state = load_file(str(path), device=str(next(model.parameters()).device))
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in state.items():
+            params[name].copy_(value)
+
+
+def _write_atomically(folder: Path, write: Callable[[Path], None]) -> None:
+    """Write into a sibling folder, then swap it in: a crash or full disk mid-write keeps the old one."""
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    write(partial)
+    old = folder.with_name(folder.name + ".old")
+    if folder.exists():
+        folder.rename(old)
+    partial.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def save_checkpoint(job: Job, model, optimizer, scheduler, state: TrainState) -> None:
+    def write(folder: Path) -> None:
+        save_file(trainable_state(model), str(folder / "trainable.safetensors"))
+        torch.save(
+            {
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                # Dropout draws from torch's generators; data order is fixed by (seed, epoch) instead.
+                "rng": {
+                    "torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                },
+            },
+            folder / "optimizer.pt",
+        )
+        (folder / "state.json").write_text(json.dumps(asdict(state), indent=2))
+
+    _write_atomically(job.run_dir / "checkpoint", write)
+    store.update_run(job.db, job.run_id, checkpoint_step=state.step)
+
+
+def load_checkpoint(job: Job, model, optimizer, scheduler) -> TrainState | None:
+    folder = job.run_dir / "checkpoint"
+    if not (folder / "state.json").exists():
+        return None
+    load_trainable_state(model, folder / "trainable.safetensors")
+    saved = torch.load(folder / "optimizer.pt", weights_only=True, map_location=job.device)
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    torch.set_rng_state(saved["rng"]["torch"].cpu())
+    if saved["rng"]["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([state.cpu() for state in saved["rng"]["cuda"]])
+    return TrainState(**json.loads((folder / "state.json").read_text()))
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def shuffled_steps(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """The examples of each step of an epoch: a fixed permutation per (seed, epoch), so a resumed run sees
+    exactly the order the uninterrupted run would have seen."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch)).tolist()
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def make_optimizer(model: torch.nn.Module, config: JobConfig, lr: float, device: torch.device, fresh: tuple[str, ...] = ()):
+    """AdamW with no decay on biases and norms. Parameters whose names contain one of `fresh` (a newly
+    initialised head) learn `FRESH_LR_FACTOR` times faster: they start from nothing, the body does not."""
+    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            groups.setdefault((p.ndim >= 2, any(part in name for part in fresh)), []).append(p)
+    return torch.optim.AdamW(
+        [
+            {"params": params, "weight_decay": config.weight_decay if decays else 0.0, "lr": lr * (FRESH_LR_FACTOR if is_fresh else 1)}
+            for (decays, is_fresh), params in groups.items()
+        ],
+        lr=lr, betas=(0.9, 0.999), fused=device.type == "cuda",
+    )
+
+
+FRESH_LR_FACTOR = 20
+
+
+def total_steps(config: JobConfig, loop: Loop) -> int:
+    """max_steps when given, else the epochs (a fraction of an epoch allowed) times the steps per epoch."""
+    return config.max_steps or max(1, round(config.epochs * loop.steps_per_epoch))
+
+
+def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> TrainState:
+    """Train until done, stopped early, paused or cancelled; returns the final state (`state.stopped`)."""
+    config = job.config
+    steps = total_steps(config, loop)
+    optimizer = make_optimizer(model, config, lr, job.device, loop.fresh_parameters)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, round(config.warmup_fraction * steps), steps)
+    eval_every = config.eval_every or max(1, math.ceil(steps / 10))
+
+    state = load_checkpoint(job, model, optimizer, scheduler)
+    if state is None:
+        state = TrainState()
+    else:
+        store.drop_metrics_after(job.db, job.run_id, state.step)
+        job.event("run.resumed", step=state.step, total_steps=steps)
+    store.update_run(job.db, job.run_id, status=Status.RUNNING, total_steps=steps, started_at=time.time())
+    job.event("run.started", device=_device_name(job.device))
+
+    meter = _Meter(job, steps, state)
+    last_checkpoint = time.monotonic()
+    autocast = torch.autocast(job.device.type, dtype=job.dtype, enabled=job.dtype != torch.float32)
+    model.train()
+
+    for epoch, batch_index, indices in _remaining_steps(loop, state, steps):
+        if (request := job.controls.requested()) is not None:
+            state.stopped = request
+            break
+        micro_batches = loop.micro_batches(indices)
+        count = sum(mb["count"] for mb in micro_batches)
+        loss_total = torch.zeros((), device=job.device)
+        for mb in micro_batches:
+            with autocast:
+                loss = loop.loss_sum(model, mb) / max(count, 1)
+            loss.backward()
+            loss_total += loss.detach()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+
+        state.step += 1
+        state.epoch, state.batch_in_epoch = epoch, batch_index + 1
+        tokens = sum(int(mb.get(loop.tokens_key, 0)) for mb in micro_batches) if loop.tokens_key else 0
+        meter.step_done(loss_total, grad_norm, scheduler.get_last_lr()[0], len(indices), tokens, epoch + (batch_index + 1) / loop.steps_per_epoch)
+
+        if state.step % eval_every == 0 or state.step == steps:
+            meter.flush()
+            model.eval()
+            with torch.no_grad(), autocast:
+                results = loop.evaluate(model)
+            model.train()
+            store.add_metrics(job.db, job.run_id, state.step, results)
+            if _improved(results[loop.metric], state.best_metric, loop.higher_is_better):
+                state.best_metric, state.best_step, state.evals_without_improvement = results[loop.metric], state.step, 0
+                _write_atomically(job.run_dir / "best", lambda f: save_file(trainable_state(model), str(f / "trainable.safetensors")))
+                store.update_run(job.db, job.run_id, best_metric_name=loop.metric, best_metric=state.best_metric)
+                job.event("eval.best", metric=loop.metric, value=state.best_metric, step=state.step)
+            else:
+                state.evals_without_improvement += 1
+                if config.early_stopping_patience and state.evals_without_improvement >= config.early_stopping_patience:
+                    state.stopped = "early"
+                    job.event("train.early_stop", metric=loop.metric, patience=config.early_stopping_patience, best_step=state.best_step)
+                    break
+
+        if time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60:
+            meter.flush()
+            save_checkpoint(job, model, optimizer, scheduler, state)
+            last_checkpoint = time.monotonic()
+
+    meter.flush()
+    state.train_seconds += meter.elapsed()
+    if state.stopped in ("pause", "cancel"):
+        save_checkpoint(job, model, optimizer, scheduler, state)
+    return state
+
+
+def _remaining_steps(loop: Loop, state: TrainState, steps: int) -> Iterator[tuple[int, int, list[int]]]:
+    """(epoch, step index within the epoch, example indices) from where the state says, up to `steps`."""
+    done = state.step
+    epoch, start = state.epoch, state.batch_in_epoch
+    while done < steps:
+        batches = loop.step_batches(epoch)
+        if start >= len(batches):
+            epoch, start = epoch + 1, 0
+            continue
+        for index in range(start, len(batches)):
+            if done >= steps:
+                return
+            yield epoch, index, batches[index]
+            done += 1
+        epoch, start = epoch + 1, 0
+
+
+def _improved(value: float, best: float | None, higher_is_better: bool) -> bool:
+    if best is None:
+        return not math.isnan(value)
+    return value > best if higher_is_better else value < best
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return {"mps": "the Apple GPU", "cpu": "the CPU (no GPU found: this will be slow)"}[device.type]
+
+
+class _Meter:
+    """Per-step metric rows, written in batches at most twice a second so a fast GPU step never waits on
+    a host sync or the database; and the run row's progress and time left."""
+
+    def __init__(self, job: Job, total: int, state: TrainState) -> None:
+        self.job, self.total, self.state = job, total, state
+        self.pending: list[tuple[int, torch.Tensor, torch.Tensor, float, float]] = []
+        self.window_start = self.session_start = time.monotonic()
+        self.first_step = state.step
+        self.samples = self.tokens = 0
+        self.last_flush = 0.0
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.session_start
+
+    def step_done(self, loss, grad_norm, lr: float, samples: int, tokens: int, epoch: float) -> None:
+        self.pending.append((self.state.step, loss, grad_norm, lr, epoch))
+        self.samples += samples
+        self.tokens += tokens
+        if time.monotonic() - self.last_flush >= 0.5:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        now = time.monotonic()
+        window = max(now - self.window_start, 1e-9)
+        losses = torch.stack([p[1] for p in self.pending]).float().tolist()  # one host sync for the window
+        norms = torch.stack([torch.as_tensor(p[2]) for p in self.pending]).float().tolist()
+        rate = {"samples_per_second": self.samples / window}
+        if self.tokens:
+            rate["tokens_per_second"] = self.tokens / window
+        memory = memory_metrics(self.job.device)
+        rows = [
+            (step, {"train_loss": loss, "grad_norm": norm, "learning_rate": lr, "epoch": epoch})
+            for (step, _, _, lr, epoch), loss, norm in zip(self.pending, losses, norms)
+        ]
+        rows[-1][1].update(rate | memory)
+        store.add_metric_steps(self.job.db, self.job.run_id, rows)
+        done_here = self.state.step - self.first_step
+        eta = self.elapsed() / done_here * (self.total - self.state.step) if done_here else None
+        store.update_run(
+            self.job.db, self.job.run_id,
+            step=self.state.step, progress=self.state.step / self.total, epoch=self.pending[-1][4], eta_seconds=eta,
+        )
+        self.pending.clear()
+        self.samples = self.tokens = 0
+        self.window_start = self.last_flush = now
+
+
+# ---------------------------------------------------------------- the end of a run
+
+
+def finish(job: Job, model, tokenizer, state: TrainState, **model_metadata: Any) -> Status:
+    """Record a pause or cancel; or save the best weights as the run's model, with its tokenizer, config and
+    metrics, each as an artifact."""
+    if state.stopped == "pause":
+        job.event("run.paused", step=state.step)
+        return Status.PAUSED
+    if state.stopped == "cancel":
+        job.event("run.cancelled", step=state.step)
+        return Status.CANCELLED
+    best = job.run_dir / "best" / "trainable.safetensors"
+    if best.exists():
+        load_trainable_state(model, best)
+    model_dir = job.run_dir / "model"
+    shutil.rmtree(model_dir, ignore_errors=True)
+    model.save_pretrained(model_dir, safe_serialization=True)
+    tokenizer.save_pretrained(model_dir)
+    is_adapter = hasattr(model, "peft_config")
+    job.artifact("adapter" if is_adapter else "model", model_dir, best_step=state.best_step, **model_metadata)
+    job.artifact("tokenizer", model_dir)
+    config_path = job.run_dir / "config.json"
+    config_path.write_text(json.dumps(job.config.to_dict(), indent=2))
+    job.artifact("config", config_path)
+    metrics_path = job.run_dir / "metrics.csv"
+    write_metrics_csv(job.db, job.run_id, metrics_path)
+    job.artifact("metrics", metrics_path)
+    job.event("run.completed", path=model_dir)
+    return Status.COMPLETED
+
+
+def write_metrics_csv(db: Database, run_id: int, path: Path) -> None:
+    """One row per step, one column per metric: what a spreadsheet expects."""
+    names = store.metric_names(db, run_id)
+    by_step: dict[int, dict[str, float]] = {}
+    for step, name, value in db.execute(
+        "SELECT step, name, value FROM metrics WHERE run_id = ? ORDER BY step", [run_id]
+    ):
+        by_step.setdefault(step, {})[name] = value
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["step", *names])
+        writer.writeheader()
+        for step, values in sorted(by_step.items()):
+            writer.writerow({"step": step, **values})

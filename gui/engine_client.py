@@ -1,0 +1,234 @@
+"""The window's one door to the engine: the database it reads, and the job processes it starts and signals.
+
+Nothing here imports torch (or anything that does): only `engine.store`, `engine.jobs`, `engine.config` and
+`engine.protocol`, which are torch-free. The hardware probe, which does need torch, runs in a separate
+process (`python -m engine probe --json`) on a background thread, so start-up never waits on it.
+
+Nothing here imports Qt either: the pages wrap these calls, and `gui.state` turns them into view models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import jobs, store
+from engine.config import CONFIG_TYPES, ChatConfig, ClassifyConfig, ConfigError, JobConfig, from_dict, help_for
+from engine.jobs import JobError
+from engine.protocol import FINISHED, LIVE, RESUMABLE, Status
+
+__all__ = [
+    "CONFIG_TYPES",
+    "ChatConfig",
+    "ClassifyConfig",
+    "ConfigError",
+    "EngineClient",
+    "FINISHED",
+    "Hardware",
+    "JobConfig",
+    "JobError",
+    "LIVE",
+    "RESUMABLE",
+    "Status",
+    "demo_config",
+    "demo_data_path",
+    "from_dict",
+    "help_for",
+]
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+def demo_data_path() -> Path:
+    """The bundled demo data set (hotel guests' requests, sorted into intents)."""
+    return RESOURCES / "demo" / "hotel_intents.jsonl"
+
+
+def demo_config() -> ClassifyConfig:
+    return ClassifyConfig(model="demo:minilm", data=str(demo_data_path()), name="Demo: hotel requests")
+
+
+@dataclass
+class MetricRow:
+    rowid: int
+    step: int
+    name: str
+    value: float
+
+
+class EngineClient:
+    """The database of one Tunewright home folder, and the jobs recorded in it."""
+
+    def __init__(self, home: Path | None = None, *, live_jobs: bool = True) -> None:
+        self.home = Path(home) if home else store.default_home()
+        self.db = store.open_db(store.database_path(self.home))
+        # Sample data (a screenshot, a page opened on its own) has no job processes behind its live runs;
+        # checking for them would mark those runs interrupted.
+        self.live_jobs = live_jobs
+
+    # ------------------------------------------------------------ change check
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (a job process) commits; costs next to nothing."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
+    # ------------------------------------------------------------ reading
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        return store.list_runs(self.db)
+
+    def get_run(self, run_id: int) -> dict[str, Any]:
+        return store.get_run(self.db, run_id)
+
+    def metrics_after(self, run_id: int, after_rowid: int = 0) -> list[MetricRow]:
+        """Metric rows of a run written after `after_rowid`, in the order they were written."""
+        rows = self.db.execute(
+            "SELECT rowid, step, name, value FROM metrics WHERE run_id = ? AND rowid > ? ORDER BY rowid",
+            [run_id, after_rowid],
+        ).fetchall()
+        return [MetricRow(*row) for row in rows]
+
+    def events_after(self, run_id: int, after_id: int = 0) -> list[dict[str, Any]]:
+        return store.events(self.db, run_id, after_id=after_id)
+
+    def last_metric_rowid(self) -> int:
+        row = self.db.execute("SELECT MAX(rowid) FROM metrics").fetchone()
+        return int(row[0] or 0)
+
+    # ------------------------------------------------------------ steering jobs
+
+    def start(self, config: JobConfig) -> int:
+        """Queue a run and start its job process now if nothing else is training."""
+        return jobs.start(self.db, config, home=self.home)
+
+    def pause(self, run_id: int) -> None:
+        self._needs_jobs()
+        jobs.pause(self.db, run_id)
+
+    def resume(self, run_id: int) -> None:
+        self._needs_jobs()
+        jobs.resume(self.db, run_id, home=self.home)
+
+    def cancel(self, run_id: int) -> None:
+        self._needs_jobs()
+        jobs.cancel(self.db, run_id)
+
+    def reconcile(self) -> list[int]:
+        """Mark runs whose process has gone as interrupted, then start the next queued run if the GPU is free."""
+        if not self.live_jobs:
+            return []
+        gone = jobs.reconcile(self.db)
+        jobs.start_next(self.db, home=self.home)
+        return gone
+
+    def _needs_jobs(self) -> None:
+        if not self.live_jobs:
+            raise JobError("This is sample data: no training process is behind it.")
+
+    # ------------------------------------------------------------ hardware
+
+    def probe_hardware(self, on_done: Callable[[Hardware], None], *, timeout: float = 120.0) -> threading.Thread:
+        """Ask the engine what this machine has, on a background thread; `on_done` is called from that thread."""
+
+        def work() -> None:
+            on_done(probe(self.home, timeout=timeout))
+
+        thread = threading.Thread(target=work, name="tunewright-probe", daemon=True)
+        thread.start()
+        return thread
+
+    def cached_hardware(self) -> Hardware | None:
+        """What the last probe found, so the home page has something to show at once."""
+        try:
+            return Hardware.from_probe(json.loads((self.home / "hardware.json").read_text(encoding="utf-8")), cached=True)
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+
+# ---------------------------------------------------------------- hardware
+
+
+@dataclass
+class Hardware:
+    devices: list[dict[str, Any]] = field(default_factory=list)
+    ram_total: int = 0
+    ram_available: int = 0
+    disk_free: int = 0
+    error: str = ""  # a sentence when the probe did not work
+    advice: str = ""  # the engine's own word on this machine, if it has one
+    cached: bool = False
+
+    @classmethod
+    def from_probe(cls, data: dict[str, Any], *, cached: bool = False) -> Hardware:
+        return cls(
+            devices=list(data.get("devices") or []),
+            ram_total=int(data.get("ram_total") or 0),
+            ram_available=int(data.get("ram_available") or 0),
+            disk_free=int(data.get("disk_free") or 0),
+            advice=str(data.get("advice") or ""),
+            cached=cached,
+        )
+
+    @property
+    def gpus(self) -> list[dict[str, Any]]:
+        return [d for d in self.devices if d.get("type") in ("cuda", "mps")]
+
+
+def probe_command() -> list[str]:
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "engine", "probe", "--json"]
+    return [sys.executable, "-m", "engine", "probe", "--json"]
+
+
+def probe(home: Path, *, timeout: float = 120.0) -> Hardware:
+    """Run the engine's probe in its own process; on failure, fall back to what psutil can tell."""
+    env = {**os.environ, "TUNEWRIGHT_HOME": str(home)}
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    try:
+        done = subprocess.run(
+            probe_command(), capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL
+        )
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+        data = json.loads(done.stdout)
+        hardware = Hardware.from_probe(data)
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+            (home / "hardware.json").write_text(json.dumps(data), encoding="utf-8")
+        except OSError:
+            pass
+        return hardware
+    except Exception as error:  # noqa: BLE001 - any failure becomes a sentence on the home page
+        hardware = _psutil_hardware(home)
+        hardware.error = f"Could not check for a GPU ({str(error)[:200] or type(error).__name__})."
+        return hardware
+
+
+def _psutil_hardware(home: Path) -> Hardware:
+    import psutil
+
+    memory = psutil.virtual_memory()
+    try:
+        disk = psutil.disk_usage(str(home if home.exists() else home.parent)).free
+    except OSError:
+        disk = 0
+    return Hardware(ram_total=memory.total, ram_available=memory.available, disk_free=disk)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    """Poll until `predicate()` holds (for scripts and tests that are not in a Qt event loop)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

@@ -1,0 +1,344 @@
+"""One run, live: progress, charts that grow as it trains, what the engine said, its settings; pause, resume, cancel."""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.engine_client import RESUMABLE, ClassifyConfig, ChatConfig, EngineClient, JobError, help_for
+from gui.state.format import best_metric, duration, shown_status, time_left
+from gui.state.runs import RunWatcher
+from gui.theme import CURVE_COLOURS
+from gui.widgets.charts import LiveChart
+from gui.widgets.common import StatusPill, label
+
+BLUE, ORANGE, GREEN, PURPLE, TEAL, PINK = CURVE_COLOURS
+LEVEL_COLOURS = {"info": "#2563eb", "advice": "#7c3aed", "warning": "#b45309", "error": "#b91c1c"}
+LIVE_SHOWN = {"preparing", "running"}
+
+
+class RunView(QWidget):
+    back = Signal()
+    acted = Signal()  # the window wrote to the database itself (pause, resume, cancel): look again now
+
+    def __init__(self, client: EngineClient, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.watcher: RunWatcher | None = None
+        self.charts: dict[str, LiveChart] = {}
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(28, 18, 28, 20)
+        layout.setSpacing(10)
+
+        back = QPushButton("← All runs")
+        back.setObjectName("Link")
+        back.setCursor(Qt.CursorShape.PointingHandCursor)
+        back.clicked.connect(self.back)
+        layout.addWidget(back, 0, Qt.AlignmentFlag.AlignLeft)
+
+        header = QHBoxLayout()
+        header.setSpacing(12)
+        self.title = label("", "PageTitle")
+        self.pill = StatusPill()
+        header.addWidget(self.title)
+        header.addWidget(self.pill, 0, Qt.AlignmentFlag.AlignVCenter)
+        header.addStretch(1)
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setObjectName("Primary")
+        self.cancel_button = QPushButton("Cancel run")
+        self.cancel_button.setObjectName("Danger")
+        self.pause_button.clicked.connect(self.pause)
+        self.resume_button.clicked.connect(self.resume)
+        self.cancel_button.clicked.connect(self.cancel)
+        for button in (self.pause_button, self.resume_button, self.cancel_button):
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            header.addWidget(button)
+        layout.addLayout(header)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.summary = label("", "Muted")
+        self.action_note = label("", "Muted", wrap=True)
+        self.action_note.hide()
+        layout.addWidget(self.progress)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.action_note)
+
+        self.error_banner = QFrame()
+        self.error_banner.setObjectName("ErrorBanner")
+        banner = QVBoxLayout(self.error_banner)
+        banner.setContentsMargins(14, 10, 14, 10)
+        self.error_text = label("", wrap=True, selectable=True)
+        self.error_detail = QTextBrowser()
+        self.error_detail.setMaximumHeight(120)
+        self.error_detail.hide()
+        details = QPushButton("Show the details for a bug report")
+        details.setObjectName("Link")
+        details.clicked.connect(lambda: self.error_detail.setVisible(not self.error_detail.isVisible()))
+        banner.addWidget(self.error_text)
+        banner.addWidget(details, 0, Qt.AlignmentFlag.AlignLeft)
+        banner.addWidget(self.error_detail)
+        self.error_banner.hide()
+        layout.addWidget(self.error_banner)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        self.chart_area = QWidget()
+        self.chart_grid = QGridLayout(self.chart_area)
+        self.chart_grid.setContentsMargins(0, 4, 0, 0)
+        self.chart_grid.setSpacing(12)
+        for column in (0, 1):
+            self.chart_grid.setColumnStretch(column, 1)
+        splitter.addWidget(self.chart_area)
+
+        self.tabs = QTabWidget()
+        self.events_view = QTextBrowser()
+        self.events_view.setOpenLinks(False)
+        self.events_view.document().setDocumentMargin(12)
+        self.config_table = QTableWidget(0, 2)
+        self.config_table.setHorizontalHeaderLabels(["Setting", "Value"])
+        self.config_table.verticalHeader().hide()
+        self.config_table.setShowGrid(False)
+        self.config_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.config_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.config_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.config_table.setStyleSheet("QTableWidget { border: none; }")
+        self.tabs.addTab(self.events_view, "What happened")
+        self.tabs.addTab(self.config_table, "Settings")
+        self.tabs.setMinimumWidth(280)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([900, 330])
+        layout.addWidget(splitter, 1)
+
+    # ------------------------------------------------------------ which run
+
+    @property
+    def run_id(self) -> int | None:
+        return self.watcher.run_id if self.watcher else None
+
+    def show_run(self, run_id: int) -> None:
+        if self.watcher and self.watcher.run_id == run_id:
+            self.refresh()
+            return
+        self.watcher = RunWatcher(self.client, run_id)
+        self.watcher.run_changed.connect(self._show_row)
+        self.watcher.events_added.connect(self._add_events)
+        self.watcher.metrics_changed.connect(self._metrics_changed)
+        self.events_view.clear()
+        self.action_note.hide()
+        self.watcher.refresh()
+        self._build_charts()
+        self._show_config()
+        self._show_row()
+        for chart in self.charts.values():
+            chart.redraw()
+
+    def refresh(self) -> None:
+        if self.watcher:
+            self.watcher.refresh()
+
+    # ------------------------------------------------------------ charts
+
+    def _build_charts(self) -> None:
+        while self.chart_grid.count():
+            widget = self.chart_grid.takeAt(0).widget()
+            if widget:
+                widget.setParent(None)
+                widget.deleteLater()
+        watcher = self.watcher
+        assert watcher is not None
+        s = watcher.series_for
+        chat = watcher.run.get("kind") == "chat"
+
+        loss = LiveChart("Loss", empty_text="The loss appears after the first steps.")
+        loss.add_curve(s("train_loss"), "training", BLUE)
+        loss.add_curve(s("eval_loss"), "evaluation", ORANGE, symbol="o", width=2)
+
+        task = LiveChart("Perplexity" if chat else "Quality",
+                         empty_text="Appears after the first evaluation.")
+        if chat:
+            task.add_curve(s("eval_perplexity"), "perplexity", GREEN, symbol="o", width=2)
+        else:
+            task.add_curve(s("eval_f1"), "F1", GREEN, symbol="o", width=2)
+            task.add_curve(s("eval_accuracy"), "accuracy", PURPLE, symbol="o", width=2)
+
+        rate = LiveChart("Learning rate")
+        rate.add_curve(s("learning_rate"), "learning rate", TEAL)
+
+        speed = LiveChart("Speed", unit="tokens/s" if chat else "examples/s")
+        speed.add_curve(s("tokens_per_second" if chat else "samples_per_second"), "speed", PINK)
+
+        gpu = LiveChart("GPU memory", unit="GB", empty_text="No GPU memory to show yet.")
+        gpu.add_curve(s("gpu_reserved"), "reserved", PURPLE, fill=0.12)
+        gpu.add_curve(s("gpu_allocated"), "in use", BLUE, fill=0.3)
+        gpu.add_curve(s("gpu_total"), "total", "#6b7280", dashed=True)
+
+        ram = LiveChart("System memory", unit="GB")
+        ram.add_curve(s("system_ram_used"), "used", TEAL, fill=0.15)
+        ram.add_curve(s("process_ram"), "this run", BLUE, fill=0.3)
+        ram.add_curve(s("system_ram_total"), "total", "#6b7280", dashed=True)
+
+        self.charts = {"loss": loss, "task": task, "learning_rate": rate, "speed": speed, "gpu": gpu, "ram": ram}
+        for position, chart in enumerate(self.charts.values()):
+            self.chart_grid.addWidget(chart, position // 2, position % 2)
+        self._metrics_changed(set(watcher.series))
+
+    def _metrics_changed(self, names: set[str]) -> None:
+        watcher = self.watcher
+        if not watcher or "gpu" not in self.charts:
+            return
+        cpu_only = len(watcher.series_for("train_loss")) > 0 and not len(watcher.series_for("gpu_allocated"))
+        gpu, ram = self.charts["gpu"], self.charts["ram"]
+        if cpu_only == gpu.isHidden():
+            return
+        # A run on the CPU has no GPU memory to show: system memory takes the whole row.
+        self.chart_grid.removeWidget(gpu)
+        self.chart_grid.removeWidget(ram)
+        gpu.setHidden(cpu_only)
+        if cpu_only:
+            self.chart_grid.addWidget(ram, 2, 0, 1, 2)
+            self.chart_grid.addWidget(gpu, 3, 0)
+        else:
+            self.chart_grid.addWidget(gpu, 2, 0)
+            self.chart_grid.addWidget(ram, 2, 1)
+
+    # ------------------------------------------------------------ the run's row
+
+    def _show_row(self) -> None:
+        watcher = self.watcher
+        if not watcher or not watcher.run:
+            return
+        run = watcher.run
+        status = shown_status(run)
+        self.title.setText(run["name"] or f"Run {run['id']}")
+        self.pill.set_status(status)
+        self.progress.setValue(round((run["progress"] or 0) * 1000))
+        self.summary.setText(self._summary(run, status))
+        self.pause_button.setVisible(status in LIVE_SHOWN | {"pausing"})
+        self.pause_button.setEnabled(status in LIVE_SHOWN)
+        self.resume_button.setText("Resume" if status in ("paused", "interrupted") else "Try again")
+        self.resume_button.setVisible(status in {str(s) for s in RESUMABLE})
+        self.cancel_button.setVisible(status in LIVE_SHOWN | {"queued", "paused", "interrupted", "pausing"})
+        self.cancel_button.setEnabled(status not in ("cancelling",))
+        if run.get("error") and status == "failed":
+            self.error_text.setText(f"<b>This run stopped.</b> {html.escape(run['error'])}")
+            self.error_detail.setPlainText(run.get("error_detail") or "")
+            self.error_banner.show()
+        else:
+            self.error_banner.hide()
+
+    @staticmethod
+    def _summary(run: dict[str, Any], status: str) -> str:
+        parts = []
+        total = run["total_steps"]
+        if total:
+            parts.append(f"Step {run['step'] or 0:,} of {total:,}")
+        if run["epoch"]:
+            parts.append(f"epoch {run['epoch']:.2f}")
+        if status in ("running", "preparing", "pausing") and time_left(run["eta_seconds"]):
+            parts.append(time_left(run["eta_seconds"]))
+        elif status == "queued":
+            parts.append("waits for the job before it to finish")
+        elif run.get("finished_at") and run.get("started_at"):
+            parts.append(f"took {duration(run['finished_at'] - run['started_at'])}")
+        if best_metric(run):
+            parts.append(f"best {best_metric(run)}")
+        return "  ·  ".join(parts) or "Getting ready…"
+
+    # ------------------------------------------------------------ events and settings
+
+    def _add_events(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            colour = LEVEL_COLOURS.get(event["level"], "#6b7280")
+            at = time.strftime("%H:%M", time.localtime(event["time"]))
+            self.events_view.append(
+                f'<p style="margin-bottom:8px"><span style="color:{colour}; font-size:9pt">●</span> '
+                f'<span style="color:#9ca3af">{at}</span>&nbsp; {html.escape(event["message"])}</p>'
+            )
+
+    def events_text(self) -> str:
+        return self.events_view.toPlainText()
+
+    def _show_config(self) -> None:
+        watcher = self.watcher
+        assert watcher is not None
+        config = dict(watcher.run.get("config") or {})
+        kind = config.pop("kind", watcher.run.get("kind"))
+        helps = help_for(ChatConfig if kind == "chat" else ClassifyConfig)
+        self.config_table.setRowCount(0)
+        for name, value in config.items():
+            row = self.config_table.rowCount()
+            self.config_table.insertRow(row)
+            shown = "automatic" if value is None else json.dumps(value) if isinstance(value, dict) else str(value)
+            key = QTableWidgetItem(name.replace("_", " "))
+            key.setForeground(QBrush(QColor("#6b7280")))
+            item = QTableWidgetItem(shown)
+            tip = helps.get(name, {}).get("help", "")
+            key.setToolTip(tip)
+            item.setToolTip(tip or shown)
+            self.config_table.setItem(row, 0, key)
+            self.config_table.setItem(row, 1, item)
+
+    # ------------------------------------------------------------ steering
+
+    def pause(self) -> None:
+        self._act(self.client.pause, "Pausing: the run finishes its step and saves a checkpoint.")
+
+    def resume(self) -> None:
+        self._act(self.client.resume, "")
+
+    def cancel(self) -> None:
+        self._act(self.client.cancel, "")
+
+    def _act(self, action: Any, note: str) -> None:
+        if self.run_id is None:
+            return
+        try:
+            action(self.run_id)
+        except (JobError, KeyError) as error:
+            note = str(error)
+        self.action_note.setText(note)
+        self.action_note.setVisible(bool(note))
+        self.refresh()
+        self.acted.emit()
+
+
+def _main() -> int:
+    """`python -m gui.pages.run_view --sample`: the live sample run, on its own."""
+    from gui.pages import standalone
+
+    def build(client: EngineClient, runs):
+        view = RunView(client)
+        live = next((r for r in runs.runs if r["status"] == "running"), runs.runs[0])
+        view.show_run(live["id"])
+        return view
+
+    return standalone.run(build, watch=lambda page: page.refresh)
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -1,0 +1,183 @@
+"""Sample runs written into a database the way job processes write them, so every page can be looked at
+and tested on its own (`python -m gui.pages.run_view --sample`, `tunewright --screenshot F --sample`).
+
+`SampleTrainer` writes the rows of one training step at a time, like a job; tests use it as a stand-in for
+the engine.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from engine import store
+from engine.protocol import Status
+
+GIB = 2**30
+
+
+class SampleTrainer:
+    """Writes a plausible classification run's metrics, step by step, into the database."""
+
+    def __init__(self, db: Database, run_id: int, *, total_steps: int, eval_every: int = 50, seed: int = 0,
+                 gpu: bool = True, chat: bool = False) -> None:
+        self.db = db
+        self.run_id = run_id
+        self.total_steps = total_steps
+        self.eval_every = eval_every
+        self.gpu = gpu
+        self.chat = chat
+        self.step = 0
+        self.best: float | None = None
+        self.random = random.Random(seed)
+        self.started = time.time()
+
+    def values(self, step: int) -> dict[str, float]:
+        t = step / max(self.total_steps, 1)
+        noise = self.random.gauss(0, 0.06)
+        loss = 0.25 + 2.0 * math.exp(-5 * t) + noise * (0.3 + 1.5 * math.exp(-4 * t))
+        warm = min(1.0, step / max(1, 0.05 * self.total_steps))
+        values: dict[str, float] = {
+            "train_loss": max(loss, 0.02),
+            "learning_rate": 2e-4 * warm * (1 - t if warm >= 1 else 1),
+            "grad_norm": abs(1.0 + self.random.gauss(0, 0.3)),
+            "samples_per_second": 120 + self.random.gauss(0, 2.5),
+            "epoch": 3 * t,
+            "process_ram": (2.1 + 0.2 * t) * GIB,
+            "system_ram_used": (9.5 + self.random.gauss(0, 0.1)) * GIB,
+            "system_ram_total": 31.3 * GIB,
+        }
+        if self.chat:
+            values["tokens_per_second"] = 2400 + self.random.gauss(0, 80)
+        if self.gpu:
+            allocated = (3.2 + 0.6 * math.sin(step / 7) ** 2) * GIB
+            values.update(
+                gpu_allocated=allocated,
+                gpu_reserved=allocated + 1.1 * GIB,
+                gpu_peak=4.6 * GIB,
+                gpu_total=8.0 * GIB,
+                gpu_used=allocated + 1.5 * GIB,
+            )
+        return values
+
+    def train_steps(self, count: int) -> None:
+        """Write `count` more steps (and evaluations where due) and update the run's row."""
+        for _ in range(count):
+            if self.step >= self.total_steps:
+                break
+            self.step += 1
+            values = self.values(self.step)
+            store.add_metrics(self.db, self.run_id, self.step, values)
+            if self.step % self.eval_every == 0:
+                self.evaluate(values["train_loss"])
+        remaining = (self.total_steps - self.step) * 0.4
+        store.update_run(
+            self.db,
+            self.run_id,
+            status=Status.RUNNING,
+            step=self.step,
+            total_steps=self.total_steps,
+            progress=self.step / self.total_steps,
+            epoch=3 * self.step / self.total_steps,
+            eta_seconds=remaining,
+        )
+
+    def evaluate(self, train_loss: float) -> None:
+        t = self.step / self.total_steps
+        eval_loss = train_loss * 1.1 + 0.05 + 0.15 * t * t
+        metrics = {"eval_loss": eval_loss}
+        name = "eval_perplexity" if self.chat else "eval_f1"
+        metrics[name] = math.exp(eval_loss) if self.chat else min(0.97, 0.45 + 0.5 * (1 - math.exp(-6 * t)))
+        if not self.chat:
+            metrics["eval_accuracy"] = min(0.98, metrics[name] + 0.02)
+        store.add_metrics(self.db, self.run_id, self.step, metrics)
+        value = metrics[name]
+        better = self.best is None or (value < self.best if self.chat else value > self.best)
+        if better:
+            self.best = value
+            store.update_run(self.db, self.run_id, best_metric_name=name, best_metric=value)
+            store.add_event(self.db, self.run_id, "eval.best", metric=name.removeprefix("eval_"), value=value, step=self.step)
+
+    def finish(self, status: Status = Status.COMPLETED, **fields: Any) -> None:
+        store.update_run(self.db, self.run_id, status=status, progress=1.0 if status == Status.COMPLETED else self.step / self.total_steps,
+                         eta_seconds=None, finished_at=time.time(), pid=None, **fields)
+
+
+def sample_config(kind: str = "classify", **values: Any) -> dict[str, Any]:
+    from engine.config import from_dict
+
+    base = {"model": "demo:minilm", "data": "/home/ada/data/hotel_intents.jsonl", "name": ""}
+    if kind == "chat":
+        base = {"model": "demo:smollm2", "data": "/home/ada/data/support_answers.jsonl", "name": ""}
+    return from_dict({**base, **values}, kind=kind).to_dict()
+
+
+def add_run(db: Database, home: Path, name: str, kind: str = "classify", **config: Any) -> int:
+    run_id = store.create_run(db, kind=kind, config=sample_config(kind, name=name, **config), name=name)
+    folder = home / "runs" / f"{run_id:05d}"
+    store.update_run(db, run_id, run_dir=str(folder))
+    return run_id
+
+
+def fill_sample(db: Database, home: Path, *, live_steps: int = 1400) -> dict[str, int]:
+    """A database with one run of every kind of state; returns their ids by name."""
+    ago = time.time()
+    ids: dict[str, int] = {}
+
+    ids["completed"] = add_run(db, home, "Support answers, LoRA", kind="chat", epochs=2)
+    trainer = SampleTrainer(db, ids["completed"], total_steps=600, eval_every=60, seed=1, chat=True)
+    store.add_event(db, ids["completed"], "run.started", device="NVIDIA GeForce RTX 4070 (8 GB)")
+    trainer.train_steps(600)
+    store.add_event(db, ids["completed"], "run.completed", path=str(home / "runs" / "00001" / "model"))
+    trainer.finish(started_at=ago - 7200, created_at=ago - 7300)
+
+    ids["failed"] = add_run(db, home, "Ticket urgency, full training", method="full", batch_size=64)
+    store.add_event(db, ids["failed"], "run.started", device="NVIDIA GeForce RTX 4070 (8 GB)")
+    trainer = SampleTrainer(db, ids["failed"], total_steps=900, seed=2)
+    trainer.train_steps(40)
+    reason = "the GPU ran out of memory with a batch of 64 examples. Try a smaller batch size or LoRA."
+    store.add_event(db, ids["failed"], "run.failed", reason=reason)
+    trainer.finish(Status.FAILED, error="The GPU ran out of memory with a batch of 64 examples.",
+                   error_detail="torch.OutOfMemoryError: CUDA out of memory.", started_at=ago - 5400)
+
+    ids["paused"] = add_run(db, home, "Contract clauses", epochs=4)
+    trainer = SampleTrainer(db, ids["paused"], total_steps=2000, seed=3)
+    store.add_event(db, ids["paused"], "run.started", device="NVIDIA GeForce RTX 4070 (8 GB)")
+    trainer.train_steps(700)
+    store.add_event(db, ids["paused"], "run.paused", step=700)
+    store.update_run(db, ids["paused"], status=Status.PAUSED, eta_seconds=None, checkpoint_step=700, started_at=ago - 3600)
+
+    ids["running"] = add_run(db, home, "Demo: hotel requests", data="resources/demo/hotel_intents.jsonl")
+    trainer = SampleTrainer(db, ids["running"], total_steps=3000, seed=4)
+    store.add_event(db, ids["running"], "plan.device", reason="Training on the NVIDIA GeForce RTX 4070 (8 GB), in bf16.")
+    store.add_event(db, ids["running"], "plan.split", eval_rows=240, rows=2400, stratified=", keeping each category's share")
+    store.add_event(db, ids["running"], "plan.steps", train_rows=2160, batch_size=16, steps_per_epoch=135, total_steps=3000)
+    store.add_event(db, ids["running"], "run.started", device="NVIDIA GeForce RTX 4070 (8 GB)")
+    store.add_event(db, ids["running"], "data.truncated", count=12, rows=2400, max_length=256, tokens=845)
+    trainer.train_steps(live_steps)
+    store.update_run(db, ids["running"], started_at=ago - 600)
+
+    ids["queued"] = add_run(db, home, "Email routing")
+    return ids
+
+
+def sample_home(home: Path, **kwargs: Any) -> dict[str, int]:
+    """Create `home` with a sample database (if it has no runs yet)."""
+    db = store.open_db(store.database_path(home))
+    if db["runs"].count:
+        return {}
+    return fill_sample(db, home, **kwargs)
+
+
+SAMPLE_HARDWARE = {
+    "devices": [{"type": "cuda", "name": "NVIDIA GeForce RTX 4070", "total_memory": 8 * GIB, "free_memory": 7 * GIB}],
+    "ram_total": int(31.3 * GIB),
+    "ram_available": int(21.8 * GIB),
+    "disk_free": 412 * GIB,
+    "cuda": True,
+}

@@ -1,0 +1,96 @@
+"""The Qt-free view models: what the pages show comes from here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine import store
+from gui.sample import SampleTrainer, add_run
+from gui.state import format as fmt
+from gui.state.runs import GB, Poller, RunsModel, RunWatcher, matches
+from gui.state.series import Series
+
+
+def test_series_grows_and_rewrites_resumed_steps():
+    series = Series("loss", capacity=4)
+    series.append([1, 2, 3], [1.0, 0.9, 0.8])
+    series.append(np.arange(4, 11), np.full(7, 0.5))
+    assert len(series) == 10 and series.x[-1] == 10
+    series.append([6, 7], [0.1, 0.2])  # a resumed run recomputes the steps after its checkpoint
+    assert list(series.x) == [1, 2, 3, 4, 5, 6, 7]
+    assert series.y[-1] == pytest.approx(0.2)
+
+
+def test_watcher_reads_only_new_rows_and_follows_a_resume(client, job_db, home):
+    run_id = add_run(job_db, home, "watched")
+    trainer = SampleTrainer(job_db, run_id, total_steps=100, eval_every=10)
+    trainer.train_steps(20)
+    watcher = RunWatcher(client, run_id)
+    seen = []
+    watcher.metrics_changed.connect(seen.append)
+    watcher.refresh()
+    assert len(watcher.series["train_loss"]) == 20
+    assert len(watcher.series["eval_loss"]) == 2
+    assert watcher.series["gpu_total"].y[0] == pytest.approx(8.0)  # bytes shown in GB
+    watcher.refresh()
+    assert len(seen) == 1  # nothing new, nothing announced
+
+    trainer.train_steps(5)
+    watcher.refresh()
+    assert len(watcher.series["train_loss"]) == 25
+
+    # paused at 25 with a checkpoint at 22; the resumed job drops 23..25 and writes them again
+    store.update_run(job_db, run_id, status="paused")
+    watcher.refresh()
+    store.drop_metrics_after(job_db, run_id, 22)
+    store.update_run(job_db, run_id, status="preparing")
+    trainer.step = 22
+    trainer.train_steps(6)
+    watcher.refresh()
+    assert list(watcher.series["train_loss"].x) == list(range(1, 29))
+
+
+def test_runs_model_announces_finished_runs(client, job_db, home):
+    run_id = add_run(job_db, home, "soon done")
+    store.update_run(job_db, run_id, status="running")
+    runs = RunsModel(client)
+    finished = []
+    runs.finished.connect(finished.append)
+    runs.refresh()
+    assert runs.has_active()
+    store.update_run(job_db, run_id, status="completed")
+    runs.refresh()
+    assert [run["id"] for run in finished] == [run_id]
+
+
+def test_poller_notices_another_connections_write(client, job_db, home):
+    poller = Poller(client)
+    poller.watch_for_jobs = lambda: False
+    poller.tick()
+    assert not poller.tick()
+    add_run(job_db, home, "new")
+    assert poller.tick()
+
+
+def test_filter_matches_words_and_status(sample_client):
+    runs = sample_client.list_runs()
+    active = [run["name"] for run in runs if matches(run, "Active", "")]
+    assert active == ["Email routing", "Demo: hotel requests"]
+    assert [run["name"] for run in runs if matches(run, "All runs", "Requests")] == ["Demo: hotel requests"]
+    assert [run["name"] for run in runs if matches(run, "Stopped or failed", "")] == ["Contract clauses", "Ticket urgency, full training"]
+
+
+@pytest.mark.parametrize(
+    "seconds, words",
+    [(None, ""), (20, "less than a minute left"), (170, "about 3 min left"), (3 * 3600 + 600, "about 3 h 10 min left")],
+)
+def test_time_left_in_words(seconds, words):
+    assert fmt.time_left(seconds) == words
+
+
+def test_status_words_and_best_metric():
+    run = {"status": "running", "request": "pause", "best_metric_name": "eval_f1", "best_metric": 0.912}
+    assert fmt.status_word(fmt.shown_status(run)) == "Pausing…"
+    assert fmt.best_metric(run) == "F1 91.2%"
+    assert fmt.size(8 * GB) == "8.0 GB"
