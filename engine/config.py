@@ -13,9 +13,10 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import types
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_args, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 from engine.protocol import JobKind
 
@@ -225,9 +226,10 @@ def _parse_raw(raw: str) -> Any:
 
 def _coerce(name: str, value: Any, hint: Any) -> Any:
     """Turn a value from a form or `--set` (often text) into the setting's type, or say what is expected."""
-    base = next((arg for arg in get_args(hint) if arg is not type(None)), hint)  # `float | None` -> float
-    text = getattr(base, "__name__", str(base))
-    if value is None and type(None) in get_args(hint):
+    optional = isinstance(hint, types.UnionType)
+    base = next(arg for arg in get_args(hint) if arg is not type(None)) if optional else hint  # `float | None` -> float
+    text = getattr(get_origin(base) or base, "__name__", str(base))
+    if value is None and optional:
         return None
     try:
         if text == "bool":

@@ -1,0 +1,85 @@
+"""Real recipes on tiny random models, for a few steps on the CPU: what they write is what users see."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from engine import store
+from tests.engine.helpers import run_in_process, train_steps
+
+PER_STEP = {"train_loss", "learning_rate", "grad_norm", "epoch"}
+PER_FLUSH = {"samples_per_second", "process_ram", "system_ram_used", "system_ram_total"}
+
+
+def assert_completed_with_artifacts(db, run_id):
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    assert run["progress"] == 1.0 and run["step"] == run["total_steps"]
+    steps = train_steps(db, run_id)
+    assert steps == list(range(1, run["total_steps"] + 1))
+    assert PER_STEP | PER_FLUSH <= set(store.metric_names(db, run_id))
+    kinds = {a["kind"]: Path(a["path"]) for a in store.artifacts(db, run_id)}
+    assert {"tokenizer", "config", "metrics"} <= set(kinds) and ("adapter" in kinds or "model" in kinds)
+    model_dir = kinds.get("adapter") or kinds["model"]
+    assert list(model_dir.glob("*.safetensors")) and (model_dir / "tokenizer_config.json").exists()
+    with kinds["metrics"].open() as handle:
+        assert len(list(csv.DictReader(handle))) == run["total_steps"]
+    return run
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_single_label_classifier(tunewright_home, tiny_classify_config, method):
+    db, run_id = run_in_process(tunewright_home, {**tiny_classify_config, "method": method})
+    run = assert_completed_with_artifacts(db, run_id)
+    assert run["best_metric_name"] == "eval_f1" and 0.0 <= run["best_metric"] <= 1.0
+    assert {"eval_loss", "eval_f1", "eval_accuracy"} <= set(store.metric_names(db, run_id))
+    messages = [e["message"] for e in store.events(db, run_id)]
+    assert any("were set aside to check the model" in m for m in messages)
+    assert any(m.startswith("Learning rate") for m in messages) is False  # it was given, not decided
+
+
+def test_multi_label_classifier_on_real_intents(tunewright_home, tiny_encoder):
+    data = Path(__file__).resolve().parents[2] / "resources" / "demo" / "hotel_intents.jsonl"
+    db, run_id = run_in_process(
+        tunewright_home,
+        {"kind": "classify", "model": str(tiny_encoder), "data": str(data), "method": "full", "max_steps": 6,
+         "batch_size": 16, "max_length": 48},
+    )
+    run = assert_completed_with_artifacts(db, run_id)
+    labels = json.loads((Path(run["run_dir"]) / "model" / "config.json").read_text())["id2label"]
+    assert len(labels) == 40
+    assert store.get_run(db, run_id)["config"]["learning_rate"] == 5e-5  # decided and written back
+
+
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_chat_tuning_learns_only_the_answers(tunewright_home, tiny_chat_config, method):
+    db, run_id = run_in_process(tunewright_home, {**tiny_chat_config, "method": method})
+    assert_completed_with_artifacts(db, run_id)
+    assert {"eval_loss", "eval_perplexity", "tokens_per_second"} <= set(store.metric_names(db, run_id))
+    messages = [e["message"] for e in store.events(db, run_id)]
+    assert "Filled in the placeholders {{name}}, {{author}} in the data with the values you gave." in messages
+
+
+def test_a_placeholder_without_a_value_fails_with_a_sentence(tunewright_home, tiny_chat_config):
+    db, run_id = run_in_process(tunewright_home, {**tiny_chat_config, "template_values": {"name": "Tuney"}})
+    run = store.get_run(db, run_id)
+    assert run["status"] == "failed"
+    assert "{{author}}" in run["error"] and "template_values" in run["error"]
+    assert "Traceback" in run["error_detail"]
+
+
+def test_qlora_without_a_gpu_is_refused_plainly(tunewright_home, tiny_chat_config):
+    db, run_id = run_in_process(tunewright_home, {**tiny_chat_config, "method": "qlora"})
+    assert store.get_run(db, run_id)["error"] == "QLoRA needs an NVIDIA GPU; on this computer choose LoRA or full training."
+
+
+def test_early_stopping_keeps_the_best_checkpoint(tunewright_home, tiny_classify_config):
+    db, run_id = run_in_process(
+        tunewright_home,
+        {**tiny_classify_config, "learning_rate": 1e-7, "epochs": 6, "eval_every": 1, "early_stopping_patience": 1},
+    )
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed" and run["step"] < run["total_steps"]
+    assert any(e["code"] == "train.early_stop" for e in store.events(db, run_id))
