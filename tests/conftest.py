@@ -33,10 +33,12 @@ def tunewright_home(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def tiny_encoder(tmp_path_factory) -> Path:
     """A 2-layer, 32-wide BERT with MiniLM's tokenizer, random weights, saved as safetensors."""
+    import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     from engine.models.catalog import BUNDLED, package_folder
 
+    torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("tiny-encoder")
     source = package_folder(BUNDLED["demo:minilm"].package) / "model"
     tokenizer = AutoTokenizer.from_pretrained(source)
@@ -96,6 +98,7 @@ def tiny_classify_config(tiny_encoder, intents_file) -> dict:
     return {
         "kind": "classify", "name": "Tiny classifier", "model": str(tiny_encoder), "data": str(intents_file),
         "method": "full", "epochs": 2, "batch_size": 8, "max_length": 32, "learning_rate": 1e-3,
+        "early_stopping_patience": 0,  # a fixed length, so tests know where a run ends
     }
 
 

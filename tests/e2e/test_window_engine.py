@@ -15,7 +15,7 @@ from gui.main_window import KEEP, MainWindow
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-WORDS = {"running": "Training", "paused": "Paused", "cancelled": "Cancelled", "preparing": "Getting ready"}
+from gui.state.format import STATUS_WORDS as WORDS  # noqa: E402  the words the window uses for each status
 
 
 def open_window(qtbot, home) -> MainWindow:

@@ -45,7 +45,7 @@ def test_multi_label_classifier_on_real_intents(tunewright_home, tiny_encoder):
     db, run_id = run_in_process(
         tunewright_home,
         {"kind": "classify", "model": str(tiny_encoder), "data": str(data), "method": "full", "max_steps": 6,
-         "batch_size": 16, "max_length": 48},
+         "batch_size": 16, "max_length": 48, "early_stopping_patience": 0},
     )
     run = assert_completed_with_artifacts(db, run_id)
     labels = json.loads((Path(run["run_dir"]) / "model" / "config.json").read_text())["id2label"]
