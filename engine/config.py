@@ -58,7 +58,7 @@ class JobConfig:
     lora_alpha: int = setting(32, "LoRA: the scale of the adapter's contribution (usually twice the rank).")
     lora_dropout: float = setting(0.05, "LoRA: dropout on the adapter's input, against overfitting.")
     learning_rate: float | None = setting(
-        None, "How big each update is. Empty: chosen for the method (2e-4 for LoRA, 2e-5 for full training)."
+        None, "How big each update is. Empty: chosen for the task and method, and the choice explained."
     )
     epochs: float = setting(3.0, "How many times to go through the training examples.")
     max_steps: int = setting(0, "Stop after this many optimizer steps (0: decided by the epochs).")
