@@ -99,17 +99,15 @@ def cmd_run(args) -> int:
     preflight(config)
     db, home = _db(), store.default_home()
     if args.detach:
-        run_id = jobs.start(db, config, home=home)
-        print(run_id)
+        print(jobs.start(db, config, home=home))
         return 0
     run_id = jobs.submit(db, config, home=home)
     print(run_id, flush=True)
-    if jobs.start_next(db, home=home) is not None or store.get_run(db, run_id)["status"] != Status.QUEUED:
-        return _wait(db, run_id)  # another run went first; wait for ours in the queue
+    if jobs.training_now(db):
+        return _wait(db, run_id)  # another job trains: ours is started from the queue when it finishes
     from engine.job import run_job
 
-    outcome = run_job(run_id, home)
-    return _report(db, run_id, outcome)
+    return _report(db, run_id, run_job(run_id, home))
 
 
 def _wait(db, run_id: int) -> int:

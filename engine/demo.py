@@ -30,8 +30,12 @@ def example(kind: str) -> JobConfig:
             # A neutral system prompt: the model's own default names it "SmolLM", contradicting the data.
             system_prompt="You are a helpful AI assistant.",
             method="lora",
-            epochs=3,
-            batch_size=8,
+            # 91 short conversations on a CPU: more, smaller steps at a higher LoRA rate than the usual
+            # 2e-4 make the model learn its new name in about 4 minutes (measured: 3 epochs at 2e-4 and
+            # batch 8 did not).
+            learning_rate=1e-3,
+            epochs=2,
+            batch_size=4,
             max_length=256,
         )
     raise ValueError(f"There is no demo for '{kind}'; use 'classify' or 'chat'.")

@@ -20,7 +20,7 @@ import psutil
 from sqlite_utils import Database
 
 from engine import store
-from engine.config import ConfigError, JobConfig
+from engine.config import JobConfig
 from engine.protocol import LIVE, RESUMABLE, Status
 
 PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)  # absent on Windows: the job also polls the request column
@@ -87,11 +87,15 @@ def start(db: Database, config: JobConfig, *, home: Path) -> int:
     return run_id
 
 
+def training_now(db: Database) -> list[int]:
+    """The runs a live process is working on (dead ones are marked interrupted first)."""
+    reconcile(db)
+    return [row["id"] for row in db["runs"].rows_where("status IN (?, ?)", [str(s) for s in LIVE], select="id")]
+
+
 def start_next(db: Database, *, home: Path) -> int | None:
     """Launch the oldest queued run when no job is live (one training job per GPU at a time)."""
-    reconcile(db)
-    live = [run for run in store.list_runs(db) if run["status"] in LIVE]
-    if live:
+    if training_now(db):
         return None
     queued = list(db["runs"].rows_where("status = ?", [str(Status.QUEUED)], order_by="id", limit=1))
     if not queued:
@@ -159,17 +163,3 @@ def _alive(pid: int | None, started: float | None) -> bool:
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
 
-
-__all__ = [
-    "ConfigError",
-    "JobError",
-    "cancel",
-    "launch",
-    "pause",
-    "reconcile",
-    "resume",
-    "run_dir",
-    "start",
-    "start_next",
-    "submit",
-]

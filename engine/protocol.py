@@ -98,7 +98,7 @@ MESSAGES: dict[str, Message] = {
         Level.INFO, "Filled in the placeholders {names} in the data with the values you gave."
     ),
     # Progress worth a sentence
-    "eval.best": Message(Level.INFO, "New best {metric} = {value:.4g} at step {step}; this checkpoint is kept."),
+    "eval.best": Message(Level.INFO, "New best {metric}: {value} at step {step}; this checkpoint is kept."),
     "train.early_stop": Message(
         Level.ADVICE,
         "The evaluation {metric} has not improved for {patience} evaluations, so training stopped early "
@@ -106,6 +106,22 @@ MESSAGES: dict[str, Message] = {
     ),
     "checkpoint.saved": Message(Level.INFO, "Checkpoint saved at step {step}."),
 }
+
+
+#: How an evaluation metric is named in a sentence, and how its value is written.
+METRIC_WORDS: dict[str, tuple[str, str]] = {
+    "eval_f1": ("F1", "{:.1%}"),
+    "eval_macro_f1": ("macro F1", "{:.1%}"),
+    "eval_accuracy": ("accuracy", "{:.1%}"),
+    "eval_loss": ("evaluation loss", "{:.4g}"),
+    "eval_perplexity": ("perplexity", "{:.3g}"),
+}
+
+
+def metric_words(name: str, value: float | None = None) -> tuple[str, str]:
+    """("F1", "65.4%") for ("eval_f1", 0.654): a metric as a person reads it."""
+    words, form = METRIC_WORDS.get(name, (name, "{:.4g}"))
+    return words, "" if value is None else form.format(value)
 
 
 def message(code: str, **values: object) -> tuple[Level, str]:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -151,12 +149,6 @@ def open_db(path: Path | str | None = None) -> Database:
     db.execute("PRAGMA foreign_keys=ON")
     migrations.apply(db)
     return db
-
-
-@contextmanager
-def transaction(db: Database) -> Iterator[None]:
-    with db.conn:
-        yield
 
 
 def _now() -> float:

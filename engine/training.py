@@ -17,7 +17,7 @@ import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from engine import store
 from engine.config import JobConfig
 from engine.hardware import memory_metrics
 from engine.jobs import CANCEL_SIGNAL, PAUSE_SIGNAL
-from engine.protocol import Status
+from engine.protocol import Status, metric_words
 
 MicroBatch = dict[str, Any]  # tensors plus "count": the units (examples or trained tokens) its loss sums over
 
@@ -97,8 +97,6 @@ class TrainState:
     best_metric: float | None = None
     best_step: int = 0
     evals_without_improvement: int = 0
-    train_seconds: float = 0.0
-    stopped: str = ""  # "", "early", "pause", "cancel"
 
 
 @dataclass
@@ -114,7 +112,6 @@ class Loop:
     steps_per_epoch: int
     tokens_key: str = ""  # micro-batch key counting real tokens, for tokens/s
     fresh_parameters: tuple[str, ...] = ()  # names of newly initialised parts (a classification head)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -219,8 +216,9 @@ def total_steps(config: JobConfig, loop: Loop) -> int:
     return config.max_steps or max(1, round(config.epochs * loop.steps_per_epoch))
 
 
-def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> TrainState:
-    """Train until done, stopped early, paused or cancelled; returns the final state (`state.stopped`)."""
+def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainState, str]:
+    """Train until done, stopped early, paused or cancelled. Returns the final state and how it stopped:
+    "", "early", "pause" or "cancel" (not part of the state, which a resumed run starts from)."""
     config = job.config
     steps = total_steps(config, loop)
     optimizer = make_optimizer(model, config, lr, job.device, loop.fresh_parameters)
@@ -236,6 +234,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> TrainState:
     store.update_run(job.db, job.run_id, status=Status.RUNNING, total_steps=steps, started_at=time.time())
     job.event("run.started", device=_device_name(job.device))
 
+    stopped = ""
     meter = _Meter(job, steps, state)
     last_checkpoint = time.monotonic()
     autocast = torch.autocast(job.device.type, dtype=job.dtype, enabled=job.dtype != torch.float32)
@@ -243,7 +242,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> TrainState:
 
     for epoch, batch_index, indices in _remaining_steps(loop, state, steps):
         if (request := job.controls.requested()) is not None:
-            state.stopped = request
+            stopped = request
             break
         micro_batches = loop.micro_batches(indices)
         count = sum(mb["count"] for mb in micro_batches)
@@ -274,12 +273,13 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> TrainState:
                 state.best_metric, state.best_step, state.evals_without_improvement = results[loop.metric], state.step, 0
                 _write_atomically(job.run_dir / "best", lambda f: save_file(trainable_state(model), str(f / "trainable.safetensors")))
                 store.update_run(job.db, job.run_id, best_metric_name=loop.metric, best_metric=state.best_metric)
-                job.event("eval.best", metric=loop.metric, value=state.best_metric, step=state.step)
+                words, value = metric_words(loop.metric, state.best_metric)
+                job.event("eval.best", metric=words, value=value, step=state.step)
             else:
                 state.evals_without_improvement += 1
                 if config.early_stopping_patience and state.evals_without_improvement >= config.early_stopping_patience:
-                    state.stopped = "early"
-                    job.event("train.early_stop", metric=loop.metric, patience=config.early_stopping_patience, best_step=state.best_step)
+                    stopped = "early"
+                    job.event("train.early_stop", metric=metric_words(loop.metric)[0], patience=config.early_stopping_patience, best_step=state.best_step)
                     break
 
         if time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60:
@@ -288,10 +288,9 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> TrainState:
             last_checkpoint = time.monotonic()
 
     meter.flush()
-    state.train_seconds += meter.elapsed()
-    if state.stopped in ("pause", "cancel"):
+    if stopped in ("pause", "cancel"):
         save_checkpoint(job, model, optimizer, scheduler, state)
-    return state
+    return state, stopped
 
 
 def _remaining_steps(loop: Loop, state: TrainState, steps: int) -> Iterator[tuple[int, int, list[int]]]:
@@ -376,13 +375,13 @@ class _Meter:
 # ---------------------------------------------------------------- the end of a run
 
 
-def finish(job: Job, model, tokenizer, state: TrainState, **model_metadata: Any) -> Status:
+def finish(job: Job, model, tokenizer, state: TrainState, stopped: str, **model_metadata: Any) -> Status:
     """Record a pause or cancel; or save the best weights as the run's model, with its tokenizer, config and
     metrics, each as an artifact."""
-    if state.stopped == "pause":
+    if stopped == "pause":
         job.event("run.paused", step=state.step)
         return Status.PAUSED
-    if state.stopped == "cancel":
+    if stopped == "cancel":
         job.event("run.cancelled", step=state.step)
         return Status.CANCELLED
     best = job.run_dir / "best" / "trainable.safetensors"

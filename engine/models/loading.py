@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 from pathlib import Path
@@ -14,8 +13,9 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 
 from engine.models.catalog import ModelSource
 
-transformers.logging.set_verbosity_error()  # the job writes its own plain-language events
-logging.getLogger("transformers").setLevel(logging.ERROR)
+# The job writes its own plain-language events; library chatter and progress bars only fill the log.
+transformers.logging.set_verbosity_error()
+transformers.logging.disable_progress_bar()
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 

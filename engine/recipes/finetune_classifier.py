@@ -12,7 +12,7 @@ from peft import LoraConfig, TaskType, get_peft_model
 
 from engine import planner
 from engine.config import ClassifyConfig, ConfigError
-from engine.data.classification import ClassificationData, load_classification
+from engine.data.classification import load_classification
 from engine.data.splits import split_indices
 from engine.models.catalog import resolve
 from engine.models.loading import load_classifier, load_tokenizer, materialize
@@ -59,7 +59,7 @@ def run(job: Job) -> Status:
                 lora_dropout=config.lora_dropout, target_modules="all-linear",
             ),
         )
-    _start_at_label_prior(model, data.labels, index, data.multi_label)
+    _start_at_label_prior(model, train_labels, index, data.multi_label)
     model.to(job.device)
 
     # ---- tokens: tokenised once; each micro-batch is padded only to its own longest text
@@ -100,8 +100,8 @@ def run(job: Job) -> Status:
         "plan.steps", train_rows=len(train_ids), batch_size=config.batch_size, steps_per_epoch=steps_per_epoch,
         total_steps=total_steps(config, loop),
     )
-    state = fit(job, model, loop, lr)
-    return finish(job, model, tokenizer, state, labels=label_names, multi_label=data.multi_label)
+    state, stopped = fit(job, model, loop, lr)
+    return finish(job, model, tokenizer, state, stopped, labels=label_names, multi_label=data.multi_label)
 
 
 def _start_at_label_prior(model, labels: list[list[str]], index: dict[str, int], multi_label: bool) -> None:

@@ -94,8 +94,8 @@ def run(job: Job) -> Status:
         "plan.steps", train_rows=len(train), batch_size=config.batch_size, steps_per_epoch=steps_per_epoch,
         total_steps=total_steps(config, loop),
     )
-    state = fit(job, model, loop, lr)
-    return finish(job, model, tokenizer, state, system_prompt=config.system_prompt)
+    state, stopped = fit(job, model, loop, lr)
+    return finish(job, model, tokenizer, state, stopped, system_prompt=config.system_prompt)
 
 
 def with_system_prompt(turns: list[Turn], system_prompt: str) -> list[Turn]:

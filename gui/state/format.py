@@ -6,6 +6,8 @@ import math
 import time
 from typing import Any
 
+from engine.protocol import metric_words
+
 #: What each status is called on screen, and its colour.
 STATUS_WORDS: dict[str, str] = {
     "queued": "Waiting",
@@ -38,17 +40,6 @@ STATUS_GROUPS: dict[str, set[str]] = {
     "Active": {"queued", "preparing", "running", "pausing", "cancelling"},
     "Finished": {"completed"},
     "Stopped or failed": {"paused", "failed", "cancelled", "interrupted"},
-}
-
-METRIC_LABELS: dict[str, str] = {
-    "train_loss": "Training loss",
-    "eval_loss": "Evaluation loss",
-    "eval_f1": "F1 (evaluation)",
-    "eval_accuracy": "Accuracy (evaluation)",
-    "eval_perplexity": "Perplexity (evaluation)",
-    "learning_rate": "Learning rate",
-    "samples_per_second": "Examples per second",
-    "tokens_per_second": "Tokens per second",
 }
 
 KIND_WORDS = {"classify": "Sort texts", "chat": "Answer like examples"}
@@ -126,24 +117,10 @@ def size(num_bytes: float | None) -> str:
     return f"{num_bytes / 2**20:.0f} MB"
 
 
-def metric_label(name: str | None) -> str:
-    if not name:
-        return ""
-    return METRIC_LABELS.get(name, name.replace("_", " ").capitalize())
-
-
-def metric_value(name: str | None, value: float | None) -> str:
-    if value is None:
-        return ""
-    if name and ("accuracy" in name or name.endswith("f1")) and 0 <= value <= 1:
-        return f"{value * 100:.1f}%"
-    return f"{value:.4g}"
-
-
 def best_metric(run: dict[str, Any]) -> str:
     """'F1 91.2%' or ''."""
     name, value = run.get("best_metric_name"), run.get("best_metric")
     if value is None or not name:
         return ""
-    short = metric_label(name).replace(" (evaluation)", "")
-    return f"{short} {metric_value(name, value)}"
+    words, shown = metric_words(name, value)
+    return f"{words[0].upper()}{words[1:]} {shown}"

@@ -106,7 +106,9 @@ class LiveChart(QWidget):
     ) -> pg.PlotDataItem:
         """A curve drawing `series`; `fill` shades the area under it with that opacity."""
         pen = pg.mkPen(QColor(colour), width=width, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
-        item = pg.PlotDataItem(pen=pen, name=label)
+        # Filled areas are drawn without antialiasing: pyqtgraph fills in 50-point polygons, and smoothing
+        # their edges doubled the paint time of a 100,000-point memory chart for no visible gain.
+        item = pg.PlotDataItem(pen=pen, name=label, antialias=fill is None)
         if fill is not None:
             item.setFillLevel(0)
             item.setBrush(pg.mkBrush(rgba_tuple(colour, fill)))

@@ -12,10 +12,10 @@ from PySide6.QtCore import Qt
 from engine import jobs, store
 from gui.engine_client import EngineClient
 from gui.main_window import KEEP, MainWindow
+from gui.state.format import STATUS_WORDS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-from gui.state.format import STATUS_WORDS as WORDS  # noqa: E402  the words the window uses for each status
 
 
 def open_window(qtbot, home) -> MainWindow:
@@ -39,8 +39,8 @@ def agree(window, run_id) -> None:
     """The run view, the runs table and the database show the same status."""
     status = store.get_run(window.client.db, run_id)["status"]
     rows = [row for row in window.page("runs").visible_rows() if row["id"] == run_id]
-    assert rows and rows[0]["Status"] == WORDS[status]
-    assert window.page("run").pill.text() == WORDS[status]
+    assert rows and rows[0]["Status"] == STATUS_WORDS[status]
+    assert window.page("run").pill.text() == STATUS_WORDS[status]
 
 
 def start_from_form(qtbot, window, config) -> int:

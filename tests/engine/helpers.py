@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -27,7 +28,7 @@ def run_in_process(home: Path, values: dict) -> tuple[object, int]:
 def cli(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "engine", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-        env={**__import__("os").environ, "TUNEWRIGHT_HOME": str(home)},
+        env={**os.environ, "TUNEWRIGHT_HOME": str(home)},
     )
 
 

@@ -43,6 +43,21 @@ def test_pause_resume_and_cancel(tunewright_home, long_job):
     assert steps == list(range(1, steps[-1] + 1))  # one curve: no gap at the pause, no repeated step
 
 
+def test_a_run_paused_and_resumed_finishes_as_completed(tunewright_home, long_job):
+    db = store.open_db(store.database_path(tunewright_home))
+    long_job.epochs = 3
+    run_id = jobs.start(db, long_job, home=tunewright_home)
+    wait_for(lambda: len(train_steps(db, run_id)) >= 5)
+    jobs.pause(db, run_id)
+    wait_for(lambda: status(db, run_id) == "paused")
+
+    jobs.resume(db, run_id, home=tunewright_home)
+    wait_for(lambda: status(db, run_id) in ("completed", "paused", "failed", "cancelled"), timeout=300)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed" and run["step"] == run["total_steps"]
+    assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))
+
+
 def test_a_killed_job_is_interrupted_and_resumes_where_it_checkpointed(tunewright_home, long_job):
     db = store.open_db(store.database_path(tunewright_home))
     long_job.epochs = 6
