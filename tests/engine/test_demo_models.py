@@ -36,3 +36,21 @@ def test_minilm_learns_hotel_intents_far_beyond_the_majority_baseline(tunewright
 
     print(f"micro-F1 {run['best_metric']:.3f} vs always-'{majority}' {baseline:.3f}")
     assert run["best_metric"] >= 2 * baseline and run["best_metric"] >= baseline + 0.25
+
+
+def test_smollm2_learns_who_it_is_from_identity_json(tunewright_home):
+    from engine.inference import answer, ask, load_chat_model
+
+    config = example("chat").to_dict()
+    name, author = config["template_values"]["name"], config["template_values"]["author"]
+    db = store.open_db(store.database_path(tunewright_home))
+    base, tokenizer, _ = load_chat_model(db, None, base=config["model"], home=tunewright_home)
+    before = answer(base, tokenizer, "Who are you?", system_prompt=config["system_prompt"])
+    assert name not in before and author not in before
+    del base
+
+    db, run_id = run_in_process(tunewright_home, config)
+    assert store.get_run(db, run_id)["status"] == "completed", store.get_run(db, run_id)["error_detail"]
+    after = ask(db, run_id, "Who are you?")
+    print(f"before: {before!r}\nafter:  {after!r}")
+    assert name in after and author in after
