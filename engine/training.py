@@ -104,7 +104,9 @@ class Loop:
     """What the recipe tells `fit`."""
 
     step_batches: Callable[[int], list[list[int]]]  # epoch -> example indices of each optimizer step
-    micro_batches: Callable[[list[int]], list[MicroBatch]]
+    # (example indices of one step, examples per micro-batch) -> the micro-batches to accumulate over;
+    # `fit` chooses the size (the config's micro_batch_size, or the whole batch) so it can shrink it.
+    micro_batches: Callable[[list[int], int], list[MicroBatch]]
     loss_sum: Callable[[torch.nn.Module, MicroBatch], torch.Tensor]
     evaluate: Callable[[torch.nn.Module], dict[str, float]]
     metric: str  # the evaluation metric that picks the best checkpoint, e.g. "eval_f1"
@@ -235,6 +237,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
     job.event("run.started", device=_device_name(job.device))
 
     stopped = ""
+    micro_size = config.micro_batch_size or config.batch_size
     meter = _Meter(job, steps, state)
     last_checkpoint = time.monotonic()
     autocast = torch.autocast(job.device.type, dtype=job.dtype, enabled=job.dtype != torch.float32)
@@ -244,7 +247,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
         if (request := job.controls.requested()) is not None:
             stopped = request
             break
-        micro_batches = loop.micro_batches(indices)
+        micro_batches = loop.micro_batches(indices, micro_size)
         count = sum(mb["count"] for mb in micro_batches)
         loss_total = torch.zeros((), device=job.device)
         for mb in micro_batches:

@@ -68,8 +68,7 @@ def run(job: Job) -> Status:
     train_targets = _targets(train_labels, index, data.multi_label)
     eval_targets = _targets(eval_labels, index, data.multi_label)
 
-    def micro_batches(indices: list[int]) -> list[dict]:
-        size = config.micro_batch_size or config.batch_size
+    def micro_batches(indices: list[int], size: int) -> list[dict]:
         return [_batch(tokenizer, train_ids, train_targets, indices[i : i + size], job.device) for i in range(0, len(indices), size)]
 
     def loss_sum(model, batch) -> torch.Tensor:

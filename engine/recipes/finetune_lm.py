@@ -55,8 +55,7 @@ def run(job: Job) -> Status:
         raise DataError("split.too_few", rows=len(train) + len(held))
     pad_id = tokenizer.pad_token_id
 
-    def micro_batches(indices: list[int]) -> list[dict]:
-        size = config.micro_batch_size or config.batch_size
+    def micro_batches(indices: list[int], size: int) -> list[dict]:
         return [_batch([train[i] for i in indices[s : s + size]], pad_id, job.device) for s in range(0, len(indices), size)]
 
     def loss_sum(model, batch) -> torch.Tensor:
