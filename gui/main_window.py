@@ -34,6 +34,7 @@ from gui.widgets.common import label
 
 PROBE_DELAY_MS = 1500
 POLL_MS = 150  # a few looks a second; a new metric row is drawn well within half a second
+TRAY_SETTLE_MS = 1000
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "tunewright.svg"
 
 #: Sidebar entries: (key, words, ready). Pages that are not built yet are shown, greyed, where they will go.
@@ -217,6 +218,8 @@ class MainWindow(QMainWindow):
             words.append(f"{waiting} waiting")
         self.live_label.setText(", ".join(words))
         self.live_label.setVisible(bool(words))
+        if live and (tray := self._tray()) is not None:
+            tray.setToolTip("Tunewright: " + ", ".join(words))
 
     def _run_finished(self, run: dict[str, Any]) -> None:
         if self.isActiveWindow() and not self.isMinimized():
@@ -234,15 +237,25 @@ class MainWindow(QMainWindow):
     def notify(self, title: str, text: str, *, critical: bool = False) -> None:
         """A desktop notification (a tray message where the desktop has a tray)."""
         self.notifications.append((title, text))
-        if not QSystemTrayIcon.isSystemTrayAvailable():
+        tray = self._tray()
+        if tray is None:
             return
-        if self.tray is None:
+        icon = QSystemTrayIcon.MessageIcon.Critical if critical else QSystemTrayIcon.MessageIcon.Information
+        if tray.geometry().isValid():
+            tray.showMessage(title, text, icon, 8000)
+        else:
+            # A tray icon shown just now is not placed yet, and a message from it would be dropped unseen.
+            QTimer.singleShot(TRAY_SETTLE_MS, lambda: tray.showMessage(title, text, icon, 8000))
+
+    def _tray(self) -> QSystemTrayIcon | None:
+        """The tray icon, shown from the first live run on, so it is in place before a run ends."""
+        if self.tray is None and QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = QSystemTrayIcon(self.windowIcon(), self)
             self.tray.setToolTip("Tunewright")
+            self.tray.activated.connect(lambda _reason: self._bring_to_front())
             self.tray.messageClicked.connect(self._bring_to_front)
-        self.tray.show()
-        icon = QSystemTrayIcon.MessageIcon.Critical if critical else QSystemTrayIcon.MessageIcon.Information
-        self.tray.showMessage(title, text, icon, 8000)
+            self.tray.show()
+        return self.tray
 
     def _bring_to_front(self) -> None:
         self.showNormal()
