@@ -130,3 +130,82 @@ def message(code: str, **values: object) -> tuple[Level, str]:
     return declared.level, declared.format(**values)
 MESSAGES["plan.learning_rate"] = Message(Level.INFO, "{reason}")
 MESSAGES["plan.method"] = Message(Level.INFO, "{reason}")
+
+
+# ---------------------------------------------------------------- the data doctor (data helper)
+# Each finding's sentence; {count} is always the number of rows (or categories) it is about.
+MESSAGES.update({
+    "doctor.bad_rows": Message(Level.ERROR, "{count} rows cannot be used, so training would stop at the first: {first}"),
+    "doctor.empty_rows": Message(
+        Level.ADVICE, "{count} of {rows} rows have {nothing}, so they teach nothing; training leaves them out."
+    ),
+    "doctor.duplicates": Message(
+        Level.ADVICE,
+        "{count} {what} repeat an earlier one exactly. Repeats make the model favour them, and a repeat that "
+        "lands in the evaluation examples makes the scores look better than they are.",
+    ),
+    "doctor.conflicts": Message(
+        Level.WARNING,
+        "{count} rows share their text with a row that has a different label ({texts} texts in all). The "
+        "model cannot learn two answers to the same text; correct them, or drop them.",
+    ),
+    "doctor.classes": Message(
+        Level.INFO,
+        "{count} categories: the most common, '{largest}', has {largest_count} examples; the rarest, "
+        "'{smallest}', has {smallest_count}.",
+    ),
+    "doctor.rare_classes": Message(
+        Level.WARNING,
+        "{count} categories have fewer than {minimum} examples ({names}): too few for the model to learn "
+        "them. Add examples, or merge them into one category.",
+    ),
+    "doctor.unevaluable_classes": Message(
+        Level.WARNING,
+        "{count} categories have a single example ({names}), so none can be kept aside to check whether the "
+        "model learned them.",
+    ),
+    "doctor.imbalance": Message(
+        Level.ADVICE,
+        "The categories are very uneven: '{largest}' has {ratio} times as many examples as '{smallest}'. "
+        "The model will lean towards the common ones; more examples of the rare ones help most.",
+    ),
+    "doctor.too_little": Message(
+        Level.WARNING,
+        "There are only {count} usable {what}; with fewer than {needed} the model learns little that holds "
+        "up on new text. Add more if you can.",
+    ),
+    "doctor.too_long": Message(
+        Level.ADVICE,
+        "{count} of {rows} examples are longer than the length limit of {max_length} tokens (word pieces); "
+        "{tokens} tokens would be cut off their ends.",
+    ),
+    "doctor.too_long_for_model": Message(
+        Level.WARNING,
+        "{count} of {rows} examples are longer than {max_length} tokens (word pieces), the most this model "
+        "reads; {tokens} tokens would be cut off. Shorten them, or choose a model that reads longer texts.",
+    ),
+    "doctor.no_answer_left": Message(
+        Level.WARNING,
+        "{count} conversations would lose their whole answer when cut to {max_length} tokens, so nothing "
+        "could be learned from them.",
+    ),
+    "doctor.overlap": Message(
+        Level.WARNING,
+        "{count} of the {eval_rows} evaluation examples are also in the training data, so the scores would "
+        "overstate how well the model does on {what} it has not seen.",
+    ),
+    "doctor.all_good": Message(Level.INFO, "No problems found in {count} {what}."),
+    # The one-click fixes, as their buttons say them
+    "fix.drop_empty": Message(Level.INFO, "Drop the empty rows"),
+    "fix.drop_duplicates": Message(Level.INFO, "Drop the repeats"),
+    "fix.drop_conflicts": Message(Level.INFO, "Drop the conflicting rows"),
+    "fix.merge_rare": Message(Level.INFO, "Merge rare categories into '{other}'"),
+    "fix.drop_overlap": Message(Level.INFO, "Take them out of the evaluation data"),
+    "fix.raise_max_length": Message(Level.INFO, "Raise the length limit to {value}"),
+    "doctor.fixed": Message(
+        Level.INFO,
+        "Saved a cleaned copy with {rows} rows ({removed} removed, {changed} relabelled) as {path}. Your own "
+        "file is unchanged.",
+    ),
+    "doctor.setting": Message(Level.INFO, "Runs on this data will use a length limit of {value} tokens."),
+})
