@@ -135,34 +135,34 @@ MESSAGES["plan.method"] = Message(Level.INFO, "{reason}")
 # ---------------------------------------------------------------- the data doctor (data helper)
 # Each finding's sentence; {count} is always the number of rows (or categories) it is about.
 MESSAGES.update({
-    "doctor.bad_rows": Message(Level.ERROR, "{count} rows cannot be used, so training would stop at the first: {first}"),
+    "doctor.bad_rows": Message(Level.ERROR, "Rows that cannot be used: {count}. Training would stop at the first: {first}"),
     "doctor.empty_rows": Message(
-        Level.ADVICE, "{count} of {rows} rows have {nothing}, so they teach nothing; training leaves them out."
+        Level.ADVICE, "Rows with {nothing}: {count} of {rows}. They teach nothing; training leaves them out."
     ),
     "doctor.duplicates": Message(
         Level.ADVICE,
-        "{count} {what} repeat an earlier one exactly. Repeats make the model favour them, and a repeat that "
-        "lands in the evaluation examples makes the scores look better than they are.",
+        "Repeated {what}: {count}, each the same as an earlier one. Repeats make the model favour them, and a "
+        "repeat that lands in the evaluation examples makes the scores look better than they are.",
     ),
     "doctor.conflicts": Message(
         Level.WARNING,
-        "{count} rows share their text with a row that has a different label ({texts} texts in all). The "
-        "model cannot learn two answers to the same text; correct them, or drop them.",
+        "Texts that appear with different labels: {texts}, in {count} rows. The model cannot learn two "
+        "answers to the same text; correct them, or drop them.",
     ),
     "doctor.classes": Message(
         Level.INFO,
-        "{count} categories: the most common, '{largest}', has {largest_count} examples; the rarest, "
+        "Categories: {count}. The most common, '{largest}', has {largest_count} examples; the rarest, "
         "'{smallest}', has {smallest_count}.",
     ),
     "doctor.rare_classes": Message(
         Level.WARNING,
-        "{count} categories have fewer than {minimum} examples ({names}): too few for the model to learn "
-        "them. Add examples, or merge them into one category.",
+        "Categories with fewer than {minimum} examples, too few for the model to learn: {names}. Add "
+        "examples, or merge them into one category.",
     ),
     "doctor.unevaluable_classes": Message(
         Level.WARNING,
-        "{count} categories have a single example ({names}), so none can be kept aside to check whether the "
-        "model learned them.",
+        "Categories with a single example, which cannot be kept aside to check whether the model learned "
+        "them: {names}.",
     ),
     "doctor.imbalance": Message(
         Level.ADVICE,
@@ -176,22 +176,22 @@ MESSAGES.update({
     ),
     "doctor.too_long": Message(
         Level.ADVICE,
-        "{count} of {rows} examples are longer than the length limit of {max_length} tokens (word pieces); "
-        "{tokens} tokens would be cut off their ends.",
+        "Examples longer than the length limit of {max_length} tokens (word pieces): {count} of {rows}. "
+        "{tokens} tokens in all would be cut off their ends.",
     ),
     "doctor.too_long_for_model": Message(
         Level.WARNING,
-        "{count} of {rows} examples are longer than {max_length} tokens (word pieces), the most this model "
-        "reads; {tokens} tokens would be cut off. Shorten them, or choose a model that reads longer texts.",
+        "Examples longer than {max_length} tokens (word pieces), the most this model reads: {count} of "
+        "{rows}. {tokens} tokens in all would be cut off; shorten them, or choose a model that reads longer texts.",
     ),
     "doctor.no_answer_left": Message(
         Level.WARNING,
-        "{count} conversations would lose their whole answer when cut to {max_length} tokens, so nothing "
-        "could be learned from them.",
+        "Conversations that would lose their whole answer when cut to {max_length} tokens: {count}. "
+        "Nothing could be learned from them.",
     ),
     "doctor.overlap": Message(
         Level.WARNING,
-        "{count} of the {eval_rows} evaluation examples are also in the training data, so the scores would "
+        "Evaluation examples that are also in the training data: {count} of {eval_rows}. The scores would "
         "overstate how well the model does on {what} it has not seen.",
     ),
     "doctor.all_good": Message(Level.INFO, "No problems found in {count} {what}."),

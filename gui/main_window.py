@@ -41,12 +41,12 @@ NAVIGATION = [
     ("home", "Home", True),
     ("new", "New run", True),
     ("runs", "Runs", True),
-    ("data", "Data", False),
+    ("data", "Data", True),
     ("models", "Models", False),
     ("compare", "Compare", False),
     ("export", "Export", False),
 ]
-PAGES = ("home", "new", "runs", "run")
+PAGES = ("home", "new", "runs", "run", "data")
 
 KEEP, PAUSE_ALL, STAY = "keep", "pause", "stay"
 
@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
         self.nav.setExclusive(True)
         self.nav_buttons: dict[str, QPushButton] = {}
         for key, words, ready in NAVIGATION:
-            if key == "data":
+            if key == "models":
                 layout.addWidget(label("Coming soon", "NavSection"))
             button = QPushButton(words)
             button.setObjectName("NavButton")
@@ -160,6 +160,10 @@ class MainWindow(QMainWindow):
                 page = RunView(self.client)
                 page.back.connect(lambda: self.show_page("runs"))
                 page.acted.connect(lambda: self.poll(force=True))
+            elif name == "data":
+                from gui.pages.data import DataPage
+
+                page = DataPage(self.client)
             else:
                 raise KeyError(name)
             self.pages[name] = page

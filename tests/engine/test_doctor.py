@@ -49,14 +49,14 @@ def test_every_planted_problem_is_found_with_its_count_and_rows(planted):
     # row 2 and the two rows that give its text another label (spacing does not make a text different)
     assert (found["doctor.conflicts"].count, found["doctor.conflicts"].examples) == (3, [2, 64, 65])
     assert (found["doctor.empty_rows"].count, found["doctor.empty_rows"].examples) == (3, [66, 67, 68])
-    assert found["doctor.rare_classes"].count == 2 and "'lonely', 'rare'" in found["doctor.rare_classes"].message
+    assert found["doctor.rare_classes"].count == 2 and found["doctor.rare_classes"].message.endswith(": 'lonely', 'rare'. Add examples, or merge them into one category.")
     assert (found["doctor.unevaluable_classes"].count, found["doctor.unevaluable_classes"].examples) == (1, [72])
     assert found["doctor.imbalance"].values["ratio"] == 24  # billing: 20 + 3 repeats + row 64; lonely: 1
     assert report.classes["lonely"] == 1 and report.classes["rare"] == 3
     assert "doctor.too_little" not in found  # 69 usable rows
     assert found["doctor.conflicts"].severity == "warning" and found["doctor.conflicts"].fix == "drop_conflicts"
     assert found["doctor.empty_rows"].message == (
-        "3 of 72 rows have no text or no label, so they teach nothing; training leaves them out."
+        "Rows with no text or no label: 3 of 72. They teach nothing; training leaves them out."
     )
 
 
@@ -109,7 +109,7 @@ def test_a_fix_writes_a_cleaned_copy_and_leaves_the_file_alone(planted, tunewrig
         assert labels.count("other") == 4 and "rare" not in labels and cleaned["changed"] == 4
         # 'other' has 4 examples: it can be checked now, though still too few to learn well, and says so
         rare = next(f for f in outcome["report"]["findings"] if f["code"] == "doctor.rare_classes")
-        assert rare["count"] == 1 and "('other')" in rare["message"]
+        assert rare["count"] == 1 and ": 'other'." in rare["message"]
 
 
 def test_chat_data_empty_and_repeated_conversations(tmp_path):
