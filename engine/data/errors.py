@@ -24,7 +24,7 @@ MESSAGES: dict[str, str] = {
         "(.jsonl), Parquet, or a folder of .txt files."
     ),
     "file.needs_package": "Reading {file} needs the '{package}' package, which is not installed.",
-    "file.unreadable": "{file} could not be read; it may be damaged, or not really a {kind} file.",
+    "file.unreadable": "{file} could not be read; it may be damaged, or not really {kind}.",
     "json.invalid": "{file} is not valid JSON: there is a problem at line {line}, column {column} ({reason}).",
     "json.not_a_list": "{file} should hold a list of records, but it holds {found}.",
     "json.many_lists": (
@@ -63,6 +63,7 @@ MESSAGES: dict[str, str] = {
     "split.too_few": "There are only {rows} examples; at least 2 are needed to keep one aside for evaluation.",
     # Files that are not what they claim to be (the bad-input suite feeds every one of these)
     "file.binary": "{file} is not a text file: it looks like {kind}. Save your data as CSV, Excel, JSON or Parquet.",
+    "file.only_header": "{file} has a header row ({columns}) but no examples under it.",
     "file.mixed_encoding": (
         "{file} changes its text encoding part-way through (it began as {encoding}); save it again as UTF-8."
     ),
@@ -112,7 +113,8 @@ class DataError(ValueError):
     def __init__(self, code: str, **values: object) -> None:
         self.code = code
         self.values = values
-        super().__init__(MESSAGES[code].format(**values))
+        # A value from the file (a column name, a text) may hold line breaks; the sentence stays one line.
+        super().__init__(" ".join(MESSAGES[code].format(**values).splitlines()))
 
 
 def describe(value: object) -> str:

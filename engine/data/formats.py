@@ -83,10 +83,16 @@ def read_records(path: str | Path, options: ReadOptions | None = None) -> list[d
     return records
 
 
+#: Up to this size a preview checks the encoding over the whole file (a fraction of a second), so that
+#: what it shows is what a load will do; past it, the head decides and the count checks the rest.
+THOROUGH_PREVIEW_BYTES = 256 * 2**20
+
+
 def head_records(path: str | Path, options: ReadOptions | None = None, limit: int = 50) -> tuple[ReadOptions, list[dict[str, Any]]]:
     """The options as resolved and the first ``limit`` rows, reading no more of the file than that needs."""
     path = Path(path)
-    resolved = resolve_options(path, options)
+    thorough = path.is_file() and path.stat().st_size <= THOROUGH_PREVIEW_BYTES
+    resolved = resolve_options(path, options, thorough=thorough)
     rows = list(itertools.islice(iter_records(path, resolved), limit))
     return resolved, rows
 
@@ -100,7 +106,7 @@ def count_records(path: str | Path, options: ReadOptions | None = None) -> int:
         try:
             return parquet.ParquetFile(path).metadata.num_rows
         except Exception as error:  # noqa: BLE001 - pyarrow raises its own error types for damaged files
-            raise DataError("file.unreadable", file=path.name, kind="Parquet", detail=str(error)) from None
+            raise DataError("file.unreadable", file=path.name, kind="a Parquet file", detail=str(error)) from None
     return sum(1 for _ in iter_records(path, resolved))
 
 
@@ -152,6 +158,9 @@ def resolve_options(path: str | Path, options: ReadOptions | None = None, *, tho
             if options.header is None:
                 rows = _parse_head_rows(text, options.delimiter)
                 options.header = bool(rows) and _looks_like_header(rows)
+    if options.format == "xlsx" and options.header is None:
+        head = _xlsx_head(path)
+        options.header = bool(head) and _looks_like_header([[str(cell) for cell in row] for row in head])
     if options.format == "registry" and not options.dataset:
         from engine.data.registry import default_entry
 
@@ -168,9 +177,11 @@ def detect_encoding(path: Path, *, thorough: bool = False) -> str:
     at all, so a text file is never refused for its encoding. A file that is not text is refused here.
     """
     head = _read_head(path, _HEAD_BYTES)
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         if not _decodes(path, head, "utf-16", thorough):
-            raise DataError("file.unreadable", file=path.name, kind="UTF-16 text", detail="")
+            raise DataError("file.unreadable", file=path.name, kind="a UTF-16 text file", detail="")
         return "utf-16"
     if head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
@@ -318,6 +329,7 @@ def _iter_delimited(path: Path, options: ReadOptions) -> Iterator[dict[str, Any]
     delimiter = options.delimiter or ","
     reader = csv.reader(_lines(path, options.encoding), delimiter=delimiter)
     columns: list[str] | None = None
+    rows = 0
     try:
         for row in reader:
             if not any(cell.strip() for cell in row):
@@ -335,12 +347,15 @@ def _iter_delimited(path: Path, options: ReadOptions) -> Iterator[dict[str, Any]
                         "csv.too_many_values", file=path.name, line=reader.line_num, found=len(row),
                         expected=len(columns), delimiter="tab" if delimiter == "\t" else delimiter,
                     )
+            rows += 1
             yield dict(zip(columns, row + [""] * (len(columns) - len(row))))
     except csv.Error as error:
         if "field larger than field limit" in str(error):
-            raise DataError("csv.value_too_long", file=path.name, line=reader.line_num + 1,
+            raise DataError("csv.value_too_long", file=path.name, line=reader.line_num,
                             limit=f"{MAX_FIELD_CHARS // 2**20} million") from None
         raise DataError("csv.bad_line", file=path.name, line=reader.line_num, reason=str(error)) from None
+    if columns is not None and options.header and not rows:
+        raise DataError("file.only_header", file=path.name, columns=", ".join(columns))
 
 
 def _looks_like_header(rows: list[list[str]]) -> bool:
@@ -454,7 +469,7 @@ def _iter_parquet(path: Path) -> Iterator[dict[str, Any]]:
     except DataError:
         raise
     except Exception as error:  # noqa: BLE001 - pyarrow raises its own error types for damaged files
-        raise DataError("file.unreadable", file=path.name, kind="Parquet", detail=str(error)) from None
+        raise DataError("file.unreadable", file=path.name, kind="a Parquet file", detail=str(error)) from None
 
 
 def check_zip(path: Path) -> None:
@@ -463,13 +478,13 @@ def check_zip(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError, EOFError) as error:
-        raise DataError("file.unreadable", file=path.name, kind="Excel", detail=str(error)) from None
+        raise DataError("file.unreadable", file=path.name, kind="an Excel file", detail=str(error)) from None
     unpacked = sum(info.file_size for info in infos)
     packed = max(1, sum(info.compress_size for info in infos))
     if unpacked > MAX_XLSX_UNPACKED or (unpacked > 100 * 2**20 and unpacked / packed > MAX_XLSX_RATIO):
         raise DataError("file.zip_bomb", file=path.name, size=f"{unpacked / 2**30:.1f} GB")
     if not any(info.filename == "xl/workbook.xml" for info in infos):
-        raise DataError("file.unreadable", file=path.name, kind="Excel", detail="no workbook inside")
+        raise DataError("file.unreadable", file=path.name, kind="an Excel file", detail="no workbook inside")
 
 
 def _iter_xlsx(path: Path, header: bool | None) -> Iterator[dict[str, Any]]:
@@ -480,10 +495,14 @@ def _iter_xlsx(path: Path, header: bool | None) -> Iterator[dict[str, Any]]:
     except ImportError:
         raise DataError("file.needs_package", file=path.name, package="openpyxl") from None
     check_zip(path)
+    # A file object, not the path: openpyxl refuses paths whose extension is not .xlsx, and a workbook
+    # saved as ".json" is still a workbook.
+    source = path.open("rb")
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(source, read_only=True, data_only=True)
     except Exception as error:  # noqa: BLE001 - openpyxl raises several unrelated types for damaged files
-        raise DataError("file.unreadable", file=path.name, kind="Excel", detail=str(error)) from None
+        source.close()
+        raise DataError("file.unreadable", file=path.name, kind="an Excel file", detail=str(error)) from None
     try:
         if not workbook.worksheets:
             return
@@ -502,19 +521,30 @@ def _iter_xlsx(path: Path, header: bool | None) -> Iterator[dict[str, Any]]:
             columns = _unique_names([str(cell).strip() for cell in next(everything)])
         else:
             columns = [f"column {number}" for number in range(1, max(map(len, head)) + 1)]
+        count = 0
         for row in everything:
             # trailing empty cells beyond the named columns are formatting, not data
             while len(row) > len(columns) and row[-1] == "":
                 row.pop()
             if len(row) > len(columns):
                 columns += [f"column {number}" for number in range(len(columns) + 1, len(row) + 1)]
+            count += 1
             yield dict(zip(columns, row + [""] * (len(columns) - len(row))))
+        if header and not count:
+            raise DataError("file.only_header", file=path.name, columns=", ".join(columns))
     except DataError:
         raise
     except Exception as error:  # noqa: BLE001 - a damaged sheet is found while streaming it
-        raise DataError("file.unreadable", file=path.name, kind="Excel", detail=str(error)) from None
+        raise DataError("file.unreadable", file=path.name, kind="an Excel file", detail=str(error)) from None
     finally:
         workbook.close()
+        source.close()
+
+
+def _xlsx_head(path: Path) -> list[list[Any]]:
+    """The first rows of the first sheet, read without naming columns (to guess the header)."""
+    rows = _iter_xlsx(path, header=False)
+    return [list(row.values()) for row in itertools.islice(rows, _HEADER_ROWS)]
 
 
 # A folder of texts

@@ -26,7 +26,7 @@ FORMAT_WORDS = {
 }
 DELIMITER_WORDS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 ENCODING_WORDS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (with a byte-order mark)", "utf-16": "UTF-16",
-                  "utf-16-le": "UTF-16", "utf-16-be": "UTF-16", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
+                  "utf-16-le": "UTF-16", "utf-16-be": "UTF-16", "utf-32": "UTF-32", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
 LAYOUT_WORDS = {"alpaca": "Alpaca (instruction and answer)", "sharegpt": "ShareGPT conversations",
                 "openai": "OpenAI messages"}
 
