@@ -19,11 +19,14 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections import Counter, defaultdict
+from array import array
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from engine.data.classification import guess_columns, row_labels, row_text
 from engine.data.conversations import detect_layout, parse_row
@@ -100,11 +103,17 @@ def _finding(code: str, count: int, where: list[int], fix: str = "", fix_values:
 
 @dataclass
 class _Scan:
-    """What one pass over a dataset found, by row index (0-based)."""
+    """What one pass over a dataset found, by row index (0-based).
+
+    Each row is kept as two numbers, a hash of its text (or conversation) and the id of its label set,
+    in compact arrays; the checks are then a few numpy operations. A million rows take some 16 MB, where
+    Python sets of tuples took hundreds.
+    """
 
     rows: int = 0
-    keys: list[int] = field(default_factory=list)  # hash of the text (classify) or conversation (chat)
-    labels: list[tuple[str, ...]] = field(default_factory=list)
+    keys: array = field(default_factory=lambda: array("q"))  # hash of the text (classify) or conversation (chat)
+    label_ids: array = field(default_factory=lambda: array("q"))  # index into label_sets
+    label_sets: list[tuple[str, ...]] = field(default_factory=list)  # each distinct sorted label set once
     empty: list[int] = field(default_factory=list)
     bad: list[int] = field(default_factory=list)
     bad_sentence: str = ""
@@ -114,42 +123,68 @@ class _Scan:
     layout: str = ""
     multi_label: bool = False
 
+    def add(self, key: int, labels: tuple[str, ...], ids: dict[tuple[str, ...], int]) -> None:
+        if labels not in ids:
+            ids[labels] = len(self.label_sets)
+            self.label_sets.append(labels)
+        self.keys.append(key)
+        self.label_ids.append(ids[labels])
+
     @property
     def skip(self) -> set[int]:
         """Rows no check counts: empty ones, and ones that cannot be read."""
         return set(self.empty) | set(self.bad)
 
+    def usable(self) -> np.ndarray:
+        """Indices of the rows the checks count, ascending."""
+        mask = np.ones(self.rows, dtype=bool)
+        mask[self.empty + self.bad] = False
+        return np.flatnonzero(mask)
+
+    def key_array(self) -> np.ndarray:
+        return np.frombuffer(self.keys, dtype=np.int64) if self.rows else np.zeros(0, dtype=np.int64)
+
+    def _pairs(self, rows: np.ndarray) -> np.ndarray:
+        # text and label set as one number (int64 arithmetic wraps, which is fine for a hash)
+        labels = np.frombuffer(self.label_ids, dtype=np.int64)[rows] if self.rows else np.zeros(0, dtype=np.int64)
+        return self.key_array()[rows] * np.int64(1_000_003) + labels
+
     def duplicates(self) -> list[int]:
-        seen: set[tuple[int, tuple[str, ...]]] = set()
-        repeated = []
-        skip = self.skip
-        for index, key in enumerate(self.keys):
-            if index in skip:
-                continue
-            pair = (key, self.labels[index])
-            if pair in seen:
-                repeated.append(index)
-            seen.add(pair)
-        return repeated
+        """Rows that repeat an earlier row's text and labels."""
+        rows = self.usable()
+        _, first = np.unique(self._pairs(rows), return_index=True)
+        repeated = np.ones(len(rows), dtype=bool)
+        repeated[first] = False
+        return rows[repeated].tolist()
 
     def conflicts(self) -> list[int]:
         """Rows whose text also appears with another label (every such row: which one is right is the
         user's call, not ours)."""
-        label_sets: dict[int, set[tuple[str, ...]]] = defaultdict(set)
-        skip = self.skip
-        for index, key in enumerate(self.keys):
-            if index not in skip:
-                label_sets[key].add(self.labels[index])
-        torn = {key for key, sets in label_sets.items() if len(sets) > 1}
-        return [index for index, key in enumerate(self.keys) if key in torn and index not in skip]
+        rows = self.usable()
+        _, first = np.unique(self._pairs(rows), return_index=True)
+        texts, counts = np.unique(self.key_array()[rows[first]], return_counts=True)
+        torn = texts[counts > 1]
+        return rows[np.isin(self.key_array()[rows], torn)].tolist()
 
     def class_counts(self) -> Counter:
+        rows = self.usable()
+        per_set = np.bincount(np.frombuffer(self.label_ids, dtype=np.int64)[rows], minlength=len(self.label_sets)) if self.rows else []
         counts: Counter = Counter()
-        skip = self.skip
-        for index, labels in enumerate(self.labels):
-            if index not in skip:
-                counts.update(labels)
+        for label_set, count in zip(self.label_sets, per_set):
+            for label in label_set:
+                counts[label] += int(count)
         return counts
+
+    def rows_with(self, labels: set[str]) -> list[int]:
+        """Usable rows that have any of ``labels``."""
+        wanted = [index for index, label_set in enumerate(self.label_sets) if labels & set(label_set)]
+        rows = self.usable()
+        return rows[np.isin(np.frombuffer(self.label_ids, dtype=np.int64)[rows], wanted)].tolist()
+
+    def rows_also_in(self, other: _Scan) -> list[int]:
+        """Usable rows whose text (or conversation) is among ``other``'s usable rows."""
+        rows = self.usable()
+        return rows[np.isin(self.key_array()[rows], other.key_array()[other.usable()])].tolist()
 
 
 def _normal(text: str) -> str:
@@ -168,6 +203,7 @@ def _scan(path: Path, task: str, options: ReadOptions, text_column: str, label_c
         scan.multi_label = any(isinstance(row.get(scan.label_column), list) for row in head)
     else:
         scan.layout = detect_layout(head, name)
+    ids: dict[tuple[str, ...], int] = {}
     for index, record in enumerate(iter_records(path, options)):
         scan.rows += 1
         try:
@@ -187,8 +223,7 @@ def _scan(path: Path, task: str, options: ReadOptions, text_column: str, label_c
             scan.bad.append(index)
             scan.bad_sentence = scan.bad_sentence or str(error)
             key, labels, item, empty = 0, [], None, False
-        scan.keys.append(key)
-        scan.labels.append(tuple(sorted(labels)))
+        scan.add(key, tuple(sorted(labels)) if len(labels) > 1 else tuple(labels), ids)
         if empty:
             scan.empty.append(index)
         if keep_items:
@@ -227,7 +262,7 @@ def examine(
     if task == "classify":
         conflicts = scan.conflicts()
         if conflicts:
-            texts = len({scan.keys[index] for index in conflicts})
+            texts = len(np.unique(scan.key_array()[conflicts]))
             findings.append(_finding("doctor.conflicts", len(conflicts), conflicts, fix="drop_conflicts", texts=texts))
         findings += _class_findings(scan, report)
     if usable < MIN_ROWS[task]:
@@ -235,7 +270,7 @@ def examine(
     if tokenizer is not None and max_length:
         findings += _length_findings(scan, task, tokenizer, max_length, skip)
     if eval_path:
-        findings += _overlap_findings(scan, task, Path(eval_path), skip)
+        findings += _overlap_findings(scan, task, Path(eval_path))
     if not any(finding.severity in ("advice", "warning", "error") for finding in findings):
         findings.append(_finding("doctor.all_good", usable, [], what=what))
     order = {"error": 0, "warning": 1, "advice": 2, "info": 3}
@@ -254,11 +289,11 @@ def _class_findings(scan: _Scan, report: Report) -> list[Finding]:
     lonely = sorted(name for name, count in counts.items() if count < MIN_TO_EVALUATE)
     rare = sorted(name for name, count in counts.items() if count < MIN_TO_LEARN)
     if rare and len(rare) < len(counts):
-        rows = [index for index, labels in enumerate(scan.labels) if set(labels) & set(rare)]
+        rows = scan.rows_with(set(rare))
         findings.append(_finding("doctor.rare_classes", len(rare), rows, fix="merge_rare", fix_values={"other": OTHER},
                                  minimum=MIN_TO_LEARN, names=_names(rare)))
     if lonely and len(lonely) < len(counts):
-        rows = [index for index, labels in enumerate(scan.labels) if set(labels) & set(lonely)]
+        rows = scan.rows_with(set(lonely))
         findings.append(_finding("doctor.unevaluable_classes", len(lonely), rows, fix="merge_rare",
                                  fix_values={"other": OTHER}, names=_names(lonely)))
     if len(counts) > 1 and most >= IMBALANCE_RATIO * fewest:
@@ -313,15 +348,13 @@ def _model_limit(tokenizer: Any) -> int | None:
     return int(limit) if isinstance(limit, int) and limit < 10**6 else None
 
 
-def _overlap_findings(scan: _Scan, task: str, eval_path: Path, skip: set[int]) -> list[Finding]:
+def _overlap_findings(scan: _Scan, task: str, eval_path: Path) -> list[Finding]:
     evaluation = _scan(eval_path, task, resolve_options(eval_path, thorough=True), scan.text_column, scan.label_column, False)
-    train_keys = {key for index, key in enumerate(scan.keys) if index not in skip}
-    eval_skip = evaluation.skip
-    shared = [index for index, key in enumerate(evaluation.keys) if key in train_keys and index not in eval_skip]
+    shared = evaluation.rows_also_in(scan)
     if not shared:
         return []
     what = "texts" if task == "classify" else "conversations"
-    return [_finding("doctor.overlap", len(shared), shared, fix="drop_overlap", eval_rows=evaluation.rows - len(eval_skip), what=what)]
+    return [_finding("doctor.overlap", len(shared), shared, fix="drop_overlap", eval_rows=len(evaluation.usable()), what=what)]
 
 
 # ---------------------------------------------------------------- fixes: cleaned copies
@@ -346,7 +379,6 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
     options = ReadOptions.from_dict(report.options)
     source = Path(report.eval_file if fix == "drop_overlap" else report.file)
     scan = _scan(Path(report.file), report.task, options, report.text_column, report.label_column, False)
-    skip = scan.skip
     drop: set[int] = set()
     rename: set[str] = set()
     if fix == "drop_empty":
@@ -358,9 +390,8 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
     elif fix == "merge_rare":
         rename = {name for name, count in scan.class_counts().items() if count < MIN_TO_LEARN}
     elif fix == "drop_overlap":
-        train_keys = {key for index, key in enumerate(scan.keys) if index not in skip}
         evaluation = _scan(source, report.task, resolve_options(source), report.text_column, report.label_column, False)
-        drop = {index for index, key in enumerate(evaluation.keys) if key in train_keys}
+        drop = set(evaluation.rows_also_in(scan))
         options = resolve_options(source)
 
     folder.mkdir(parents=True, exist_ok=True)
