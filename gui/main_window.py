@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
                 from gui.pages.data import DataPage
 
                 page = DataPage(self.client)
+                page.use_in_run.connect(self._new_run_with)
             else:
                 raise KeyError(name)
             self.pages[name] = page
@@ -194,6 +195,11 @@ class MainWindow(QMainWindow):
             return
         home.demo_error.hide()
         self._started(run_id)
+
+    def _new_run_with(self, values: dict[str, Any]) -> None:
+        """New run, filled in from the Data page (its file, columns and chosen settings)."""
+        self.page("new").load_config(values)
+        self.show_page("new")
 
     def _started(self, run_id: int) -> None:
         self.poll(force=True)

@@ -37,6 +37,10 @@ from gui.state.data import DataError, DataSession, Description, ReadOptions, Rep
 from gui.widgets.common import card, label, page_header, rgba
 
 TASKS = [("classify", "Sort texts into categories"), ("chat", "Answer like my examples")]
+#: Models whose tokenizer can count the tokens of each example, by task (the bundled ones; a model folder
+#: or Hub name can be typed in).
+LENGTH_MODELS = {"classify": [("", "Don't check lengths"), ("demo:minilm", "Demo MiniLM (bundled)")],
+                 "chat": [("", "Don't check lengths"), ("demo:smollm2", "Demo SmolLM2 (bundled)")]}
 FORMATS = [("", "Guess"), ("csv", "CSV"), ("tsv", "TSV"), ("json", "JSON"), ("jsonl", "JSON Lines"),
            ("parquet", "Parquet"), ("xlsx", "Excel"), ("folder", "Folder of texts"), ("registry", "LLaMA-Factory list")]
 DELIMITERS = [(",", "Comma"), (";", "Semicolon"), ("\t", "Tab"), ("|", "Vertical bar")]
@@ -48,7 +52,8 @@ CELL_CHARS = 160  # longer values are cut in the preview (the file is not)
 
 class DataPage(QWidget):
     counted = Signal(str, object)  # path, row count or error sentence (from the counting thread)
-    use_in_run = Signal(str)
+    #: "Train on this data": the config values for a new run (data, kind, columns, length limit)
+    use_in_run = Signal(dict)
 
     def __init__(self, client: EngineClient, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -140,6 +145,24 @@ class DataPage(QWidget):
         self.check_button.clicked.connect(self.check)
         row.addWidget(self.check_button)
         box.addLayout(row)
+        choices = QHBoxLayout()
+        choices.addWidget(label("Check lengths with", "FieldHelp"))
+        self.length_model = QComboBox()
+        self.length_model.setEditable(True)
+        self.length_model.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.length_model.setToolTip("A model's tokenizer counts the tokens (word pieces) of every example; "
+                                     "a model folder or Hugging Face name can be typed in")
+        choices.addWidget(self.length_model, 1)
+        choices.addSpacing(16)
+        choices.addWidget(label("Evaluation data", "FieldHelp"))
+        self.eval_edit = QLineEdit()
+        self.eval_edit.setPlaceholderText("none: some examples are set aside")
+        self.eval_edit.setReadOnly(True)
+        choices.addWidget(self.eval_edit, 1)
+        choose_eval = QPushButton("Choose…")
+        choose_eval.clicked.connect(self._choose_eval)
+        choices.addWidget(choose_eval)
+        box.addLayout(choices)
         self.cleaned = QFrame()
         self.cleaned.setObjectName("Hero")
         cleaned_row = QHBoxLayout(self.cleaned)
@@ -153,6 +176,13 @@ class DataPage(QWidget):
         self.findings_box = QVBoxLayout()
         self.findings_box.setSpacing(8)
         box.addLayout(self.findings_box)
+        train_row = QHBoxLayout()
+        train_row.addStretch(1)
+        self.train_button = QPushButton("Train on this data…")
+        self.train_button.setToolTip("Open New run with this file, its columns and the settings chosen here")
+        self.train_button.clicked.connect(self._train)
+        train_row.addWidget(self.train_button)
+        box.addLayout(train_row)
         layout.addWidget(frame)
         layout.addStretch(1)
 
@@ -245,12 +275,14 @@ class DataPage(QWidget):
             self.summary.setText(Path(self.path).name)
             self._show_problem(str(error))
             self.check_button.setEnabled(False)
+            self.train_button.setEnabled(False)
             return
         description = self.description
         self._show_fields(description)
         self._fill_preview(description)
         self._show_problem(description.problem)
         self.check_button.setEnabled(not description.problem)
+        self.train_button.setEnabled(not description.problem)
         self._update_summary()
         self._count(description.options)
 
@@ -287,6 +319,7 @@ class DataPage(QWidget):
     def _show_empty(self) -> None:
         self.summary.setText("No file yet. Choose one above, or drop it anywhere on this page.")
         self.check_button.setEnabled(False)
+        self.train_button.setEnabled(False)
         self.check_status.setText("")
 
     def _show_fields(self, description: Description | None) -> None:
@@ -306,6 +339,11 @@ class DataPage(QWidget):
         if description is None:
             return
         _select(self.task, description.task)
+        typed = self.length_model.currentData() or ""
+        self.length_model.clear()
+        for model, words in LENGTH_MODELS[description.task]:
+            self.length_model.addItem(words, model)
+        _select(self.length_model, typed)
         _select(self.format, options.format)
         if options.delimiter and self.delimiter.findData(options.delimiter) < 0:
             self.delimiter.addItem(repr(options.delimiter), options.delimiter)
@@ -350,7 +388,8 @@ class DataPage(QWidget):
         description = self.description
         self.session.start_check(
             self.path, description.task, description.options, text_column=description.text_column,
-            label_column=description.label_column, fix=fix,
+            label_column=description.label_column, model=self.length_model_ref(), eval_path=self.eval_edit.text(),
+            fix=fix,
         )
         self.check_started = time.time()
         self.check_button.setEnabled(False)
@@ -358,6 +397,34 @@ class DataPage(QWidget):
             button.setEnabled(False)
         self.check_status.setText("Applying the fix…" if fix else "Checking…")
         self.timer.start()
+
+    def length_model_ref(self) -> str:
+        """The model chosen for the length check: a bundled one from the list, or what was typed."""
+        index = self.length_model.currentIndex()
+        typed = self.length_model.currentText().strip()
+        if index >= 0 and self.length_model.itemText(index) == typed:
+            return self.length_model.itemData(index) or ""
+        return typed
+
+    def _choose_eval(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose the evaluation examples", "", "Data (*.csv *.tsv *.txt *.json *.jsonl *.parquet *.xlsx);;All files (*)"
+        )
+        self.eval_edit.setText(path)
+
+    def _train(self) -> None:
+        if self.description is None:
+            return
+        row = self.session.stored(self.path)
+        settings = (row["metadata"].get("settings") if row else None) or {}
+        task = self.description.task
+        model = self.length_model_ref() or LENGTH_MODELS[task][1][0]
+        values: dict[str, Any] = {"kind": task, "model": model, "data": self.path, **settings}
+        if self.eval_edit.text():
+            values["eval_data"] = self.eval_edit.text()
+        if task == "classify":
+            values.update(text_column=self.description.text_column, label_column=self.description.label_column)
+        self.use_in_run.emit(values)
 
     def _poll(self) -> None:
         if self.session.running():

@@ -47,11 +47,12 @@ class DataSession:
         return describe_file(path, options, task=task, text_column=text_column, label_column=label_column)
 
     def start_check(self, path: str | Path, task: str, options: ReadOptions, *, text_column: str = "",
-                    label_column: str = "", model: str = "", fix: str = "") -> subprocess.Popen:
+                    label_column: str = "", model: str = "", eval_path: str = "", fix: str = "") -> subprocess.Popen:
         arguments = [str(path), "--task", task]
         for flag, value in (("--format", options.format), ("--delimiter", options.delimiter),
                             ("--dataset", options.dataset), ("--text-column", text_column),
-                            ("--label-column", label_column), ("--model", model), ("--fix", fix)):
+                            ("--label-column", label_column), ("--model", model), ("--eval", eval_path),
+                            ("--fix", fix)):
             if value:
                 arguments += [flag, value]
         if options.header is not None:

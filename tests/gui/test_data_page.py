@@ -105,6 +105,44 @@ def test_chat_data_shows_its_layout_and_no_label_columns(qtbot, client, tmp_path
     assert page.text_column.isHidden() and page.delimiter.isHidden()
 
 
-def test_the_sidebar_opens_the_data_page(window):
+def test_the_sidebar_opens_the_data_page_and_it_leads_to_a_new_run(window, tmp_path):
     window.nav_buttons["data"].click()
-    assert window.current == "data" and isinstance(window.page("data"), DataPage)
+    page = window.page("data")
+    assert window.current == "data" and isinstance(page, DataPage)
+    path = write_tickets(tmp_path)
+    page.open_path(str(path))
+    page.train_button.click()
+    assert window.current == "new"
+    form = window.page("new")
+    assert form.data.text() == str(path) and form.task.currentData() == "classify"
+    assert form.model.currentText() == "demo:minilm"
+    assert form.build_config().label_column == "label"
+
+
+def test_length_check_with_the_bundled_tokenizer_and_raising_the_limit(qtbot, window, tmp_path):
+    import pytest
+
+    from engine.models.catalog import BUNDLED, package_folder
+
+    if package_folder(BUNDLED["demo:minilm"].package) is None:
+        pytest.skip("the bundled MiniLM is not installed")
+    rows = [{"text": f"short request {i}", "label": "ab"[i % 2]} for i in range(60)]
+    rows += [{"text": " ".join(["word"] * 300), "label": "a"}]
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    window.nav_buttons["data"].click()
+    page = window.page("data")
+    page.open_path(str(path))
+    page.length_model.setCurrentIndex(page.length_model.findData("demo:minilm"))
+    page.check_button.click()
+    qtbot.waitUntil(lambda: "raise_max_length" in page.fix_buttons, timeout=90000)
+    button = page.fix_buttons["raise_max_length"]
+    assert button.text() == "Raise the length limit to 320"  # 302 tokens, rounded up to a multiple of 64
+    assert any(text.startswith("Examples longer than the length limit of 256 tokens (word pieces): 1 of 61.")
+               for text in finding_texts(page))
+    button.click()
+    qtbot.waitUntil(lambda: "raise_max_length" not in page.fix_buttons and "Checked" in page.check_status.text(),
+                    timeout=30000)
+    assert page.cleaned_text.text() == "Runs on this data will use a length limit of 320 tokens."
+    page.train_button.click()
+    assert window.page("new").build_config().max_length == 320
