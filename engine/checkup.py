@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from engine import store
 from engine.config import ConfigError, config_type, help_for
-from engine.data.doctor import DATA_FIXES, Report, apply_fix, examine
+from engine.data.doctor import DATA_FIXES, OTHER, Report, apply_fix, examine
 from engine.data.errors import DataError
 from engine.data.formats import ReadOptions
 from engine.protocol import message
@@ -65,8 +65,9 @@ def run_checkup(
             before = previous or examine(path, task, options=options, text_column=text_column, label_column=label_column,
                                          eval_path=eval_path or "")
             cleaned = apply_fix(before, fix, home / "datasets")
-            sentence = message("doctor.fixed", rows=cleaned.rows, removed=cleaned.removed, changed=cleaned.changed,
-                               path=cleaned.path)[1]
+            code = {"merge_rare": "doctor.relabelled", "as_read": "doctor.copied"}.get(fix, "doctor.fixed")
+            sentence = message(code, rows=cleaned.rows, removed=cleaned.removed, changed=cleaned.changed,
+                               path=cleaned.path, other=OTHER)[1]
             _record(db, path, status="checked")
             outcome["cleaned"] = {"path": str(cleaned.path), "rows": cleaned.rows, "removed": cleaned.removed,
                                   "changed": cleaned.changed, "message": sentence}

@@ -202,10 +202,16 @@ MESSAGES.update({
     "fix.merge_rare": Message(Level.INFO, "Merge rare categories into '{other}'"),
     "fix.drop_overlap": Message(Level.INFO, "Take them out of the evaluation data"),
     "fix.raise_max_length": Message(Level.INFO, "Raise the length limit to {value}"),
+    "fix.as_read": Message(Level.INFO, "Save the rows as read here"),
     "doctor.fixed": Message(
+        Level.INFO, "Saved a cleaned copy with {rows} rows ({removed} removed) as {path}. Your own file is unchanged."
+    ),
+    "doctor.relabelled": Message(
         Level.INFO,
-        "Saved a cleaned copy with {rows} rows ({removed} removed, {changed} relabelled) as {path}. Your own "
-        "file is unchanged.",
+        "Saved a copy with {changed} rows moved into the category '{other}' as {path}. Your own file is unchanged.",
+    ),
+    "doctor.copied": Message(
+        Level.INFO, "Saved the {rows} rows, as read here, as {path}. Your own file is unchanged."
     ),
     "doctor.setting": Message(Level.INFO, "Runs on this data will use a length limit of {value} tokens."),
 })

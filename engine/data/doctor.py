@@ -45,8 +45,10 @@ IMBALANCE_RATIO = 10
 MIN_ROWS = {"classify": 50, "chat": 50}
 EXAMPLES = 5  # row numbers shown per finding
 OTHER = "other"
-#: Fixes that write a cleaned copy of the data; "raise_max_length" changes a setting instead.
-DATA_FIXES = ("drop_empty", "drop_duplicates", "drop_conflicts", "merge_rare", "drop_overlap")
+#: Fixes that write a cleaned copy of the data; "raise_max_length" changes a setting instead. "as_read"
+#: removes nothing: it saves the rows as read here (a chosen delimiter, a LLaMA-Factory entry with its
+#: column names), so that training reads them the same way.
+DATA_FIXES = ("drop_empty", "drop_duplicates", "drop_conflicts", "merge_rare", "drop_overlap", "as_read")
 
 
 @dataclass

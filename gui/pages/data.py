@@ -64,6 +64,7 @@ class DataPage(QWidget):
         self.rows: int | None = None
         self.fix_buttons: dict[str, QPushButton] = {}
         self.check_started = 0.0
+        self.train_after_copy = False  # "Train on this data" waits for a copy of the rows as read
         self.setAcceptDrops(True)
         self.counted.connect(self._show_count)
 
@@ -129,7 +130,7 @@ class DataPage(QWidget):
         self.table.verticalHeader().setVisible(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setMinimumHeight(220)
+        self.table.setMinimumHeight(300)
         box.addWidget(self.table)
         layout.addWidget(frame)
 
@@ -398,6 +399,18 @@ class DataPage(QWidget):
         self.check_status.setText("Applying the fix…" if fix else "Checking…")
         self.timer.start()
 
+    def _read_differently(self) -> bool:
+        """Whether the file is read here in a way a plain load of it would not (options the user chose, or
+        a LLaMA-Factory entry with its column names)."""
+        options = self.description.options
+        if options.format == "registry":
+            return True
+        try:
+            guessed = self.session.describe(self.path, ReadOptions()).options
+        except DataError:
+            return True
+        return (guessed.format, guessed.delimiter, guessed.header) != (options.format, options.delimiter, options.header)
+
     def length_model_ref(self) -> str:
         """The model chosen for the length check: a bundled one from the list, or what was typed."""
         index = self.length_model.currentIndex()
@@ -414,6 +427,11 @@ class DataPage(QWidget):
 
     def _train(self) -> None:
         if self.description is None:
+            return
+        if self._read_differently():
+            # Training reads files with the guessed options; save the rows as read here first.
+            self.train_after_copy = True
+            self.check("as_read")
             return
         row = self.session.stored(self.path)
         settings = (row["metadata"].get("settings") if row else None) or {}
@@ -439,7 +457,11 @@ class DataPage(QWidget):
         cleaned = self._newest_copy(after=self.check_started)
         if cleaned is not None:  # a fix made a copy: show it, with its own findings
             self.open_path(cleaned["path"], options=ReadOptions(format="jsonl"))
+            if self.train_after_copy:
+                self.train_after_copy = False
+                self._train()
             return
+        self.train_after_copy = False
         self._show_report()
 
     def _newest_copy(self, after: float) -> dict[str, Any] | None:
@@ -470,7 +492,10 @@ class DataPage(QWidget):
         settings = metadata.get("settings") or {}
         for finding in report.findings:
             button = None
-            if finding.fix and not (finding.fix == "raise_max_length" and settings.get("max_length")):
+            # one button per fix: merging rare categories answers two findings
+            if finding.fix and finding.fix not in self.fix_buttons and not (
+                finding.fix == "raise_max_length" and settings.get("max_length")
+            ):
                 button = QPushButton(finding.fix_label)
                 button.clicked.connect(lambda _=False, fix=finding.fix: self.check(fix))
                 self.fix_buttons[finding.fix] = button

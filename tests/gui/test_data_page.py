@@ -71,7 +71,7 @@ def test_open_check_and_fix_a_file(qtbot, client, tmp_path):
     qtbot.waitUntil(lambda: "datasets" in page.path, timeout=30000)
     cleaned = Path(page.path)
     assert cleaned.parent == client.home / "datasets" and cleaned.suffix == ".jsonl"
-    assert page.cleaned.isVisible() and page.cleaned_text.text().startswith("Saved a cleaned copy with 61 rows (2 removed")
+    assert page.cleaned.isVisible() and page.cleaned_text.text().startswith("Saved a cleaned copy with 61 rows (2 removed)")
     qtbot.waitUntil(lambda: "Checked" in page.check_status.text(), timeout=30000)
     assert "drop_duplicates" not in page.fix_buttons and "drop_empty" in page.fix_buttons
     assert len(cleaned.read_text(encoding="utf-8").splitlines()) == 61
@@ -146,3 +146,25 @@ def test_length_check_with_the_bundled_tokenizer_and_raising_the_limit(qtbot, wi
     assert page.cleaned_text.text() == "Runs on this data will use a length limit of 320 tokens."
     page.train_button.click()
     assert window.page("new").build_config().max_length == 320
+
+
+def test_a_llamafactory_entry_is_saved_as_read_before_training(qtbot, window, tmp_path):
+    rows = [{"conversations": [{"from": "user", "value": f"q{i}"}, {"from": "bot", "value": f"a{i}"}]} for i in range(3)]
+    (tmp_path / "chats.json").write_text(json.dumps(rows))
+    (tmp_path / "dataset_info.json").write_text(json.dumps({
+        "missing": {"file_name": "nowhere.json"},
+        "mine": {"file_name": "chats.json", "formatting": "sharegpt",
+                 "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "user", "assistant_tag": "bot"}},
+    }))
+    window.nav_buttons["data"].click()
+    page = window.page("data")
+    page.open_path(str(tmp_path / "dataset_info.json"))
+    assert page.description.summary() == "LLaMA-Factory dataset list, dataset 'mine', ShareGPT conversations"
+    assert [page.dataset.itemText(i) for i in range(page.dataset.count())] == ["mine"]
+    page.train_button.click()
+    qtbot.waitUntil(lambda: window.current == "new", timeout=30000)
+    data = Path(window.page("new").data.text())
+    assert data.parent == window.client.home / "datasets" and data.suffix == ".jsonl"
+    from engine.data.conversations import load_conversations
+
+    assert [turn.content for turn in load_conversations(data).conversations[2]] == ["q2", "a2"]
