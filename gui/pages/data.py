@@ -558,13 +558,7 @@ def _main() -> int:
     """`python -m gui.pages.data --sample`: the page on its own, on a sample file."""
     from gui.pages import standalone
 
-    def build(client: EngineClient, runs: Any) -> DataPage:
-        from gui.sample import sample_dataset
-
-        sample_dataset(client.db, client.home)
-        return DataPage(client)
-
-    return standalone.run(build)
+    return standalone.run(lambda client, runs: DataPage(client))  # --sample: sample_home adds a checked file
 
 
 if __name__ == "__main__":
