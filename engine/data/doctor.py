@@ -16,12 +16,12 @@ Nothing here imports torch: the tokenizer, when there is one, is passed in.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
 from array import array
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -380,9 +380,10 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
         raise ValueError(f"{fix!r} is not a fix that writes data; use one of {', '.join(DATA_FIXES)}")
     options = ReadOptions.from_dict(report.options)
     source = Path(report.eval_file if fix == "drop_overlap" else report.file)
-    scan = _scan(Path(report.file), report.task, options, report.text_column, report.label_column, False)
     drop: set[int] = set()
     rename: set[str] = set()
+    if fix != "as_read":
+        scan = _scan(Path(report.file), report.task, options, report.text_column, report.label_column, False)
     if fix == "drop_empty":
         drop = set(scan.empty)
     elif fix == "drop_duplicates":
@@ -397,11 +398,13 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
         options = resolve_options(source)
 
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{_stem(source)}-{fix.replace('_', '-')}.jsonl"
+    # the source's own name, and a short hash of its path: two files called data.csv get two copies
+    tag = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:6]
+    target = folder / f"{_stem(source)}-{fix.replace('_', '-')}-{tag}.jsonl"
     partial = target.with_name(target.name + ".partial")
     kept = changed = 0
     with partial.open("w", encoding="utf-8") as out:
-        for index, record in enumerate(_records(source, options)):
+        for index, record in enumerate(iter_records(source, options)):
             if index in drop:
                 continue
             if rename:
@@ -412,10 +415,6 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
     partial.replace(target)  # never a half-written copy under the real name
     total = kept + len(drop)
     return Cleaned(target, kept, total - kept, changed)
-
-
-def _records(path: Path, options: ReadOptions) -> Iterator[dict[str, Any]]:
-    return iter_records(path, options)
 
 
 def _stem(path: Path) -> str:
