@@ -50,8 +50,11 @@ def run_checkup(
     """Check (and with `fix`, clean) a dataset; returns what was stored. Never raises for bad data: the
     sentence is stored and returned under "error"."""
     path = Path(path).expanduser().resolve()
-    _record(db, path, status="checking", started_at=time.time(), error="")
     outcome: dict[str, Any] = {"path": str(path)}
+    if not path.exists():  # nothing to remember about a file that is not there
+        outcome["error"] = str(DataError("file.missing", file=path.name))
+        return outcome
+    _record(db, path, status="checking", started_at=time.time(), error="")
     try:
         if task not in ("classify", "chat"):
             raise ConfigError(f"'{task}' is not a task the doctor knows; use classify or chat.")
