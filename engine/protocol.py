@@ -194,6 +194,11 @@ MESSAGES.update({
         "Evaluation examples that are also in the training data: {count} of {eval_rows}. The scores would "
         "overstate how well the model does on {what} it has not seen.",
     ),
+    "doctor.placeholders": Message(
+        Level.ADVICE,
+        "{count} conversations use the placeholders {names}, which the run fills in: give their values in its "
+        "'template_values' setting (for example your assistant's name), or training stops at the first.",
+    ),
     "doctor.all_good": Message(Level.INFO, "No problems found in {count} {what}."),
     # The one-click fixes, as their buttons say them
     "fix.drop_empty": Message(Level.INFO, "Drop the empty rows"),

@@ -73,7 +73,7 @@ _ROLES = {
 
 #: A placeholder such as ``{{name}}``; no spaces inside, so ``{{ value }}`` in code someone quotes in an
 #: answer is left alone.
-_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
 def load_conversations(
@@ -125,7 +125,7 @@ def _fill_placeholders(
     records: list[dict[str, Any]], values: dict[str, str], name: str
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The records with every ``{{key}}`` replaced, and the keys that were used."""
-    used = list(dict.fromkeys(_PLACEHOLDER.findall(json.dumps(records, ensure_ascii=False))))
+    used = list(dict.fromkeys(PLACEHOLDER.findall(json.dumps(records, ensure_ascii=False))))
     missing = [key for key in used if key not in values]
     if missing:
         names = ", ".join("{{" + key + "}}" for key in missing)
@@ -135,7 +135,7 @@ def _fill_placeholders(
 
     def fill(value: Any) -> Any:
         if isinstance(value, str):
-            return _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), value)
+            return PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), value)
         if isinstance(value, list):
             return [fill(item) for item in value]
         if isinstance(value, dict):

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from engine.data.classification import guess_columns, row_labels, row_text
-from engine.data.conversations import detect_layout, parse_row
+from engine.data.conversations import PLACEHOLDER, detect_layout, parse_row
 from engine.data.errors import DataError
 from engine.data.formats import ReadOptions, head_records, iter_records, resolve_options
 from engine.protocol import MESSAGES
@@ -120,6 +120,7 @@ class _Scan:
     bad: list[int] = field(default_factory=list)
     bad_sentence: str = ""
     items: list[Any] = field(default_factory=list)  # texts or turns, kept only for the length check
+    placeholders: dict[str, list[int]] = field(default_factory=dict)  # chat: {{name}} -> rows using it
     text_column: str = ""
     label_column: str = ""
     layout: str = ""
@@ -220,6 +221,11 @@ def _scan(path: Path, task: str, options: ReadOptions, text_column: str, label_c
                 labels = []
                 key = hash(tuple((turn.role, _normal(turn.content)) for turn in turns))
                 item = turns
+                for turn in turns:
+                    for placeholder in PLACEHOLDER.findall(turn.content):
+                        rows = scan.placeholders.setdefault(placeholder, [])
+                        if not rows or rows[-1] != index:
+                            rows.append(index)
                 empty = not any(turn.train and turn.content.strip() for turn in turns)
         except DataError as error:
             scan.bad.append(index)
@@ -267,6 +273,10 @@ def examine(
             texts = len(np.unique(scan.key_array()[conflicts]))
             findings.append(_finding("doctor.conflicts", len(conflicts), conflicts, fix="drop_conflicts", texts=texts))
         findings += _class_findings(scan, report)
+    if scan.placeholders:
+        rows = sorted({index for found in scan.placeholders.values() for index in found})
+        names = ", ".join("{{" + name + "}}" for name in scan.placeholders)
+        findings.append(_finding("doctor.placeholders", len(rows), rows, names=names))
     if usable < MIN_ROWS[task]:
         findings.append(_finding("doctor.too_little", usable, [], needed=MIN_ROWS[task], what=what))
     if tokenizer is not None and max_length:

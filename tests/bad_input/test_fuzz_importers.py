@@ -10,6 +10,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.data.doctor import examine
+from engine.data.errors import DataError
 from tests.bad_input.test_malformed_files import outcome
 
 FAST = settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
@@ -31,6 +33,11 @@ def imported(name: str, content: bytes) -> None:
         for task in ("classify", "chat"):
             said = outcome(path, task)  # raises if anything but a DataError escapes
             assert said and "\n" not in said
+            try:  # the data doctor reads the same files: a report, or the same kind of sentence
+                report = examine(path, task)
+                assert report.findings and all(finding.message for finding in report.findings)
+            except DataError as error:
+                assert "\n" not in str(error)
 
 
 @FAST

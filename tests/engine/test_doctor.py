@@ -177,3 +177,13 @@ def test_a_file_that_cannot_be_read_is_a_stored_sentence_not_a_crash(tmp_path, t
     metadata = json.loads(next(db["datasets"].rows_where("path = ?", [str(bad)]))["metadata"])
     assert metadata["status"] == "failed" and metadata["error"].startswith("Line 2 of bad.jsonl")
 
+
+
+def test_placeholders_in_chat_data_are_named(tmp_path):
+    rows = [{"instruction": "Who are you?", "output": "I am {{name}}, made by {{author}}."},
+            {"instruction": "hi", "output": "Hello!"}, {"instruction": "Your name?", "output": "{{name}}."}]
+    path = tmp_path / "identity.json"
+    path.write_text(json.dumps(rows))
+    found = examine(path, "chat").finding("doctor.placeholders")
+    assert (found.count, found.examples) == (2, [1, 3])
+    assert found.message.startswith("2 conversations use the placeholders {{name}}, {{author}}, which the run fills in")
