@@ -45,6 +45,21 @@ def main(argv: list[str] | None = None) -> int:
     download = commands.add_parser("download", help="download a model from the Hugging Face Hub")
     download.add_argument("repo_id")
 
+    doctor = commands.add_parser("doctor", help="check a dataset for problems (and apply a fix to a copy)")
+    doctor.add_argument("file", type=Path)
+    doctor.add_argument("--task", choices=["classify", "chat"], required=True)
+    doctor.add_argument("--model", default="", help="check lengths with this model's tokenizer")
+    doctor.add_argument("--max-length", type=int, default=None, help="the length limit (default: the task's)")
+    doctor.add_argument("--eval", type=Path, default=None, help="evaluation data, to check for overlap")
+    doctor.add_argument("--text-column", default="")
+    doctor.add_argument("--label-column", default="")
+    doctor.add_argument("--format", default="", help="how to read the file (default: guessed)")
+    doctor.add_argument("--delimiter", default="")
+    doctor.add_argument("--header", choices=["yes", "no"], default=None)
+    doctor.add_argument("--dataset", default="", help="the entry of a dataset_info.json to read")
+    doctor.add_argument("--fix", default="", help="write a cleaned copy: drop_empty, drop_duplicates, ...")
+    doctor.add_argument("--json", action="store_true")
+
     job = commands.add_parser("job", help=argparse.SUPPRESS)  # the job process itself
     job.add_argument("run", type=int)
 
@@ -184,6 +199,29 @@ def cmd_download(args) -> int:
     return 0
 
 
+def cmd_doctor(args) -> int:
+    from engine.checkup import run_checkup
+    from engine.data.formats import ReadOptions
+
+    header = None if args.header is None else args.header == "yes"
+    options = ReadOptions(format=args.format, delimiter=args.delimiter.replace("\\t", "\t"), header=header, dataset=args.dataset)
+    outcome = run_checkup(
+        _db(), store.default_home(), args.file, args.task, options=options, text_column=args.text_column,
+        label_column=args.label_column, eval_path=args.eval, model=args.model, max_length=args.max_length, fix=args.fix,
+    )
+    if args.json:
+        print(json.dumps(outcome, indent=2, default=str))
+    else:
+        for line in [outcome.get("error"), outcome.get("message"), (outcome.get("cleaned") or {}).get("message")]:
+            if line:
+                print(line)
+        for finding in (outcome.get("report") or {}).get("findings", []):
+            rows = f" (rows {', '.join(map(str, finding['examples']))})" if finding["examples"] else ""
+            fix = f"\n    fix: --fix {finding['fix']} ({finding['fix_label']})" if finding["fix"] else ""
+            print(f"[{finding['severity']}] {finding['message']}{rows}{fix}")
+    return 1 if outcome.get("error") else 0
+
+
 def cmd_job(args) -> int:
     from engine.job import run_job
 
@@ -203,6 +241,7 @@ COMMANDS = {
     "ask": cmd_ask,
     "download": cmd_download,
     "job": cmd_job,
+    "doctor": cmd_doctor,
 }
 
 if __name__ == "__main__":

@@ -130,3 +130,93 @@ def message(code: str, **values: object) -> tuple[Level, str]:
     return declared.level, declared.format(**values)
 MESSAGES["plan.learning_rate"] = Message(Level.INFO, "{reason}")
 MESSAGES["plan.method"] = Message(Level.INFO, "{reason}")
+
+
+# ---------------------------------------------------------------- the data doctor (data helper)
+# Each finding's sentence; {count} is always the number of rows (or categories) it is about.
+MESSAGES.update({
+    "doctor.bad_rows": Message(Level.ERROR, "Rows that cannot be used: {count}. Training would stop at the first: {first}"),
+    "doctor.empty_rows": Message(
+        Level.ADVICE, "Rows with {nothing}: {count} of {rows}. They teach nothing; training leaves them out."
+    ),
+    "doctor.duplicates": Message(
+        Level.ADVICE,
+        "Repeated {what}: {count}, each the same as an earlier one. Repeats make the model favour them, and a "
+        "repeat that lands in the evaluation examples makes the scores look better than they are.",
+    ),
+    "doctor.conflicts": Message(
+        Level.WARNING,
+        "Texts that appear with different labels: {texts}, in {count} rows. The model cannot learn two "
+        "answers to the same text; correct them, or drop them.",
+    ),
+    "doctor.classes": Message(
+        Level.INFO,
+        "Categories: {count}. The most common, '{largest}', has {largest_count} examples; the rarest, "
+        "'{smallest}', has {smallest_count}.",
+    ),
+    "doctor.rare_classes": Message(
+        Level.WARNING,
+        "Categories with fewer than {minimum} examples, too few for the model to learn: {names}. Add "
+        "examples, or merge them into one category.",
+    ),
+    "doctor.unevaluable_classes": Message(
+        Level.WARNING,
+        "Categories with a single example, which cannot be kept aside to check whether the model learned "
+        "them: {names}.",
+    ),
+    "doctor.imbalance": Message(
+        Level.ADVICE,
+        "The categories are very uneven: '{largest}' has {ratio} times as many examples as '{smallest}'. "
+        "The model will lean towards the common ones; more examples of the rare ones help most.",
+    ),
+    "doctor.too_little": Message(
+        Level.WARNING,
+        "There are only {count} usable {what}; with fewer than {needed} the model learns little that holds "
+        "up on new text. Add more if you can.",
+    ),
+    "doctor.too_long": Message(
+        Level.ADVICE,
+        "Examples longer than the length limit of {max_length} tokens (word pieces): {count} of {rows}. "
+        "{tokens} tokens in all would be cut off their ends.",
+    ),
+    "doctor.too_long_for_model": Message(
+        Level.WARNING,
+        "Examples longer than {max_length} tokens (word pieces), the most this model reads: {count} of "
+        "{rows}. {tokens} tokens in all would be cut off; shorten them, or choose a model that reads longer texts.",
+    ),
+    "doctor.no_answer_left": Message(
+        Level.WARNING,
+        "Conversations that would lose their whole answer when cut to {max_length} tokens: {count}. "
+        "Nothing could be learned from them.",
+    ),
+    "doctor.overlap": Message(
+        Level.WARNING,
+        "Evaluation examples that are also in the training data: {count} of {eval_rows}. The scores would "
+        "overstate how well the model does on {what} it has not seen.",
+    ),
+    "doctor.placeholders": Message(
+        Level.ADVICE,
+        "{count} conversations use the placeholders {names}, which the run fills in: give their values in its "
+        "'template_values' setting (for example your assistant's name), or training stops at the first.",
+    ),
+    "doctor.all_good": Message(Level.INFO, "No problems found in {count} {what}."),
+    # The one-click fixes, as their buttons say them
+    "fix.drop_empty": Message(Level.INFO, "Drop the empty rows"),
+    "fix.drop_duplicates": Message(Level.INFO, "Drop the repeats"),
+    "fix.drop_conflicts": Message(Level.INFO, "Drop the conflicting rows"),
+    "fix.merge_rare": Message(Level.INFO, "Merge rare categories into '{other}'"),
+    "fix.drop_overlap": Message(Level.INFO, "Take them out of the evaluation data"),
+    "fix.raise_max_length": Message(Level.INFO, "Raise the length limit to {value}"),
+    "fix.as_read": Message(Level.INFO, "Save the rows as read here"),
+    "doctor.fixed": Message(
+        Level.INFO, "Saved a cleaned copy with {rows} rows ({removed} removed) as {path}. Your own file is unchanged."
+    ),
+    "doctor.relabelled": Message(
+        Level.INFO,
+        "Saved a copy with {changed} rows moved into the category '{other}' as {path}. Your own file is unchanged.",
+    ),
+    "doctor.copied": Message(
+        Level.INFO, "Saved the {rows} rows, as read here, as {path}. Your own file is unchanged."
+    ),
+    "doctor.setting": Message(Level.INFO, "Runs on this data will use a length limit of {value} tokens."),
+})

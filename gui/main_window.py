@@ -42,12 +42,12 @@ NAVIGATION = [
     ("home", "Home", True),
     ("new", "New run", True),
     ("runs", "Runs", True),
-    ("data", "Data", False),
+    ("data", "Data", True),
     ("models", "Models", False),
     ("compare", "Compare", False),
     ("export", "Export", False),
 ]
-PAGES = ("home", "new", "runs", "run")
+PAGES = ("home", "new", "runs", "run", "data")
 
 KEEP, PAUSE_ALL, STAY = "keep", "pause", "stay"
 
@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
         self.nav.setExclusive(True)
         self.nav_buttons: dict[str, QPushButton] = {}
         for key, words, ready in NAVIGATION:
-            if key == "data":
+            if key == "models":
                 layout.addWidget(label("Coming soon", "NavSection"))
             button = QPushButton(words)
             button.setObjectName("NavButton")
@@ -161,6 +161,11 @@ class MainWindow(QMainWindow):
                 page = RunView(self.client)
                 page.back.connect(lambda: self.show_page("runs"))
                 page.acted.connect(lambda: self.poll(force=True))
+            elif name == "data":
+                from gui.pages.data import DataPage
+
+                page = DataPage(self.client)
+                page.use_in_run.connect(self._new_run_with)
             else:
                 raise KeyError(name)
             self.pages[name] = page
@@ -191,6 +196,11 @@ class MainWindow(QMainWindow):
             return
         home.demo_error.hide()
         self._started(run_id)
+
+    def _new_run_with(self, values: dict[str, Any]) -> None:
+        """New run, filled in from the Data page (its file, columns and chosen settings)."""
+        self.page("new").load_config(values)
+        self.show_page("new")
 
     def _started(self, run_id: int) -> None:
         self.poll(force=True)

@@ -171,7 +171,34 @@ def sample_home(home: Path, **kwargs: Any) -> dict[str, int]:
     db = store.open_db(store.database_path(home))
     if db["runs"].count:
         return {}
+    sample_dataset(db, home)
     return fill_sample(db, home, **kwargs)
+
+
+def sample_dataset(db: Database, home: Path) -> Path:
+    """A small CSV of support tickets with the problems real exports have (repeats, a text with two
+    labels, empty rows, rare categories), checked by the real data doctor; returns its path."""
+    from engine.checkup import run_checkup
+
+    topics = {
+        "billing": ["I was charged twice this month", "Please send my invoice again", "Why is my bill higher?",
+                    "Refund for the cancelled order", "Update my card details"],
+        "delivery": ["My parcel has not arrived", "Where is my order?", "The courier left it at the wrong door",
+                     "Can I change the delivery address?", "Tracking number does not work"],
+        "account": ["I cannot log in", "Reset my password please", "Change the e-mail on my account",
+                    "Delete my account", "Two-factor code never arrives"],
+    }
+    rows = [(f"{text} (ticket {n})", topic) for n in range(4) for topic, texts in topics.items() for text in texts]
+    rows += [rows[0], rows[1], rows[2], ("Where is my order? (ticket 0)", "billing"), ("", "billing"),
+             ("Thanks, all sorted", ""), ("Do you sell gift cards?", "sales"), ("Partnership enquiry", "sales"),
+             ("The app crashes on start", "bug")]
+    folder = home / "sample-data"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "support_tickets.csv"
+    lines = ["ticket;category"] + [f'"{text}";{topic}' for text, topic in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run_checkup(db, home, path, "classify")
+    return path
 
 
 SAMPLE_HARDWARE = {

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.data.errors import DataError, describe
-from engine.data.formats import read_records
+from engine.data.formats import ReadOptions, read_records
 
 #: Column names that mean "the text to learn from", best first.
 TEXT_NAMES = ("text", "sentence", "query", "utterance", "content", "question", "input", "review", "document")
@@ -39,7 +39,9 @@ class ClassificationData:
     skipped_rows: int = 0
 
 
-def load_classification(path: str | Path, text_column: str = "", label_column: str = "") -> ClassificationData:
+def load_classification(
+    path: str | Path, text_column: str = "", label_column: str = "", options: ReadOptions | None = None
+) -> ClassificationData:
     """Read a classification dataset; empty column names mean "guess it".
 
     Labels may be texts, numbers (kept as their text, "1.0" read as "1"), or lists of texts
@@ -47,13 +49,8 @@ def load_classification(path: str | Path, text_column: str = "", label_column: s
     are, and when no row has both a text and a label.
     """
     name = Path(path).name
-    records = read_records(path)
-    columns = _column_names(records)
-    for given in (text_column, label_column):
-        if given and given not in columns:
-            raise DataError("column.missing", file=name, column=given, available=", ".join(columns))
-    text_column = text_column or _guess_text_column(records, columns, name, exclude=label_column)
-    label_column = label_column or _guess_label_column(records, columns, name, exclude=text_column)
+    records = read_records(path, options)
+    text_column, label_column = guess_columns(records, name, text_column, label_column)
     multi_label = any(isinstance(record.get(label_column), list) for record in records)
 
     texts, labels, skipped = [], [], 0
@@ -76,6 +73,30 @@ def load_classification(path: str | Path, text_column: str = "", label_column: s
         label_column=label_column,
         skipped_rows=skipped,
     )
+
+
+def guess_columns(
+    records: list[dict[str, Any]], name: str, text_column: str = "", label_column: str = ""
+) -> tuple[str, str]:
+    """The text and label columns: the ones given (which must exist), else guessed from ``records``
+    (the head of a file is enough)."""
+    columns = _column_names(records)
+    for given in (text_column, label_column):
+        if given and given not in columns:
+            raise DataError("column.missing", file=name, column=given, available=", ".join(columns))
+    text_column = text_column or _guess_text_column(records, columns, name, exclude=label_column)
+    label_column = label_column or _guess_label_column(records, columns, name, exclude=text_column)
+    return text_column, label_column
+
+
+def row_text(value: object, name: str, row: int, column: str) -> str:
+    """A row's text as the loader reads it (for the data doctor, which reads rows one at a time)."""
+    return _text(value, name, row, column)
+
+
+def row_labels(value: object, name: str, row: int, column: str) -> list[str]:
+    """A row's labels as the loader reads them."""
+    return _labels(value, name, row, column)
 
 
 def _column_names(records: list[dict[str, Any]]) -> list[str]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.data.errors import DataError, describe
-from engine.data.formats import read_records
+from engine.data.formats import ReadOptions, read_records
 
 
 @dataclass
@@ -73,10 +73,12 @@ _ROLES = {
 
 #: A placeholder such as ``{{name}}``; no spaces inside, so ``{{ value }}`` in code someone quotes in an
 #: answer is left alone.
-_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
-def load_conversations(path: str | Path, template_values: dict[str, str] | None = None) -> ChatData:
+def load_conversations(
+    path: str | Path, template_values: dict[str, str] | None = None, options: ReadOptions | None = None
+) -> ChatData:
     """Read a conversation dataset in any of the three layouts, with its ``{{key}}`` placeholders filled.
 
     Datasets such as LLaMA-Factory's identity.json say "I am {{name}}, developed by {{author}}" so that
@@ -85,8 +87,8 @@ def load_conversations(path: str | Path, template_values: dict[str, str] | None 
     and counted; a field of the wrong kind, or an unknown speaker, is an error naming the row.
     """
     name = Path(path).name
-    records = read_records(path)
-    layout = _detect_layout(records, name)
+    records = read_records(path, options)
+    layout = detect_layout(records, name)
     records, filled = _fill_placeholders(records, template_values or {}, name)
     parse = {"alpaca": _from_alpaca, "sharegpt": _from_sharegpt, "openai": _from_openai}[layout]
 
@@ -100,7 +102,7 @@ def load_conversations(path: str | Path, template_values: dict[str, str] | None 
     return ChatData(conversations, layout, filled, skipped_rows=len(records) - len(conversations))
 
 
-def _detect_layout(records: list[dict[str, Any]], name: str) -> str:
+def detect_layout(records: list[dict[str, Any]], name: str) -> str:
     keys = {key for record in records[:10] for key in record}
     if "instruction" in keys and "output" in keys:
         return "alpaca"
@@ -114,11 +116,16 @@ def _detect_layout(records: list[dict[str, Any]], name: str) -> str:
     raise DataError("data.unknown_chat_format", file=name, available=", ".join(sorted(keys)) or "nothing")
 
 
+def parse_row(layout: str, record: dict[str, Any], name: str, row: int) -> Conversation:
+    """One row as turns, in the given layout (for the data doctor, which reads rows one at a time)."""
+    return {"alpaca": _from_alpaca, "sharegpt": _from_sharegpt, "openai": _from_openai}[layout](record, name, row)
+
+
 def _fill_placeholders(
     records: list[dict[str, Any]], values: dict[str, str], name: str
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The records with every ``{{key}}`` replaced, and the keys that were used."""
-    used = list(dict.fromkeys(_PLACEHOLDER.findall(json.dumps(records, ensure_ascii=False))))
+    used = list(dict.fromkeys(PLACEHOLDER.findall(json.dumps(records, ensure_ascii=False))))
     missing = [key for key in used if key not in values]
     if missing:
         names = ", ".join("{{" + key + "}}" for key in missing)
@@ -128,7 +135,7 @@ def _fill_placeholders(
 
     def fill(value: Any) -> Any:
         if isinstance(value, str):
-            return _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), value)
+            return PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), value)
         if isinstance(value, list):
             return [fill(item) for item in value]
         if isinstance(value, dict):

@@ -21,10 +21,10 @@ MESSAGES: dict[str, str] = {
     ),
     "file.unsupported": (
         "{file} is not a kind of file that can be read here; use CSV, TSV, Excel (.xlsx), JSON, JSON Lines "
-        "(.jsonl) or Parquet."
+        "(.jsonl), Parquet, or a folder of .txt files."
     ),
     "file.needs_package": "Reading {file} needs the '{package}' package, which is not installed.",
-    "file.unreadable": "{file} could not be read; it may be damaged, or not really a {kind} file.",
+    "file.unreadable": "{file} could not be read; it may be damaged, or not really {kind}.",
     "json.invalid": "{file} is not valid JSON: there is a problem at line {line}, column {column} ({reason}).",
     "json.not_a_list": "{file} should hold a list of records, but it holds {found}.",
     "json.many_lists": (
@@ -61,6 +61,39 @@ MESSAGES: dict[str, str] = {
         "{file} uses the placeholders {names}; give their values in the job's 'template_values' setting."
     ),
     "split.too_few": "There are only {rows} examples; at least 2 are needed to keep one aside for evaluation.",
+    # Files that are not what they claim to be (the bad-input suite feeds every one of these)
+    "file.binary": "{file} is not a text file: it looks like {kind}. Save your data as CSV, Excel, JSON or Parquet.",
+    "file.only_header": "{file} has a header row ({columns}) but no examples under it.",
+    "file.mixed_encoding": (
+        "{file} changes its text encoding part-way through (it began as {encoding}); save it again as UTF-8."
+    ),
+    "file.too_big": "{file} is too big to read into this computer's memory; split it into smaller files.",
+    "file.zip_bomb": (
+        "{file} would unpack to {size}, far more than any real workbook; it was not opened, as it is damaged "
+        "or made to fill the disk."
+    ),
+    "csv.value_too_long": (
+        "Line {line} of {file} holds a value of more than {limit} characters; a quote is probably not closed, "
+        "so the rest of the file was read as one value."
+    ),
+    "csv.bad_line": "Line {line} of {file} cannot be read as CSV ({reason}).",
+    "json.too_deep": "{file} nests lists or groups of fields too deeply to be data for training.",
+    "folder.no_texts": "The folder {folder} holds no .txt files; put each category's texts in a sub-folder of its own.",
+    "registry.invalid": "{file} is not a valid LLaMA-Factory dataset list ({reason}).",
+    "registry.no_local": (
+        "{file} lists no dataset whose file is in the same folder; copy the data files next to it."
+    ),
+    "registry.unknown": "{file} has no dataset called '{dataset}'; the ones here are: {available}.",
+    "registry.remote": (
+        "The dataset '{dataset}' in {file} is on the internet, not in a file here; download it first and "
+        "point to the file."
+    ),
+    "registry.ranking": (
+        "The dataset '{dataset}' in {file} holds pairs of better and worse answers, which this version "
+        "cannot train on yet."
+    ),
+    "registry.outside": "The dataset '{dataset}' in {file} points to a file outside its folder, which is not read.",
+    "registry.missing_file": "The dataset '{dataset}' in {file} names the file {data_file}, which is not there.",
     # Turning conversations into tokens
     "chat.template_failed": "The model's chat template cannot write this conversation: {reason}.",
     "chat.template_unstable": (
@@ -80,7 +113,8 @@ class DataError(ValueError):
     def __init__(self, code: str, **values: object) -> None:
         self.code = code
         self.values = values
-        super().__init__(MESSAGES[code].format(**values))
+        # A value from the file (a column name, a text) may hold line breaks; the sentence stays one line.
+        super().__init__(" ".join(MESSAGES[code].format(**values).splitlines()))
 
 
 def describe(value: object) -> str:

@@ -181,11 +181,13 @@ def test_bad_files_are_told_in_one_sentence(tmp_path, load, name, content, sente
         load(write(tmp_path, name, content))
 
 
-@pytest.mark.parametrize("name, module", [("t.parquet", "pyarrow.parquet"), ("t.xlsx", "openpyxl")])
-def test_an_optional_reader_that_is_missing_is_named(tmp_path, monkeypatch, name, module):
+@pytest.mark.parametrize(
+    "name, module, magic", [("t.parquet", "pyarrow.parquet", b"PAR1"), ("t.xlsx", "openpyxl", b"PK\x03\x04")]
+)
+def test_an_optional_reader_that_is_missing_is_named(tmp_path, monkeypatch, name, module, magic):
     monkeypatch.setitem(sys.modules, module, None)  # makes the import fail, installed or not
     with pytest.raises(DataError, match=f"^Reading {name} needs the '{module.split('.')[0]}' package"):
-        read_records(write(tmp_path, name, b"PAR1"))
+        read_records(write(tmp_path, name, magic))
 
 
 # Evaluation split

@@ -1,0 +1,444 @@
+"""The data doctor: the problems an ML engineer would look for in a dataset before training, in plain words.
+
+``examine`` reads a dataset row by row (never the whole file at once) and reports what would quietly
+spoil a run: empty rows, repeated rows, the same text with different labels, categories too rare to learn
+or to check, very uneven categories, too little data, examples longer than the length limit (with a
+tokenizer, so only in the engine process), and evaluation examples that are also in the training data.
+Each finding has a code, a severity, how many rows it concerns, a few row numbers as examples, a sentence
+declared in engine/protocol.py, and where one exists a fix.
+
+``apply_fix`` writes a cleaned COPY of the data (JSON Lines, under ``TUNEWRIGHT_HOME/datasets``); the
+user's own file is never changed. Row numbers count records from 1 in file order, as in the importers'
+sentences (for CSV and Excel, the first row under the header is row 1).
+
+Nothing here imports torch: the tokenizer, when there is one, is passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from array import array
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.data.classification import guess_columns, row_labels, row_text
+from engine.data.conversations import PLACEHOLDER, detect_layout, parse_row
+from engine.data.errors import DataError
+from engine.data.formats import ReadOptions, head_records, iter_records, resolve_options
+from engine.protocol import MESSAGES
+
+#: A category with fewer examples than this is too rare to learn (a handful of examples teach a
+#: classifier little more than their exact words).
+MIN_TO_LEARN = 8
+#: One example cannot be both learned from and kept aside to check the model with.
+MIN_TO_EVALUATE = 2
+#: The largest category this many times the smallest: the model leans towards the common ones.
+IMBALANCE_RATIO = 10
+#: Below this many usable examples, fine-tuning is mostly guesswork.
+MIN_ROWS = {"classify": 50, "chat": 50}
+EXAMPLES = 5  # row numbers shown per finding
+OTHER = "other"
+#: Fixes that write a cleaned copy of the data; "raise_max_length" changes a setting instead. "as_read"
+#: removes nothing: it saves the rows as read here (a chosen delimiter, a LLaMA-Factory entry with its
+#: column names), so that training reads them the same way.
+DATA_FIXES = ("drop_empty", "drop_duplicates", "drop_conflicts", "merge_rare", "drop_overlap", "as_read")
+
+
+@dataclass
+class Finding:
+    code: str  # a key of engine.protocol.MESSAGES, "doctor.*"
+    severity: str  # a Level: info, advice, warning, error
+    count: int
+    examples: list[int]  # row numbers (1-based); of the evaluation file for "doctor.overlap"
+    message: str
+    fix: str = ""  # "" when there is no one-click fix
+    fix_label: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    file: str
+    task: str
+    options: dict[str, Any]
+    rows: int  # records read
+    usable_rows: int  # with a text (and label) or something to learn
+    text_column: str = ""
+    label_column: str = ""
+    layout: str = ""
+    classes: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    eval_file: str = ""
+    model: str = ""
+    max_length: int | None = None
+    checked_at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Report:
+        values = dict(values)
+        values["findings"] = [Finding(**finding) for finding in values.get("findings", [])]
+        return cls(**values)
+
+    def finding(self, code: str) -> Finding | None:
+        return next((finding for finding in self.findings if finding.code == code), None)
+
+
+def _finding(code: str, count: int, where: list[int], fix: str = "", fix_values: dict | None = None, **values: Any) -> Finding:
+    declared = MESSAGES[code]
+    fix_label = MESSAGES[f"fix.{fix}"].format(**(fix_values or {})) if fix else ""
+    return Finding(code, str(declared.level), count, [row + 1 for row in where[:EXAMPLES]],
+                   declared.format(count=count, **values), fix, fix_label, {**values, **(fix_values or {})})
+
+
+# ---------------------------------------------------------------- reading rows for the checks
+
+
+@dataclass
+class _Scan:
+    """What one pass over a dataset found, by row index (0-based).
+
+    Each row is kept as two numbers, a hash of its text (or conversation) and the id of its label set,
+    in compact arrays; the checks are then a few numpy operations. A million rows take some 16 MB, where
+    Python sets of tuples took hundreds.
+    """
+
+    rows: int = 0
+    keys: array = field(default_factory=lambda: array("q"))  # hash of the text (classify) or conversation (chat)
+    label_ids: array = field(default_factory=lambda: array("q"))  # index into label_sets
+    label_sets: list[tuple[str, ...]] = field(default_factory=list)  # each distinct sorted label set once
+    empty: list[int] = field(default_factory=list)
+    bad: list[int] = field(default_factory=list)
+    bad_sentence: str = ""
+    items: list[Any] = field(default_factory=list)  # texts or turns, kept only for the length check
+    placeholders: dict[str, list[int]] = field(default_factory=dict)  # chat: {{name}} -> rows using it
+    text_column: str = ""
+    label_column: str = ""
+    layout: str = ""
+    multi_label: bool = False
+
+    def add(self, key: int, labels: tuple[str, ...], ids: dict[tuple[str, ...], int]) -> None:
+        if labels not in ids:
+            ids[labels] = len(self.label_sets)
+            self.label_sets.append(labels)
+        self.keys.append(key)
+        self.label_ids.append(ids[labels])
+
+    @property
+    def skip(self) -> set[int]:
+        """Rows no check counts: empty ones, and ones that cannot be read."""
+        return set(self.empty) | set(self.bad)
+
+    def usable(self) -> np.ndarray:
+        """Indices of the rows the checks count, ascending."""
+        mask = np.ones(self.rows, dtype=bool)
+        mask[self.empty + self.bad] = False
+        return np.flatnonzero(mask)
+
+    def key_array(self) -> np.ndarray:
+        return np.frombuffer(self.keys, dtype=np.int64) if self.rows else np.zeros(0, dtype=np.int64)
+
+    def _pairs(self, rows: np.ndarray) -> np.ndarray:
+        # text and label set as one number (int64 arithmetic wraps, which is fine for a hash)
+        labels = np.frombuffer(self.label_ids, dtype=np.int64)[rows] if self.rows else np.zeros(0, dtype=np.int64)
+        return self.key_array()[rows] * np.int64(1_000_003) + labels
+
+    def duplicates(self) -> list[int]:
+        """Rows that repeat an earlier row's text and labels."""
+        rows = self.usable()
+        _, first = np.unique(self._pairs(rows), return_index=True)
+        repeated = np.ones(len(rows), dtype=bool)
+        repeated[first] = False
+        return rows[repeated].tolist()
+
+    def conflicts(self) -> list[int]:
+        """Rows whose text also appears with another label (every such row: which one is right is the
+        user's call, not ours)."""
+        rows = self.usable()
+        _, first = np.unique(self._pairs(rows), return_index=True)
+        texts, counts = np.unique(self.key_array()[rows[first]], return_counts=True)
+        torn = texts[counts > 1]
+        return rows[np.isin(self.key_array()[rows], torn)].tolist()
+
+    def class_counts(self) -> Counter:
+        rows = self.usable()
+        per_set = np.bincount(np.frombuffer(self.label_ids, dtype=np.int64)[rows], minlength=len(self.label_sets)) if self.rows else []
+        counts: Counter = Counter()
+        for label_set, count in zip(self.label_sets, per_set):
+            for label in label_set:
+                counts[label] += int(count)
+        return counts
+
+    def rows_with(self, labels: set[str]) -> list[int]:
+        """Usable rows that have any of ``labels``."""
+        wanted = [index for index, label_set in enumerate(self.label_sets) if labels & set(label_set)]
+        rows = self.usable()
+        return rows[np.isin(np.frombuffer(self.label_ids, dtype=np.int64)[rows], wanted)].tolist()
+
+    def rows_also_in(self, other: _Scan) -> list[int]:
+        """Usable rows whose text (or conversation) is among ``other``'s usable rows."""
+        rows = self.usable()
+        return rows[np.isin(self.key_array()[rows], other.key_array()[other.usable()])].tolist()
+
+
+def _normal(text: str) -> str:
+    """Texts that differ only in spacing are the same example."""
+    return " ".join(text.split())
+
+
+def _scan(path: Path, task: str, options: ReadOptions, text_column: str, label_column: str, keep_items: bool) -> _Scan:
+    scan = _Scan()
+    name = path.name
+    _, head = head_records(path, options, 200)
+    if not head:
+        raise DataError("file.empty", file=name)
+    if task == "classify":
+        scan.text_column, scan.label_column = guess_columns(head, name, text_column, label_column)
+        scan.multi_label = any(isinstance(row.get(scan.label_column), list) for row in head)
+    else:
+        scan.layout = detect_layout(head, name)
+    ids: dict[tuple[str, ...], int] = {}
+    for index, record in enumerate(iter_records(path, options)):
+        scan.rows += 1
+        try:
+            if task == "classify":
+                text = row_text(record.get(scan.text_column), name, index + 1, scan.text_column)
+                labels = row_labels(record.get(scan.label_column), name, index + 1, scan.label_column)
+                scan.multi_label = scan.multi_label or isinstance(record.get(scan.label_column), list)
+                key, item = hash(_normal(text)), text
+                empty = not text.strip() or (not scan.multi_label and not labels)
+            else:
+                turns = parse_row(scan.layout, record, name, index + 1)
+                labels = []
+                key = hash(tuple((turn.role, _normal(turn.content)) for turn in turns))
+                item = turns
+                for turn in turns:
+                    for placeholder in PLACEHOLDER.findall(turn.content):
+                        rows = scan.placeholders.setdefault(placeholder, [])
+                        if not rows or rows[-1] != index:
+                            rows.append(index)
+                empty = not any(turn.train and turn.content.strip() for turn in turns)
+        except DataError as error:
+            scan.bad.append(index)
+            scan.bad_sentence = scan.bad_sentence or str(error)
+            key, labels, item, empty = 0, [], None, False
+        scan.add(key, tuple(sorted(labels)) if len(labels) > 1 else tuple(labels), ids)
+        if empty:
+            scan.empty.append(index)
+        if keep_items:
+            scan.items.append(item)
+    return scan
+
+
+# ---------------------------------------------------------------- the examination
+
+
+def examine(
+    path: str | Path, task: str, *, options: ReadOptions | None = None, text_column: str = "", label_column: str = "",
+    eval_path: str | Path = "", tokenizer: Any = None, max_length: int | None = None, model: str = "",
+) -> Report:
+    """Check a dataset for ``task`` ("classify" or "chat"); raises DataError only when the file cannot be
+    read at all. ``tokenizer`` (with ``max_length``, the limit the run would use) enables the length check."""
+    path = Path(path)
+    options = resolve_options(path, options, thorough=True)
+    scan = _scan(path, task, options, text_column, label_column, keep_items=tokenizer is not None)
+    skip = scan.skip
+    usable = scan.rows - len(skip)
+    report = Report(str(path), task, options.to_dict(), scan.rows, usable, scan.text_column, scan.label_column,
+                    scan.layout, eval_file=str(eval_path or ""), model=model, max_length=max_length)
+    findings = report.findings
+    what = "rows" if task == "classify" else "conversations"
+
+    if scan.bad:
+        findings.append(_finding("doctor.bad_rows", len(scan.bad), scan.bad, first=scan.bad_sentence))
+    if scan.empty:
+        nothing = "no text or no label" if task == "classify" and not scan.multi_label else (
+            "no text" if task == "classify" else "no answer to learn")
+        findings.append(_finding("doctor.empty_rows", len(scan.empty), scan.empty, fix="drop_empty", rows=scan.rows, nothing=nothing))
+    duplicates = scan.duplicates()
+    if duplicates:
+        findings.append(_finding("doctor.duplicates", len(duplicates), duplicates, fix="drop_duplicates", what=what))
+    if task == "classify":
+        conflicts = scan.conflicts()
+        if conflicts:
+            texts = len(np.unique(scan.key_array()[conflicts]))
+            findings.append(_finding("doctor.conflicts", len(conflicts), conflicts, fix="drop_conflicts", texts=texts))
+        findings += _class_findings(scan, report)
+    if scan.placeholders:
+        rows = sorted({index for found in scan.placeholders.values() for index in found})
+        names = ", ".join("{{" + name + "}}" for name in scan.placeholders)
+        findings.append(_finding("doctor.placeholders", len(rows), rows, names=names))
+    if usable < MIN_ROWS[task]:
+        findings.append(_finding("doctor.too_little", usable, [], needed=MIN_ROWS[task], what=what))
+    if tokenizer is not None and max_length:
+        findings += _length_findings(scan, task, tokenizer, max_length, skip)
+    if eval_path:
+        findings += _overlap_findings(scan, task, Path(eval_path))
+    if not any(finding.severity in ("advice", "warning", "error") for finding in findings):
+        findings.append(_finding("doctor.all_good", usable, [], what=what))
+    order = {"error": 0, "warning": 1, "advice": 2, "info": 3}
+    findings.sort(key=lambda finding: order.get(finding.severity, 4))
+    return report
+
+
+def _class_findings(scan: _Scan, report: Report) -> list[Finding]:
+    counts = scan.class_counts()
+    report.classes = dict(counts.most_common())
+    if not counts:
+        return []
+    (largest, most), (smallest, fewest) = counts.most_common()[0], counts.most_common()[-1]
+    findings = [_finding("doctor.classes", len(counts), [], largest=largest, largest_count=most,
+                         smallest=smallest, smallest_count=fewest)]
+    lonely = sorted(name for name, count in counts.items() if count < MIN_TO_EVALUATE)
+    rare = sorted(name for name, count in counts.items() if count < MIN_TO_LEARN)
+    if rare and len(rare) < len(counts):
+        rows = scan.rows_with(set(rare))
+        findings.append(_finding("doctor.rare_classes", len(rare), rows, fix="merge_rare", fix_values={"other": OTHER},
+                                 minimum=MIN_TO_LEARN, names=_names(rare)))
+    if lonely and len(lonely) < len(counts):
+        rows = scan.rows_with(set(lonely))
+        findings.append(_finding("doctor.unevaluable_classes", len(lonely), rows, fix="merge_rare",
+                                 fix_values={"other": OTHER}, names=_names(lonely)))
+    if len(counts) > 1 and most >= IMBALANCE_RATIO * fewest:
+        findings.append(_finding("doctor.imbalance", len(counts), [], largest=largest, smallest=smallest,
+                                 ratio=round(most / fewest)))
+    return findings
+
+
+def _names(names: list[str], shown: int = 5) -> str:
+    quoted = ", ".join(f"'{name}'" for name in names[:shown])
+    return quoted + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def _length_findings(scan: _Scan, task: str, tokenizer: Any, max_length: int, skip: set[int]) -> list[Finding]:
+    limit = _model_limit(tokenizer)
+    lengths: dict[int, int] = {}
+    lost: list[int] = []
+    if task == "classify":
+        rows = [index for index in range(scan.rows) if index not in skip]
+        for start in range(0, len(rows), 512):
+            batch = rows[start : start + 512]
+            ids = tokenizer([scan.items[index] for index in batch], truncation=False)["input_ids"]
+            lengths.update({index: len(tokens) for index, tokens in zip(batch, ids)})
+    else:
+        from engine.data.chat import tokenize_conversation
+
+        for index in range(scan.rows):
+            if index in skip:
+                continue
+            whole = tokenize_conversation(tokenizer, scan.items[index], 10**9)
+            lengths[index] = len(whole.input_ids) if whole else 0
+            if whole and lengths[index] > max_length and tokenize_conversation(tokenizer, scan.items[index], max_length) is None:
+                lost.append(index)
+    long = [index for index, length in lengths.items() if length > max_length]
+    findings = []
+    if long:
+        cut = sum(lengths[index] - max_length for index in long)
+        needed = max(lengths[index] for index in long)
+        suggestion = min(limit, math.ceil(needed / 64) * 64) if limit else math.ceil(needed / 64) * 64
+        if suggestion > max_length:
+            findings.append(_finding("doctor.too_long", len(long), long, fix="raise_max_length",
+                                     fix_values={"value": suggestion}, rows=len(lengths), max_length=max_length, tokens=cut))
+        else:
+            findings.append(_finding("doctor.too_long_for_model", len(long), long, rows=len(lengths), max_length=max_length, tokens=cut))
+    if lost:
+        findings.append(_finding("doctor.no_answer_left", len(lost), lost, max_length=max_length))
+    return findings
+
+
+def _model_limit(tokenizer: Any) -> int | None:
+    limit = getattr(tokenizer, "model_max_length", None)
+    return int(limit) if isinstance(limit, int) and limit < 10**6 else None
+
+
+def _overlap_findings(scan: _Scan, task: str, eval_path: Path) -> list[Finding]:
+    evaluation = _scan(eval_path, task, resolve_options(eval_path, thorough=True), scan.text_column, scan.label_column, False)
+    shared = evaluation.rows_also_in(scan)
+    if not shared:
+        return []
+    what = "texts" if task == "classify" else "conversations"
+    return [_finding("doctor.overlap", len(shared), shared, fix="drop_overlap", eval_rows=len(evaluation.usable()), what=what)]
+
+
+# ---------------------------------------------------------------- fixes: cleaned copies
+
+
+@dataclass
+class Cleaned:
+    path: Path  # the cleaned copy
+    rows: int
+    removed: int
+    changed: int  # rows whose label was changed (merge_rare)
+
+
+def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
+    """Write the data the report describes, with ``fix`` applied, as JSON Lines into ``folder``.
+
+    The rows are written as read (every column kept), so nothing but what the fix removes is lost. For
+    "drop_overlap" the copy is of the evaluation file.
+    """
+    if fix not in DATA_FIXES:
+        raise ValueError(f"{fix!r} is not a fix that writes data; use one of {', '.join(DATA_FIXES)}")
+    options = ReadOptions.from_dict(report.options)
+    source = Path(report.eval_file if fix == "drop_overlap" else report.file)
+    drop: set[int] = set()
+    rename: set[str] = set()
+    if fix != "as_read":
+        scan = _scan(Path(report.file), report.task, options, report.text_column, report.label_column, False)
+    if fix == "drop_empty":
+        drop = set(scan.empty)
+    elif fix == "drop_duplicates":
+        drop = set(scan.duplicates())
+    elif fix == "drop_conflicts":
+        drop = set(scan.conflicts())
+    elif fix == "merge_rare":
+        rename = {name for name, count in scan.class_counts().items() if count < MIN_TO_LEARN}
+    elif fix == "drop_overlap":
+        evaluation = _scan(source, report.task, resolve_options(source), report.text_column, report.label_column, False)
+        drop = set(evaluation.rows_also_in(scan))
+        options = resolve_options(source)
+
+    folder.mkdir(parents=True, exist_ok=True)
+    # the source's own name, and a short hash of its path: two files called data.csv get two copies
+    tag = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:6]
+    target = folder / f"{_stem(source)}-{fix.replace('_', '-')}-{tag}.jsonl"
+    partial = target.with_name(target.name + ".partial")
+    kept = changed = 0
+    with partial.open("w", encoding="utf-8") as out:
+        for index, record in enumerate(iter_records(source, options)):
+            if index in drop:
+                continue
+            if rename:
+                record, did = _merge_labels(record, report.label_column, rename)
+                changed += did
+            out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            kept += 1
+    partial.replace(target)  # never a half-written copy under the real name
+    total = kept + len(drop)
+    return Cleaned(target, kept, total - kept, changed)
+
+
+def _stem(path: Path) -> str:
+    stem = path.stem if path.is_file() else path.name
+    if path.name == "dataset_info.json":
+        stem = path.parent.name or "dataset"
+    return "".join(char if char.isalnum() or char in "-_." else "_" for char in stem)[:80] or "data"
+
+
+def _merge_labels(record: dict[str, Any], column: str, rare: set[str]) -> tuple[dict[str, Any], int]:
+    value = record.get(column)
+    if isinstance(value, list):
+        merged = list(dict.fromkeys(OTHER if str(label).strip() in rare else label for label in value))
+        return {**record, column: merged}, int(merged != value)
+    if value is not None and row_labels(value, "", 0, column) and row_labels(value, "", 0, column)[0] in rare:
+        return {**record, column: OTHER}, 1
+    return record, 0

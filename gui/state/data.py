@@ -1,0 +1,106 @@
+"""The Data page's view of a dataset, knowing nothing of Qt: how the file is read (guessed, or as the user
+chose), its first rows, and what the data doctor found, read from the database.
+
+The preview is read here, in the window's process: it reads only the head of the file, and the modules it
+uses are torch-free. Checking the data (which may load a tokenizer) and applying a fix (which reads the
+whole file) run as engine processes, `python -m engine doctor ...`; they write their outcome into the
+`datasets` table, where the page finds it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.data.doctor import Report
+from engine.data.errors import DataError
+from engine.data.formats import ReadOptions, count_records
+from engine.data.preview import Description, describe_file
+from gui.engine_client import EngineClient
+
+__all__ = ["DataError", "DataSession", "Description", "ReadOptions", "Report", "count_records"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def doctor_command(arguments: list[str]) -> list[str]:
+    """The command line of a doctor process (a frozen app runs itself with an engine argument)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "engine", "doctor", *arguments]
+    return [sys.executable, "-m", "engine", "doctor", *arguments]
+
+
+class DataSession:
+    """One file on the Data page and the doctor processes started for it."""
+
+    def __init__(self, client: EngineClient) -> None:
+        self.client = client
+        self.process: subprocess.Popen | None = None
+
+    def describe(self, path: str | Path, options: ReadOptions, *, task: str = "", text_column: str = "",
+                 label_column: str = "") -> Description:
+        """How the file reads and its first rows; raises DataError with the sentence to show."""
+        return describe_file(path, options, task=task, text_column=text_column, label_column=label_column)
+
+    def start_check(self, path: str | Path, task: str, options: ReadOptions, *, text_column: str = "",
+                    label_column: str = "", model: str = "", eval_path: str = "", fix: str = "") -> subprocess.Popen:
+        arguments = [str(path), "--task", task]
+        for flag, value in (("--format", options.format), ("--delimiter", options.delimiter),
+                            ("--dataset", options.dataset), ("--text-column", text_column),
+                            ("--label-column", label_column), ("--model", model), ("--eval", eval_path),
+                            ("--fix", fix)):
+            if value:
+                arguments += [flag, value]
+        if options.header is not None:
+            arguments += ["--header", "yes" if options.header else "no"]
+        env = {**os.environ, "TUNEWRIGHT_HOME": str(self.client.home), "PYTHONUNBUFFERED": "1"}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        logs = self.client.home / "datasets"
+        logs.mkdir(parents=True, exist_ok=True)
+        with open(logs / "doctor.log", "ab") as log:
+            self.process = subprocess.Popen(
+                doctor_command(arguments), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                cwd=str(ROOT),
+            )
+        return self.process
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def exit_code(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def stored(self, path: str | Path) -> dict[str, Any] | None:
+        """The dataset's row, its metadata decoded, or None if it was never checked."""
+        rows = list(self.client.db["datasets"].rows_where("path = ?", [str(Path(path).expanduser().resolve())]))
+        if not rows:
+            return None
+        row = rows[0]
+        row["metadata"] = json.loads(row["metadata"] or "{}")
+        return row
+
+    def report(self, path: str | Path) -> Report | None:
+        row = self.stored(path)
+        report = row["metadata"].get("report") if row else None
+        return Report.from_dict(report) if report else None
+
+    def latest(self) -> dict[str, Any] | None:
+        """The dataset checked last (to show when the page opens)."""
+        rows = list(self.client.db["datasets"].rows_where(order_by="id desc", limit=1))
+        if not rows:
+            return None
+        rows[0]["metadata"] = json.loads(rows[0]["metadata"] or "{}")
+        return rows[0]
+
+    def cleaned_copies(self, source: str | Path) -> list[dict[str, Any]]:
+        """The cleaned copies made from a file, newest first."""
+        copies = []
+        for row in self.client.db["datasets"].rows_where(order_by="id desc"):
+            metadata = json.loads(row["metadata"] or "{}")
+            if metadata.get("source") == str(source):
+                copies.append({**row, "metadata": metadata})
+        return copies

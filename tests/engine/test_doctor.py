@@ -1,0 +1,189 @@
+"""The data doctor finds the problems planted in a file, with the right counts and rows, and its fixes write
+cleaned copies (never touching the user's file) that the database knows about."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine import store
+from engine.checkup import run_checkup
+from engine.data.doctor import examine
+from engine.data.formats import read_records
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def planted_rows() -> list[dict]:
+    """60 clean rows of 3 big classes, plus planted problems (row numbers are 1-based):
+    rows 61-63: three repeats of row 1; rows 64-65: row 2's text with another label (a conflict with row 2);
+    rows 66-68: empty text, no label, whitespace text; rows 69-71: a class of 3 ('rare'); row 72: a class of
+    1 ('lonely')."""
+    rows = [{"text": f"message {i} about {topic}", "label": topic} for i, topic in
+            zip(range(60), ["billing", "shipping", "account"] * 20)]
+    rows += [dict(rows[0]) for _ in range(3)]
+    rows += [{"text": rows[1]["text"], "label": "billing"}, {"text": "  " + rows[1]["text"] + " ", "label": "account"}]
+    rows += [{"text": "", "label": "billing"}, {"text": "no label here", "label": ""}, {"text": "   ", "label": "account"}]
+    rows += [{"text": f"rare thing {i}", "label": "rare"} for i in range(3)]
+    rows += [{"text": "a lonely one", "label": "lonely"}]
+    return rows
+
+
+@pytest.fixture
+def planted(tmp_path) -> Path:
+    path = tmp_path / "planted.csv"
+    lines = ["text,label"] + [f'"{row["text"]}",{row["label"]}' for row in planted_rows()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_every_planted_problem_is_found_with_its_count_and_rows(planted):
+    report = examine(planted, "classify")
+    found = {finding.code: finding for finding in report.findings}
+    assert (report.rows, report.usable_rows, report.text_column, report.label_column) == (72, 69, "text", "label")
+    assert (found["doctor.duplicates"].count, found["doctor.duplicates"].examples) == (3, [61, 62, 63])
+    # row 2 and the two rows that give its text another label (spacing does not make a text different)
+    assert (found["doctor.conflicts"].count, found["doctor.conflicts"].examples) == (3, [2, 64, 65])
+    assert (found["doctor.empty_rows"].count, found["doctor.empty_rows"].examples) == (3, [66, 67, 68])
+    assert found["doctor.rare_classes"].count == 2 and found["doctor.rare_classes"].message.endswith(": 'lonely', 'rare'. Add examples, or merge them into one category.")
+    assert (found["doctor.unevaluable_classes"].count, found["doctor.unevaluable_classes"].examples) == (1, [72])
+    assert found["doctor.imbalance"].values["ratio"] == 24  # billing: 20 + 3 repeats + row 64; lonely: 1
+    assert report.classes["lonely"] == 1 and report.classes["rare"] == 3
+    assert "doctor.too_little" not in found  # 69 usable rows
+    assert found["doctor.conflicts"].severity == "warning" and found["doctor.conflicts"].fix == "drop_conflicts"
+    assert found["doctor.empty_rows"].message == (
+        "Rows with no text or no label: 3 of 72. They teach nothing; training leaves them out."
+    )
+
+
+def test_too_little_data_and_a_clean_file(tmp_path):
+    small = tmp_path / "small.jsonl"
+    small.write_text("".join(json.dumps({"text": f"t{i}", "label": "ab"[i % 2]}) + "\n" for i in range(20)))
+    found = {finding.code: finding for finding in examine(small, "classify").findings}
+    assert found["doctor.too_little"].count == 20 and found["doctor.too_little"].severity == "warning"
+    big = tmp_path / "big.jsonl"
+    big.write_text("".join(json.dumps({"text": f"text {i}", "label": "ab"[i % 2]}) + "\n" for i in range(100)))
+    assert [finding.code for finding in examine(big, "classify").findings] == ["doctor.classes", "doctor.all_good"]
+
+
+def test_overlap_between_training_and_evaluation_is_counted_and_can_be_removed(planted, tmp_path, tunewright_home):
+    evaluation = tmp_path / "eval.jsonl"
+    rows = [{"text": "message 5 about account", "label": "account"}, {"text": "brand new", "label": "billing"},
+            {"text": "message 7 about shipping", "label": "shipping"}]
+    evaluation.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    report = examine(planted, "classify", eval_path=evaluation)
+    overlap = report.finding("doctor.overlap")
+    assert (overlap.count, overlap.examples, overlap.values["eval_rows"]) == (2, [1, 3], 3)
+
+    db = store.open_db(store.database_path(tunewright_home))
+    outcome = run_checkup(db, tunewright_home, planted, "classify", eval_path=evaluation, fix="drop_overlap")
+    cleaned = Path(outcome["cleaned"]["path"])
+    assert [row["text"] for row in read_records(cleaned)] == ["brand new"]
+    assert Path(outcome["report"]["eval_file"]) == cleaned
+    assert not any(f["code"] == "doctor.overlap" for f in outcome["report"]["findings"])
+
+
+@pytest.mark.parametrize(
+    "fix, rows, removed, gone",
+    [("drop_duplicates", 69, 3, "doctor.duplicates"), ("drop_empty", 69, 3, "doctor.empty_rows"),
+     ("drop_conflicts", 69, 3, "doctor.conflicts"), ("merge_rare", 72, 0, "doctor.unevaluable_classes")],
+)
+def test_a_fix_writes_a_cleaned_copy_and_leaves_the_file_alone(planted, tunewright_home, fix, rows, removed, gone):
+    before = planted.read_bytes()
+    db = store.open_db(store.database_path(tunewright_home))
+    outcome = run_checkup(db, tunewright_home, planted, "classify", fix=fix)
+    cleaned = outcome["cleaned"]
+    assert (cleaned["rows"], cleaned["removed"]) == (rows, removed)
+    assert Path(cleaned["path"]).parent == tunewright_home / "datasets"
+    assert planted.read_bytes() == before
+    assert gone not in {finding["code"] for finding in outcome["report"]["findings"]}
+    row = next(db["datasets"].rows_where("path = ?", [cleaned["path"]]))
+    metadata = json.loads(row["metadata"])
+    assert (row["rows"], metadata["status"], metadata["source"], metadata["fix"]) == (rows, "checked", str(planted), fix)
+    if fix == "merge_rare":
+        labels = [record["label"] for record in read_records(cleaned["path"])]
+        assert labels.count("other") == 4 and "rare" not in labels and cleaned["changed"] == 4
+        # 'other' has 4 examples: it can be checked now, though still too few to learn well, and says so
+        rare = next(f for f in outcome["report"]["findings"] if f["code"] == "doctor.rare_classes")
+        assert rare["count"] == 1 and ": 'other'." in rare["message"]
+
+
+def test_chat_data_empty_and_repeated_conversations(tmp_path):
+    rows = [{"instruction": f"q{i}", "output": f"a{i}"} for i in range(10)]
+    rows += [rows[3], {"instruction": "no answer", "output": ""}, {"instruction": "x", "output": ["a list"]}]
+    path = tmp_path / "alpaca.json"
+    path.write_text(json.dumps(rows))
+    report = examine(path, "chat")
+    found = {finding.code: finding for finding in report.findings}
+    assert report.layout == "alpaca" and report.usable_rows == 11
+    assert (found["doctor.duplicates"].count, found["doctor.duplicates"].examples) == (1, [11])
+    assert (found["doctor.empty_rows"].count, found["doctor.empty_rows"].examples) == (1, [12])
+    assert (found["doctor.bad_rows"].count, found["doctor.bad_rows"].severity) == (1, "error")
+    assert "Row 13 of alpaca.json has a list where the 'output' text should be." in found["doctor.bad_rows"].message
+    assert found["doctor.too_little"].count == 11
+
+
+@pytest.fixture(scope="module")
+def minilm_tokenizer():
+    from engine.checkup import _tokenizer
+    from engine.models.catalog import BUNDLED, package_folder
+
+    if package_folder(BUNDLED["demo:minilm"].package) is None:
+        pytest.skip("the bundled MiniLM is not installed")
+    return _tokenizer("demo:minilm")
+
+
+def test_texts_longer_than_the_limit_are_counted_in_tokens(tmp_path, minilm_tokenizer):
+    rows = [{"text": "short one", "label": "a"}, {"text": " ".join(["word"] * 40), "label": "b"},
+            {"text": " ".join(["word"] * 100), "label": "a"}, {"text": "tiny", "label": "b"}]
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    found = {f.code: f for f in examine(path, "classify", tokenizer=minilm_tokenizer, max_length=32).findings}
+    long = found["doctor.too_long"]
+    # "word" is one word piece; [CLS] and [SEP] make 42 and 102 tokens
+    assert (long.count, long.examples, long.values["tokens"]) == (2, [2, 3], (42 - 32) + (102 - 32))
+    assert long.fix == "raise_max_length" and long.fix_label == "Raise the length limit to 128"
+    capped = {f.code: f for f in examine(path, "classify", tokenizer=minilm_tokenizer, max_length=512).findings}
+    assert "doctor.too_long" not in capped
+
+
+def test_the_cli_prints_and_stores_the_report(planted, tunewright_home):
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "doctor", str(planted), "--task", "classify", "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    db = store.open_db(store.database_path(tunewright_home))
+    row = next(db["datasets"].rows_where("path = ?", [str(planted)]))
+    assert json.loads(row["metadata"])["report"]["findings"] == printed["report"]["findings"]
+    assert row["rows"] == 72 and row["task"] == "classify" and row["format"] == "csv"
+
+
+def test_a_file_that_cannot_be_read_is_a_stored_sentence_not_a_crash(tmp_path, tunewright_home):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "a"}\n{"text": \n')
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "doctor", str(bad), "--task", "classify"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stdout.startswith("Line 2 of bad.jsonl is not a valid JSON object")
+    db = store.open_db(store.database_path(tunewright_home))
+    metadata = json.loads(next(db["datasets"].rows_where("path = ?", [str(bad)]))["metadata"])
+    assert metadata["status"] == "failed" and metadata["error"].startswith("Line 2 of bad.jsonl")
+
+
+
+def test_placeholders_in_chat_data_are_named(tmp_path):
+    rows = [{"instruction": "Who are you?", "output": "I am {{name}}, made by {{author}}."},
+            {"instruction": "hi", "output": "Hello!"}, {"instruction": "Your name?", "output": "{{name}}."}]
+    path = tmp_path / "identity.json"
+    path.write_text(json.dumps(rows))
+    found = examine(path, "chat").finding("doctor.placeholders")
+    assert (found.count, found.examples) == (2, [1, 3])
+    assert found.message.startswith("2 conversations use the placeholders {{name}}, {{author}}, which the run fills in")
