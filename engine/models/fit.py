@@ -1,0 +1,46 @@
+"""Whether a model fits this computer's memory, in a few words for the Models page.
+
+For now this is the one fact that needs no forecast: the memory the weights alone take at bf16 (two bytes
+a parameter), against the GPU's memory (or the computer's, without a GPU). Training needs more than that
+(gradients, optimiser state, activations); `engine.planner`'s memory forecast will replace `weights_fit`
+with a verdict per method ("fits this GPU for LoRA", "too big for full training here").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.protocol import message
+
+BF16_BYTES = 2
+# Weights that take more than this share of the memory leave too little for training them, even with LoRA.
+ROOMY_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Fit:
+    level: str  # "fits", "tight", "too big" or "unknown"
+    words: str  # the Models page's fit column
+    detail: str  # one sentence that says what the words mean
+    needed: int = 0  # bytes
+    available: int = 0
+
+
+def weights_fit(parameters: int | None, *, gpu_memory: int | None, ram: int | None) -> Fit:
+    """The weights' memory at bf16 against the GPU's (or, without a GPU, the computer's) memory."""
+    where, available = ("GPU", gpu_memory) if gpu_memory else ("memory", ram)
+    if not parameters or not available:
+        return Fit("unknown", "", message("fit.unknown")[1])
+    needed = parameters * BF16_BYTES
+    values = {"needed": gigabytes(needed), "available": gigabytes(available), "where": where}
+    if needed <= ROOMY_SHARE * available:
+        return Fit("fits", f"{values['needed']} of {values['available']} {where}", message("fit.weights_fit", **values)[1], needed, available)
+    if needed <= available:
+        return Fit("tight", f"{values['needed']} of {values['available']} {where}", message("fit.weights_tight", **values)[1], needed, available)
+    return Fit("too big", f"needs {values['needed']}, {where} has {values['available']}", message("fit.weights_too_big", **values)[1], needed, available)
+
+
+def gigabytes(num_bytes: float) -> str:
+    """'15.2 GB' (powers of 1024, as the operating systems show memory)."""
+    gb = num_bytes / 2**30
+    return f"{gb:.0f} GB" if gb >= 100 else f"{gb:.1f} GB" if gb >= 0.95 else f"{num_bytes / 2**20:.0f} MB"

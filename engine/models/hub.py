@@ -1,0 +1,276 @@
+"""The Hugging Face Hub, only when the user asks: a search, and downloads that run as engine processes.
+
+Torch-free (the window searches and starts downloads with it). A download is one process
+(`python -m engine download REPO --download-id N`) that writes its progress (bytes done of bytes total) into
+the `downloads` table a few times a second; the window reads that row to draw a bar. Pause stops the process;
+resume starts a new one, and huggingface_hub keeps every file already complete in its cache (this version
+restarts an interrupted file from its beginning). The finished model is recorded in the `models` table.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+from sqlite_utils import Database
+
+from engine import store
+from engine.models.describe import describe_folder
+from engine.protocol import message
+
+#: The Hub's tag for the models each task trains: chat models generate text, text sorters are encoders.
+TASK_TAGS = {"chat": "text-generation", "classify": "fill-mask"}
+TAG_TASKS = {
+    "text-generation": "chat", "fill-mask": "classify", "text-classification": "classify",
+    "feature-extraction": "classify", "sentence-similarity": "classify", "token-classification": "classify",
+}
+# Weights as safetensors only (never pickle), the tokenizer, the chat template and the card (its licence).
+ALLOW_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "README.md"]
+PROGRESS_EVERY = 0.25  # seconds between progress rows: a smooth bar, few writes
+
+Fetch = Callable[[str, Callable[..., None]], Path]
+
+
+class HubUnavailable(RuntimeError):
+    """The Hub could not be asked; the message is the sentence to show."""
+
+
+# ---------------------------------------------------------------- search
+
+
+@dataclass
+class HubModel:
+    repo_id: str
+    task: str = ""
+    parameters: int | None = None
+    downloads: int = 0
+    likes: int = 0
+    licence: str = ""
+    gated: bool = False
+
+
+def search(text: str, task: str = "", *, limit: int = 30, api: Any = None) -> list[HubModel]:
+    """Models on the Hub whose name matches `text`, most downloaded first; raises HubUnavailable offline."""
+    from huggingface_hub import HfApi
+
+    api = api or HfApi()
+    try:
+        found = api.list_models(
+            search=text.strip() or None, filter=TASK_TAGS.get(task), sort="downloads", limit=limit,
+            expand=["downloads", "likes", "pipeline_tag", "safetensors", "cardData", "gated"],
+        )
+        return [_hub_model(model, task) for model in found]
+    except Exception as error:  # noqa: BLE001 - offline, a timeout, the Hub down: all the same to the user
+        raise HubUnavailable(message("hub.offline")[1]) from error
+
+
+def _hub_model(model: Any, task: str) -> HubModel:
+    safetensors = getattr(model, "safetensors", None)
+    card = getattr(model, "card_data", None)
+    licence = card.get("license") if card is not None and hasattr(card, "get") else ""
+    return HubModel(
+        repo_id=model.id,
+        task=TAG_TASKS.get(getattr(model, "pipeline_tag", None) or "", task),
+        parameters=getattr(safetensors, "total", None) if safetensors else None,
+        downloads=int(getattr(model, "downloads", 0) or 0),
+        likes=int(getattr(model, "likes", 0) or 0),
+        licence=", ".join(licence) if isinstance(licence, list) else str(licence or ""),
+        gated=bool(getattr(model, "gated", False)),
+    )
+
+
+# ---------------------------------------------------------------- downloads, from the window's side
+
+
+def create_download(db: Database, repo_id: str) -> int:
+    now = time.time()
+    table = db["downloads"]
+    table.insert({"repo_id": repo_id, "status": "queued", "created_at": now, "updated_at": now})
+    return int(table.last_pk)
+
+
+def get_download(db: Database, download_id: int) -> dict[str, Any]:
+    return db["downloads"].get(download_id)
+
+
+def list_downloads(db: Database) -> list[dict[str, Any]]:
+    """Every download, newest first (dead processes are marked paused first)."""
+    reconcile_downloads(db)
+    return list(db["downloads"].rows_where(order_by="id desc"))
+
+
+def start_download(db: Database, repo_id: str, *, home: Path) -> int:
+    """Start (or pick up again) the download of `repo_id` in its own process; returns its id."""
+    reconcile_downloads(db)
+    unfinished = list(db["downloads"].rows_where("repo_id = ? AND status != 'completed'", [repo_id], order_by="id desc", limit=1))
+    if unfinished and unfinished[0]["status"] == "downloading":
+        return int(unfinished[0]["id"])
+    download_id = int(unfinished[0]["id"]) if unfinished else create_download(db, repo_id)
+    launch(db, download_id, home=home)
+    return download_id
+
+
+def download_command(repo_id: str, download_id: int) -> list[str]:
+    engine = [sys.executable, "engine"] if getattr(sys, "frozen", False) else [sys.executable, "-m", "engine"]
+    return [*engine, "download", repo_id, "--download-id", str(download_id)]
+
+
+def launch(db: Database, download_id: int, *, home: Path) -> int:
+    """Start the download's process, detached so that it outlives the window; returns its pid."""
+    row = get_download(db, download_id)
+    folder = home / "downloads"
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "TUNEWRIGHT_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "env": env}
+    if os.name == "posix":
+        kwargs["start_new_session"] = True
+    else:
+        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS  # type: ignore[attr-defined]
+    with open(folder / f"{download_id:05d}.log", "ab") as log:
+        process = subprocess.Popen(download_command(row["repo_id"], download_id), stdout=log, **kwargs)
+    _update(db, download_id, status="downloading", pid=process.pid, pid_started=psutil.Process(process.pid).create_time(), error=None)
+    return process.pid
+
+
+def pause_download(db: Database, download_id: int) -> None:
+    """Stop the download's process; the complete files stay in the cache for the resume."""
+    row = get_download(db, download_id)
+    if _alive(row["pid"], row["pid_started"]):
+        process = psutil.Process(row["pid"])
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except psutil.TimeoutExpired:
+            process.kill()
+    if row["status"] in ("queued", "downloading"):
+        _update(db, download_id, status="paused", pid=None)
+
+
+def resume_download(db: Database, download_id: int, *, home: Path) -> None:
+    launch(db, download_id, home=home)
+
+
+def reconcile_downloads(db: Database) -> None:
+    """A download whose process is gone without finishing (window closed, computer asleep) is paused."""
+    for row in db["downloads"].rows_where("status = 'downloading'"):
+        if not _alive(row["pid"], row["pid_started"]):
+            _update(db, row["id"], status="paused", pid=None, error=message("hub.download_stopped")[1])
+
+
+def _alive(pid: int | None, started: float | None) -> bool:
+    """Is this pid still our download? (Its start time guards against the pid being reused.)"""
+    if not pid:
+        return False
+    try:
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE and (started is None or abs(process.create_time() - started) < 1.0)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def _update(db: Database, download_id: int, **fields: Any) -> None:
+    db["downloads"].update(download_id, {**fields, "updated_at": time.time()})
+
+
+# ---------------------------------------------------------------- downloads, in the engine process
+
+
+def run_download(db: Database, download_id: int, *, fetch: Fetch | None = None) -> Path | None:
+    """Download one model, writing its progress into its row; record it in `models` when complete."""
+    row = get_download(db, download_id)
+    repo_id = row["repo_id"]
+    me = psutil.Process()
+    _update(db, download_id, status="downloading", pid=me.pid, pid_started=me.create_time(), error=None)
+    last = 0.0
+
+    def report(done: int, total: int, files_done: int | None = None, files_total: int | None = None) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < PROGRESS_EVERY and done < total:
+            return
+        last = now
+        counts = {"files_done": files_done, "files_total": files_total} if files_total is not None else {}
+        _update(db, download_id, bytes_done=int(done), bytes_total=int(total), **counts)
+
+    try:
+        path = (fetch or fetch_from_hub)(repo_id, report)
+    except Exception as error:  # noqa: BLE001 - every failure becomes the row's sentence
+        _update(db, download_id, status="failed", pid=None, error=failure_sentence(repo_id, error))
+        return None
+    info = describe_folder(path, name=repo_id, ref=repo_id, source="hub download")
+    store.remember_model(
+        db, path, name=repo_id, source="hub download", architecture=info.architecture, parameters=info.parameters,
+        metadata={"repo_id": repo_id, "task": info.task},
+    )
+    done = get_download(db, download_id)
+    total = done["bytes_total"] or info.disk_size
+    _update(db, download_id, status="completed", pid=None, path=str(path), bytes_done=total, bytes_total=total, finished_at=time.time())
+    return path
+
+
+def failure_sentence(repo_id: str, error: BaseException) -> str:
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    if isinstance(error, GatedRepoError):
+        return message("hub.gated", repo_id=repo_id)[1]
+    if isinstance(error, RepositoryNotFoundError):
+        return message("hub.not_found", repo_id=repo_id)[1]
+    if isinstance(error, (ConnectionError, TimeoutError)) or "offline" in type(error).__name__.lower() or "connect" in str(error).lower():
+        return message("hub.offline")[1]
+    return message("hub.download_failed", repo_id=repo_id, reason=str(error)[:300] or type(error).__name__)[1]
+
+
+def fetch_from_hub(repo_id: str, report: Callable[..., None]) -> Path:
+    """huggingface_hub's snapshot download, with progress measured on disk.
+
+    The bytes are counted in the cache folder (finished files plus the partial `*.incomplete` ones) rather
+    than through huggingface_hub's progress bars, whose totals grow file by file and whose layout changes
+    between versions; the cache layout is documented and stable."""
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.file_download import repo_folder_name
+
+    plan = snapshot_download(repo_id, allow_patterns=ALLOW_PATTERNS, dry_run=True)
+    total = sum(file.file_size or 0 for file in plan)
+    blobs = Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type="model") / "blobs"
+    # Partial files of a paused download: huggingface_hub starts an interrupted file again from its start.
+    for stale in blobs.glob("*.incomplete"):
+        stale.unlink(missing_ok=True)
+
+    def measure() -> None:
+        finished = [file for file in plan if Path(file.local_path).exists()]
+        partial = sum(_size(path) for path in blobs.glob("*.incomplete"))
+        report(sum(file.file_size or 0 for file in finished) + partial, total, len(finished), len(plan))
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(PROGRESS_EVERY):
+            measure()
+
+    watcher = threading.Thread(target=watch, name="download-progress", daemon=True)
+    watcher.start()
+    try:
+        path = snapshot_download(repo_id, allow_patterns=ALLOW_PATTERNS)
+    finally:
+        stop.set()
+        watcher.join()
+    report(total, total, len(plan), len(plan))
+    return Path(path)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
