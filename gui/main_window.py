@@ -41,12 +41,12 @@ NAVIGATION = [
     ("home", "Home", True),
     ("new", "New run", True),
     ("runs", "Runs", True),
+    ("models", "Models", True),
     ("data", "Data", False),
-    ("models", "Models", False),
     ("compare", "Compare", False),
     ("export", "Export", False),
 ]
-PAGES = ("home", "new", "runs", "run")
+PAGES = ("home", "new", "runs", "run", "models")
 
 KEEP, PAUSE_ALL, STAY = "keep", "pause", "stay"
 
@@ -106,9 +106,11 @@ class MainWindow(QMainWindow):
         self.nav = QButtonGroup(self)
         self.nav.setExclusive(True)
         self.nav_buttons: dict[str, QPushButton] = {}
+        soon_shown = False
         for key, words, ready in NAVIGATION:
-            if key == "data":
+            if not ready and not soon_shown:  # one heading above the pages still to come
                 layout.addWidget(label("Coming soon", "NavSection"))
+                soon_shown = True
             button = QPushButton(words)
             button.setObjectName("NavButton")
             button.setCheckable(True)
@@ -160,6 +162,15 @@ class MainWindow(QMainWindow):
                 page = RunView(self.client)
                 page.back.connect(lambda: self.show_page("runs"))
                 page.acted.connect(lambda: self.poll(force=True))
+            elif name == "models":
+                from gui.pages.models import ModelsPage
+
+                home = self.pages.get("home")
+                page = ModelsPage(self.client, getattr(home, "hardware", None) or self.client.cached_hardware())
+                if home is not None:
+                    home.hardware_found.connect(page.set_hardware)
+                elif page.hardware is None and self.probe:
+                    self.client.probe_hardware(page.hardware_found.emit)
             else:
                 raise KeyError(name)
             self.pages[name] = page
@@ -167,6 +178,8 @@ class MainWindow(QMainWindow):
         return self.pages[name]
 
     def show_page(self, name: str) -> None:
+        if name == "models" and name in self.pages:
+            self.pages[name].reload()  # a model may have been downloaded or added elsewhere since
         page = self.page(name)
         self.stack.setCurrentWidget(page)
         self.current = name
@@ -205,6 +218,9 @@ class MainWindow(QMainWindow):
         view = self.pages.get("run")
         if view is not None and view.watcher is not None:
             view.refresh()
+        models = self.pages.get("models")
+        if models is not None:
+            models.refresh_downloads()
 
     def _update_live_count(self) -> None:
         live = [run for run in self.runs.runs if run["status"] in ACTIVE]

@@ -33,11 +33,10 @@ def weights_fit(parameters: int | None, *, gpu_memory: int | None, ram: int | No
         return Fit("unknown", "", message("fit.unknown")[1])
     needed = parameters * BF16_BYTES
     values = {"needed": gigabytes(needed), "available": gigabytes(available), "where": where}
-    if needed <= ROOMY_SHARE * available:
-        return Fit("fits", f"{values['needed']} of {values['available']} {where}", message("fit.weights_fit", **values)[1], needed, available)
-    if needed <= available:
-        return Fit("tight", f"{values['needed']} of {values['available']} {where}", message("fit.weights_tight", **values)[1], needed, available)
-    return Fit("too big", f"needs {values['needed']}, {where} has {values['available']}", message("fit.weights_too_big", **values)[1], needed, available)
+    level = "fits" if needed <= ROOMY_SHARE * available else "tight" if needed <= available else "too big"
+    code = {"fits": "fit.weights_fit", "tight": "fit.weights_tight", "too big": "fit.weights_too_big"}[level]
+    words = f"{values['needed']} of {values['available']} {where}"
+    return Fit(level, words, message(code, **values)[1], needed, available)
 
 
 def gigabytes(num_bytes: float) -> str:

@@ -101,9 +101,10 @@ def get_download(db: Database, download_id: int) -> dict[str, Any]:
     return db["downloads"].get(download_id)
 
 
-def list_downloads(db: Database) -> list[dict[str, Any]]:
-    """Every download, newest first (dead processes are marked paused first)."""
-    reconcile_downloads(db)
+def list_downloads(db: Database, *, reconcile: bool = True) -> list[dict[str, Any]]:
+    """Every download, newest first (downloads whose process has gone are marked paused first)."""
+    if reconcile:
+        reconcile_downloads(db)
     return list(db["downloads"].rows_where(order_by="id desc"))
 
 

@@ -177,7 +177,7 @@ def test_the_weights_alone_are_weighed_against_this_machines_memory():
     small = weights_fit(134_515_008, gpu_memory=8 * GIB, ram=32 * GIB)
     assert small.level == "fits" and small.words == "257 MB of 8.0 GB GPU"
     big = weights_fit(7_615_616_512, gpu_memory=8 * GIB, ram=32 * GIB)
-    assert big.level == "too big" and big.words == "needs 14.2 GB, GPU has 8.0 GB"
+    assert big.level == "too big" and big.words == "14.2 GB of 8.0 GB GPU"
     assert weights_fit(7_615_616_512, gpu_memory=None, ram=24 * GIB).level == "tight"  # no GPU: the computer's memory
     assert weights_fit(None, gpu_memory=8 * GIB, ram=0).level == "unknown"
 
