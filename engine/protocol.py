@@ -192,6 +192,11 @@ MESSAGES.update({
         "Its weights alone take {needed} of the {available} of {where} at bf16: training it here needs LoRA "
         "on a 4-bit model (QLoRA) or a smaller model.",
     ),
+    "fit.weights_too_big_but_4bit": Message(
+        Level.ADVICE,
+        "Its weights alone need {needed} at bf16, more than the {available} of {where} here; loaded in 4 bits "
+        "(QLoRA, on an NVIDIA GPU) they take a quarter of that, so it can be trained that way, or choose a smaller model.",
+    ),
     "fit.weights_too_big": Message(
         Level.WARNING,
         "Its weights alone need {needed} at bf16, more than the {available} of {where} here: choose a smaller model.",

@@ -90,7 +90,7 @@ def describe_folder(folder: Path, *, name: str = "", ref: str = "", source: str 
     info.weights = weights_format(folder)
     config = read_config(folder)
     if config is None:
-        info.problem = _no_config_problem(folder)
+        info.problem = _no_config_problem(folder, info.name)
         return info
     info.model_type = str(config.get("model_type") or "")
     info.architecture = architecture(config)
@@ -104,7 +104,7 @@ def describe_folder(folder: Path, *, name: str = "", ref: str = "", source: str 
         estimate = estimate_parameters(config)
         if estimate:
             info.parameters, info.parameters_how = estimate, ESTIMATED
-    info.problem = usability_problem(info, folder.name)
+    info.problem = usability_problem(info, info.name)
     return info
 
 
@@ -263,24 +263,24 @@ def context_length(config: dict[str, Any]) -> int | None:
     return None
 
 
-def usability_problem(info: ModelInfo, folder_name: str) -> str:
+def usability_problem(info: ModelInfo, name: str) -> str:
     """The one sentence that says why this folder cannot be trained as it is; '' when it can."""
     if info.weights == NO_WEIGHTS:
-        return message("model.no_weights", name=folder_name)[1]
+        return message("model.no_weights", name=name)[1]
     if info.weights == PICKLE:
-        return message("model.pickle_only", name=folder_name)[1]
+        return message("model.pickle_only", name=name)[1]
     if info.custom_code:
-        return message("model.custom_code", name=folder_name)[1]
+        return message("model.custom_code", name=name)[1]
     if not info.task:
-        return message("model.unsupported", name=folder_name, architecture=info.architecture or "unknown")[1]
+        return message("model.unsupported", name=name, architecture=info.architecture or "unknown")[1]
     return ""
 
 
-def _no_config_problem(folder: Path) -> str:
+def _no_config_problem(folder: Path, name: str) -> str:
     inside = sorted(child.name for child in folder.iterdir() if (child / "config.json").is_file()) if folder.is_dir() else []
     if inside:
-        return message("model.in_subfolder", name=folder.name, inner=inside[0])[1]
-    return message("model.no_config", name=folder.name)[1]
+        return message("model.in_subfolder", name=name, inner=inside[0])[1]
+    return message("model.no_config", name=name)[1]
 
 
 # ---------------------------------------------------------------- parameter counts

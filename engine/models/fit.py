@@ -15,6 +15,8 @@ from engine.protocol import message
 BF16_BYTES = 2
 # Weights that take more than this share of the memory leave too little for training them, even with LoRA.
 ROOMY_SHARE = 0.5
+# A 4-bit model (QLoRA) keeps about a quarter of the bf16 weights' bytes.
+FOUR_BIT_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ def weights_fit(parameters: int | None, *, gpu_memory: int | None, ram: int | No
     values = {"needed": gigabytes(needed), "available": gigabytes(available), "where": where}
     level = "fits" if needed <= ROOMY_SHARE * available else "tight" if needed <= available else "too big"
     code = {"fits": "fit.weights_fit", "tight": "fit.weights_tight", "too big": "fit.weights_too_big"}[level]
+    if level == "too big" and where == "GPU" and needed * FOUR_BIT_SHARE <= ROOMY_SHARE * available:
+        code = "fit.weights_too_big_but_4bit"
     words = f"{values['needed']} of {values['available']} {where}"
     return Fit(level, words, message(code, **values)[1], needed, available)
 

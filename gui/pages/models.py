@@ -340,7 +340,9 @@ class ModelsPage(QWidget):
         self.hub_message = label(
             "Searching needs an internet connection. Nothing is downloaded until you click Download.", "Muted", wrap=True
         )
-        layout.addWidget(self.hub_message)
+        message_row = QHBoxLayout()
+        message_row.addWidget(self.hub_message, 1)
+        layout.addLayout(message_row)
         self.results_table = QTableWidget(0, 3)
         self.results_table.setHorizontalHeaderLabels(["Name", "Parameters", "Downloads"])
         self.results_table.verticalHeader().hide()
@@ -367,7 +369,7 @@ class ModelsPage(QWidget):
         self.download_button.setEnabled(False)
         self.download_button.clicked.connect(self.download_selected)
         self.download_button.hide()
-        layout.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignLeft)
+        message_row.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignTop)  # in sight above the results
         layout.addStretch(0)
         return frame
 
@@ -427,6 +429,7 @@ class ModelsPage(QWidget):
         while self.details_grid.count():
             item = self.details_grid.takeAt(0)
             if item.widget():
+                item.widget().hide()  # out of the layout it would still be drawn until deleted
                 item.widget().deleteLater()
         if model is None:
             self.details_title.setText("Select a model to see what it is and whether it fits")

@@ -31,7 +31,7 @@ LICENCE_WORDS = {
     "cc-by-sa-4.0": "CC-BY-SA-4.0", "cc-by-nc-4.0": "CC-BY-NC-4.0", "gpl-3.0": "GPL-3.0", "openrail": "OpenRAIL",
     "llama3": "Llama 3", "llama3.1": "Llama 3.1", "llama3.2": "Llama 3.2", "llama3.3": "Llama 3.3", "gemma": "Gemma",
 }
-PARAMETER_HOW = {COUNTED: " (exact)", ESTIMATED: " (estimated from config.json)"}
+PARAMETER_HOW = {COUNTED: " (exact, counted from the weight files)", ESTIMATED: " (estimated from config.json)"}
 FIT_COLOURS = {"fits": "#15803d", "tight": "#b45309", "too big": "#b91c1c", "unknown": "#6b7280"}
 
 
@@ -82,15 +82,15 @@ def details(model: ModelInfo, hardware: Hardware | None) -> list[tuple[str, str]
     how = model.parameters_how or ""
     rows = [
         ("Task", {"classify": "Sort texts (an encoder)", "chat": "Chat (a language model)"}.get(model.task, "Not one Tunewright trains")),
-        ("Parameters", f"{model.parameters:,}{PARAMETER_HOW.get(how, '')}" if model.parameters else "Unknown"),
         ("Architecture", model.architecture or "Unknown"),
         ("Reads up to", context_text(model.context_length) or "Unknown"),
         ("Licence", licence_text(model.licence) or "Not stated"),
         ("Size on disk", size(model.disk_size) if model.disk_size else "Unknown"),
+        ("Use it as", model.ref),
+        ("Parameters", f"{model.parameters:,}{PARAMETER_HOW.get(how, '')}" if model.parameters else "Unknown"),
         ("Weights", WEIGHT_WORDS.get(model.weights, model.weights) + ("; needs to run the model's own code" if model.custom_code else "")),
         ("Memory", fit_for(model, hardware).detail),
         ("Where", f"{source_text(model.source)}: {model.path}" if model.path else "Not installed"),
-        ("Use it as", model.ref),
     ]
     return rows
 

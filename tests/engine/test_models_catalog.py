@@ -112,7 +112,7 @@ def test_models_in_the_hugging_face_cache_are_found_without_the_network(db, tmp_
     # Qwen2.5-7B's published size is 7.62 billion; the formula gets it from config.json alone.
     assert big.parameters_how == ESTIMATED and abs(big.parameters - 7.62e9) < 0.01e9
     assert big.context_length == 32768
-    assert big.problem == message("model.no_weights", name="0123abcd")[1]
+    assert big.problem == message("model.no_weights", name="acme/half-downloaded-7b")[1]
 
 
 # ---------------------------------------------------------------- adding a folder
@@ -178,6 +178,8 @@ def test_the_weights_alone_are_weighed_against_this_machines_memory():
     assert small.level == "fits" and small.words == "257 MB of 8.0 GB GPU"
     big = weights_fit(7_615_616_512, gpu_memory=8 * GIB, ram=32 * GIB)
     assert big.level == "too big" and big.words == "14.2 GB of 8.0 GB GPU"
+    assert "4 bits (QLoRA" in big.detail  # 3.5 GB in 4 bits: the one way to train it on this GPU
+    assert weights_fit(32_763_876_352, gpu_memory=8 * GIB, ram=32 * GIB).detail.endswith("choose a smaller model.")
     assert weights_fit(7_615_616_512, gpu_memory=None, ram=24 * GIB).level == "tight"  # no GPU: the computer's memory
     assert weights_fit(None, gpu_memory=8 * GIB, ram=0).level == "unknown"
 
