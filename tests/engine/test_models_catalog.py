@@ -271,3 +271,44 @@ def test_cli_lists_the_models_as_json(capsys):
     assert main(["models", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert {"demo:minilm", "demo:smollm2"} <= {model["ref"] for model in listed}
+
+
+def test_download_progress_is_measured_in_the_cache_as_files_arrive(tmp_path, monkeypatch):
+    """`fetch_from_hub` with huggingface_hub's download replaced by one that writes the cache layout slowly:
+    the bytes reported grow with the partial and finished files, and a stopped download's leftovers go."""
+    import huggingface_hub
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import DryRunFileInfo
+
+    monkeypatch.setattr(hub, "PROGRESS_EVERY", 0.01)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    repo = tmp_path / "models--acme--tiny"
+    snapshot = repo / "snapshots" / "c0ffee"
+    (repo / "blobs").mkdir(parents=True)
+    stale = repo / "blobs" / "old.1234.incomplete"
+    stale.write_bytes(b"x" * 500)  # left by a download that was paused
+    files = {"config.json": 1000, "model.safetensors": 30_000}
+
+    def fake_snapshot_download(repo_id, allow_patterns=None, dry_run=False):
+        if dry_run:
+            return [DryRunFileInfo("c0ffee", size, name, str(snapshot / name), False, True) for name, size in files.items()]
+        assert not stale.exists()
+        snapshot.mkdir(parents=True)
+        for number, (name, size) in enumerate(files.items()):
+            partial = repo / "blobs" / f"blob{number}.abcd.incomplete"
+            with open(partial, "wb") as file:
+                for _ in range(10):
+                    file.write(b"\0" * (size // 10))
+                    file.flush()
+                    time.sleep(0.02)
+            partial.rename(repo / "blobs" / f"blob{number}")
+            (snapshot / name).symlink_to(Path("../../blobs") / f"blob{number}")
+        return str(snapshot)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    reports = []
+    assert hub.fetch_from_hub("acme/tiny", lambda *values: reports.append(values)) == snapshot
+    done = [report[0] for report in reports]
+    assert done == sorted(done) and reports[-1] == (31_000, 31_000, 2, 2)
+    assert any(0 < value < 31_000 for value in done)  # partial files counted while they grow
+    assert all(report[1] == 31_000 for report in reports)
