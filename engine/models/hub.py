@@ -221,15 +221,23 @@ def run_download(db: Database, download_id: int, *, fetch: Fetch | None = None) 
 
 
 def failure_sentence(repo_id: str, error: BaseException) -> str:
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+    """The one sentence for a download that stopped: gated, not found, offline, or what went wrong."""
+    from huggingface_hub.errors import DryRunError, GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
 
-    if isinstance(error, GatedRepoError):
+    causes = []
+    while error is not None and len(causes) < 10:
+        causes.append(error)
+        error = error.__cause__ or error.__context__
+    if any(isinstance(cause, GatedRepoError) for cause in causes):
         return message("hub.gated", repo_id=repo_id)[1]
-    if isinstance(error, RepositoryNotFoundError):
+    if any(isinstance(cause, RepositoryNotFoundError) for cause in causes):
         return message("hub.not_found", repo_id=repo_id)[1]
-    if isinstance(error, (ConnectionError, TimeoutError)) or "offline" in type(error).__name__.lower() or "connect" in str(error).lower():
+    # DryRunError and LocalEntryNotFoundError are what huggingface_hub raises when the Hub cannot be reached;
+    # its HTTP library's errors are matched by name (that library was httpx, and is httpx2 now).
+    unreachable = (ConnectionError, TimeoutError, DryRunError, LocalEntryNotFoundError)
+    if any(isinstance(cause, unreachable) or any(kind.__name__ == "TransportError" for kind in type(cause).__mro__) for cause in causes):
         return message("hub.offline")[1]
-    return message("hub.download_failed", repo_id=repo_id, reason=str(error)[:300] or type(error).__name__)[1]
+    return message("hub.download_failed", repo_id=repo_id, reason=str(causes[0])[:300] or type(causes[0]).__name__)[1]
 
 
 def fetch_from_hub(repo_id: str, report: Callable[..., None]) -> Path:

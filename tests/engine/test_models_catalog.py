@@ -312,3 +312,19 @@ def test_download_progress_is_measured_in_the_cache_as_files_arrive(tmp_path, mo
     assert done == sorted(done) and reports[-1] == (31_000, 31_000, 2, 2)
     assert any(0 < value < 31_000 for value in done)  # partial files counted while they grow
     assert all(report[1] == 31_000 for report in reports)
+
+
+def test_each_kind_of_failed_download_gets_its_sentence():
+    from huggingface_hub.errors import DryRunError, GatedRepoError, RepositoryNotFoundError
+
+    def raised(error, cause=None):
+        try:
+            raise error from cause
+        except Exception as caught:  # noqa: BLE001
+            return hub.failure_sentence("acme/x", caught)
+
+    response = SimpleNamespace(headers={}, status_code=401, request=None, url="https://huggingface.co/acme/x")
+    assert raised(GatedRepoError("gated", response=response)) == message("hub.gated", repo_id="acme/x")[1]
+    assert raised(RepositoryNotFoundError("missing", response=response)) == message("hub.not_found", repo_id="acme/x")[1]
+    assert raised(DryRunError("cannot be accessed"), ConnectionError("down")) == message("hub.offline")[1]
+    assert raised(OSError("No space left on device")) == "The download of acme/x stopped: No space left on device"
