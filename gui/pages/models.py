@@ -211,6 +211,7 @@ class ModelsPage(QWidget):
         self.download_rows: dict[int, DownloadRow] = {}
         self.completed: set[int] = set()
         self.loading = False
+        self._reload_again = False
         self._select_after_load = ""
 
         content = QWidget()
@@ -378,8 +379,10 @@ class ModelsPage(QWidget):
     def reload(self) -> None:
         """Read the catalog again on a worker thread; `models_found` brings it back here."""
         if self.loading:
+            self._reload_again = True  # something changed while the last read was under way
             return
         self.loading = True
+        self._reload_again = False
         self.loading_label.setText("Looking for the models on this computer…")
         self.loading_label.show()
 
@@ -394,6 +397,9 @@ class ModelsPage(QWidget):
 
     def show_models(self, models: list[ModelInfo] | Exception) -> None:
         self.loading = False
+        if self._reload_again:
+            self.reload()
+            return
         if isinstance(models, Exception):
             self.loading_label.setText(f"Could not read the list of models: {models}")
             return
