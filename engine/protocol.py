@@ -145,6 +145,10 @@ MESSAGES.update({
         Level.ERROR, "{name} has a config.json but no weight files (.safetensors), so there is nothing to train. "
         "If it is still downloading, wait until it has finished."
     ),
+    "model.missing_shards": Message(
+        Level.ERROR, "{name} is missing {missing} of its {shards} weight files. If it is still downloading, wait "
+        "until it has finished; otherwise download it again.",
+    ),
     "model.pickle_only": Message(
         Level.ERROR,
         "The weights in {name} are pickle files, which can run code when loaded. "

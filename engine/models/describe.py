@@ -105,6 +105,9 @@ def describe_folder(folder: Path, *, name: str = "", ref: str = "", source: str 
         if estimate:
             info.parameters, info.parameters_how = estimate, ESTIMATED
     info.problem = usability_problem(info, info.name)
+    missing, shards = missing_shards(folder)
+    if missing and not info.problem:
+        info.problem = message("model.missing_shards", name=info.name, missing=missing, shards=shards)[1]
     return info
 
 
@@ -306,17 +309,29 @@ def count_safetensors(folder: Path) -> int | None:
     return total
 
 
+def _index_shards(folder: Path) -> list[str]:
+    """The shard files model.safetensors.index.json names; [] without an index."""
+    try:
+        index = json.loads((folder / "model.safetensors.index.json").read_text(encoding="utf-8"))
+        return sorted(set(index["weight_map"].values()))
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        return []
+
+
+def missing_shards(folder: Path) -> tuple[int, int]:
+    """How many of the index's shards are not in the folder (a download that stopped half-way), of how many."""
+    shards = _index_shards(folder)
+    return sum(not (folder / shard).is_file() for shard in shards), len(shards)
+
+
 def _weight_files(folder: Path) -> list[Path]:
     """The files of one copy of the weights: the index's shards, or model.safetensors, or the lone file.
 
     Some repositories carry the same weights twice (consolidated.safetensors beside the shards)."""
-    index = folder / "model.safetensors.index.json"
-    if index.is_file():
-        try:
-            shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
-            return [folder / shard for shard in shards if (folder / shard).is_file()]
-        except (OSError, ValueError, KeyError, AttributeError):
-            pass
+    shards = _index_shards(folder)
+    if shards:
+        files = [folder / shard for shard in shards]
+        return files if all(file.is_file() for file in files) else []  # a partial count would pass for exact
     if (folder / "model.safetensors").is_file():
         return [folder / "model.safetensors"]
     files = sorted(folder.glob("*.safetensors"))

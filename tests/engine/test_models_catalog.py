@@ -102,6 +102,11 @@ def test_models_in_the_hugging_face_cache_are_found_without_the_network(db, tmp_
         "max_position_embeddings": 32768, "tie_word_embeddings": False,
     }
     write_cached_repo(cache, "acme/half-downloaded-7b", {"config.json": json.dumps(big_config)})
+    index = {"weight_map": {"model.embed_tokens.weight": "model-00001-of-00002.safetensors", "lm_head.weight": "model-00002-of-00002.safetensors"}}
+    write_cached_repo(cache, "acme/one-shard-of-two", {
+        "config.json": tiny_llama / "config.json", "model.safetensors.index.json": json.dumps(index),
+        "model-00001-of-00002.safetensors": tiny_llama / "model.safetensors",
+    })
 
     models = list_models(db, hub_cache=cache)
     tiny, big = by_name(models, "acme/tiny-chat"), by_name(models, "acme/half-downloaded-7b")
@@ -113,6 +118,10 @@ def test_models_in_the_hugging_face_cache_are_found_without_the_network(db, tmp_
     assert big.parameters_how == ESTIMATED and abs(big.parameters - 7.62e9) < 0.01e9
     assert big.context_length == 32768
     assert big.problem == message("model.no_weights", name="acme/half-downloaded-7b")[1]
+    # With a shard missing, counting the one that is there would pass half a model off as exact.
+    partial = by_name(models, "acme/one-shard-of-two")
+    assert partial.parameters_how == ESTIMATED
+    assert partial.problem == "acme/one-shard-of-two is missing 1 of its 2 weight files. If it is still downloading, wait until it has finished; otherwise download it again."
 
 
 # ---------------------------------------------------------------- adding a folder
