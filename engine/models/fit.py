@@ -30,11 +30,12 @@ class Fit:
 
 def weights_fit(parameters: int | None, *, gpu_memory: int | None, ram: int | None) -> Fit:
     """The weights' memory at bf16 against the GPU's (or, without a GPU, the computer's) memory."""
-    where, available = ("GPU", gpu_memory) if gpu_memory else ("memory", ram)
+    where, available = ("GPU", gpu_memory) if gpu_memory else ("RAM", ram)
     if not parameters or not available:
         return Fit("unknown", "", message("fit.unknown")[1])
     needed = parameters * BF16_BYTES
-    values = {"needed": gigabytes(needed), "available": gigabytes(available), "where": where}
+    values = {"needed": gigabytes(needed), "available": gigabytes(available),
+              "where": "GPU memory" if where == "GPU" else "the computer's memory (there is no GPU)"}
     level = "fits" if needed <= ROOMY_SHARE * available else "tight" if needed <= available else "too big"
     code = {"fits": "fit.weights_fit", "tight": "fit.weights_tight", "too big": "fit.weights_too_big"}[level]
     if level == "too big" and where == "GPU" and needed * FOUR_BIT_SHARE <= ROOMY_SHARE * available:

@@ -244,9 +244,10 @@ class ModelsPage(QWidget):
         layout.addWidget(self._downloads_strip())
         bottom = QHBoxLayout()
         bottom.setSpacing(18)
-        bottom.addWidget(self._details_card(), 1)
-        bottom.addWidget(self._hub_card(), 1)
-        layout.addLayout(bottom, 1)
+        bottom.addWidget(self._details_card(), 1, Qt.AlignmentFlag.AlignTop)
+        bottom.addWidget(self._hub_card(), 1, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(bottom)
+        layout.addStretch(1)
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -284,7 +285,7 @@ class ModelsPage(QWidget):
         head.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         head.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
         head.setMinimumSectionSize(60)
-        for column, width in ((TASK, 110), (PARAMETERS, 95), (CONTEXT, 95), (LICENCE, 95), (SIZE, 75), (FIT, 160), (WHERE, 150)):
+        for column, width in ((TASK, 110), (PARAMETERS, 95), (CONTEXT, 95), (LICENCE, 95), (SIZE, 75), (FIT, 165), (WHERE, 145)):
             head.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             table.setColumnWidth(column, width)
         table.selectionModel().currentRowChanged.connect(lambda current, _: self.show_details(self.model_at(current)))
@@ -315,7 +316,6 @@ class ModelsPage(QWidget):
         for widget in (self.details_title, self.details_about, self.details_problem):
             layout.addWidget(widget)
         layout.addLayout(self.details_grid)
-        layout.addStretch(1)
         self.details_about.hide()
         self.details_problem.hide()
         return frame
@@ -362,7 +362,7 @@ class ModelsPage(QWidget):
             head.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.results_table.itemSelectionChanged.connect(self._result_selected)
         self.results_table.doubleClicked.connect(lambda _: self.download_selected())
-        self.results_table.setMinimumHeight(110)
+        self.results_table.setMinimumHeight(220)
         self.results_table.hide()
         layout.addWidget(self.results_table, 1)
         self.download_button = QPushButton("Download")
