@@ -1,6 +1,8 @@
-"""Which model a job means: the bundled demos, a folder on this computer, or a Hugging Face model name.
+"""Which model a job means (the bundled demos, a folder on this computer, or a Hugging Face model name), and
+the catalog of every model this computer has: the demos, the folders the user added (the `models` table),
+and the models already in the Hugging Face cache, each described by `engine.models.describe`.
 
-Torch-free, so the window can list and check models without loading the training stack.
+Torch-free, so the window can list and check models without loading the training stack; no network.
 """
 
 from __future__ import annotations
