@@ -261,19 +261,24 @@ def fetch_from_hub(repo_id: str, report: Callable[..., None]) -> Path:
         partial = sum(_size(path) for path in blobs.glob("*.incomplete"))
         report(sum(file.file_size or 0 for file in finished) + partial, total, len(finished), len(plan))
 
-    stop = threading.Event()
+    # The download runs on a worker thread and the progress is measured here, so that `report` (which writes
+    # to the database, whose connection belongs to this thread) is only ever called from this thread.
+    outcome: dict[str, Any] = {}
 
-    def watch() -> None:
-        while not stop.wait(PROGRESS_EVERY):
-            measure()
+    def download() -> None:
+        try:
+            outcome["path"] = snapshot_download(repo_id, allow_patterns=ALLOW_PATTERNS)
+        except BaseException as error:  # noqa: BLE001 - raised again below, in the caller's thread
+            outcome["error"] = error
 
-    watcher = threading.Thread(target=watch, name="download-progress", daemon=True)
-    watcher.start()
-    try:
-        path = snapshot_download(repo_id, allow_patterns=ALLOW_PATTERNS)
-    finally:
-        stop.set()
-        watcher.join()
+    worker = threading.Thread(target=download, name="hub-download", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        measure()
+        worker.join(PROGRESS_EVERY)
+    if "error" in outcome:
+        raise outcome["error"]
+    path = outcome["path"]
     report(total, total, len(plan), len(plan))
     return Path(path)
 
