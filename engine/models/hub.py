@@ -241,11 +241,11 @@ def failure_sentence(repo_id: str, error: BaseException) -> str:
 
 
 def fetch_from_hub(repo_id: str, report: Callable[..., None]) -> Path:
-    """huggingface_hub's snapshot download, with progress measured on disk.
+    """huggingface_hub's snapshot download, with its progress measured two ways, the larger one reported.
 
-    The bytes are counted in the cache folder (finished files plus the partial `*.incomplete` ones) rather
-    than through huggingface_hub's progress bars, whose totals grow file by file and whose layout changes
-    between versions; the cache layout is documented and stable."""
+    On disk: the cache folder's finished files plus the partial `*.incomplete` ones (the cache layout is
+    documented and stable). And from huggingface_hub's own bar of bytes written, for downloads that fill
+    their file only at the end (Xet storage may); that bar's name is internal, so it is only the second source."""
     from huggingface_hub import constants, snapshot_download
     from huggingface_hub.file_download import repo_folder_name
 
@@ -256,10 +256,13 @@ def fetch_from_hub(repo_id: str, report: Callable[..., None]) -> Path:
     for stale in blobs.glob("*.incomplete"):
         stale.unlink(missing_ok=True)
 
+    cached_before = sum(file.file_size or 0 for file in plan if file.is_cached)
+    bar_class, written = _written_bytes_bar()
+
     def measure() -> None:
         finished = [file for file in plan if Path(file.local_path).exists()]
-        partial = sum(_size(path) for path in blobs.glob("*.incomplete"))
-        report(sum(file.file_size or 0 for file in finished) + partial, total, len(finished), len(plan))
+        on_disk = sum(file.file_size or 0 for file in finished) + sum(_size(path) for path in blobs.glob("*.incomplete"))
+        report(min(total, max(on_disk, cached_before + written["bytes"])), total, len(finished), len(plan))
 
     # The download runs on a worker thread and the progress is measured here, so that `report` (which writes
     # to the database, whose connection belongs to this thread) is only ever called from this thread.
@@ -267,7 +270,7 @@ def fetch_from_hub(repo_id: str, report: Callable[..., None]) -> Path:
 
     def download() -> None:
         try:
-            outcome["path"] = snapshot_download(repo_id, allow_patterns=ALLOW_PATTERNS)
+            outcome["path"] = snapshot_download(repo_id, allow_patterns=ALLOW_PATTERNS, tqdm_class=bar_class)
         except BaseException as error:  # noqa: BLE001 - raised again below, in the caller's thread
             outcome["error"] = error
 
@@ -281,6 +284,26 @@ def fetch_from_hub(repo_id: str, report: Callable[..., None]) -> Path:
     path = outcome["path"]
     report(total, total, len(plan), len(plan))
     return Path(path)
+
+
+def _written_bytes_bar() -> tuple[type, dict[str, int]]:
+    """A progress-bar class for snapshot_download that adds up the bytes its 'written to disk' bar is given
+    (counted even when no bar is drawn: a download process has no terminal)."""
+    from huggingface_hub.utils import tqdm as hub_tqdm
+
+    written = {"bytes": 0}
+
+    class WrittenBytes(hub_tqdm):
+        def __init__(self, *args: Any, name: str | None = None, **kwargs: Any) -> None:
+            self.counts_bytes = name == "huggingface_hub.snapshot_download"
+            super().__init__(*args, name=name, **kwargs)
+
+        def update(self, n: float | None = 1) -> bool | None:
+            if self.counts_bytes:
+                written["bytes"] += int(n or 0)
+            return super().update(n)
+
+    return WrittenBytes, written
 
 
 def _size(path: Path) -> int:

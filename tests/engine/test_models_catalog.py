@@ -4,6 +4,7 @@ Hub search and downloads with their progress rows (the network is never touched)
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -283,8 +284,10 @@ def test_cli_lists_the_models_as_json(capsys):
 
 
 def test_download_progress_is_measured_in_the_cache_as_files_arrive(tmp_path, monkeypatch):
-    """`fetch_from_hub` with huggingface_hub's download replaced by one that writes the cache layout slowly:
-    the bytes reported grow with the partial and finished files, and a stopped download's leftovers go."""
+    """`fetch_from_hub` with huggingface_hub's download replaced by one that fills the cache slowly: the first
+    file grows on disk (as HTTP downloads do), the second appears only when complete but reports its bytes to
+    huggingface_hub's progress bar (as Xet downloads may). The reported bytes grow through both, and a paused
+    download's leftover partial file is cleared first."""
     import huggingface_hub
     from huggingface_hub import constants
     from huggingface_hub.file_download import DryRunFileInfo
@@ -296,31 +299,38 @@ def test_download_progress_is_measured_in_the_cache_as_files_arrive(tmp_path, mo
     (repo / "blobs").mkdir(parents=True)
     stale = repo / "blobs" / "old.1234.incomplete"
     stale.write_bytes(b"x" * 500)  # left by a download that was paused
-    files = {"config.json": 1000, "model.safetensors": 30_000}
+    files = {"model-00001.safetensors": 10_000, "model-00002.safetensors": 30_000}
 
-    def fake_snapshot_download(repo_id, allow_patterns=None, dry_run=False):
+    def fake_snapshot_download(repo_id, allow_patterns=None, dry_run=False, tqdm_class=None):
         if dry_run:
             return [DryRunFileInfo("c0ffee", size, name, str(snapshot / name), False, True) for name, size in files.items()]
         assert not stale.exists()
         snapshot.mkdir(parents=True)
+        written = tqdm_class(name="huggingface_hub.snapshot_download", total=0, disable=True, unit="B")
         for number, (name, size) in enumerate(files.items()):
-            partial = repo / "blobs" / f"blob{number}.abcd.incomplete"
-            with open(partial, "wb") as file:
+            blob = repo / "blobs" / f"blob{number}"
+            partial = blob.with_name(blob.name + ".abcd.incomplete")
+            with open(partial if number == 0 else os.devnull, "wb") as file:
                 for _ in range(10):
                     file.write(b"\0" * (size // 10))
                     file.flush()
+                    written.update(size // 10)
                     time.sleep(0.02)
-            partial.rename(repo / "blobs" / f"blob{number}")
-            (snapshot / name).symlink_to(Path("../../blobs") / f"blob{number}")
+            if number == 0:
+                partial.rename(blob)
+            else:
+                blob.write_bytes(b"\0" * size)  # all at once, at the end
+            (snapshot / name).symlink_to(Path("../../blobs") / blob.name)
         return str(snapshot)
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
     reports = []
     assert hub.fetch_from_hub("acme/tiny", lambda *values: reports.append(values)) == snapshot
     done = [report[0] for report in reports]
-    assert done == sorted(done) and reports[-1] == (31_000, 31_000, 2, 2)
-    assert any(0 < value < 31_000 for value in done)  # partial files counted while they grow
-    assert all(report[1] == 31_000 for report in reports)
+    assert done == sorted(done) and reports[-1] == (40_000, 40_000, 2, 2)
+    assert any(0 < value < 10_000 for value in done)  # the first file, growing on disk
+    assert any(10_000 < value < 40_000 for value in done)  # the second, from the bar alone
+    assert all(report[1] == 40_000 for report in reports)
 
 
 def test_each_kind_of_failed_download_gets_its_sentence():
