@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 COMMIT = "a" * 40
 CHUNK = 64 * 1024
@@ -20,6 +21,7 @@ CHUNK = 64 * 1024
 class FakeHub:
     def __init__(self, repo_id: str, files: dict[str, bytes], *, bytes_per_second: int) -> None:
         self.repo_id, self.files, self.rate = repo_id, files, bytes_per_second
+        self.searches: list[dict[str, list[str]]] = []  # the query of each model search, as received
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,8 +44,13 @@ class FakeHub:
         self.server.server_close()
 
     def answer(self, request: BaseHTTPRequestHandler, *, send_body: bool) -> None:
-        path = request.path.split("?")[0]
+        path, _, query = request.path.partition("?")
         api = f"/api/models/{self.repo_id}"
+        if path == "/api/models":  # a search: this one repository, described as the Hub describes it
+            self.searches.append(parse_qs(query))
+            found = {"id": self.repo_id, "modelId": self.repo_id, "pipeline_tag": "fill-mask", "downloads": 1234, "likes": 5,
+                     "gated": False, "cardData": {"license": "apache-2.0"}, "safetensors": {"parameters": {"F32": 4096 * 1024}, "total": 4096 * 1024}}
+            return self._json(request, [found], send_body)
         if path in (f"{api}/revision/main", f"{api}/revision/{COMMIT}"):
             siblings = [{"rfilename": name} for name in self.files]
             return self._json(request, {"id": self.repo_id, "sha": COMMIT, "siblings": siblings}, send_body)

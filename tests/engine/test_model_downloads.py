@@ -73,3 +73,14 @@ def test_a_download_shows_progress_pauses_resumes_and_joins_the_catalog(fake_hub
     [model] = [m for m in list_models(db, hub_cache=tmp_path / "hf-cache") if m.name == "acme/tiny-encoder"]
     assert (model.source, model.ref, model.task, model.parameters) == ("hub download", "acme/tiny-encoder", "classify", 4096 * 1024)
     assert Path(done["path"]) == Path(model.path)
+
+
+def test_a_search_goes_through_huggingface_hubs_own_client(fake_hub):
+    from huggingface_hub import HfApi
+
+    server, _ = fake_hub
+    [found] = hub.search("tiny", "classify", api=HfApi(endpoint=server.url))
+    assert (found.repo_id, found.task, found.parameters, found.licence, found.downloads) == (
+        "acme/tiny-encoder", "classify", 4096 * 1024, "apache-2.0", 1234)
+    [query] = server.searches
+    assert query["search"] == ["tiny"] and query["filter"] == ["fill-mask"] and "safetensors" in query["expand"]
