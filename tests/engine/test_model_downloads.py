@@ -8,6 +8,7 @@ import json
 import time
 from pathlib import Path
 
+import huggingface_hub  # noqa: F401 - imported now, under HF_HUB_OFFLINE=1: this process stays offline
 import numpy as np
 import psutil
 import pytest
@@ -30,7 +31,8 @@ def fake_hub(tmp_path, monkeypatch):
               "num_hidden_layers": 1, "num_attention_heads": 1, "max_position_embeddings": 512}
     files = {"config.json": json.dumps(config).encode(), "model.safetensors": (tmp_path / "w.safetensors").read_bytes()}
     server = FakeHub("acme/tiny-encoder", files, bytes_per_second=8 * MIB)
-    # The download process inherits these: the stand-in Hub instead of huggingface.co, a private cache.
+    # The download process inherits these: the stand-in Hub instead of huggingface.co, a private cache. (This
+    # process read its settings when it imported huggingface_hub, so it stays offline.)
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
@@ -75,10 +77,12 @@ def test_a_download_shows_progress_pauses_resumes_and_joins_the_catalog(fake_hub
     assert Path(done["path"]) == Path(model.path)
 
 
-def test_a_search_goes_through_huggingface_hubs_own_client(fake_hub):
-    from huggingface_hub import HfApi
+def test_a_search_goes_through_huggingface_hubs_own_client(fake_hub, monkeypatch):
+    from huggingface_hub import HfApi, constants
 
     server, _ = fake_hub
+    # This process read HF_HUB_OFFLINE=1 when it first imported huggingface_hub; the stand-in is local.
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     [found] = hub.search("tiny", "classify", api=HfApi(endpoint=server.url))
     assert (found.repo_id, found.task, found.parameters, found.licence, found.downloads) == (
         "acme/tiny-encoder", "classify", 4096 * 1024, "apache-2.0", 1234)
