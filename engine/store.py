@@ -333,3 +333,33 @@ def _remember(db: Database, table_name: str, path: Path | str, fields: dict[str,
         return int(existing[0]["id"])
     table.insert({"path": str(path), "added_at": _now(), **fields})
     return int(table.last_pk)
+
+
+# ---------------------------------------------------------------- model downloads (Models page)
+
+
+@migrations()
+def m002_model_downloads(db: Database) -> None:
+    """One row per model download; its engine process writes the progress, the window draws it."""
+    db["downloads"].create(
+        {
+            "id": int,
+            "repo_id": str,
+            "status": str,  # queued, downloading, paused, completed, failed
+            "bytes_done": int,
+            "bytes_total": int,
+            "files_done": int,
+            "files_total": int,
+            "pid": int,
+            "pid_started": float,
+            "path": str,  # the downloaded snapshot folder, once complete
+            "error": str,  # one sentence a person understands
+            "created_at": float,
+            "updated_at": float,
+            "finished_at": float,
+        },
+        pk="id",
+        not_null={"repo_id", "status", "created_at"},
+        defaults={"bytes_done": 0, "files_done": 0},
+    )
+    db["downloads"].create_index(["repo_id"])

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-PAGE_NAMES = ("home", "new", "runs", "run", "data")
+PAGE_NAMES = ("home", "new", "runs", "run", "data", "models")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         home = Path(tempfile.mkdtemp(prefix="tunewright-sample-"))
         sample_home(home)
     client = EngineClient(home, live_jobs=not args.sample)
+    if args.sample:
+        from gui.sample import sample_models
+
+        sample_models(client)
     window = MainWindow(client, probe=not args.sample)
     if args.sample:
         from gui.sample import SAMPLE_HARDWARE
@@ -80,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         window.show()
         if page == "home" and not args.sample:
             _wait_for_hardware(window)
+        if page == "models":
+            _wait_for_catalog(window)
         return 0 if save_screenshot(window, Path(args.screenshot)) else 1
 
     window.show()
@@ -112,6 +118,17 @@ def _wait_for_hardware(window: Any, timeout: float = 60.0) -> None:
     while (home.hardware is None or home.hardware.cached) and time.monotonic() < deadline:
         QApplication.processEvents()
         time.sleep(0.05)
+
+
+def _wait_for_catalog(window: Any, timeout: float = 60.0) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    page = window.page("models")
+    deadline = time.monotonic() + timeout
+    while (page.loading or (window.probe and page.hardware is None)) and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.05)
+    QApplication.processEvents()
 
 
 def save_screenshot(widget: Any, path: Path) -> bool:

@@ -1,7 +1,7 @@
 """The window's one door to the engine: the database it reads, and the job processes it starts and signals.
 
-Nothing here imports torch (or anything that does): only `engine.store`, `engine.jobs`, `engine.config` and
-`engine.protocol`, which are torch-free. The hardware probe, which does need torch, runs in a separate
+Nothing here imports torch (or anything that does): only `engine.store`, `engine.jobs`, `engine.config`,
+`engine.protocol` and `engine.models` (catalog, hub, describe, fit), which are torch-free. The hardware probe, which does need torch, runs in a separate
 process (`python -m engine probe --json`) on a background thread, so start-up never waits on it.
 
 Nothing here imports Qt either: the pages wrap these calls, and `gui.state` turns them into view models.
@@ -23,6 +23,10 @@ from typing import Any
 from engine import jobs, store
 from engine.config import CONFIG_TYPES, ChatConfig, ClassifyConfig, ConfigError, JobConfig, from_dict, help_for
 from engine.jobs import JobError
+from engine.models import catalog, hub
+from engine.models.describe import ModelInfo
+from engine.models.fit import Fit, weights_fit
+from engine.models.hub import HubModel, HubUnavailable
 from engine.protocol import FINISHED, LIVE, RESUMABLE, Status
 
 __all__ = [
@@ -32,16 +36,21 @@ __all__ = [
     "ConfigError",
     "EngineClient",
     "FINISHED",
+    "Fit",
     "Hardware",
+    "HubModel",
+    "HubUnavailable",
     "JobConfig",
     "JobError",
     "LIVE",
+    "ModelInfo",
     "RESUMABLE",
     "Status",
     "demo_config",
     "demo_data_path",
     "from_dict",
     "help_for",
+    "weights_fit",
 ]
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -73,6 +82,8 @@ class EngineClient:
         # Sample data (a screenshot, a page opened on its own) has no job processes behind its live runs;
         # checking for them would mark those runs interrupted.
         self.live_jobs = live_jobs
+        # The Hugging Face cache the catalog scans (None: huggingface_hub's own default); sample data has its own.
+        self.hub_cache: Path | None = None
 
     # ------------------------------------------------------------ change check
 
@@ -151,6 +162,41 @@ class EngineClient:
             return Hardware.from_probe(json.loads((self.home / "hardware.json").read_text(encoding="utf-8")), cached=True)
         except (OSError, ValueError, TypeError, KeyError):
             return None
+
+    # ------------------------------------------------------------ models (the Models page)
+
+    def models(self) -> list[ModelInfo]:
+        """Every model on this computer, read from disk (no network). It takes a moment, so the page calls it
+        on a worker thread, with a connection of its own (SQLite connections stay on their thread)."""
+        db = store.open_db(store.database_path(self.home))
+        try:
+            return catalog.list_models(db, hub_cache=self.hub_cache)
+        finally:
+            db.close()
+
+    def add_model_folder(self, path: Path | str) -> ModelInfo:
+        """Check and remember a model folder; raises ConfigError with the sentence that says what is wrong."""
+        return catalog.add_folder(self.db, path)
+
+    def search_hub(self, text: str, task: str = "") -> list[HubModel]:
+        """Ask the Hugging Face Hub (only when the user searches); raises HubUnavailable offline."""
+        return hub.search(text, task)
+
+    def downloads(self) -> list[dict[str, Any]]:
+        # Sample data has no download processes behind its rows; checking for them would pause them.
+        return hub.list_downloads(self.db, reconcile=self.live_jobs)
+
+    def start_download(self, repo_id: str) -> int:
+        self._needs_jobs()
+        return hub.start_download(self.db, repo_id, home=self.home)
+
+    def pause_download(self, download_id: int) -> None:
+        self._needs_jobs()
+        hub.pause_download(self.db, download_id)
+
+    def resume_download(self, download_id: int) -> None:
+        self._needs_jobs()
+        hub.resume_download(self.db, download_id, home=self.home)
 
 
 # ---------------------------------------------------------------- hardware

@@ -43,11 +43,11 @@ NAVIGATION = [
     ("new", "New run", True),
     ("runs", "Runs", True),
     ("data", "Data", True),
-    ("models", "Models", False),
+    ("models", "Models", True),
     ("compare", "Compare", False),
     ("export", "Export", False),
 ]
-PAGES = ("home", "new", "runs", "run", "data")
+PAGES = ("home", "new", "runs", "run", "data", "models")
 
 KEEP, PAUSE_ALL, STAY = "keep", "pause", "stay"
 
@@ -107,9 +107,11 @@ class MainWindow(QMainWindow):
         self.nav = QButtonGroup(self)
         self.nav.setExclusive(True)
         self.nav_buttons: dict[str, QPushButton] = {}
+        soon_shown = False
         for key, words, ready in NAVIGATION:
-            if key == "models":
+            if not ready and not soon_shown:  # one heading above the pages still to come
                 layout.addWidget(label("Coming soon", "NavSection"))
+                soon_shown = True
             button = QPushButton(words)
             button.setObjectName("NavButton")
             button.setCheckable(True)
@@ -166,6 +168,15 @@ class MainWindow(QMainWindow):
 
                 page = DataPage(self.client)
                 page.use_in_run.connect(self._new_run_with)
+            elif name == "models":
+                from gui.pages.models import ModelsPage
+
+                home = self.pages.get("home")
+                page = ModelsPage(self.client, getattr(home, "hardware", None) or self.client.cached_hardware())
+                if home is not None:
+                    home.hardware_found.connect(page.set_hardware)
+                elif page.hardware is None and self.probe:
+                    self.client.probe_hardware(page.hardware_found.emit)
             else:
                 raise KeyError(name)
             self.pages[name] = page
@@ -173,6 +184,8 @@ class MainWindow(QMainWindow):
         return self.pages[name]
 
     def show_page(self, name: str) -> None:
+        if name == "models" and name in self.pages:
+            self.pages[name].reload()  # a model may have been downloaded or added elsewhere since
         page = self.page(name)
         self.stack.setCurrentWidget(page)
         self.current = name
@@ -216,6 +229,9 @@ class MainWindow(QMainWindow):
         view = self.pages.get("run")
         if view is not None and view.watcher is not None:
             view.refresh()
+        models = self.pages.get("models")
+        if models is not None:
+            models.refresh_downloads()
 
     def _update_live_count(self) -> None:
         live = [run for run in self.runs.runs if run["status"] in ACTIVE]

@@ -8,6 +8,7 @@ the engine.
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from pathlib import Path
@@ -208,3 +209,105 @@ SAMPLE_HARDWARE = {
     "disk_free": 412 * GIB,
     "cuda": True,
 }
+
+
+# ---------------------------------------------------------------- sample models (the Models page)
+
+# Real configurations of a few popular models, so that the page shows true sizes and context lengths.
+_QWEN2 = {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": 151936, "max_position_embeddings": 32768}
+SAMPLE_CACHE = {
+    "Qwen/Qwen2.5-0.5B-Instruct": (_QWEN2 | {"hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24,
+                                             "num_attention_heads": 14, "num_key_value_heads": 2, "tie_word_embeddings": True}, "apache-2.0"),
+    "Qwen/Qwen2.5-7B-Instruct": (_QWEN2 | {"vocab_size": 152064, "hidden_size": 3584, "intermediate_size": 18944, "num_hidden_layers": 28,
+                                           "num_attention_heads": 28, "num_key_value_heads": 4, "tie_word_embeddings": False}, "apache-2.0"),
+    "google-bert/bert-base-uncased": ({"architectures": ["BertForMaskedLM"], "model_type": "bert", "vocab_size": 30522, "hidden_size": 768,
+                                       "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,
+                                       "max_position_embeddings": 512, "type_vocab_size": 2}, "apache-2.0"),
+}
+SAMPLE_FOLDER = ("support-bot-v2", {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 49152, "hidden_size": 2048,
+                                    "intermediate_size": 8192, "num_hidden_layers": 24, "num_attention_heads": 32, "num_key_value_heads": 32,
+                                    "max_position_embeddings": 8192, "tie_word_embeddings": True})
+# Sparse files take no disk space on Linux and macOS; elsewhere the sample leaves the weights out.
+SPARSE_FILES = os.name != "nt"
+
+
+def sample_models(client: Any) -> None:
+    """A Hugging Face cache, an added folder and three downloads in `client`'s home, for the Models page.
+
+    The weight files are valid safetensors headers with the real tensor shapes, extended as sparse files, so
+    the page reads exact sizes from them as it would from real models."""
+    import json
+
+    home = Path(client.home)
+    cache = home / "hf-cache"
+    client.hub_cache = cache
+    if cache.exists():
+        return
+    for repo_id, (config, licence) in SAMPLE_CACHE.items():
+        snapshot = cache / f"models--{repo_id.replace('/', '--')}" / "snapshots" / "5a1e2b3c"
+        snapshot.mkdir(parents=True)
+        (snapshot.parents[1] / "refs").mkdir()
+        (snapshot.parents[1] / "refs" / "main").write_text("5a1e2b3c")
+        (snapshot / "config.json").write_text(json.dumps(config))
+        (snapshot / "README.md").write_text(f"---\nlicense: {licence}\n---\n# {repo_id}\n")
+        if config["model_type"] == "bert":  # an old-style checkpoint: pickle weights only
+            _sparse(snapshot / "pytorch_model.bin", 440_473_133)
+        elif SPARSE_FILES:
+            _sample_safetensors(snapshot / "model.safetensors", config)
+    name, config = SAMPLE_FOLDER
+    folder = home / "my-models" / name
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps(config))
+    if SPARSE_FILES:
+        _sample_safetensors(folder / "model.safetensors", config)
+    store.remember_model(client.db, folder, name=name, source="folder", architecture="LlamaForCausalLM")
+    now = time.time()
+    for repo_id, status, done, total, error in (
+        ("HuggingFaceTB/SmolLM2-1.7B-Instruct", "downloading", 1_512_000_000, 3_422_000_000, None),
+        ("Qwen/Qwen2.5-3B-Instruct", "paused", 2_100_000_000, 6_170_000_000, None),
+        ("meta-llama/Llama-3.2-1B-Instruct", "failed", 0, 0,
+         "meta-llama/Llama-3.2-1B-Instruct asks you to accept its licence on huggingface.co before downloading. "
+         "Accept it there, log in with 'hf auth login', then try again."),
+    ):
+        client.db["downloads"].insert({"repo_id": repo_id, "status": status, "bytes_done": done, "bytes_total": total,
+                                       "error": error, "created_at": now, "updated_at": now})
+
+
+def _sample_safetensors(path: Path, config: dict[str, Any]) -> None:
+    """The Llama-layout tensors of `config` in a safetensors header, the data left as a sparse hole."""
+    import json
+    import struct
+
+    hidden, inner, layers = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
+    head_dim = hidden // config["num_attention_heads"]
+    kv = config["num_key_value_heads"] * head_dim
+    shapes = {"model.embed_tokens.weight": [config["vocab_size"], hidden], "model.norm.weight": [hidden]}
+    if not config.get("tie_word_embeddings"):
+        shapes["lm_head.weight"] = [config["vocab_size"], hidden]
+    for layer in range(layers):
+        prefix = f"model.layers.{layer}."
+        shapes |= {
+            prefix + "self_attn.q_proj.weight": [hidden, hidden], prefix + "self_attn.k_proj.weight": [kv, hidden],
+            prefix + "self_attn.v_proj.weight": [kv, hidden], prefix + "self_attn.o_proj.weight": [hidden, hidden],
+            prefix + "mlp.gate_proj.weight": [inner, hidden], prefix + "mlp.up_proj.weight": [inner, hidden],
+            prefix + "mlp.down_proj.weight": [hidden, inner], prefix + "input_layernorm.weight": [hidden],
+            prefix + "post_attention_layernorm.weight": [hidden],
+        }
+        if config["model_type"] == "qwen2":
+            shapes |= {prefix + "self_attn.q_proj.bias": [hidden], prefix + "self_attn.k_proj.bias": [kv], prefix + "self_attn.v_proj.bias": [kv]}
+    header, offset = {}, 0
+    for name, shape in shapes.items():
+        end = offset + 2 * math.prod(shape)
+        header[name] = {"dtype": "BF16", "shape": shape, "data_offsets": [offset, end]}
+        offset = end
+    encoded = json.dumps(header).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    with open(path, "wb") as file:
+        file.write(struct.pack("<Q", len(encoded)) + encoded)
+        file.truncate(8 + len(encoded) + offset)
+
+
+def _sparse(path: Path, length: int) -> None:
+    with open(path, "wb") as file:
+        if SPARSE_FILES:
+            file.truncate(length)

