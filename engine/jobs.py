@@ -51,11 +51,32 @@ def _describe(config: JobConfig) -> str:
     return f"{model} on {data}"
 
 
-def engine_command(run_id: int) -> list[str]:
-    """The command line of a job process (a frozen app runs itself with an engine argument)."""
+def engine_process(*args: str) -> list[str]:
+    """The command line of an engine process: `python -m engine ARGS` (a frozen app runs itself with an
+    engine argument, since it has no separate Python)."""
     if getattr(sys, "frozen", False):
-        return [sys.executable, "engine", "job", str(run_id)]
-    return [sys.executable, "-m", "engine", "job", str(run_id)]
+        return [sys.executable, "engine", *args]
+    return [sys.executable, "-m", "engine", *args]
+
+
+def engine_env(home: Path) -> dict[str, str]:
+    """The environment of an engine process: this home folder, and the project importable from anywhere."""
+    env = {**os.environ, "TUNEWRIGHT_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    return env
+
+
+def detached() -> dict[str, Any]:
+    """Popen arguments that start a process in its own session, so it outlives the window or shell."""
+    if os.name == "posix":
+        return {"start_new_session": True}
+    return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS}  # type: ignore[attr-defined]
+
+
+def engine_command(run_id: int) -> list[str]:
+    """The command line of a job process."""
+    return engine_process("job", str(run_id))
 
 
 def launch(db: Database, run_id: int, *, home: Path) -> int:
@@ -63,18 +84,11 @@ def launch(db: Database, run_id: int, *, home: Path) -> int:
     run = store.get_run(db, run_id)
     folder = Path(run["run_dir"] or run_dir(home, run_id))
     folder.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "TUNEWRIGHT_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    # The project root must be importable even when the caller was started from elsewhere.
-    root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    log = open(folder / "engine.log", "ab")
-    kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": log, "stderr": subprocess.STDOUT, "env": env}
-    if os.name == "posix":
-        kwargs["start_new_session"] = True
-    else:
-        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS  # type: ignore[attr-defined]
-    process = subprocess.Popen(engine_command(run_id), **kwargs)
-    log.close()
+    with open(folder / "engine.log", "ab") as log:
+        process = subprocess.Popen(
+            engine_command(run_id), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env=engine_env(home), **detached(),
+        )
     started = psutil.Process(process.pid).create_time()
     store.update_run(db, run_id, status=Status.PREPARING, pid=process.pid, pid_started=started, request=None)
     return process.pid

@@ -10,9 +10,7 @@ Nothing here imports Qt either: the pages wrap these calls, and `gui.state` turn
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +20,7 @@ from typing import Any
 
 from engine import jobs, store
 from engine.config import CONFIG_TYPES, ChatConfig, ClassifyConfig, ConfigError, JobConfig, from_dict, help_for
-from engine.jobs import JobError
+from engine.jobs import JobError, engine_env, engine_process
 from engine.models import catalog, hub
 from engine.models.describe import ModelInfo
 from engine.models.fit import Fit, weights_fit
@@ -228,20 +226,12 @@ class Hardware:
         return [d for d in self.devices if d.get("type") in ("cuda", "mps")]
 
 
-def probe_command() -> list[str]:
-    if getattr(sys, "frozen", False):
-        return [sys.executable, "engine", "probe", "--json"]
-    return [sys.executable, "-m", "engine", "probe", "--json"]
-
-
 def probe(home: Path, *, timeout: float = 120.0) -> Hardware:
     """Run the engine's probe in its own process; on failure, fall back to what psutil can tell."""
-    env = {**os.environ, "TUNEWRIGHT_HOME": str(home)}
-    root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     try:
         done = subprocess.run(
-            probe_command(), capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL
+            engine_process("probe", "--json"), capture_output=True, text=True, timeout=timeout,
+            env=engine_env(home), stdin=subprocess.DEVNULL,
         )
         if done.returncode != 0:
             raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")

@@ -9,9 +9,7 @@ restarts an interrupted file from its beginning). The finished model is recorded
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +21,7 @@ import psutil
 from sqlite_utils import Database
 
 from engine import store
+from engine.jobs import detached, engine_env, engine_process
 from engine.models.describe import describe_folder
 from engine.protocol import message
 
@@ -120,8 +119,7 @@ def start_download(db: Database, repo_id: str, *, home: Path) -> int:
 
 
 def download_command(repo_id: str, download_id: int) -> list[str]:
-    engine = [sys.executable, "engine"] if getattr(sys, "frozen", False) else [sys.executable, "-m", "engine"]
-    return [*engine, "download", repo_id, "--download-id", str(download_id)]
+    return engine_process("download", repo_id, "--download-id", str(download_id))
 
 
 def launch(db: Database, download_id: int, *, home: Path) -> int:
@@ -129,15 +127,9 @@ def launch(db: Database, download_id: int, *, home: Path) -> int:
     row = get_download(db, download_id)
     folder = home / "downloads"
     folder.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "TUNEWRIGHT_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env = engine_env(home)
     env.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "env": env}
-    if os.name == "posix":
-        kwargs["start_new_session"] = True
-    else:
-        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS  # type: ignore[attr-defined]
+    kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "env": env, **detached()}
     with open(folder / f"{download_id:05d}.log", "ab") as log:
         process = subprocess.Popen(download_command(row["repo_id"], download_id), stdout=log, **kwargs)
     _update(db, download_id, status="downloading", pid=process.pid, pid_started=psutil.Process(process.pid).create_time(), error=None)

@@ -54,10 +54,15 @@ class DataPage(QWidget):
     counted = Signal(str, object)  # path, row count or error sentence (from the counting thread)
     #: "Train on this data": the config values for a new run (data, kind, columns, length limit)
     use_in_run = Signal(dict)
+    #: the file, how it reads, its row count or the doctor's report changed (the wizard follows it)
+    changed = Signal()
 
-    def __init__(self, client: EngineClient, parent: QWidget | None = None) -> None:
+    def __init__(self, client: EngineClient, parent: QWidget | None = None, *, task: str = "") -> None:
+        """`task` set: the page is the wizard's data step, for a task already chosen there; it has no title
+        of its own, and the wizard's Next button takes the place of "Train on this data"."""
         super().__init__(parent)
         self.client = client
+        self.fixed_task = task
         self.session = DataSession(client)
         self.path = ""
         self.description: Description | None = None
@@ -72,9 +77,10 @@ class DataPage(QWidget):
         layout = QVBoxLayout(content)
         layout.setContentsMargins(32, 28, 32, 28)
         layout.setSpacing(16)
-        layout.addWidget(page_header(
-            "Data", "Bring your examples, check how they are read, and let the data doctor look for problems "
-            "before you train. Your file is never changed."))
+        if not task:
+            layout.addWidget(page_header(
+                "Data", "Bring your examples, check how they are read, and let the data doctor look for problems "
+                "before you train. Your file is never changed."))
 
         frame, box = card()
         line = QHBoxLayout()
@@ -181,7 +187,8 @@ class DataPage(QWidget):
         train_row.addStretch(1)
         self.train_button = QPushButton("Train on this data…")
         self.train_button.setToolTip("Open New run with this file, its columns and the settings chosen here")
-        self.train_button.clicked.connect(self._train)
+        self.train_button.clicked.connect(self.use_for_run)
+        self.train_button.setVisible(not task)
         train_row.addWidget(self.train_button)
         box.addLayout(train_row)
         layout.addWidget(frame)
@@ -242,7 +249,7 @@ class DataPage(QWidget):
         self.path = str(Path(path).expanduser().resolve())
         self.path_edit.setText(self.path)
         self.rows = None
-        self._describe(options or ReadOptions(), task="")
+        self._describe(options or ReadOptions(), task=self.fixed_task)
         self._show_report()
 
     def _options_changed(self) -> None:
@@ -277,6 +284,7 @@ class DataPage(QWidget):
             self._show_problem(str(error))
             self.check_button.setEnabled(False)
             self.train_button.setEnabled(False)
+            self.changed.emit()
             return
         description = self.description
         self._show_fields(description)
@@ -286,6 +294,7 @@ class DataPage(QWidget):
         self.train_button.setEnabled(not description.problem)
         self._update_summary()
         self._count(description.options)
+        self.changed.emit()
 
     def _count(self, options: ReadOptions) -> None:
         """Count the rows on a thread: a million-row file takes seconds, the window must not wait."""
@@ -305,9 +314,10 @@ class DataPage(QWidget):
         if isinstance(result, str):
             self._show_problem(result)
             self.check_button.setEnabled(False)
-            return
-        self.rows = int(result)
-        self._update_summary()
+        else:
+            self.rows = int(result)
+            self._update_summary()
+        self.changed.emit()
 
     def _update_summary(self) -> None:
         if self.description is None:
@@ -326,7 +336,7 @@ class DataPage(QWidget):
     def _show_fields(self, description: Description | None) -> None:
         options = description.options if description else None
         visible = {
-            self.task: description is not None,
+            self.task: description is not None and not self.fixed_task,
             self.format: description is not None,
             self.delimiter: bool(options and options.format in ("csv", "tsv")),
             self.header: bool(options and options.format in ("csv", "tsv", "xlsx")),
@@ -425,7 +435,21 @@ class DataPage(QWidget):
         )
         self.eval_edit.setText(path)
 
-    def _train(self) -> None:
+    def set_task(self, task: str) -> None:
+        """The wizard's task changed: read the file again for it."""
+        self.fixed_task = task
+        if self.path:
+            self._describe(self.description.options if self.description else ReadOptions(), task=task)
+            self._show_report()
+
+    def report(self) -> Report | None:
+        """What the doctor found in the file shown, if it was checked."""
+        row = self.session.stored(self.path) if self.path else None
+        report = row["metadata"].get("report") if row else None
+        return Report.from_dict(report) if report else None
+
+    def use_for_run(self) -> None:
+        """Emit `use_in_run` with this file's settings for a run (after saving the rows as read, if needed)."""
         if self.description is None:
             return
         if self._read_differently():
@@ -459,7 +483,7 @@ class DataPage(QWidget):
             self.open_path(cleaned["path"], options=ReadOptions(format="jsonl"))
             if self.train_after_copy:
                 self.train_after_copy = False
-                self._train()
+                self.use_for_run()
             return
         self.train_after_copy = False
         self._show_report()
@@ -470,6 +494,10 @@ class DataPage(QWidget):
         return copies[0] if copies else None
 
     def _show_report(self) -> None:
+        self._show_findings()
+        self.changed.emit()
+
+    def _show_findings(self) -> None:
         while self.findings_box.count():
             widget = self.findings_box.takeAt(0).widget()
             if widget is not None:

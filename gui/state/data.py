@@ -10,9 +10,7 @@ whole file) run as engine processes, `python -m engine doctor ...`; they write t
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +18,12 @@ from engine.data.doctor import Report
 from engine.data.errors import DataError
 from engine.data.formats import ReadOptions, count_records
 from engine.data.preview import Description, describe_file
+from engine.jobs import engine_env, engine_process
 from gui.engine_client import EngineClient
 
 __all__ = ["DataError", "DataSession", "Description", "ReadOptions", "Report", "count_records"]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def doctor_command(arguments: list[str]) -> list[str]:
-    """The command line of a doctor process (a frozen app runs itself with an engine argument)."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, "engine", "doctor", *arguments]
-    return [sys.executable, "-m", "engine", "doctor", *arguments]
 
 
 class DataSession:
@@ -57,13 +49,12 @@ class DataSession:
                 arguments += [flag, value]
         if options.header is not None:
             arguments += ["--header", "yes" if options.header else "no"]
-        env = {**os.environ, "TUNEWRIGHT_HOME": str(self.client.home), "PYTHONUNBUFFERED": "1"}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        env = engine_env(self.client.home)
         logs = self.client.home / "datasets"
         logs.mkdir(parents=True, exist_ok=True)
         with open(logs / "doctor.log", "ab") as log:
             self.process = subprocess.Popen(
-                doctor_command(arguments), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                engine_process("doctor", *arguments), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                 cwd=str(ROOT),
             )
         return self.process
