@@ -130,3 +130,15 @@ def message(code: str, **values: object) -> tuple[Level, str]:
     return declared.level, declared.format(**values)
 MESSAGES["plan.learning_rate"] = Message(Level.INFO, "{reason}")
 MESSAGES["plan.method"] = Message(Level.INFO, "{reason}")
+
+# Reliability: a full disk (or a file-size limit) while saving; what was saved before is kept.
+MESSAGES["disk.full"] = Message(
+    Level.ERROR,
+    "There is not enough disk space to save {what} in {folder}: free some space and resume; "
+    "the previous checkpoint (step {step}) is intact.",
+)
+MESSAGES["disk.full_first"] = Message(
+    Level.ERROR,
+    "There is not enough disk space to save {what} in {folder}: free some space and resume; "
+    "no checkpoint had been saved yet, so training starts again from the beginning.",
+)
