@@ -55,7 +55,7 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
             db=db, run_id=run_id, config=config, run_dir=Path(run["run_dir"] or jobs.run_dir(home, run_id)),
             home=home, device=device, dtype=pick_dtype(device, config.precision), controls=controls,
         )
-        job.run_dir.mkdir(parents=True, exist_ok=True)
+        store.private_folder(job.run_dir)
         outcome = recipe_for(config.kind)(job)
     except (ConfigError, DataError) as problem:
         _fail(db, run_id, str(problem), traceback.format_exc())

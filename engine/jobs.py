@@ -39,8 +39,7 @@ def run_dir(home: Path, run_id: int) -> Path:
 def submit(db: Database, config: JobConfig, *, home: Path, parent_id: int | None = None) -> int:
     """Record a new run as queued, with its folder; `launch` (or `start_next`) starts it."""
     run_id = store.create_run(db, kind=config.kind, config=config.to_dict(), name=config.name or None, parent_id=parent_id)
-    folder = run_dir(home, run_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = store.private_folder(run_dir(home, run_id))
     name = config.name or f"{_describe(config)} #{run_id}"
     store.update_run(db, run_id, run_dir=str(folder), name=name)
     return run_id
@@ -62,8 +61,7 @@ def engine_command(run_id: int) -> list[str]:
 def launch(db: Database, run_id: int, *, home: Path) -> int:
     """Start the job process for a run, detached in its own session; returns its pid."""
     run = store.get_run(db, run_id)
-    folder = Path(run["run_dir"] or run_dir(home, run_id))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = store.private_folder(Path(run["run_dir"] or run_dir(home, run_id)))
     env = {**os.environ, "TUNEWRIGHT_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     # The project root must be importable even when the caller was started from elsewhere.
     root = str(Path(__file__).resolve().parent.parent)
