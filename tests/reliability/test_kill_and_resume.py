@@ -28,16 +28,17 @@ def all_metrics(db, run_id) -> dict[tuple[int, str], float]:
 
 def test_killed_run_resumes_to_the_same_result_as_an_uninterrupted_one(db, tunewright_home, tiny_classify_config, stop_jobs):
     # Dropout is on (BERT's default 0.1), so the random state must travel in the checkpoint too.
-    config = from_dict({**tiny_classify_config, "epochs": 2, "batch_size": 4, "eval_every": 9, "checkpoint_minutes": 0.002})
+    config = from_dict({**tiny_classify_config, "epochs": 2, "batch_size": 4, "eval_every": 9, "checkpoint_minutes": 0.01})
     killed = jobs.submit(db, config, home=tunewright_home)
     reference = jobs.submit(db, config, home=tunewright_home)
     jobs.launch(db, killed, home=tunewright_home)
     jobs.launch(db, reference, home=tunewright_home)
 
-    # Past a checkpoint and a few steps beyond it, so rows after the checkpoint must be dropped and redone.
+    # Past a checkpoint and beyond it, so rows after the checkpoint must be dropped and redone.
     def past_a_checkpoint() -> bool:
         run = store.get_run(db, killed)
-        return (run["checkpoint_step"] or 0) >= 8 and len(train_steps(db, killed)) >= (run["checkpoint_step"] or 0) + 2
+        assert run["status"] in ("preparing", "running"), "the run ended before it could be killed"
+        return (run["checkpoint_step"] or 0) >= 5 and len(train_steps(db, killed)) > run["checkpoint_step"]
 
     wait_for(past_a_checkpoint, timeout=120, every=0.05)
     os.kill(store.get_run(db, killed)["pid"], signal.SIGKILL)
