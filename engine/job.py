@@ -7,6 +7,7 @@ and a sentence in the run's row. Then the next queued run, if any, is started.
 from __future__ import annotations
 
 import os
+import signal
 import time
 import traceback
 from pathlib import Path
@@ -19,7 +20,7 @@ from engine.config import ConfigError, from_dict
 from engine.data.errors import DataError
 from engine.hardware import pick_device, pick_dtype
 from engine.protocol import FINISHED, Status
-from engine.training import Controls, Job
+from engine.training import Controls, DiskFull, Job
 
 
 def recipe_for(kind: str):
@@ -39,6 +40,10 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
     db = store.open_db(store.database_path(home))
     run = store.get_run(db, run_id)
     controls = Controls(db, run_id)  # before anything slow, so an early cancel is not lost
+    if hasattr(signal, "SIGXFSZ"):
+        # A file-size limit then fails the write with EFBIG, which ends as a sentence, instead of killing
+        # the process without a word.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     store.update_run(
         db, run_id, status=Status.PREPARING, pid=os.getpid(),
         pid_started=psutil.Process().create_time(), error=None, error_detail=None,
@@ -50,10 +55,13 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
             db=db, run_id=run_id, config=config, run_dir=Path(run["run_dir"] or jobs.run_dir(home, run_id)),
             home=home, device=device, dtype=pick_dtype(device, config.precision), controls=controls,
         )
-        job.run_dir.mkdir(parents=True, exist_ok=True)
+        store.private_folder(job.run_dir)
         outcome = recipe_for(config.kind)(job)
     except (ConfigError, DataError) as problem:
         _fail(db, run_id, str(problem), traceback.format_exc())
+        outcome = Status.FAILED
+    except DiskFull as full:
+        _fail(db, run_id, str(full), traceback.format_exc())
         outcome = Status.FAILED
     except torch.OutOfMemoryError:
         _fail(

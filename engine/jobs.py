@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,7 @@ def run_dir(home: Path, run_id: int) -> Path:
 def submit(db: Database, config: JobConfig, *, home: Path, parent_id: int | None = None) -> int:
     """Record a new run as queued, with its folder; `launch` (or `start_next`) starts it."""
     run_id = store.create_run(db, kind=config.kind, config=config.to_dict(), name=config.name or None, parent_id=parent_id)
-    folder = run_dir(home, run_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = store.private_folder(run_dir(home, run_id))
     name = config.name or f"{_describe(config)} #{run_id}"
     store.update_run(db, run_id, run_dir=str(folder), name=name)
     return run_id
@@ -82,8 +82,7 @@ def engine_command(run_id: int) -> list[str]:
 def launch(db: Database, run_id: int, *, home: Path) -> int:
     """Start the job process for a run, detached in its own session; returns its pid."""
     run = store.get_run(db, run_id)
-    folder = Path(run["run_dir"] or run_dir(home, run_id))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = store.private_folder(Path(run["run_dir"] or run_dir(home, run_id)))
     with open(folder / "engine.log", "ab") as log:
         process = subprocess.Popen(
             engine_command(run_id), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -112,10 +111,22 @@ def start_next(db: Database, *, home: Path) -> int | None:
     if training_now(db):
         return None
     queued = list(db["runs"].rows_where("status = ?", [str(Status.QUEUED)], order_by="id", limit=1))
-    if not queued:
+    if not queued or not _claim(db, queued[0]["id"]):
         return None
     launch(db, queued[0]["id"], home=home)
     return queued[0]["id"]
+
+
+def _claim(db: Database, run_id: int) -> bool:
+    """Take a queued run for launching, atomically: a finishing job and the window (or a resume) may both
+    find it queued at once, and only one of them may start a process for it. Until `launch` records the
+    job's own pid, the run carries the claimer's, so no `reconcile` takes it for dead meanwhile."""
+    with db.conn:
+        claimed = db.conn.execute(
+            "UPDATE runs SET status = ?, pid = ?, pid_started = ?, updated_at = ? WHERE id = ? AND status = ?",
+            [str(Status.PREPARING), os.getpid(), psutil.Process().create_time(), time.time(), run_id, str(Status.QUEUED)],
+        )
+    return claimed.rowcount == 1
 
 
 def pause(db: Database, run_id: int) -> None:
@@ -150,7 +161,9 @@ def resume(db: Database, run_id: int, *, home: Path) -> None:
     if run["status"] not in RESUMABLE:
         raise JobError(f"Run {run_id} is {run['status']}; only a paused or stopped run can be resumed.")
     store.update_run(db, run_id, status=Status.QUEUED, request=None, error=None, error_detail=None, finished_at=None)
-    if start_next(db, home=home) != run_id:
+    started = start_next(db, home=home) == run_id
+    # A job finishing just now may have started it from the queue instead: that is as good.
+    if not started and store.get_run(db, run_id)["status"] == Status.QUEUED:
         raise JobError(f"Run {run_id} waits in the queue until the job that is training now has finished.")
 
 

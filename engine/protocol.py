@@ -297,3 +297,14 @@ MESSAGES.update({
         "Its weights alone need {needed} at bf16, more than the {available} of {where} here: choose a smaller model.",
     ),
 })
+# Reliability: a full disk (or a file-size limit) while saving; what was saved before is kept.
+MESSAGES["disk.full"] = Message(
+    Level.ERROR,
+    "There is not enough disk space to save {what} in {folder}: free some space and resume; "
+    "the previous checkpoint (step {step}) is intact.",
+)
+MESSAGES["disk.full_first"] = Message(
+    Level.ERROR,
+    "There is not enough disk space to save {what} in {folder}: free some space and resume; "
+    "no checkpoint had been saved yet, so training starts again from the beginning.",
+)

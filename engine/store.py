@@ -129,6 +129,17 @@ def default_home() -> Path:
     return user_data_path("Tunewright", appauthor=False)
 
 
+PRIVATE_FOLDER, PRIVATE_FILE = 0o700, 0o600  # the user's data and models are theirs alone
+
+
+def private_folder(folder: Path) -> Path:
+    """Create a run's folder, and `runs/` above it, readable by this user alone."""
+    folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+    for path in (folder.parent, folder):
+        os.chmod(path, PRIVATE_FOLDER)
+    return folder
+
+
 def database_path(home: Path | None = None) -> Path:
     return (home or default_home()) / "tunewright.db"
 
@@ -139,7 +150,11 @@ def open_db(path: Path | str | None = None) -> Database:
         db = Database(memory=True)
     else:
         path = Path(path) if path else database_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+        # Readable by this user alone (SQLite gives its -wal and -shm files the same mode); an older,
+        # looser database is tightened too.
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, PRIVATE_FILE))
+        os.chmod(path, PRIVATE_FILE)
         db = Database(path)
         db.execute("PRAGMA journal_mode=WAL")
         # NORMAL is durable across an application crash in WAL mode; only a power cut can lose the

@@ -9,9 +9,10 @@ stopping; checkpoints at least every few minutes; and pause/cancel at a step bou
 
 from __future__ import annotations
 
+import csv
+import errno
 import json
 import math
-import csv
 import random
 import shutil
 import signal
@@ -30,7 +31,7 @@ from engine import store
 from engine.config import JobConfig
 from engine.hardware import memory_metrics
 from engine.jobs import CANCEL_SIGNAL, PAUSE_SIGNAL
-from engine.protocol import Status, metric_words
+from engine.protocol import Status, message, metric_words
 
 MicroBatch = dict[str, Any]  # tensors plus "count": the units (examples or trained tokens) its loss sums over
 
@@ -131,12 +132,49 @@ def load_trainable_state(model: torch.nn.Module, path: Path) -> None:
             params[name].copy_(value)
 
 
-def _write_atomically(folder: Path, write: Callable[[Path], None]) -> None:
-    """Write into a sibling folder, then swap it in: a crash or full disk mid-write keeps the old one."""
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+
+
+class DiskFull(Exception):
+    """Saving `what` into `folder` ran out of disk space (or hit a file-size limit). Whatever was saved
+    there before is intact; `message_code` and `values` give the sentence the user reads."""
+
+    def __init__(self, what: str, folder: Path) -> None:
+        self.folder = folder
+        step = saved_checkpoint_step(folder.parent)
+        if step is None:
+            self.message_code, self.values = "disk.full_first", {"what": what, "folder": folder.parent}
+        else:
+            self.message_code, self.values = "disk.full", {"what": what, "folder": folder.parent, "step": step}
+        super().__init__(message(self.message_code, **self.values)[1])
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """ENOSPC, EFBIG or EDQUOT, however the library that was writing wrapped it: torch raises a RuntimeError
+    whose context is the OSError; safetensors (Rust) only names the OS error in its text."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in DISK_FULL_ERRNOS:
+            return True
+        if any(f"(os error {number})" in str(seen) for number in DISK_FULL_ERRNOS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _write_atomically(folder: Path, write: Callable[[Path], None], what: str = "the checkpoint") -> None:
+    """Write into a sibling folder, then swap it in: a crash or full disk mid-write keeps the old one.
+    A full disk removes the partial copy (giving its space back) and raises `DiskFull`."""
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    write(partial)
+    try:
+        partial.mkdir(parents=True)
+        write(partial)
+    except Exception as error:
+        shutil.rmtree(partial, ignore_errors=True)
+        if is_disk_full(error):
+            raise DiskFull(what, folder) from error
+        raise
     old = folder.with_name(folder.name + ".old")
     if folder.exists():
         folder.rename(old)
@@ -144,21 +182,37 @@ def _write_atomically(folder: Path, write: Callable[[Path], None]) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _recover_swap(folder: Path) -> None:
+    """A process killed between the two renames of `_write_atomically` leaves only `.old`: put it back."""
+    old = folder.with_name(folder.name + ".old")
+    if not folder.exists() and old.exists():
+        old.rename(folder)
+
+
+def saved_checkpoint_step(run_dir: Path) -> int | None:
+    """The step of the checkpoint on disk, if there is one."""
+    _recover_swap(run_dir / "checkpoint")
+    try:
+        return int(json.loads((run_dir / "checkpoint" / "state.json").read_text())["step"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def save_checkpoint(job: Job, model, optimizer, scheduler, state: TrainState) -> None:
     def write(folder: Path) -> None:
         save_file(trainable_state(model), str(folder / "trainable.safetensors"))
-        torch.save(
-            {
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                # Dropout draws from torch's generators; data order is fixed by (seed, epoch) instead.
-                "rng": {
-                    "torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-                },
+        saved = {
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            # Dropout draws from torch's generators; data order is fixed by (seed, epoch) instead.
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             },
-            folder / "optimizer.pt",
-        )
+        }
+        # Through a Python file, so a full disk surfaces as the OSError it is (torch's own writer says less).
+        with open(folder / "optimizer.pt", "wb") as handle:
+            torch.save(saved, handle)
         (folder / "state.json").write_text(json.dumps(asdict(state), indent=2))
 
     _write_atomically(job.run_dir / "checkpoint", write)
@@ -167,6 +221,7 @@ def save_checkpoint(job: Job, model, optimizer, scheduler, state: TrainState) ->
 
 def load_checkpoint(job: Job, model, optimizer, scheduler) -> TrainState | None:
     folder = job.run_dir / "checkpoint"
+    _recover_swap(folder)
     if not (folder / "state.json").exists():
         return None
     load_trainable_state(model, folder / "trainable.safetensors")
@@ -230,6 +285,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
     state = load_checkpoint(job, model, optimizer, scheduler)
     if state is None:
         state = TrainState()
+        store.drop_metrics_after(job.db, job.run_id, 0)  # rows of a process killed before its first checkpoint
     else:
         store.drop_metrics_after(job.db, job.run_id, state.step)
         job.event("run.resumed", step=state.step, total_steps=steps)
@@ -274,7 +330,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
             store.add_metrics(job.db, job.run_id, state.step, results)
             if _improved(results[loop.metric], state.best_metric, loop.higher_is_better):
                 state.best_metric, state.best_step, state.evals_without_improvement = results[loop.metric], state.step, 0
-                _write_atomically(job.run_dir / "best", lambda f: save_file(trainable_state(model), str(f / "trainable.safetensors")))
+                _write_atomically(job.run_dir / "best", lambda f: save_file(trainable_state(model), str(f / "trainable.safetensors")), "the best model so far")
                 store.update_run(job.db, job.run_id, best_metric_name=loop.metric, best_metric=state.best_metric)
                 words, value = metric_words(loop.metric, state.best_metric)
                 job.event("eval.best", metric=words, value=value, step=state.step)
@@ -391,9 +447,12 @@ def finish(job: Job, model, tokenizer, state: TrainState, stopped: str, **model_
     if best.exists():
         load_trainable_state(model, best)
     model_dir = job.run_dir / "model"
-    shutil.rmtree(model_dir, ignore_errors=True)
-    model.save_pretrained(model_dir, safe_serialization=True)
-    tokenizer.save_pretrained(model_dir)
+
+    def write_model(folder: Path) -> None:
+        model.save_pretrained(folder, safe_serialization=True)
+        tokenizer.save_pretrained(folder)
+
+    _write_atomically(model_dir, write_model, "the trained model")
     is_adapter = hasattr(model, "peft_config")
     job.artifact("adapter" if is_adapter else "model", model_dir, best_step=state.best_step, **model_metadata)
     job.artifact("tokenizer", model_dir)

@@ -1,0 +1,56 @@
+"""The disk fills while a checkpoint is written: one clear sentence, the previous checkpoint intact, and the
+run resumable to the end.
+
+"Full" is a real OS limit on the job process (RLIMIT_FSIZE, set from outside with prlimit): its next write
+past the limit fails with EFBIG, as a full disk fails with ENOSPC. The database files stay under the limit,
+so only the checkpoint, the big write, hits it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import psutil
+import pytest
+
+from engine import jobs, store
+from engine.config import from_dict
+from tests.engine.helpers import train_steps, wait_for
+
+pytestmark = pytest.mark.skipif(not hasattr(psutil, "RLIMIT_FSIZE"), reason="needs prlimit (Linux)")
+
+
+def test_a_full_disk_during_a_checkpoint_is_one_sentence_and_loses_nothing(db, tunewright_home, tiny_classify_config, stop_jobs):
+    config = from_dict({**tiny_classify_config, "epochs": 2, "batch_size": 4, "checkpoint_minutes": 0.002})
+    run_id = jobs.start(db, config, home=tunewright_home)
+    folder = tunewright_home / "runs" / f"{run_id:05d}"
+    wait_for(lambda: (store.get_run(db, run_id)["checkpoint_step"] or 0) >= 3, timeout=120, every=0.05)
+
+    checkpoint_size = (folder / "checkpoint" / "trainable.safetensors").stat().st_size
+    limit = checkpoint_size // 2
+    database = store.database_path(tunewright_home)
+    for path in (database, database.with_name(database.name + "-wal")):
+        assert path.stat().st_size < limit // 2, f"{path.name} would hit the limit before the checkpoint does"
+    job = psutil.Process(store.get_run(db, run_id)["pid"])
+    job.rlimit(psutil.RLIMIT_FSIZE, (limit, psutil.RLIM_INFINITY))
+
+    wait_for(lambda: store.get_run(db, run_id)["status"] not in ("running", "preparing"), timeout=60, every=0.05)
+    run = store.get_run(db, run_id)
+    kept = json.loads((folder / "checkpoint" / "state.json").read_text())["step"]
+    assert run["status"] == "failed"
+    assert run["error"] == (
+        f"There is not enough disk space to save the checkpoint in {folder}: free some space and resume; "
+        f"the previous checkpoint (step {kept}) is intact."
+    )
+    assert kept == run["checkpoint_step"] and 3 <= kept < run["total_steps"]
+    assert not (folder / "checkpoint.partial").exists()  # its space was given back
+    failed = [e for e in store.events(db, run_id) if e["code"] == "run.failed"]
+    assert failed and "not enough disk space" in failed[0]["message"]
+
+    job.wait(30)  # (a process it started would inherit the limit)
+    jobs.resume(db, run_id, home=tunewright_home)
+    wait_for(lambda: store.get_run(db, run_id)["status"] in ("completed", "failed"), timeout=120)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))
+    assert any(e["code"] == "run.resumed" and f"step {kept} " in e["message"] for e in store.events(db, run_id))
