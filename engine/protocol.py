@@ -130,3 +130,18 @@ def message(code: str, **values: object) -> tuple[Level, str]:
     return declared.level, declared.format(**values)
 MESSAGES["plan.learning_rate"] = Message(Level.INFO, "{reason}")
 MESSAGES["plan.method"] = Message(Level.INFO, "{reason}")
+
+# Speed (issue 4): packing, compiling
+MESSAGES["plan.packing"] = Message(
+    Level.INFO,
+    "The examples of each batch are put end to end without padding, so no time is spent on filler: "
+    "padded to the longest, {padding} of the tokens would have been padding.",
+)
+MESSAGES["plan.compile"] = Message(
+    Level.INFO, "Compiled the model for this device in {seconds} seconds, so each training step runs faster."
+)
+MESSAGES["compile.failed"] = Message(
+    Level.ADVICE,
+    "Compiling the model for faster steps did not work here ({reason}), so training goes on without it: "
+    "the same results, only slower. Set 'compile' to 'off' to skip the attempt.",
+)

@@ -12,12 +12,13 @@ from peft import LoraConfig, TaskType, get_peft_model
 
 from engine import planner
 from engine.config import ClassifyConfig, ConfigError
+from engine.data.batching import length_grouped_steps
 from engine.data.classification import load_classification
 from engine.data.splits import split_indices
 from engine.models.catalog import resolve
 from engine.models.loading import load_classifier, load_tokenizer, materialize
 from engine.protocol import Status
-from engine.training import Job, Loop, finish, fit, seed_everything, shuffled_steps, total_steps
+from engine.training import Job, Loop, finish, fit, seed_everything, total_steps
 
 EVAL_BATCH = 64
 
@@ -62,7 +63,8 @@ def run(job: Job) -> Status:
     _start_at_label_prior(model, train_labels, index, data.multi_label)
     model.to(job.device)
 
-    # ---- tokens: tokenised once; each micro-batch is padded only to its own longest text
+    # ---- tokens: tokenised once; each micro-batch is padded only to its own longest text, and the texts of a
+    # step have similar lengths (engine/data/batching.py), so there is little padding to compute
     train_ids = _tokenize(job, tokenizer, train_texts, config.max_length)
     eval_ids = _tokenize(job, tokenizer, eval_texts, config.max_length)
     train_targets = _targets(train_labels, index, data.multi_label)
@@ -85,8 +87,9 @@ def run(job: Job) -> Status:
         config.learning_rate = lr
         job.save_config()
     steps_per_epoch = -(-len(train_ids) // config.batch_size)
+    lengths = [len(ids) for ids in train_ids]
     loop = Loop(
-        step_batches=lambda epoch: shuffled_steps(len(train_ids), config.batch_size, config.seed, epoch),
+        step_batches=lambda epoch: length_grouped_steps(lengths, config.batch_size, config.seed, epoch),
         micro_batches=micro_batches,
         loss_sum=loss_sum,
         evaluate=evaluate,

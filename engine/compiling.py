@@ -1,0 +1,71 @@
+"""torch.compile for training, tried once before the first step, and never the reason a run fails.
+
+Compiling fuses the many small operations of a transformer layer (norms, rotary embeddings, activations,
+LoRA's extra matmuls) into fewer GPU kernels and drops most of the Python overhead per step, which is where
+small and medium models lose their time. Each decoder layer is compiled on its own (as torchtune does): the
+layers are identical, so one compiled layer serves them all and compiling takes seconds, not minutes; the
+loss stays outside, so its chunking needs no tracing.
+
+Compilation happens lazily, at the first forward and backward, so `trial_compile` runs two micro-batches of
+different lengths right away (the second makes the sequence length dynamic, so later steps do not compile
+again). If that fails (no C compiler, an unsupported model or a compiler bug), the layers are put back as
+they were, the run says so in a sentence, and training goes on without compiling. The trial leaves no trace:
+the random state is restored and the gradients are cleared.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import torch
+
+from engine.lm_loss import language_model_parts
+
+
+def wanted(setting: str, device: torch.device) -> bool:
+    """compile = "auto" compiles on CUDA only: on a CPU or Apple GPU compiling costs more than it saves."""
+    return setting == "on" or (setting == "auto" and device.type == "cuda")
+
+
+def decoder_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
+    decoder, _ = language_model_parts(model)
+    layers = getattr(decoder, "layers", None)
+    if layers is None:
+        raise ValueError("the model has no list of decoder layers to compile")
+    return list(layers)
+
+
+def trial_compile(
+    model: torch.nn.Module, layers: list[torch.nn.Module], trial: Callable[[], None], backend: str = "inductor"
+) -> tuple[float, str]:
+    """Compile `layers` and run `trial` (forward and backward passes); returns (seconds, "") when it worked,
+    or (seconds, the reason) after undoing it."""
+    rng = torch.get_rng_state()
+    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    start = time.monotonic()
+    reason = ""
+    # Identical layers share compiled code; allow one entry per layer in case a guard tells them apart.
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 2 * len(layers) + 8)
+    try:
+        for layer in layers:
+            layer.compile(backend=backend)
+        trial()
+    except Exception as error:  # noqa: BLE001 - any compiler failure means: train without compiling
+        for layer in layers:
+            layer._compiled_call_impl = None  # what Module.compile set; eager again
+        reason = _first_line(error)
+    finally:
+        model.zero_grad(set_to_none=True)
+        torch.set_rng_state(rng)
+        if cuda_rng:
+            torch.cuda.set_rng_state_all(cuda_rng)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.monotonic() - start, reason
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    line = text[0] if text else ""
+    return f"{type(error).__name__}: {line[:200]}" if line else type(error).__name__
