@@ -22,6 +22,9 @@ import torch
 
 from engine.lm_loss import language_model_parts
 
+#: The torch.compile backend (a module setting so a test can put a failing compiler in its place).
+BACKEND = "inductor"
+
 
 def wanted(setting: str, device: torch.device) -> bool:
     """compile = "auto" compiles on CUDA only: on a CPU or Apple GPU compiling costs more than it saves."""
@@ -37,7 +40,7 @@ def decoder_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
 
 
 def trial_compile(
-    model: torch.nn.Module, layers: list[torch.nn.Module], trial: Callable[[], None], backend: str = "inductor"
+    model: torch.nn.Module, layers: list[torch.nn.Module], trial: Callable[[], None], backend: str | None = None
 ) -> tuple[float, str]:
     """Compile `layers` and run `trial` (forward and backward passes); returns (seconds, "") when it worked,
     or (seconds, the reason) after undoing it."""
@@ -49,7 +52,7 @@ def trial_compile(
     torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 2 * len(layers) + 8)
     try:
         for layer in layers:
-            layer.compile(backend=backend)
+            layer.compile(backend=backend or BACKEND)
         trial()
     except Exception as error:  # noqa: BLE001 - any compiler failure means: train without compiling
         for layer in layers:
@@ -66,6 +69,9 @@ def trial_compile(
 
 
 def _first_line(error: Exception) -> str:
+    """The first line of the innermost error: the compiler's own words, not Dynamo's wrapper around them."""
+    while (inner := getattr(error, "inner_exception", None) or error.__cause__) is not None:
+        error = inner
     text = str(error).strip().splitlines()
     line = text[0] if text else ""
     return f"{type(error).__name__}: {line[:200]}" if line else type(error).__name__

@@ -110,3 +110,32 @@ def test_chunked_cross_entropy_matches_the_plain_loss_and_gradients(model, monke
 def test_padding_fraction_counts_the_pad_tokens():
     assert padding_fraction([10, 10, 10, 10], 2) == 0.0
     assert padding_fraction([10, 30], 2) == pytest.approx(1 - 40 / 60)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_cuda_the_fast_paths_give_the_exact_paths_loss_and_gradients():
+    """Variable-length flash attention and Liger's loss (where installed) against the masked SDPA and chunked
+    loss, in bf16 on the GPU, on a random Llama with grouped-query attention."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from engine.models.attention import packed_attention_for
+
+    device = torch.device("cuda")
+    torch.manual_seed(0)
+    config = LlamaConfig(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=8,
+                         num_key_value_heads=2, vocab_size=4096, use_cache=False)
+    model = LlamaForCausalLM(config).to(device, torch.bfloat16)
+    packed = pack(examples(lengths=(70, 300, 5, 129)), device)
+
+    def loss_and_grad(attention: str, kernel: str):
+        model.set_attn_implementation(attention)
+        model.zero_grad(set_to_none=True)
+        loss = lm_loss.packed_loss_sum(model, packed, kernel)
+        loss.backward()
+        return loss.detach().float(), model.model.layers[0].self_attn.q_proj.weight.grad.float().clone()
+
+    reference = loss_and_grad("sdpa", "chunked")
+    fast = loss_and_grad(packed_attention_for(device), lm_loss.loss_kernel(device))
+    torch.testing.assert_close(fast[0], reference[0], rtol=2e-2, atol=0.0)
+    torch.testing.assert_close(fast[1], reference[1], rtol=5e-2, atol=5e-2 * reference[1].abs().max().item())
