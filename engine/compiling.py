@@ -2,12 +2,12 @@
 
 Compiling fuses the many small operations of a transformer layer (norms, rotary embeddings, activations,
 LoRA's extra matmuls) into fewer GPU kernels and drops most of the Python overhead per step, which is where
-small and medium models lose their time. Each decoder layer is compiled on its own (as torchtune does): the
-layers are identical, so one compiled layer serves them all and compiling takes seconds, not minutes; the
-loss stays outside, so its chunking needs no tracing.
+small and medium models lose their time. Each transformer block (a decoder layer, an encoder layer) is
+compiled on its own (as torchtune does): the blocks are identical, so one compiled block serves them all and
+compiling takes seconds, not minutes; the loss stays outside, so its chunking needs no tracing.
 
-Compilation happens lazily, at the first forward and backward, so `trial_compile` runs two micro-batches of
-different lengths right away (the second makes the sequence length dynamic, so later steps do not compile
+Compilation happens lazily, at the first forward and backward, so `compile_for_training` runs two
+micro-batches of different lengths right away (the second makes the sequence length dynamic, so later steps do not compile
 again). If that fails (no C compiler, an unsupported model or a compiler bug), the layers are put back as
 they were, the run says so in a sentence, and training goes on without compiling. The trial leaves no trace:
 the random state is restored and the gradients are cleared.
@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import torch
 
-from engine.lm_loss import language_model_parts
+from engine.training import Job, Loop
 
 #: The torch.compile backend (a module setting so a test can put a failing compiler in its place).
 BACKEND = "inductor"
@@ -31,12 +31,44 @@ def wanted(setting: str, device: torch.device) -> bool:
     return setting == "on" or (setting == "auto" and device.type == "cuda")
 
 
-def decoder_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
-    decoder, _ = language_model_parts(model)
-    layers = getattr(decoder, "layers", None)
-    if layers is None:
-        raise ValueError("the model has no list of decoder layers to compile")
-    return list(layers)
+def repeated_blocks(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The model's stack of identical blocks: the longest list of modules that are all of one class
+    (Llama's `model.layers`, BERT's `encoder.layer`), LoRA-wrapped or not."""
+    stacks = [
+        list(module) for module in model.modules()
+        if isinstance(module, torch.nn.ModuleList) and len(module) > 1 and len({type(m) for m in module}) == 1
+    ]
+    if not stacks:
+        raise ValueError("the model has no stack of identical layers to compile")
+    return max(stacks, key=len)
+
+
+def compile_for_training(job: Job, model: torch.nn.Module, loop: Loop, micro_size: int) -> bool:
+    """Compile the model's blocks with a trial forward and backward on the first micro-batch of the first two
+    steps (two lengths), under the autocast `fit` uses; say how long it took, or why it failed. Returns
+    whether the model is compiled."""
+    steps = loop.step_batches(0)
+    trial_batches = [loop.micro_batches(step, micro_size)[0] for step in steps[:2]]
+    autocast = torch.autocast(job.device.type, dtype=job.dtype, enabled=job.dtype != torch.float32)
+
+    def trial() -> None:
+        model.train()
+        for batch in trial_batches:
+            with autocast:
+                loss = loop.loss_sum(model, batch)
+            loss.backward()
+
+    try:
+        blocks = repeated_blocks(model)
+    except ValueError as error:
+        job.event("compile.failed", reason=str(error))
+        return False
+    seconds, reason = trial_compile(model, blocks, trial)
+    if reason:
+        job.event("compile.failed", reason=reason)
+        return False
+    job.event("plan.compile", seconds=f"{seconds:.0f}")
+    return True
 
 
 def trial_compile(

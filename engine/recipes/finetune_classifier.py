@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from peft import LoraConfig, TaskType, get_peft_model
 
-from engine import planner
+from engine import compiling, planner
 from engine.config import ClassifyConfig, ConfigError
 from engine.data.batching import length_grouped_steps
 from engine.data.classification import load_classification
@@ -102,6 +102,8 @@ def run(job: Job) -> Status:
         "plan.steps", train_rows=len(train_ids), batch_size=config.batch_size, steps_per_epoch=steps_per_epoch,
         total_steps=total_steps(config, loop),
     )
+    if compiling.wanted(config.compile, job.device):
+        compiling.compile_for_training(job, model, loop, config.micro_batch_size or config.batch_size)
     state, stopped = fit(job, model, loop, lr)
     return finish(job, model, tokenizer, state, stopped, labels=label_names, multi_label=data.multi_label)
 

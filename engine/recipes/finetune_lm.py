@@ -102,7 +102,7 @@ def run(job: Job) -> Status:
     order = [len(train[i].input_ids) for step in loop.step_batches(0) for i in step]
     job.event("plan.packing", padding=f"{padding_fraction(order, micro_size):.0%}")
     if compiling.wanted(config.compile, job.device):
-        _compile(job, model, loop, micro_size)
+        compiling.compile_for_training(job, model, loop, micro_size)
     state, stopped = fit(job, model, loop, lr)
     return finish(job, model, tokenizer, state, stopped, system_prompt=config.system_prompt)
 
@@ -112,32 +112,6 @@ def with_system_prompt(turns: list[Turn], system_prompt: str) -> list[Turn]:
     if system_prompt and (not turns or turns[0].role != "system"):
         return [Turn("system", system_prompt, train=False), *turns]
     return turns
-
-
-def _compile(job: Job, model, loop: Loop, micro_size: int) -> None:
-    """Compile the decoder layers with a trial forward and backward on the first two micro-batches (two
-    lengths, so later lengths need no new compile); on failure say so and train without compiling."""
-    steps = loop.step_batches(0)
-    trial_batches = [loop.micro_batches(step, micro_size)[0] for step in steps[:2]]
-    autocast = torch.autocast(job.device.type, dtype=job.dtype, enabled=job.dtype != torch.float32)
-
-    def trial() -> None:
-        model.train()
-        for batch in trial_batches:
-            with autocast:
-                loss = loop.loss_sum(model, batch)
-            loss.backward()
-
-    try:
-        layers = compiling.decoder_layers(model)
-    except ValueError as error:
-        job.event("compile.failed", reason=str(error))
-        return
-    seconds, reason = compiling.trial_compile(model, layers, trial)
-    if reason:
-        job.event("compile.failed", reason=reason)
-    else:
-        job.event("plan.compile", seconds=f"{seconds:.0f}")
 
 
 def _load_model(job: Job, source):
