@@ -315,6 +315,9 @@ def run_case(case: Case, device: torch.device, seed: int, compile_: bool, order:
         except torch.OutOfMemoryError:
             results[path] = _result(case, path)
             results[path].note = "out of GPU memory"
+        except Exception as error:  # noqa: BLE001 - one broken path must not cost the other measurements
+            results[path] = _result(case, path)
+            results[path].note = f"failed: {type(error).__name__}: {str(error).splitlines()[0][:160] if str(error) else ''}"
         _clear(device)
     return [results[path] for path in case.paths]
 

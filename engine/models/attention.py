@@ -23,17 +23,17 @@ from transformers import AttentionInterface
 VARLEN = "tunewright_varlen"
 
 
-def _torch_varlen():
-    try:
-        from torch.nn.attention.varlen import varlen_attn
-    except ImportError:  # older PyTorch
-        return None
-    return varlen_attn
+try:
+    from torch.nn.attention.varlen import varlen_attn as _varlen
+except ImportError:  # PyTorch before 2.9
+    _varlen = None
+# Read once, not inside a compiled layer: the arguments changed between PyTorch versions.
+_VARLEN_PARAMETERS = set(inspect.signature(_varlen).parameters) if _varlen is not None else set()
 
 
 def packed_attention_for(device: torch.device) -> str:
     """The attention implementation to train packed rows with on `device`."""
-    if device.type == "cuda" and _torch_varlen() is not None:
+    if device.type == "cuda" and _varlen is not None:
         return VARLEN
     return "sdpa"
 
@@ -69,23 +69,27 @@ def varlen_attention_forward(
         raise ValueError("Packed attention needs one packed row and its cu_seq_lens.")
     heads, kv_heads = query.shape[1], key.shape[1]
     q, k, v = (t[0].transpose(0, 1) for t in (query, key, value))  # (T, H, D)
-    varlen = _torch_varlen()
-    if query.is_cuda and varlen is not None:
-        out = _call_varlen(varlen, q, k, v, cu_seq_lens_q, max_length_q or q.shape[0], scaling, heads != kv_heads)
+    if query.is_cuda and _varlen is not None:
+        if q.dtype == torch.float32:
+            # Full training keeps fp32 weights under autocast, and the rotary embedding hands back fp32 queries
+            # and keys; flash attention takes 16-bit only (SDPA would be cast by autocast the same way).
+            dtype = torch.get_autocast_dtype("cuda") if torch.is_autocast_enabled("cuda") else torch.bfloat16
+            q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
+        out = _call_varlen(q, k, v, cu_seq_lens_q, max_length_q or q.shape[0], scaling, heads != kv_heads)
     else:
         out = _per_example_sdpa(q, k, v, cu_seq_lens_q.tolist(), scaling)
     return out.unsqueeze(0), None
 
 
-def _call_varlen(varlen, q, k, v, cu, max_length: int, scaling, grouped: bool) -> torch.Tensor:
-    params = inspect.signature(varlen).parameters
-    if grouped and "enable_gqa" not in params:  # PyTorch 2.9-2.10 took equal head counts only
+def _call_varlen(q, k, v, cu, max_length: int, scaling, grouped: bool) -> torch.Tensor:
+    params = _VARLEN_PARAMETERS
+    if grouped and "enable_gqa" not in params:  # earlier versions took equal head counts only
         repeat = q.shape[1] // k.shape[1]
         k, v = k.repeat_interleave(repeat, dim=1), v.repeat_interleave(repeat, dim=1)
         grouped = False
     causal = {"window_size": (-1, 0)} if "window_size" in params else {"is_causal": True}
     gqa = {"enable_gqa": True} if grouped else {}
-    return varlen(q, k, v, cu, cu, max_length, max_length, scale=scaling, **causal, **gqa)
+    return _varlen(q, k, v, cu, cu, max_length, max_length, scale=scaling, **causal, **gqa)
 
 
 def _per_example_sdpa(q, k, v, starts: list[int], scaling) -> torch.Tensor:

@@ -114,9 +114,11 @@ def test_padding_fraction_counts_the_pad_tokens():
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_on_cuda_the_fast_paths_give_the_exact_paths_loss_and_gradients():
+@pytest.mark.parametrize("weights", ["bf16", "fp32 under bf16 autocast"])
+def test_on_cuda_the_fast_paths_give_the_exact_paths_loss_and_gradients(weights):
     """Variable-length flash attention and Liger's loss (where installed) against the masked SDPA and chunked
-    loss, in bf16 on the GPU, on a random Llama with grouped-query attention."""
+    loss on the GPU, on a random Llama with grouped-query attention: LoRA's bf16 weights, and full
+    training's fp32 weights under autocast."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from engine.models.attention import packed_attention_for
@@ -125,13 +127,15 @@ def test_on_cuda_the_fast_paths_give_the_exact_paths_loss_and_gradients():
     torch.manual_seed(0)
     config = LlamaConfig(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=8,
                          num_key_value_heads=2, vocab_size=4096, use_cache=False)
-    model = LlamaForCausalLM(config).to(device, torch.bfloat16)
+    model = LlamaForCausalLM(config).to(device, torch.bfloat16 if weights == "bf16" else torch.float32)
     packed = pack(examples(lengths=(70, 300, 5, 129)), device)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=weights != "bf16")
 
     def loss_and_grad(attention: str, kernel: str):
         model.set_attn_implementation(attention)
         model.zero_grad(set_to_none=True)
-        loss = lm_loss.packed_loss_sum(model, packed, kernel)
+        with autocast:
+            loss = lm_loss.packed_loss_sum(model, packed, kernel)
         loss.backward()
         return loss.detach().float(), model.model.layers[0].self_attn.q_proj.weight.grad.float().clone()
 
