@@ -80,15 +80,17 @@ def trial_compile(
     cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
     start = time.monotonic()
     reason = ""
-    # Identical layers share compiled code; allow one entry per layer in case a guard tells them apart.
-    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 2 * len(layers) + 8)
     try:
+        # Identical layers share compiled code; allow one entry per layer in case a guard tells them apart.
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 2 * len(layers) + 8)
         for layer in layers:
             layer.compile(backend=backend or BACKEND)
         trial()
     except Exception as error:  # noqa: BLE001 - any compiler failure means: train without compiling
         for layer in layers:
             layer._compiled_call_impl = None  # what Module.compile set; eager again
+        if isinstance(error, torch.OutOfMemoryError):
+            raise  # not the compiler's fault: the step itself does not fit, which `fit` and the job handle
         reason = _first_line(error)
     finally:
         model.zero_grad(set_to_none=True)
