@@ -86,6 +86,11 @@ class JobConfig:
     allow_unsafe_weights: bool = setting(
         False, "Allow pickle weight files and code shipped with the model. Only for models you trust."
     )
+    compile: str = setting(
+        "auto", "Compile the model for faster steps (torch.compile): 'auto' on NVIDIA GPUs only, 'on', or 'off'. "
+        "Compiling takes a little time at the start; if it fails, training goes on without it.",
+        choices=["auto", "on", "off"],
+    )
 
     kind = ""  # set by each job kind (a class attribute, not a setting)
 

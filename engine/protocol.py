@@ -308,3 +308,17 @@ MESSAGES["disk.full_first"] = Message(
     "There is not enough disk space to save {what} in {folder}: free some space and resume; "
     "no checkpoint had been saved yet, so training starts again from the beginning.",
 )
+# Speed (issue 4): packing, compiling
+MESSAGES["plan.packing"] = Message(
+    Level.INFO,
+    "The examples of each batch are put end to end without padding, so no time is spent on filler: "
+    "padded to the longest, {padding} of the tokens would have been padding.",
+)
+MESSAGES["plan.compile"] = Message(
+    Level.INFO, "Compiled the model for this device in {seconds} seconds, so each training step runs faster."
+)
+MESSAGES["compile.failed"] = Message(
+    Level.ADVICE,
+    "Compiling the model for faster steps did not work here ({reason}), so training goes on without it: "
+    "the same results, only slower. Set 'compile' to 'off' to skip the attempt.",
+)

@@ -10,14 +10,15 @@ import torch
 import torch.nn.functional as F
 from peft import LoraConfig, TaskType, get_peft_model
 
-from engine import planner
+from engine import compiling, planner
 from engine.config import ClassifyConfig, ConfigError
+from engine.data.batching import length_grouped_steps
 from engine.data.classification import load_classification
 from engine.data.splits import split_indices
 from engine.models.catalog import resolve
 from engine.models.loading import load_classifier, load_tokenizer, materialize
 from engine.protocol import Status
-from engine.training import Job, Loop, finish, fit, seed_everything, shuffled_steps, total_steps
+from engine.training import Job, Loop, finish, fit, seed_everything, total_steps
 
 EVAL_BATCH = 64
 
@@ -62,7 +63,8 @@ def run(job: Job) -> Status:
     _start_at_label_prior(model, train_labels, index, data.multi_label)
     model.to(job.device)
 
-    # ---- tokens: tokenised once; each micro-batch is padded only to its own longest text
+    # ---- tokens: tokenised once; each micro-batch is padded only to its own longest text, and the texts of a
+    # step have similar lengths (engine/data/batching.py), so there is little padding to compute
     train_ids = _tokenize(job, tokenizer, train_texts, config.max_length)
     eval_ids = _tokenize(job, tokenizer, eval_texts, config.max_length)
     train_targets = _targets(train_labels, index, data.multi_label)
@@ -85,8 +87,9 @@ def run(job: Job) -> Status:
         config.learning_rate = lr
         job.save_config()
     steps_per_epoch = -(-len(train_ids) // config.batch_size)
+    lengths = [len(ids) for ids in train_ids]
     loop = Loop(
-        step_batches=lambda epoch: shuffled_steps(len(train_ids), config.batch_size, config.seed, epoch),
+        step_batches=lambda epoch: length_grouped_steps(lengths, config.batch_size, config.seed, epoch),
         micro_batches=micro_batches,
         loss_sum=loss_sum,
         evaluate=evaluate,
@@ -99,6 +102,8 @@ def run(job: Job) -> Status:
         "plan.steps", train_rows=len(train_ids), batch_size=config.batch_size, steps_per_epoch=steps_per_epoch,
         total_steps=total_steps(config, loop),
     )
+    if compiling.wanted(config.compile, job.device):
+        compiling.compile_for_training(job, model, loop, config.micro_batch_size or config.batch_size)
     state, stopped = fit(job, model, loop, lr)
     return finish(job, model, tokenizer, state, stopped, labels=label_names, multi_label=data.multi_label)
 

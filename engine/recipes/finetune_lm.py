@@ -2,6 +2,10 @@
 
 The conversations are rendered with the model's own chat template and the loss is taken on the assistant's
 tokens only. Read top to bottom: data -> model -> tokens -> the four functions `fit` needs -> train -> save.
+
+Speed: the examples of a micro-batch are packed into one row without padding (engine/data/packing.py), with
+attention kept inside each example (engine/models/attention.py); the loss applies the output head only to the
+learned tokens, in chunks (engine/lm_loss.py); on a GPU the decoder layers are compiled (engine/compiling.py).
 """
 
 from __future__ import annotations
@@ -9,15 +13,17 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_training
 
-from engine import planner
+from engine import compiling, planner
 from engine.config import ChatConfig, ConfigError
-from engine.data.chat import IGNORE, TokenizedExample, tokenize_conversation
+from engine.data.chat import TokenizedExample, tokenize_conversation
 from engine.data.conversations import Turn, load_conversations
 from engine.data.errors import DataError
+from engine.data.packing import pack, padding_fraction
 from engine.data.splits import split_indices
+from engine.lm_loss import loss_kernel, packed_loss_sum
+from engine.models.attention import use_packed_attention
 from engine.models.catalog import resolve
 from engine.models.loading import load_causal_lm, load_tokenizer, materialize
 from engine.protocol import Status
@@ -47,29 +53,28 @@ def run(job: Job) -> Status:
     source = materialize(resolve(config.model, allow_unsafe=config.allow_unsafe_weights), job.home)
     tokenizer = load_tokenizer(source, allow_unsafe=config.allow_unsafe_weights)
     model = _load_model(job, source)
+    use_packed_attention(model, job.device)
+    kernel = loss_kernel(job.device)
 
-    # ---- tokens: each conversation once; micro-batches are padded only to their own longest
+    # ---- tokens: each conversation once; the examples of a micro-batch are packed into one row, no padding
     train = _tokenize_all(job, tokenizer, train_convs, config.max_length)
     held = _tokenize_all(job, tokenizer, eval_convs, config.max_length)
     if not train or not held:
         raise DataError("split.too_few", rows=len(train) + len(held))
-    pad_id = tokenizer.pad_token_id
 
     def micro_batches(indices: list[int], size: int) -> list[dict]:
-        return [_batch([train[i] for i in indices[s : s + size]], pad_id, job.device) for s in range(0, len(indices), size)]
+        return [pack([train[i] for i in indices[s : s + size]], job.device) for s in range(0, len(indices), size)]
 
     def loss_sum(model, batch) -> torch.Tensor:
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-        return _token_loss_sum(logits, batch["labels"])
+        return packed_loss_sum(model, batch, kernel)
 
     def evaluate(model) -> dict[str, float]:
-        total, count = 0.0, 0
+        total, count = torch.zeros((), device=job.device), 0
         for start in range(0, len(held), EVAL_BATCH):
-            batch = _batch(held[start : start + EVAL_BATCH], pad_id, job.device)
-            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            total += float(_token_loss_sum(logits, batch["labels"]))
+            batch = pack(held[start : start + EVAL_BATCH], job.device)
+            total += packed_loss_sum(model, batch, kernel).detach()
             count += batch["count"]
-        loss = total / max(count, 1)
+        loss = float(total) / max(count, 1)
         return {"eval_loss": loss, "eval_perplexity": math.exp(min(loss, 50.0))}
 
     lr = config.learning_rate
@@ -93,6 +98,11 @@ def run(job: Job) -> Status:
         "plan.steps", train_rows=len(train), batch_size=config.batch_size, steps_per_epoch=steps_per_epoch,
         total_steps=total_steps(config, loop),
     )
+    micro_size = config.micro_batch_size or config.batch_size  # as `fit` starts
+    order = [len(train[i].input_ids) for step in loop.step_batches(0) for i in step]
+    job.event("plan.packing", padding=f"{padding_fraction(order, micro_size):.0%}")
+    if compiling.wanted(config.compile, job.device):
+        compiling.compile_for_training(job, model, loop, micro_size)
     state, stopped = fit(job, model, loop, lr)
     return finish(job, model, tokenizer, state, stopped, system_prompt=config.system_prompt)
 
@@ -156,28 +166,3 @@ def _tokenize_all(job: Job, tokenizer, conversations: list[list[Turn]], max_leng
     if empty:
         job.event("data.no_trainable_tokens", count=empty, max_length=max_length)
     return examples
-
-
-def _batch(examples: list[TokenizedExample], pad_id: int, device) -> dict:
-    width = max(len(e.input_ids) for e in examples)
-    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(examples), width), dtype=torch.long)
-    for row, e in enumerate(examples):
-        ids[row, : len(e.input_ids)] = torch.tensor(e.input_ids)
-        labels[row, : len(e.labels)] = torch.tensor(e.labels)
-        mask[row, : len(e.input_ids)] = 1
-    return {
-        "input_ids": ids.to(device, non_blocking=True),
-        "attention_mask": mask.to(device, non_blocking=True),
-        "labels": labels.to(device, non_blocking=True),
-        # The loss is averaged over the learned tokens of the whole optimizer step (not per sequence).
-        "count": int((labels[:, 1:] != IGNORE).sum()),
-        "tokens": int(mask.sum()),
-    }
-
-
-def _token_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(
-        logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=IGNORE, reduction="sum"
-    )
