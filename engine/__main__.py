@@ -45,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     download = commands.add_parser("download", help="download a model from the Hugging Face Hub")
     download.add_argument("repo_id")
 
+    plan = commands.add_parser("plan", help="what a run of this config would decide, fit and take, without training")
+    plan.add_argument("config", type=Path)
+    plan.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    plan.add_argument("--json", action="store_true")
+
     job = commands.add_parser("job", help=argparse.SUPPRESS)  # the job process itself
     job.add_argument("run", type=int)
 
@@ -184,6 +189,16 @@ def cmd_download(args) -> int:
     return 0
 
 
+def cmd_plan(args) -> int:
+    from engine.planner import describe, plan_without_training
+
+    config = load(args.config, args.overrides)
+    preflight(config)
+    result = plan_without_training(config)
+    print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else describe(result))
+    return 0
+
+
 def cmd_job(args) -> int:
     from engine.job import run_job
 
@@ -203,6 +218,7 @@ COMMANDS = {
     "ask": cmd_ask,
     "download": cmd_download,
     "job": cmd_job,
+    "plan": cmd_plan,
 }
 
 if __name__ == "__main__":
