@@ -310,7 +310,12 @@ def forecast_memory(
         "autocast_copies": copies,
     }
     if turn + held_gradients >= step:
-        parts |= {"activations": activations, "logits_and_loss": logits, "recompute_or_dequantize": recompute, "gradients": held_gradients}
+        parts["activations"] = activations
+        if logits >= recompute:
+            parts["logits_and_loss"] = logits
+        else:
+            parts["recomputed_layer" if checkpointing else "dequantized_weight"] = recompute
+        parts["gradients"] = held_gradients
     else:
         parts |= {"gradients": gradients, "optimizer_step_temporaries": step - gradients}
     allocated = weights + optimizer_states + copies + busy

@@ -117,7 +117,7 @@ def test_out_of_memory_with_one_example_fails_with_the_clear_sentence(tunewright
 def test_an_absurd_learning_rate_diverges_is_rolled_back_and_the_run_completes(tunewright_home, tiny_classify_config):
     """Learning rate 0.05 (a thousand times the usual 5e-5, and 20x that for the new head) blows the loss up
     within a few steps; each roll-back halves it until training is stable."""
-    db, run_id = run_in_process(tunewright_home, {**tiny_classify_config, "learning_rate": 0.05, "max_steps": 10})
+    db, run_id = run_in_process(tunewright_home, {**tiny_classify_config, "learning_rate": 0.05, "max_steps": 10, "eval_every": 5})
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error_detail"]
     rollbacks = [e["message"] for e in store.events(db, run_id) if e["code"] == "health.diverged"]

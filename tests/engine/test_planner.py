@@ -109,6 +109,9 @@ def test_forecast_orders_methods_and_responds_to_checkpointing_and_batch():
     assert large.parts["weights"] == small.parts["weights"]
     # Full training: fp32 weights (4 bytes), AdamW's two moments (8) per weight.
     full = at("full")
+    for forecast in (full, large, at("lora", ckpt=True), big_q := forecast_memory(shape_of("7.6B"), "qlora", 1, 512)):
+        assert sum(forecast.parts.values()) == pytest.approx(forecast.allocated)
+    assert big_q.parts["weights"] < 0.3 * forecast_memory(shape_of("7.6B"), "full", 1, 512).parts["weights"]
     n = parameter_counts(shape).total
     assert full.parts["weights"] == 4 * n and full.parts["optimizer_states"] == 8 * n
 

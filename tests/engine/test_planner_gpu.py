@@ -85,9 +85,9 @@ def forecast_table() -> str:
 # ---------------------------------------------------------------- on the GPU
 
 
-def _train_a_few_steps(case: Case, home: Path, steps: int = 4) -> float:
+def _train_a_few_steps(case: Case, home: Path, steps: int = 4, device_type: str = "cuda") -> float:
     """Build the case's model as the chat recipe does, run `fit` for a few steps on random tokens, and
-    return torch.cuda.max_memory_allocated."""
+    return torch.cuda.max_memory_allocated (device_type "cpu" only walks the code path, for a dry run)."""
     import torch
     from peft import LoraConfig, TaskType, get_peft_model
     from transformers import AutoModelForCausalLM
@@ -98,7 +98,8 @@ def _train_a_few_steps(case: Case, home: Path, steps: int = 4) -> float:
     from engine.recipes.finetune_lm import _token_loss_sum
     from engine.training import Controls, Job, Loop, fit
 
-    device = torch.device("cuda")
+    device = torch.device(device_type)
+    cuda = device.type == "cuda"
     torch.manual_seed(0)
     dtype = torch.bfloat16 if case.method == "lora" else torch.float32  # as finetune_lm._load_model
     with device:
@@ -139,12 +140,15 @@ def _train_a_few_steps(case: Case, home: Path, steps: int = 4) -> float:
         loss_sum=loss_sum, evaluate=lambda model: {"eval_loss": 0.0}, metric="eval_loss", higher_is_better=False,
         steps_per_epoch=steps, tokens_key="tokens",
     )
-    torch.cuda.reset_peak_memory_stats()
+    if cuda:
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
     fit(job, model, loop, 1e-5)
-    peak = torch.cuda.max_memory_allocated()
+    peak = torch.cuda.max_memory_allocated() if cuda else 0.0
     del model, loop
     gc.collect()
-    torch.cuda.empty_cache()
+    if cuda:
+        torch.cuda.empty_cache()
     return float(peak)
 
 
