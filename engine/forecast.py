@@ -107,6 +107,7 @@ class ParameterCounts:
     mlp: int
     norms: int
     lm_head: int  # 0 when tied to the embeddings; an encoder's pooler and classification head
+    tied_head: bool = False
     total: int = 0
 
     def __post_init__(self) -> None:
@@ -116,8 +117,6 @@ class ParameterCounts:
     def matmul(self) -> int:
         """Weights multiplied with every token (BENCHMARKS.md's N): layers' linears plus the LM head."""
         return self.attention + self.mlp + (self.embeddings if self.tied_head else self.lm_head)
-
-    tied_head: bool = False
 
 
 def parameter_counts(shape: ModelShape) -> ParameterCounts:
@@ -291,7 +290,7 @@ def forecast_memory(
     else:
         activations = tokens * (shape.layers * per_layer + outside_layers)
         recompute = 0.0
-    logits = logits_bytes(tokens, shape.num_labels if shape.encoder else shape.vocab, loss_chunk_tokens) if not shape.encoder else 0.0
+    logits = 0.0 if shape.encoder else logits_bytes(tokens, shape.vocab, loss_chunk_tokens)  # a classifier's are tiny
     if method == "qlora":
         recompute += 2.0 * shape.hidden * max(shape.ffn, shape.q_dim)  # one weight dequantised at a time
 

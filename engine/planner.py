@@ -115,7 +115,11 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
 
     config = from_dict(config.to_dict())  # decide on a copy; the caller's config stays as the user wrote it
     result = Plan(config)
-    decide = lambda setting, value, reason: (setattr(config, setting, value), result.decisions.append(Decision(setting, value, reason)))  # noqa: E731
+
+    def decide(setting: str, value: Any, reason: str) -> None:
+        setattr(config, setting, value)
+        result.decisions.append(Decision(setting, value, reason))
+
     precision = "bf16" if machine.device_type == "cuda" and config.precision in ("auto", "bf16") else (
         "fp32" if config.precision == "auto" else config.precision
     )
@@ -237,7 +241,7 @@ def settle(job, model_folder, token_lengths: list[int], rows: int, gguf_file: st
         setattr(job.config, decision.setting, decision.value)
         job.event(PLAN_EVENTS.get(decision.setting, "plan.setting"), reason=decision.reason)
     if result.memory is not None:
-        job.event("plan.memory", reason=result.memory.sentence())
+        job.event("plan.memory" if result.memory.fits else "plan.memory_short", reason=result.memory.sentence())
     if result.time is not None:
         job.event("plan.time", reason=result.time.sentence())
     if result.decisions:

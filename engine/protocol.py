@@ -134,6 +134,11 @@ MESSAGES["plan.method"] = Message(Level.INFO, "{reason}")
 # ---- planner, out-of-memory recovery and the health monitor (engine/planner.py, engine/training.py, engine/health.py)
 for _code in ("plan.max_length", "plan.batch_layout", "plan.checkpointing", "plan.epochs", "plan.eval_every", "plan.memory", "plan.time", "plan.setting"):
     MESSAGES[_code] = Message(Level.INFO, "{reason}")
+MESSAGES["plan.memory_short"] = Message(
+    Level.WARNING,
+    "{reason} Training will try smaller pieces of each batch if it runs out of memory; a shorter length "
+    "limit, LoRA or a smaller model would be safer.",
+)
 MESSAGES["train.oom_recovered"] = Message(
     Level.ADVICE,
     "The batch did not fit in the GPU's memory; it is now processed in {pieces} pieces of {size} examples, "
