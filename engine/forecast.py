@@ -70,6 +70,8 @@ def shape_from_config(config: Any) -> ModelShape:
     hidden = get("hidden_size", "d_model", "dim")
     heads = get("num_attention_heads", "n_heads")
     model_type = getattr(text, "model_type", "")
+    if not all(isinstance(v, int) for v in (hidden, heads, get("num_hidden_layers", "n_layers"), get("vocab_size"))):
+        raise ValueError(f"its config ({model_type or 'unknown type'}) does not give the usual transformer sizes")
     encoder = model_type in ENCODER_TYPES
     return ModelShape(
         model_type=model_type,

@@ -109,8 +109,9 @@ class Plan:
         }
 
 
-def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape) -> Plan:
-    """Decide every automatic setting of `config` (a copy is returned inside the Plan)."""
+def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape | None) -> Plan:
+    """Decide every automatic setting of `config` (a copy is returned inside the Plan). Without a shape (a
+    model whose config gives no sizes) the settings get plain defaults and there is no forecast."""
     from engine.config import from_dict
 
     config = from_dict(config.to_dict())  # decide on a copy; the caller's config stays as the user wrote it
@@ -123,15 +124,17 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
     precision = "bf16" if machine.device_type == "cuda" and config.precision in ("auto", "bf16") else (
         "fp32" if config.precision == "auto" else config.precision
     )
-    parameters = parameter_counts(shape).total
+    parameters = parameter_counts(shape).total if shape else 0
+    context = shape.context if shape else 2048
+    can_forecast = shape is not None and machine.memory is not None
 
     # Length limit: cover nearly all examples, never beyond what the model was built for.
     if config.max_length is None:
         covering = data.length_covering(LENGTH_COVERAGE) or 128
-        value = min(_round_up(covering, 8), shape.context)
+        value = min(_round_up(covering, 8), context)
         longer = sum(1 for n in data.token_lengths if n > value)
         share = longer / max(len(data.token_lengths), 1)
-        if value == shape.context and longer:
+        if value == context and longer:
             why = f"the model reads at most {value} tokens, so {share:.0%} of your examples are shortened."
         elif longer:
             why = f"it covers {1 - share:.0%} of your examples; the few longer ones are shortened."
@@ -148,18 +151,19 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
 
     # Method: full for small encoders, LoRA for language models, QLoRA when LoRA would not fit.
     if config.method == "auto":
-        if shape.encoder and parameters < FULL_TRAINING_LIMIT:
+        if shape and shape.encoder and parameters < FULL_TRAINING_LIMIT:
             decide("method", "full", f"Full training: the model is small ({parameters / 1e6:.0f} million weights), so training every weight is fast and gives the best results.")
-        elif machine.memory is not None and not memory("lora", 1, True).fits and machine.bitsandbytes and not shape.encoder:
+        elif can_forecast and not shape.encoder and machine.bitsandbytes and not memory("lora", 1, True).fits:
             decide("method", "qlora", "QLoRA: even with the smallest batch the model does not fit in this GPU's memory in 16-bit, so it is loaded in 4-bit and small adapters are trained.")
         else:
-            decide("method", "lora", f"LoRA: only small adapter matrices are trained ({parameters / 1e6:.0f} million weights stay frozen), which is fast, light and nearly as good as training every weight.")
+            frozen = f" ({parameters / 1e6:.0f} million weights stay frozen)" if parameters else ""
+            decide("method", "lora", f"LoRA: only small adapter matrices are trained{frozen}, which is fast, light and nearly as good as training every weight.")
     method = config.method
 
     # Batch layout: the largest micro-batch that fits, without gradient checkpointing when possible.
     checkpointing = {"on": True, "off": False}.get(config.gradient_checkpointing)
     micro = config.micro_batch_size
-    if machine.memory is None:
+    if not can_forecast:
         micro = micro or config.batch_size
         checkpointing = bool(checkpointing)
     else:
@@ -183,7 +187,7 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
             "Gradient checkpointing on: the model only fits by recomputing parts of it during the backward pass (about a third slower)."
             if checkpointing else "Gradient checkpointing off: it is not needed to fit in memory, so training runs at full speed."
         ))
-    if machine.memory is not None:
+    if can_forecast:
         result.memory = memory(method, config.micro_batch_size, config.gradient_checkpointing == "on")
 
     # Learning rate, epochs and evaluation.
@@ -200,7 +204,8 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
         decide("eval_every", value, f"The model is checked on held-out examples every {value} steps, about ten times in the run, to keep the best version and notice overfitting.")
 
     tokens = steps * config.batch_size * min(data.mean_length or seq_len, seq_len)
-    result.time = forecast_time(shape, method, tokens, seq_len, machine.device_type, machine.name)
+    if shape is not None:
+        result.time = forecast_time(shape, method, tokens, seq_len, machine.device_type, machine.name)
     return result
 
 
@@ -235,7 +240,11 @@ def _round_up(value: int, multiple: int) -> int:
 
 def settle(job, model_folder, token_lengths: list[int], rows: int, gguf_file: str = "") -> Plan:
     """Decide the job's automatic settings, write them into its config, and record each as an event."""
-    shape = load_shape(model_folder, gguf_file)
+    try:
+        shape = load_shape(model_folder, gguf_file)
+    except (OSError, ValueError) as problem:
+        shape = None
+        job.event("plan.setting", reason=f"The model's size could not be read ({problem}), so the settings left empty get plain defaults and there is no memory forecast.")
     result = plan(job.config, machine_for(job.device), DataStats(rows, token_lengths), shape)
     for decision in result.decisions:
         setattr(job.config, decision.setting, decision.value)

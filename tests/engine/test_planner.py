@@ -195,3 +195,14 @@ def test_a_run_with_automatic_settings_records_each_decision(tunewright_home, ti
     codes = {e["code"]: e["message"] for e in store.events(db, run_id)}
     assert {"plan.method", "plan.max_length", "plan.batch_layout", "plan.checkpointing", "plan.epochs", "plan.time"} <= set(codes)
     assert run["config"]["method"] == "lora" and run["config"]["max_length"] is not None  # written back
+
+
+def test_a_model_whose_config_gives_no_sizes_still_gets_a_plan_with_plain_defaults():
+    from transformers import PretrainedConfig
+
+    with pytest.raises(ValueError, match="does not give the usual transformer sizes"):
+        shape_from_config(PretrainedConfig())
+    result = plan(_chat(batch_size=8), Machine("cuda", "NVIDIA L4", 24 * GB), DataStats(100, [50] * 100), None)
+    assert result.config.method == "lora" and result.config.micro_batch_size == 8
+    assert result.config.gradient_checkpointing == "off" and result.config.max_length == 56
+    assert result.memory is None and result.time is None
