@@ -189,7 +189,7 @@ def test_cli_plan_prints_decisions_memory_and_time_without_training(tmp_path, ti
 
 
 def test_a_run_with_automatic_settings_records_each_decision(tunewright_home, tiny_chat_config):
-    db, run_id = run_in_process(tunewright_home, {**tiny_chat_config, "max_length": None, "epochs": None, "method": "auto", "max_steps": 3})
+    db, run_id = run_in_process(tunewright_home, {**tiny_chat_config, "max_length": None, "epochs": None, "method": "auto", "max_steps": 2, "batch_size": 2, "eval_every": 2, "eval_fraction": 0.05})
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error_detail"]
     codes = {e["code"]: e["message"] for e in store.events(db, run_id)}
