@@ -88,7 +88,7 @@ def test_out_of_memory_halves_the_micro_batch_and_the_run_finishes(tunewright_ho
         return real(logits, targets, multi_label)
 
     monkeypatch.setattr(finetune_classifier, "_loss_sum", loss_that_runs_out_of_memory)
-    db, run_id = run_in_process(tunewright_home, {**tiny_classify_config, "max_steps": 4, "batch_size": 8, "micro_batch_size": None})
+    db, run_id = run_in_process(tunewright_home, {**tiny_classify_config, "max_steps": 4, "batch_size": 8, "micro_batch_size": None, "eval_every": 4})
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error_detail"]
     messages = [e["message"] for e in store.events(db, run_id) if e["code"] == "train.oom_recovered"]
