@@ -64,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     doctor.add_argument("--fix", default="", help="write a cleaned copy: drop_empty, drop_duplicates, ...")
     doctor.add_argument("--json", action="store_true")
 
+    plan = commands.add_parser("plan", help="what a run of this config would decide, fit and take, without training")
+    plan.add_argument("config", type=Path)
+    plan.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    plan.add_argument("--json", action="store_true")
+
     job = commands.add_parser("job", help=argparse.SUPPRESS)  # the job process itself
     job.add_argument("run", type=int)
 
@@ -246,6 +251,16 @@ def cmd_doctor(args) -> int:
     return 1 if outcome.get("error") else 0
 
 
+def cmd_plan(args) -> int:
+    from engine.planner import describe, plan_without_training
+
+    config = load(args.config, args.overrides)
+    preflight(config)
+    result = plan_without_training(config)
+    print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else describe(result))
+    return 0
+
+
 def cmd_job(args) -> int:
     from engine.job import run_job
 
@@ -267,6 +282,7 @@ COMMANDS = {
     "models": cmd_models,
     "job": cmd_job,
     "doctor": cmd_doctor,
+    "plan": cmd_plan,
 }
 
 if __name__ == "__main__":

@@ -51,8 +51,9 @@ class JobConfig:
     name: str = setting("", "A name for this run, shown in the list of runs.")
     method: str = setting(
         "lora", "How to train: 'lora' trains small adapter matrices (fast, light, the usual choice), "
-        "'full' trains every weight, 'qlora' is LoRA on a 4-bit model (needs an NVIDIA GPU).",
-        choices=["lora", "full", "qlora"],
+        "'full' trains every weight, 'qlora' is LoRA on a 4-bit model (needs an NVIDIA GPU), "
+        "'auto' lets Tunewright choose and explain why.",
+        choices=["lora", "full", "qlora", "auto"],
     )
     lora_rank: int = setting(16, "LoRA: the size of the adapter matrices; larger learns more, uses more memory.")
     lora_alpha: int = setting(32, "LoRA: the scale of the adapter's contribution (usually twice the rank).")
@@ -60,13 +61,17 @@ class JobConfig:
     learning_rate: float | None = setting(
         None, "How big each update is. Empty: chosen for the task and method, and the choice explained."
     )
-    epochs: float = setting(3.0, "How many times to go through the training examples.")
+    epochs: float | None = setting(
+        3.0, "How many times to go through the training examples. Empty: chosen for the size of the data."
+    )
     max_steps: int = setting(0, "Stop after this many optimizer steps (0: decided by the epochs).")
     batch_size: int = setting(16, "Examples per optimizer step.")
     micro_batch_size: int | None = setting(
         None, "Examples per forward pass; smaller saves memory, the batch is accumulated. Empty: automatic."
     )
-    max_length: int = setting(256, "Longest example in tokens; longer ones are shortened (and counted).")
+    max_length: int | None = setting(
+        256, "Longest example in tokens; longer ones are shortened (and counted). Empty: covers 99% of the data."
+    )
     warmup_fraction: float = setting(0.05, "Share of the steps over which the learning rate rises from zero.")
     weight_decay: float = setting(0.01, "Pull of the weights towards zero, against overfitting.")
     max_grad_norm: float = setting(1.0, "Largest gradient norm; larger updates are scaled down.")
@@ -91,6 +96,11 @@ class JobConfig:
         "Compiling takes a little time at the start; if it fails, training goes on without it.",
         choices=["auto", "on", "off"],
     )
+    # ---- planner (engine/planner.py)
+    gradient_checkpointing: str = setting(
+        "auto", "Recompute parts of the model during the backward pass to save memory (about a third slower). "
+        "'auto': only when the model would not fit otherwise.", choices=["auto", "on", "off"],
+    )
 
     kind = ""  # set by each job kind (a class attribute, not a setting)
 
@@ -101,11 +111,11 @@ class JobConfig:
             raise ConfigError("Choose the file with your training examples.")
         _check(0.0 < self.eval_fraction < 0.9, "eval_fraction", "a share between 0 and 0.9, such as 0.1", self.eval_fraction)
         for name in ("lora_rank", "lora_alpha", "batch_size", "max_length"):
-            _check(getattr(self, name) >= 1, name, "a whole number of at least 1", getattr(self, name))
+            _check(getattr(self, name) is None and name == "max_length" or getattr(self, name) >= 1, name, "a whole number of at least 1", getattr(self, name))
         _check(0.0 <= self.lora_dropout < 1.0, "lora_dropout", "a number from 0 up to 1", self.lora_dropout)
         if self.learning_rate is not None:
             _check(0.0 < self.learning_rate < 1.0, "learning_rate", "a small positive number, such as 0.0002", self.learning_rate)
-        _check(self.epochs > 0 or self.max_steps > 0, "epochs", "more than 0 (or set max_steps)", self.epochs)
+        _check(self.epochs is None or self.epochs > 0 or self.max_steps > 0, "epochs", "more than 0 (or set max_steps)", self.epochs)
         _check(self.max_steps >= 0, "max_steps", "0 or more", self.max_steps)
         if self.micro_batch_size is not None:
             _check(1 <= self.micro_batch_size <= self.batch_size, "micro_batch_size", f"between 1 and the batch size ({self.batch_size})", self.micro_batch_size)
@@ -150,7 +160,9 @@ class ChatConfig(JobConfig):
         {}, "Values for placeholders such as {{name}} in the examples, e.g. {\"name\": \"Ada\"}."
     )
     system_prompt: str = setting("", "A system message added to every conversation that has none.")
-    max_length: int = setting(512, "Longest conversation in tokens; longer ones are shortened (and counted).")
+    max_length: int | None = setting(
+        512, "Longest conversation in tokens; longer ones are shortened (and counted). Empty: covers 99% of the data."
+    )
     batch_size: int = setting(8, "Conversations per optimizer step.")
 
     kind = JobKind.CHAT.value

@@ -19,9 +19,7 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 from engine.data.chat import IGNORE
-
-#: Logit elements per chunk (a chunk of 2^26 fp32 logits is 256 MiB): 1365 tokens for a 49k vocabulary.
-CHUNK_ELEMENTS = 1 << 26
+from engine.forecast import LOSS_CHUNK_ELEMENTS as CHUNK_ELEMENTS  # logits per chunk: 1365 tokens of a 49k vocabulary
 
 
 def _liger_loss():

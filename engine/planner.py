@@ -1,9 +1,22 @@
 """Settings the engine decides for the user, each with the sentence that explains it.
 
-Only the learning rate for now; the memory forecast and automatic batch layout come with the wizard.
+`plan(config, machine, data)` fills in what the user left empty (method "auto", micro_batch_size None,
+gradient_checkpointing "auto", max_length None, epochs None, learning_rate None, eval_every 0) from the
+model's config, the data's token lengths and the memory there is, using engine/forecast.py; the recipes call
+`settle` when a run starts and record each decision as a `plan.*` event; `tunewright-engine plan` prints it.
 """
 
 from __future__ import annotations
+
+import importlib.util
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from engine.config import JobConfig
+from engine.forecast import (
+    GB, MemoryForecast, ModelShape, TimeForecast, forecast_memory, forecast_time, load_shape, parameter_counts,
+)
 
 # A freshly initialised classification head and LoRA's small adapters both need larger steps than
 # whole pretrained weights do; these are the usual starting points in the field for each case.
@@ -15,6 +28,11 @@ LEARNING_RATES = {
     ("chat", "qlora"): 2e-4,
 }
 
+# Encoders below this size train every weight: fast, and the best results for text classification.
+FULL_TRAINING_LIMIT = 400_000_000
+# The length limit covers this share of the examples; the rest are shortened (and counted).
+LENGTH_COVERAGE = 0.99
+
 
 def learning_rate(kind: str, method: str) -> tuple[float, str]:
     value = LEARNING_RATES.get((kind, method), 1e-4)
@@ -24,3 +42,317 @@ def learning_rate(kind: str, method: str) -> tuple[float, str]:
         "qlora": "only the small adapters learn, and they need larger steps",
     }[method]
     return value, f"Learning rate {value:g}: {why}."
+
+
+@dataclass
+class Machine:
+    """What the planner needs to know about where training runs."""
+
+    device_type: str  # "cuda", "mps" or "cpu"
+    name: str
+    memory: float | None  # bytes the model may use: the GPU's memory; None on a CPU (RAM is rarely the limit)
+    bitsandbytes: bool = False
+
+    @classmethod
+    def from_probe(cls, probe) -> "Machine":
+        best = probe.devices[0]
+        memory = float(best.total_memory) if best.type == "cuda" else None
+        return cls(best.type, best.name, memory, "bitsandbytes" in probe.versions)
+
+
+def machine_for(device) -> Machine:
+    """The machine a job runs on (a torch.device)."""
+    import torch
+
+    if device.type == "cuda":
+        free, total = torch.cuda.mem_get_info(device)
+        return Machine("cuda", torch.cuda.get_device_name(device), float(total), importlib.util.find_spec("bitsandbytes") is not None)
+    return Machine(device.type, device.type, None)
+
+
+@dataclass
+class DataStats:
+    rows: int  # training examples
+    token_lengths: list[int]  # of all examples, or of a sample of them
+
+    def length_covering(self, share: float) -> int:
+        ordered = sorted(self.token_lengths)
+        return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)] if ordered else 0
+
+    @property
+    def mean_length(self) -> float:
+        return sum(self.token_lengths) / len(self.token_lengths) if self.token_lengths else 0.0
+
+
+@dataclass
+class Decision:
+    setting: str
+    value: Any
+    reason: str  # one plain sentence
+
+
+@dataclass
+class Plan:
+    config: JobConfig  # with every automatic setting filled in
+    decisions: list[Decision] = field(default_factory=list)
+    memory: MemoryForecast | None = None
+    time: TimeForecast | None = None
+    steps: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config.to_dict(),
+            "decisions": [asdict(d) for d in self.decisions],
+            "memory": self.memory.to_dict() if self.memory else None,
+            "time": asdict(self.time) | {"sentence": self.time.sentence()} if self.time else None,
+            "steps": self.steps,
+        }
+
+
+def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape | None) -> Plan:
+    """Decide every automatic setting of `config` (a copy is returned inside the Plan). Without a shape (a
+    model whose config gives no sizes) the settings get plain defaults and there is no forecast."""
+    from engine.config import from_dict
+
+    config = from_dict(config.to_dict())  # decide on a copy; the caller's config stays as the user wrote it
+    result = Plan(config)
+
+    def decide(setting: str, value: Any, reason: str) -> None:
+        setattr(config, setting, value)
+        result.decisions.append(Decision(setting, value, reason))
+
+    precision = "bf16" if machine.device_type == "cuda" and config.precision in ("auto", "bf16") else (
+        "fp32" if config.precision == "auto" else config.precision
+    )
+    parameters = parameter_counts(shape).total if shape else 0
+    context = shape.context if shape else 2048
+    can_forecast = shape is not None and machine.memory is not None
+
+    # Length limit: cover nearly all examples, never beyond what the model was built for.
+    if config.max_length is None:
+        covering = data.length_covering(LENGTH_COVERAGE) or 128
+        value = min(_round_up(covering, 8), context)
+        longer = sum(1 for n in data.token_lengths if n > value)
+        share = longer / max(len(data.token_lengths), 1)
+        if value == context and longer:
+            why = f"the model reads at most {value} tokens, so {share:.0%} of your examples are shortened."
+        elif longer:
+            why = f"it covers {1 - share:.0%} of your examples; the few longer ones are shortened."
+        else:
+            why = "it covers all of your examples, without padding every batch to a larger size."
+        decide("max_length", value, f"Length limit {value} tokens: {why}")
+    seq_len = config.max_length
+
+    def memory(method: str, micro: int, checkpointing: bool) -> MemoryForecast:
+        return forecast_memory(
+            shape, method, micro, seq_len, checkpointing=checkpointing, precision=precision,
+            lora_rank=config.lora_rank, accumulation=math.ceil(config.batch_size / micro), available=machine.memory,
+        )
+
+    # Method: full for small encoders, LoRA for language models, QLoRA when LoRA would not fit.
+    if config.method == "auto":
+        if shape and shape.encoder and parameters < FULL_TRAINING_LIMIT:
+            decide("method", "full", f"Full training: the model is small ({parameters / 1e6:.0f} million weights), so training every weight is fast and gives the best results.")
+        elif can_forecast and not shape.encoder and machine.bitsandbytes and not memory("lora", 1, True).fits:
+            decide("method", "qlora", "QLoRA: even with the smallest batch the model does not fit in this GPU's memory in 16-bit, so it is loaded in 4-bit and small adapters are trained.")
+        else:
+            frozen = f" ({parameters / 1e6:.0f} million weights stay frozen)" if parameters else ""
+            decide("method", "lora", f"LoRA: only small adapter matrices are trained{frozen}, which is fast, light and nearly as good as training every weight.")
+    method = config.method
+
+    # Batch layout: the largest micro-batch that fits, without gradient checkpointing when possible.
+    checkpointing = {"on": True, "off": False}.get(config.gradient_checkpointing)
+    micro = config.micro_batch_size
+    if not can_forecast:
+        micro = micro or config.batch_size
+        checkpointing = bool(checkpointing)
+    else:
+        options = [False, True] if checkpointing is None else [checkpointing]
+        for candidate in options:
+            choice = micro or _largest_fitting(config.batch_size, lambda m: memory(method, m, candidate).fits)
+            if choice and memory(method, choice, candidate).fits:
+                micro, checkpointing = choice, candidate
+                break
+        else:
+            micro, checkpointing = micro or 1, options[-1]
+    if config.micro_batch_size is None:
+        pieces = math.ceil(config.batch_size / micro)
+        decide("micro_batch_size", micro, (
+            f"The whole batch of {config.batch_size} goes through the model at once."
+            if pieces == 1 else
+            f"Each step's {config.batch_size} examples go through the model in {pieces} pieces of {micro}, so they fit in memory; the update is the same as one batch of {config.batch_size}."
+        ))
+    if config.gradient_checkpointing == "auto":
+        decide("gradient_checkpointing", "on" if checkpointing else "off", (
+            "Gradient checkpointing on: the model only fits by recomputing parts of it during the backward pass (about a third slower)."
+            if checkpointing else "Gradient checkpointing off: it is not needed to fit in memory, so training runs at full speed."
+        ))
+    if can_forecast:
+        result.memory = memory(method, config.micro_batch_size, config.gradient_checkpointing == "on")
+
+    # Learning rate, epochs and evaluation.
+    if config.learning_rate is None:
+        value, reason = learning_rate(config.kind, method)
+        decide("learning_rate", value, reason)
+    if config.epochs is None:
+        value, reason = epochs_for(data.rows)
+        decide("epochs", value, reason)
+    steps = config.max_steps or max(1, round(config.epochs * math.ceil(data.rows / config.batch_size)))
+    result.steps = steps
+    if config.eval_every == 0:
+        value = max(1, math.ceil(steps / 10))
+        decide("eval_every", value, f"The model is checked on held-out examples every {value} steps, about ten times in the run, to keep the best version and notice overfitting.")
+
+    tokens = steps * config.batch_size * min(data.mean_length or seq_len, seq_len)
+    if shape is not None:
+        result.time = forecast_time(shape, method, tokens, seq_len, machine.device_type, machine.name)
+    return result
+
+
+def epochs_for(rows: int) -> tuple[float, str]:
+    """Small data sets need more passes to learn from; large ones learn in one or two and overfit beyond."""
+    if rows >= 50_000:
+        return 1.0, f"1 epoch: {rows:,} examples are plenty to learn from in one pass."
+    if rows >= 10_000:
+        return 2.0, f"2 epochs: {rows:,} examples learn well in two passes."
+    if rows >= 1_000:
+        return 3.0, f"3 epochs: the usual number of passes for {rows:,} examples."
+    value = float(min(10, max(3, math.ceil(3_000 / max(rows, 1)))))
+    return value, f"{value:g} epochs: with only {rows} examples, more passes are needed to learn; the best checkpoint is kept if it starts to overfit."
+
+
+def _largest_fitting(batch: int, fits) -> int:
+    """The largest micro-batch size (the batch halved step by step) that fits, or 0."""
+    micro = batch
+    while micro >= 1:
+        if fits(micro):
+            return micro
+        micro //= 2
+    return 0
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+# ---------------------------------------------------------------- at the start of a run
+
+
+def settle(job, model_folder, token_lengths: list[int], rows: int, gguf_file: str = "") -> Plan:
+    """Decide the job's automatic settings, write them into its config, and record each as an event."""
+    try:
+        shape = load_shape(model_folder, gguf_file)
+    except (OSError, ValueError) as problem:
+        shape = None
+        job.event("plan.setting", reason=f"The model's size could not be read ({problem}), so the settings left empty get plain defaults and there is no memory forecast.")
+    result = plan(job.config, machine_for(job.device), DataStats(rows, token_lengths), shape)
+    for decision in result.decisions:
+        setattr(job.config, decision.setting, decision.value)
+        job.event(PLAN_EVENTS.get(decision.setting, "plan.setting"), reason=decision.reason)
+    if result.memory is not None:
+        job.event("plan.memory" if result.memory.fits else "plan.memory_short", reason=result.memory.sentence())
+    if result.time is not None:
+        job.event("plan.time", reason=result.time.sentence())
+    if result.decisions:
+        job.save_config()
+    return result
+
+
+PLAN_EVENTS = {
+    "method": "plan.method",
+    "learning_rate": "plan.learning_rate",
+    "max_length": "plan.max_length",
+    "micro_batch_size": "plan.batch_layout",
+    "gradient_checkpointing": "plan.checkpointing",
+    "epochs": "plan.epochs",
+    "eval_every": "plan.eval_every",
+}
+
+
+# Token lengths are measured on at most this many examples: enough for the 99th percentile.
+LENGTH_SAMPLE = 2_000
+
+
+def sample_rows(rows: list, limit: int = LENGTH_SAMPLE) -> list:
+    """A fixed random sample of the rows (all of them when there are few)."""
+    import random
+
+    return rows if len(rows) <= limit else random.Random(0).sample(rows, limit)
+
+
+def chat_token_lengths(tokenizer, conversations: list, limit: int = LENGTH_SAMPLE) -> list[int]:
+    """Full token length (before any shortening) of a sample of conversations, rendered as for training."""
+    from engine.data.chat import tokenize_conversation
+
+    lengths = []
+    for turns in sample_rows(conversations, limit):
+        example = tokenize_conversation(tokenizer, turns, 1_000_000)
+        if example is not None:
+            lengths.append(len(example.input_ids))
+    return lengths
+
+
+def needs_planning(config: JobConfig) -> bool:
+    return (
+        config.method == "auto" or config.micro_batch_size is None or config.gradient_checkpointing == "auto"
+        or config.max_length is None or config.epochs is None or config.learning_rate is None or config.eval_every == 0
+    )
+
+
+def describe_memory(forecast: MemoryForecast) -> str:
+    parts = ", ".join(f"{name.replace('_', ' ')} {value / GB:.2f}" for name, value in forecast.parts.items() if value)
+    return f"{forecast.sentence()} Peak {forecast.allocated / GB:.2f} GB: {parts} GB."
+
+
+# ---------------------------------------------------------------- without training (`tunewright-engine plan`)
+
+
+def plan_without_training(config: JobConfig) -> Plan:
+    """The plan a run of `config` would start with: reads the data and the model's config and tokenizer,
+    never the weights."""
+    from engine.hardware import probe
+    from engine.models.catalog import resolve
+
+    source = resolve(config.model, allow_unsafe=config.allow_unsafe_weights)
+    shape = load_shape(source.path, source.gguf_file)
+    tokenizer = _tokenizer(source, config.allow_unsafe_weights)
+    if config.kind == "chat":
+        from engine.data.conversations import load_conversations
+
+        conversations = load_conversations(config.data, config.template_values).conversations
+        if config.system_prompt:
+            from engine.recipes.finetune_lm import with_system_prompt
+
+            conversations = [with_system_prompt(turns, config.system_prompt) for turns in conversations]
+        lengths, rows = chat_token_lengths(tokenizer, conversations), len(conversations)
+    else:
+        from engine.data.classification import load_classification
+
+        texts = load_classification(config.data, config.text_column, config.label_column).texts
+        lengths, rows = [len(ids) for ids in tokenizer(sample_rows(texts))["input_ids"]], len(texts)
+    if not config.eval_data:
+        rows -= round(rows * config.eval_fraction)  # the share set aside for evaluation
+    machine = Machine.from_probe(probe())
+    if config.device == "cpu":
+        machine = Machine("cpu", "cpu", None)
+    return plan(config, machine, DataStats(rows, lengths), shape)
+
+
+def _tokenizer(source, allow_unsafe: bool):
+    from transformers import AutoTokenizer
+
+    extra = {"gguf_file": source.gguf_file} if source.gguf_file else {}
+    tokenizer = AutoTokenizer.from_pretrained(source.path, trust_remote_code=allow_unsafe, **extra)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def describe(result: Plan) -> str:
+    """The plan as a person reads it: each decision, the memory and the time."""
+    lines = [f"- {d.reason}" for d in result.decisions]
+    if result.memory is not None:
+        lines.append(f"- Memory: {describe_memory(result.memory)}")
+    if result.time is not None:
+        lines.append(f"- Time: {result.time.sentence()}")
+    return "\n".join(lines)

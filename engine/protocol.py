@@ -322,3 +322,51 @@ MESSAGES["compile.failed"] = Message(
     "Compiling the model for faster steps did not work here ({reason}), so training goes on without it: "
     "the same results, only slower. Set 'compile' to 'off' to skip the attempt.",
 )
+# ---- planner, out-of-memory recovery and the health monitor (engine/planner.py, engine/training.py, engine/health.py)
+for _code in ("plan.max_length", "plan.batch_layout", "plan.checkpointing", "plan.epochs", "plan.eval_every", "plan.memory", "plan.time", "plan.setting"):
+    MESSAGES[_code] = Message(Level.INFO, "{reason}")
+MESSAGES["plan.memory_short"] = Message(
+    Level.WARNING,
+    "{reason} Training will try smaller pieces of each batch if it runs out of memory; a shorter length "
+    "limit, LoRA or a smaller model would be safer.",
+)
+MESSAGES["train.oom_recovered"] = Message(
+    Level.ADVICE,
+    "The batch did not fit in the GPU's memory; it is now processed in {pieces} pieces of {size} examples, "
+    "same effective batch, so training continues.",
+)
+MESSAGES["health.overfitting"] = Message(
+    Level.ADVICE,
+    "The model is starting to memorise the training examples: the evaluation loss rose from {best:.4g} to "
+    "{latest:.4g} while the training loss kept falling. The best checkpoint (step {best_step}) is kept; {action}",
+)
+MESSAGES["health.diverged"] = Message(
+    Level.WARNING,
+    "Training went off the rails at step {step} (the loss {what}). Went back to the checkpoint of step "
+    "{back_to} and continues with half the learning rate ({learning_rate:.3g}).",
+)
+MESSAGES["health.diverged_no_checkpoint"] = Message(
+    Level.ERROR,
+    "Training went off the rails at step {step} (the loss {what}) and there is no good checkpoint to go back "
+    "to. Try a smaller learning rate.",
+)
+MESSAGES["health.plateau"] = Message(
+    Level.ADVICE,
+    "The training loss has hardly changed over the last {window} steps (from {start:.4g} to {end:.4g}). "
+    "More of the same training is unlikely to help; a larger learning rate or more varied data might.",
+)
+MESSAGES["health.too_short"] = Message(
+    Level.ADVICE,
+    "This run has only {steps} training steps, too few for the model to learn much from {rows} examples. "
+    "Train for more epochs or use a smaller batch.",
+)
+MESSAGES["health.adapter_unchanged"] = Message(
+    Level.WARNING,
+    "The training has not changed the model so far ({why}). Check that the answers in the data are what "
+    "the model should learn, or raise the learning rate.",
+)
+MESSAGES["health.gave_up"] = Message(
+    Level.ERROR,
+    "Training kept going off the rails, even after lowering the learning rate {times} times (to {learning_rate:.3g}), "
+    "so it stopped. Start again with a learning rate ten times smaller.",
+)

@@ -28,7 +28,8 @@ from sqlite_utils import Database
 from transformers import get_cosine_schedule_with_warmup
 
 from engine import store
-from engine.config import JobConfig
+from engine.config import ConfigError, JobConfig
+from engine.health import Monitor
 from engine.hardware import memory_metrics
 from engine.jobs import CANCEL_SIGNAL, PAUSE_SIGNAL
 from engine.protocol import Status, message, metric_words
@@ -98,6 +99,7 @@ class TrainState:
     best_metric: float | None = None
     best_step: int = 0
     evals_without_improvement: int = 0
+    lr_scale: float = 1.0  # halved each time the health monitor rolls a diverged run back
 
 
 @dataclass
@@ -286,6 +288,8 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
     if state is None:
         state = TrainState()
         store.drop_metrics_after(job.db, job.run_id, 0)  # rows of a process killed before its first checkpoint
+        if _trainable_count(model) <= START_CHECKPOINT_LIMIT:
+            save_checkpoint(job, model, optimizer, scheduler, state)  # something to roll back to if it diverges
     else:
         store.drop_metrics_after(job.db, job.run_id, state.step)
         job.event("run.resumed", step=state.step, total_steps=steps)
@@ -295,22 +299,31 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
     stopped = ""
     micro_size = config.micro_batch_size or config.batch_size
     meter = _Meter(job, steps, state)
+    monitor = Monitor(job, steps, rows=loop.steps_per_epoch * config.batch_size)
+    monitor.started()
+    rollbacks = 0
     last_checkpoint = time.monotonic()
     autocast = torch.autocast(job.device.type, dtype=job.dtype, enabled=job.dtype != torch.float32)
     model.train()
 
-    for epoch, batch_index, indices in _remaining_steps(loop, state, steps):
+    remaining = _remaining_steps(loop, state, steps)
+    while (item := next(remaining, None)) is not None:
+        epoch, batch_index, indices = item
         if (request := job.controls.requested()) is not None:
             stopped = request
             break
-        micro_batches = loop.micro_batches(indices, micro_size)
-        count = sum(mb["count"] for mb in micro_batches)
-        loss_total = torch.zeros((), device=job.device)
-        for mb in micro_batches:
-            with autocast:
-                loss = loop.loss_sum(model, mb) / max(count, 1)
-            loss.backward()
-            loss_total += loss.detach()
+        # Out of memory: drop the partial gradients, halve the micro-batch (the loss is normalised by the
+        # step's count, so accumulation keeps the same effective batch) and retry the same step.
+        while (done := _accumulate(model, loop, indices, micro_size, autocast, job.device)) is None:
+            if min(micro_size, len(indices)) <= 1:
+                raise torch.OutOfMemoryError("even one example at a time does not fit")
+            optimizer.zero_grad(set_to_none=True)
+            micro_size = min(micro_size, len(indices)) // 2
+            _free_cached_memory(job.device)
+            job.event("train.oom_recovered", pieces=math.ceil(len(indices) / micro_size), size=micro_size)
+            config.micro_batch_size = micro_size  # a resumed run starts with the size that fits
+            job.save_config()
+        micro_batches, loss_total = done
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
         optimizer.step()
         scheduler.step()
@@ -321,13 +334,25 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
         tokens = sum(int(mb.get(loop.tokens_key, 0)) for mb in micro_batches) if loop.tokens_key else 0
         meter.step_done(loss_total, grad_norm, scheduler.get_last_lr()[0], len(indices), tokens, epoch + (batch_index + 1) / loop.steps_per_epoch)
 
-        if state.step % eval_every == 0 or state.step == steps:
+        due_eval = state.step % eval_every == 0 or state.step == steps
+        due_checkpoint = time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60
+        if due_eval or due_checkpoint:
             meter.flush()
+        if (problem := monitor.losses_flushed(meter.take_flushed())) is not None:
+            rollbacks += 1
+            state = _roll_back(job, model, optimizer, scheduler, problem, monitor.train_steps[-1], rollbacks, state.lr_scale)
+            meter.restart(state)
+            monitor.rolled_back(state.step)
+            remaining = _remaining_steps(loop, state, steps)
+            continue
+
+        if due_eval:
             model.eval()
             with torch.no_grad(), autocast:
                 results = loop.evaluate(model)
             model.train()
             store.add_metrics(job.db, job.run_id, state.step, results)
+            monitor.evaluated(state.step, results, model, state.best_step, config.early_stopping_patience > 0)
             if _improved(results[loop.metric], state.best_metric, loop.higher_is_better):
                 state.best_metric, state.best_step, state.evals_without_improvement = results[loop.metric], state.step, 0
                 _write_atomically(job.run_dir / "best", lambda f: save_file(trainable_state(model), str(f / "trainable.safetensors")), "the best model so far")
@@ -341,8 +366,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
                     job.event("train.early_stop", metric=metric_words(loop.metric)[0], patience=config.early_stopping_patience, best_step=state.best_step)
                     break
 
-        if time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60:
-            meter.flush()
+        if due_checkpoint:
             save_checkpoint(job, model, optimizer, scheduler, state)
             last_checkpoint = time.monotonic()
 
@@ -350,6 +374,59 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
     if stopped in ("pause", "cancel"):
         save_checkpoint(job, model, optimizer, scheduler, state)
     return state, stopped
+
+
+# Runs with at most this many trained weights save a checkpoint at step 0, so a divergence before the first
+# periodic checkpoint can still be rolled back (a few hundred MB at most; full training of big models skips it).
+START_CHECKPOINT_LIMIT = 50_000_000
+MAX_ROLLBACKS = 3
+
+
+def _trainable_count(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _accumulate(model, loop: Loop, indices: list[int], micro_size: int, autocast, device) -> tuple[list[MicroBatch], torch.Tensor] | None:
+    """Forward and backward over the step's micro-batches; None when the GPU ran out of memory."""
+    try:
+        micro_batches = loop.micro_batches(indices, micro_size)
+        count = sum(mb["count"] for mb in micro_batches)
+        loss_total = torch.zeros((), device=device)
+        for mb in micro_batches:
+            with autocast:
+                loss = loop.loss_sum(model, mb) / max(count, 1)
+            loss.backward()
+            loss_total += loss.detach()
+        return micro_batches, loss_total
+    except torch.OutOfMemoryError:
+        return None  # leaving the except block drops the traceback, and with it the step's tensors
+
+
+def _free_cached_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def _roll_back(job: Job, model, optimizer, scheduler, problem: str, failing_step: int, rollbacks: int, current_scale: float) -> TrainState:
+    """Back to the last checkpoint, with half the learning rate from there on; or a clear failure."""
+    if rollbacks > MAX_ROLLBACKS:
+        lowest = scheduler.base_lrs[0]
+        job.event("health.gave_up", times=MAX_ROLLBACKS, learning_rate=lowest)
+        raise ConfigError(message("health.gave_up", times=MAX_ROLLBACKS, learning_rate=lowest)[1])
+    state = load_checkpoint(job, model, optimizer, scheduler)
+    if state is None:
+        words = message("health.diverged_no_checkpoint", step=failing_step, what=problem)[1]
+        job.event("health.diverged_no_checkpoint", step=failing_step, what=problem)
+        raise ConfigError(words)
+    # The checkpoint's schedule already carries its own scale; go to half of the scale in use now.
+    change = current_scale / 2 / state.lr_scale
+    state.lr_scale = current_scale / 2
+    scheduler.base_lrs = [lr * change for lr in scheduler.base_lrs]  # saved with the scheduler from here on
+    for group in optimizer.param_groups:
+        group["lr"] *= change
+    store.drop_metrics_after(job.db, job.run_id, state.step)
+    job.event("health.diverged", step=failing_step, what=problem, back_to=state.step, learning_rate=scheduler.base_lrs[0])
+    return state
 
 
 def _remaining_steps(loop: Loop, state: TrainState, steps: int) -> Iterator[tuple[int, int, list[int]]]:
@@ -392,6 +469,19 @@ class _Meter:
         self.first_step = state.step
         self.samples = self.tokens = 0
         self.last_flush = 0.0
+        self.flushed: list[tuple[int, float]] = []  # (step, train loss) written since the health monitor looked
+
+    def take_flushed(self) -> list[tuple[int, float]]:
+        rows, self.flushed = self.flushed, []
+        return rows
+
+    def restart(self, state: TrainState) -> None:
+        """After a roll-back: forget unwritten steps, count speed from here."""
+        self.state, self.first_step = state, state.step
+        self.pending.clear()
+        self.flushed.clear()
+        self.samples = self.tokens = 0
+        self.window_start = self.session_start = time.monotonic()
 
     def elapsed(self) -> float:
         return time.monotonic() - self.session_start
@@ -420,6 +510,7 @@ class _Meter:
         ]
         rows[-1][1].update(rate | memory)
         store.add_metric_steps(self.job.db, self.job.run_id, rows)
+        self.flushed.extend((step, values["train_loss"]) for step, values in rows)
         done_here = self.state.step - self.first_step
         eta = self.elapsed() / done_here * (self.total - self.state.step) if done_here else None
         store.update_run(

@@ -47,11 +47,16 @@ def run(job: Job) -> Status:
         raise ConfigError("QLoRA is for large language models; for a text classifier choose LoRA or full training.")
     source = materialize(resolve(config.model, allow_unsafe=config.allow_unsafe_weights), job.home)
     tokenizer = load_tokenizer(source, allow_unsafe=config.allow_unsafe_weights)
+    if planner.needs_planning(config):  # method, batch layout, length limit...: decided and explained
+        sample = planner.sample_rows(train_texts)
+        planner.settle(job, source.path, [len(ids) for ids in tokenizer(sample)["input_ids"]], len(train_texts))
     # Encoders are small: keep fp32 master weights and let autocast run the matmuls in bf16 where it can.
     model = load_classifier(
         source, label_names, multi_label=data.multi_label, dtype=torch.float32,
         allow_unsafe=config.allow_unsafe_weights,
     )
+    if config.gradient_checkpointing == "on":  # decided by the planner when "auto"
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if config.method == "lora":
         model = get_peft_model(
             model,

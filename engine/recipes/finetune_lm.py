@@ -52,6 +52,8 @@ def run(job: Job) -> Status:
     # ---- model
     source = materialize(resolve(config.model, allow_unsafe=config.allow_unsafe_weights), job.home)
     tokenizer = load_tokenizer(source, allow_unsafe=config.allow_unsafe_weights)
+    if planner.needs_planning(config):  # method, batch layout, length limit...: decided and explained
+        planner.settle(job, source.path, planner.chat_token_lengths(tokenizer, train_convs), len(train_convs))
     model = _load_model(job, source)
     use_packed_attention(model, job.device)
     kernel = loss_kernel(job.device)
@@ -138,6 +140,8 @@ def _load_model(job: Job, source):
         # LoRA freezes the base, so it can sit in bf16; full training keeps fp32 master weights under autocast.
         dtype = job.dtype if config.method == "lora" else torch.float32
         model = load_causal_lm(source, dtype=dtype, allow_unsafe=config.allow_unsafe_weights)
+    if config.gradient_checkpointing == "on":  # decided by the planner when "auto"
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if config.method in ("lora", "qlora"):
         model = get_peft_model(
             model,

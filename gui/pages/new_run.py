@@ -36,6 +36,7 @@ METHOD_WORDS = {
     "lora": "LoRA: trains small add-on weights (fast, light, the usual choice)",
     "full": "Full: trains every weight (slower, needs more memory)",
     "qlora": "QLoRA: LoRA on a 4-bit model (needs an NVIDIA GPU)",
+    "auto": "Automatic: Tunewright chooses what fits this computer, and says why",
 }
 FIELDS = ["model", "data", "method", "epochs", "learning_rate", "batch_size", "name"]
 FIELD_LABELS = {

@@ -16,7 +16,7 @@ def test_every_setting_says_what_it_does():
     [
         ({"batch_size": "eight"}, "The setting 'batch_size' must be a whole number (it is 'eight')."),
         ({"lerning_rate": 0.1}, "'lerning_rate' is not a setting of a classify job. Did you mean 'learning_rate'?"),
-        ({"method": "magic"}, "The setting 'method' must be one of 'lora', 'full', 'qlora' (it is 'magic')."),
+        ({"method": "magic"}, "The setting 'method' must be one of 'lora', 'full', 'qlora', 'auto' (it is 'magic')."),
         ({"learning_rate": -1}, "The setting 'learning_rate' must be a small positive number, such as 0.0002 (it is -1.0)."),
         ({"model": ""}, "Choose a model to start from (for example 'demo:minilm')."),
         ({"kind": "painting"}, "'painting' is not a kind of job Tunewright knows; use one of classify, chat."),

@@ -1,0 +1,148 @@
+"""The health monitor: turns the training curves into plain-language events, each with an action.
+
+The checks are plain functions over metric series (lists of values in step order), so they are tested with
+synthetic curves; `Monitor` holds a run's series and calls them when `fit` flushes its metric rows or has
+evaluated the model. Findings:
+
+- divergence: the loss became NaN or infinite, or jumped far above its best (fit rolls back to the last
+  good checkpoint and continues with half the learning rate);
+- overfitting: the evaluation loss rises while the training loss falls (the best checkpoint is kept, and
+  early stopping ends the run or the event suggests stopping);
+- a plateau: the training loss no longer moves;
+- a run too short to learn: too few optimizer steps for the data;
+- an adapter that changed nothing: LoRA's B matrices still zero, or the evaluation loss where it started.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+# A loss this many times its lowest value so far (and above where it started) means training diverged.
+DIVERGENCE_FACTOR = 4.0
+# The evaluation loss must rise this much (relative) above its best, twice in a row, to call it overfitting.
+OVERFIT_RISE = 0.02
+# Plateau: over the last PLATEAU_WINDOW steps the smoothed loss moved less than PLATEAU_CHANGE (relative).
+PLATEAU_WINDOW = 50
+PLATEAU_CHANGE = 0.01
+# Fewer optimizer steps than this rarely teach a model anything.
+MIN_STEPS = 20
+
+
+def divergence(losses: list[float]) -> str | None:
+    """What went wrong with the newest losses, in words ("became NaN"), or None when they look sane.
+    `losses` is the run's whole training-loss series so far, in step order."""
+    if not losses:
+        return None
+    latest = losses[-1]
+    if math.isnan(latest):
+        return "became NaN (not a number)"
+    if math.isinf(latest):
+        return "became infinite"
+    earlier = [v for v in losses[:-1] if math.isfinite(v)]
+    if len(earlier) >= 2:  # a loss that quadruples within its first steps is the commonest divergence of all
+        lowest = min(earlier)
+        if latest > DIVERGENCE_FACTOR * max(lowest, 1e-3) and latest > 1.5 * earlier[0]:
+            return f"jumped to {latest:.4g}, from a best of {lowest:.4g}"
+    return None
+
+
+def overfitting(train_losses: list[float], eval_losses: list[float]) -> tuple[float, float] | None:
+    """(best, latest) evaluation loss when the last two evaluations are both clearly above the best one while
+    the training loss kept falling over the same stretch; else None."""
+    if len(eval_losses) < 3:
+        return None
+    best_index = min(range(len(eval_losses)), key=eval_losses.__getitem__)
+    best = eval_losses[best_index]
+    recent = eval_losses[-2:]
+    if best_index >= len(eval_losses) - 2 or not all(v > best * (1 + OVERFIT_RISE) for v in recent):
+        return None
+    if len(train_losses) < 4:
+        return None
+    half = len(train_losses) // 2
+    first, second = train_losses[:half], train_losses[half:]
+    falling = sum(second) / len(second) < sum(first) / len(first)
+    return (best, eval_losses[-1]) if falling else None
+
+
+def plateau(losses: list[float], window: int = PLATEAU_WINDOW) -> tuple[float, float] | None:
+    """(start, end) of the smoothed loss over the last `window` steps when it moved less than
+    PLATEAU_CHANGE; None while it still moves (or the run is too short to tell)."""
+    if len(losses) < 2 * window:
+        return None
+    recent = losses[-window:]
+    quarter = max(1, window // 4)
+    start, end = sum(recent[:quarter]) / quarter, sum(recent[-quarter:]) / quarter
+    if abs(start - end) <= PLATEAU_CHANGE * max(abs(start), 1e-8):
+        return start, end
+    return None
+
+
+def too_short(total_steps: int) -> bool:
+    return total_steps < MIN_STEPS
+
+
+def adapter_unchanged(model: torch.nn.Module | None, eval_losses: list[float]) -> str | None:
+    """Why the training seems to have changed nothing, or None. LoRA starts with B = 0, so an adapter whose
+    B matrices are still all zero has not learned; an evaluation loss stuck at its first value says the same
+    for any method."""
+    if model is not None:
+        lora_b = [p for name, p in model.named_parameters() if "lora_B" in name]
+        if lora_b and all(float(p.detach().abs().max()) == 0.0 for p in lora_b):
+            return "the adapter's weights are all still zero"
+    if len(eval_losses) >= 3 and all(abs(v - eval_losses[0]) <= 1e-6 * max(abs(eval_losses[0]), 1.0) for v in eval_losses[1:]):
+        return f"the evaluation loss is still exactly {eval_losses[0]:.4g}, where it started"
+    return None
+
+
+@dataclass
+class Monitor:
+    """A run's curves and which findings were already reported (each is said once)."""
+
+    job: object  # engine.training.Job (its `event` method)
+    total_steps: int
+    rows: int = 0
+    train_steps: list[int] = field(default_factory=list)
+    train_losses: list[float] = field(default_factory=list)
+    eval_losses: list[float] = field(default_factory=list)
+    reported: set[str] = field(default_factory=set)
+
+    def started(self) -> None:
+        if too_short(self.total_steps):
+            self._once("health.too_short", steps=self.total_steps, rows=self.rows)
+
+    def losses_flushed(self, rows: list[tuple[int, float]]) -> str | None:
+        """Take the newly written (step, train loss) rows; return what went wrong if training diverged."""
+        for step, loss in rows:
+            self.train_steps.append(step)
+            self.train_losses.append(loss)
+            if (problem := divergence(self.train_losses)) is not None:
+                return problem
+        if (flat := plateau(self.train_losses)) is not None:
+            self._once("health.plateau", window=PLATEAU_WINDOW, start=flat[0], end=flat[1])
+        return None
+
+    def rolled_back(self, to_step: int) -> None:
+        """Forget the curve after the checkpoint training went back to."""
+        keep = sum(1 for s in self.train_steps if s <= to_step)
+        del self.train_steps[keep:], self.train_losses[keep:]
+
+    def evaluated(self, step: int, results: dict[str, float], model: torch.nn.Module, best_step: int, early_stopping: bool) -> None:
+        if "eval_loss" not in results or not math.isfinite(results["eval_loss"]):
+            return
+        self.eval_losses.append(results["eval_loss"])
+        if (rise := overfitting(self.train_losses, self.eval_losses)) is not None:
+            action = (
+                "training stops early if it does not improve again." if early_stopping
+                else "you can stop the run now without losing anything."
+            )
+            self._once("health.overfitting", best=rise[0], latest=rise[1], best_step=best_step, action=action)
+        if len(self.eval_losses) >= 2 and (why := adapter_unchanged(model, self.eval_losses)) is not None:
+            self._once("health.adapter_unchanged", why=why)
+
+    def _once(self, code: str, **values) -> None:
+        if code not in self.reported:
+            self.reported.add(code)
+            self.job.event(code, **values)

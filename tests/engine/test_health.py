@@ -1,0 +1,129 @@
+"""The health monitor's checks on synthetic curves, and two real tiny runs: one that runs out of memory and one
+that diverges; both finish."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from engine import health, store
+from tests.engine.helpers import run_in_process, train_steps
+
+
+def falling(n: int, start: float = 2.0, end: float = 0.5) -> list[float]:
+    return [start + (end - start) * i / (n - 1) for i in range(n)]
+
+
+def test_divergence_is_a_nan_an_infinity_or_a_jump_far_above_the_best():
+    assert health.divergence(falling(10)) is None
+    assert health.divergence(falling(10) + [float("nan")]) == "became NaN (not a number)"
+    assert health.divergence(falling(10) + [float("inf")]) == "became infinite"
+    assert "jumped to 9" in health.divergence(falling(10) + [9.0])
+    assert health.divergence(falling(10) + [1.2]) is None  # a bump, not a divergence
+    assert health.divergence([1.4, 1.3, 5.0]) is None  # too early to tell
+
+
+def test_overfitting_needs_evaluation_rising_while_training_falls():
+    train = falling(40)
+    assert health.overfitting(train, [1.0, 0.8, 0.7, 0.75, 0.8]) == (0.7, 0.8)
+    assert health.overfitting(train, [1.0, 0.8, 0.7, 0.69, 0.68]) is None  # still improving
+    assert health.overfitting(train, [1.0, 0.8, 0.7, 0.75]) is None  # one bad evaluation is noise
+    assert health.overfitting(list(reversed(train)), [1.0, 0.8, 0.7, 0.75, 0.8]) is None  # training rising too
+
+
+def test_plateau_is_a_flat_loss_over_the_last_window():
+    flat = falling(100, 2.0, 1.0) + [1.0 + 0.001 * math.sin(i) for i in range(100)]
+    assert health.plateau(flat) == pytest.approx((1.0, 1.0), abs=0.01)
+    assert health.plateau(falling(200)) is None
+    assert health.plateau([1.0] * 60) is None  # too short to tell
+
+
+def test_a_run_too_short_to_learn():
+    assert health.too_short(5) and not health.too_short(200)
+
+
+def test_an_adapter_that_changed_nothing():
+    from peft import LoraConfig, get_peft_model
+
+    model = get_peft_model(torch.nn.Sequential(torch.nn.Linear(4, 4)), LoraConfig(r=2, target_modules=["0"]))
+    assert health.adapter_unchanged(model, [1.0, 0.9]) == "the adapter's weights are all still zero"
+    with torch.no_grad():
+        next(p for n, p in model.named_parameters() if "lora_B" in n).add_(0.1)
+    assert health.adapter_unchanged(model, [1.0, 0.9]) is None
+    assert "still exactly 1.5" in health.adapter_unchanged(None, [1.5, 1.5, 1.5])
+
+
+class _Events:
+    def __init__(self) -> None:
+        self.codes: list[str] = []
+
+    def event(self, code: str, **values) -> None:
+        self.codes.append(code)
+
+
+def test_the_monitor_says_each_finding_once():
+    job = _Events()
+    monitor = health.Monitor(job, total_steps=8, rows=100)
+    monitor.started()
+    assert monitor.losses_flushed([(s, v) for s, v in enumerate(falling(40), 1)]) is None
+    for step, loss in zip(range(5, 30, 5), [1.0, 0.8, 0.7, 0.75, 0.8]):
+        monitor.evaluated(step, {"eval_loss": loss}, None, best_step=15, early_stopping=True)
+    assert job.codes == ["health.too_short", "health.overfitting"]
+    assert monitor.losses_flushed([(41, float("nan"))]) == "became NaN (not a number)"
+    monitor.rolled_back(20)
+    assert monitor.train_steps == list(range(1, 21))
+
+
+def test_out_of_memory_halves_the_micro_batch_and_the_run_finishes(tunewright_home, tiny_classify_config, monkeypatch):
+    """A loss that raises torch.OutOfMemoryError for micro-batches of more than 2 examples, as a GPU would."""
+    from engine.recipes import finetune_classifier
+
+    real = finetune_classifier._loss_sum
+
+    def loss_that_runs_out_of_memory(logits, targets, multi_label):
+        if torch.is_grad_enabled() and len(targets) > 2:  # training steps only; evaluation has its own batches
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(logits, targets, multi_label)
+
+    monkeypatch.setattr(finetune_classifier, "_loss_sum", loss_that_runs_out_of_memory)
+    db, run_id = run_in_process(tunewright_home, {**tiny_classify_config, "max_steps": 4, "batch_size": 8, "micro_batch_size": None, "eval_every": 4})
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    messages = [e["message"] for e in store.events(db, run_id) if e["code"] == "train.oom_recovered"]
+    assert messages == [
+        "The batch did not fit in the GPU's memory; it is now processed in 2 pieces of 4 examples, same effective batch, so training continues.",
+        "The batch did not fit in the GPU's memory; it is now processed in 4 pieces of 2 examples, same effective batch, so training continues.",
+    ]
+    assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))  # no gap, no repeat
+    assert run["config"]["micro_batch_size"] == 2  # a resumed run starts with the size that fits
+    assert all(math.isfinite(v) for _, v in store.metric_series(db, run_id, "train_loss"))
+
+
+def test_out_of_memory_with_one_example_fails_with_the_clear_sentence(tunewright_home, tiny_classify_config, monkeypatch):
+    from engine.recipes import finetune_classifier
+
+    def never_fits(logits, targets, multi_label):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(finetune_classifier, "_loss_sum", never_fits)
+    db, run_id = run_in_process(tunewright_home, {**tiny_classify_config, "epochs": 1, "batch_size": 2})
+    run = store.get_run(db, run_id)
+    assert run["status"] == "failed"
+    assert run["error"].startswith("The model and batch did not fit in the GPU's memory.")
+
+
+def test_an_absurd_learning_rate_diverges_is_rolled_back_and_the_run_completes(tunewright_home, tiny_classify_config):
+    """Learning rate 0.05 (a thousand times the usual 5e-5, and 20x that for the new head) blows the loss up
+    within a few steps; each roll-back halves it until training is stable."""
+    db, run_id = run_in_process(tunewright_home, {**tiny_classify_config, "learning_rate": 0.05, "max_steps": 10, "eval_every": 5})
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    rollbacks = [e["message"] for e in store.events(db, run_id) if e["code"] == "health.diverged"]
+    assert rollbacks and all("Went back to the checkpoint of step" in m for m in rollbacks)
+    assert "continues with half the learning rate (0.025)" in rollbacks[0]
+    assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))  # rewritten, no gap, no repeat
+    losses = [v for _, v in store.metric_series(db, run_id, "train_loss")]
+    assert all(math.isfinite(v) and v < 4 * min(losses) for v in losses)
+    assert run["config"]["learning_rate"] == 0.05  # the user's setting is kept; the halving is the run's
