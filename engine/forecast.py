@@ -415,7 +415,7 @@ def forecast_time(shape: ModelShape, method: str, tokens: float, seq_len: int, d
 
 def describe_duration(seconds: float) -> str:
     if seconds < 90:
-        return f"{max(1, math.ceil(seconds))} seconds"
+        return "1 second" if seconds <= 1 else f"{math.ceil(seconds)} seconds"
     if seconds < 90 * 60:
         return f"{math.ceil(seconds / 60)} minutes"
     return f"{seconds / 3600:.1f} hours"

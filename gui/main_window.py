@@ -149,10 +149,14 @@ class MainWindow(QMainWindow):
                     # After the window is drawn: the probe's process loads torch, which would slow the start.
                     QTimer.singleShot(PROBE_DELAY_MS, lambda: self.client.probe_hardware(page.hardware_found.emit))
             elif name == "new":
-                from gui.pages.new_run import NewRunPage
+                from gui.pages.wizard import WizardPage
 
-                page = NewRunPage(self.client)
+                home = self.pages.get("home")
+                page = WizardPage(self.client, getattr(home, "hardware", None))
+                if home is not None:
+                    home.hardware_found.connect(lambda found, wizard=page.wizard: setattr(wizard, "hardware", found))
                 page.started.connect(self._started)
+                page.show_models.connect(lambda: self.show_page("models"))
             elif name == "runs":
                 page = RunsPage(self.runs)
                 page.open_run.connect(self.open_run)
@@ -212,7 +216,7 @@ class MainWindow(QMainWindow):
 
     def _new_run_with(self, values: dict[str, Any]) -> None:
         """New run, filled in from the Data page (its file, columns and chosen settings)."""
-        self.page("new").load_config(values)
+        self.page("new").load_config(values, at="model")
         self.show_page("new")
 
     def _started(self, run_id: int) -> None:

@@ -1,0 +1,576 @@
+"""New run, guided: Task -> Data -> Model -> Plan -> Train.
+
+Each step shows what was checked and what the engine decided, and the Next button says, in the footer,
+what still stops the way and how to fix it, so a person gets from a raw file to a training run without
+reading any documentation, and never starts a run that would fail. The choices live in a Qt-free view
+model (`gui.state.wizard.Wizard`); the steps here only show it and pass clicks to it.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.engine_client import CONFIG_TYPES, ConfigError, EngineClient, Hardware, JobError
+from gui.state import models as model_words
+from gui.state.wizard import STEP_TITLES, STEPS, TASKS, Wizard
+from gui.widgets.common import card, label, page_header
+from gui.widgets.settings_form import SettingsForm, words
+
+NEXT_WORDS = {"task": "Next: your data", "data": "Next: the model", "model": "Next: the plan",
+              "plan": "Next: review and train", "train": "Start training"}
+
+
+class WizardPage(QWidget):
+    started = Signal(int)
+    show_models = Signal()  # "more models": the Models page
+    _planned = Signal(object, object)  # (asked, result), from the plan's thread
+    _catalog = Signal(object)  # from the catalog's thread
+
+    def __init__(self, client: EngineClient, hardware: Hardware | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.wizard = Wizard(client)
+        self.wizard.hardware = hardware or client.cached_hardware()
+        self.wizard.changed.connect(self.refresh)
+        self._planned.connect(self.wizard.plan_done)
+        self._catalog.connect(self._show_models)
+        self.data_page: Any = None  # the Data page, built when the Data step is first shown
+        self.auto_checked: set[str] = set()  # files the doctor was started on by this step
+        self.models: list[Any] = []
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(32, 24, 32, 18)
+        outer.setSpacing(12)
+        outer.addWidget(page_header("New run", "Five short steps; each one says what it checked and what it decided."))
+        outer.addLayout(self._step_bar())
+        self.stack = QStackedWidget()
+        self.steps: dict[str, QWidget] = {}
+        for step, build in (("task", self._task_step), ("data", self._data_step), ("model", self._model_step),
+                            ("plan", self._plan_step), ("train", self._train_step)):
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setWidget(build())
+            self.steps[step] = scroll
+            self.stack.addWidget(scroll)
+        outer.addWidget(self.stack, 1)
+        outer.addWidget(self._footer())
+        self.refresh()
+
+    # ------------------------------------------------------------ frame: step bar and footer
+
+    def _step_bar(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        self.step_buttons: dict[str, QPushButton] = {}
+        for number, step in enumerate(STEPS, 1):
+            button = QPushButton(f"{number}  {STEP_TITLES[step]}")
+            button.setObjectName("StepButton")
+            button.setCheckable(True)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.clicked.connect(lambda _=False, s=step: self.go(s))
+            self.step_buttons[step] = button
+            row.addWidget(button)
+            if number < len(STEPS):
+                row.addWidget(label("›", "Muted"))
+        row.addStretch(1)
+        return row
+
+    def _footer(self) -> QWidget:
+        bar = QFrame()
+        bar.setObjectName("WizardFooter")
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(0, 8, 0, 0)
+        self.blocker = label("", "Muted", wrap=True)
+        row.addWidget(self.blocker, 1)
+        self.back_button = QPushButton("Back")
+        self.back_button.clicked.connect(lambda: self.go(STEPS[STEPS.index(self.wizard.step) - 1]))
+        row.addWidget(self.back_button)
+        self.next_button = QPushButton()
+        self.next_button.setObjectName("Primary")
+        self.next_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.next_button.clicked.connect(self.forward)
+        row.addWidget(self.next_button)
+        return bar
+
+    # ------------------------------------------------------------ step 1: task
+
+    def _task_step(self) -> QWidget:
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 8, 0, 8)
+        layout.setSpacing(12)
+        layout.addWidget(label("What should the model learn to do?", "SectionTitle"))
+        self.task_buttons: dict[str, ChoiceCard] = {}
+        for task in TASKS:
+            button = ChoiceCard(task.title, task.about, f"For example: {task.example}")
+            button.clicked.connect(lambda key=task.key: self.wizard.choose_task(key))
+            self.task_buttons[task.key] = button
+            layout.addWidget(button)
+        layout.addStretch(1)
+        return content
+
+    # ------------------------------------------------------------ step 2: data
+
+    def _data_step(self) -> QWidget:
+        self.data_box = QWidget()
+        layout = QVBoxLayout(self.data_box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        return self.data_box
+
+    def _ensure_data_page(self) -> None:
+        """The Data page, as this step: its file, how it reads and the doctor's findings."""
+        if self.data_page is None:
+            from gui.pages.data import DataPage
+
+            self.data_page = DataPage(self.client, task=self.wizard.task)
+            self.data_page.changed.connect(self._data_changed)
+            self.data_page.use_in_run.connect(self._data_chosen)
+            self.data_box.layout().addWidget(self.data_page)
+        elif self.data_page.fixed_task != self.wizard.task:
+            self.data_page.set_task(self.wizard.task)
+        self._data_changed()
+
+    def _data_changed(self) -> None:
+        """What stops the Data step: no file, a file that cannot be read as it is, or a finding the run would
+        fail on. The doctor starts by itself on a new file."""
+        page = self.data_page
+        if not page.path:
+            blocker = "Choose the file with your examples (or the demo data)."
+        elif page.description is None or page.description.problem:
+            blocker = page.problem.text() or "This file cannot be read as examples."
+        elif (guessed := self._guessed_task(page.path)) and guessed != self.wizard.task:
+            blocker = (f"This file looks like examples for “{_task_title(guessed)}”, not "
+                       f"“{_task_title(self.wizard.task)}”. Choose another file, or go back and change the task.")
+        elif page.session.running():
+            blocker = "The data doctor is checking your examples…"
+        elif (report := page.report()) is None:
+            stored = page.session.stored(page.path)
+            if stored and stored["metadata"].get("status") == "failed" or page.path in self.auto_checked:
+                blocker = "The data doctor could not check this file; see its message above, or choose another file."
+            else:
+                self.auto_checked.add(page.path)
+                page.check()
+                blocker = "The data doctor is checking your examples…"
+        else:
+            errors = [f for f in report.findings if f.severity == "error"]
+            blocker = (errors[0].message + " Use the fix beside it, or choose another file.") if errors else ""
+        if self.wizard.data.get("data") not in (None, page.path):
+            self.wizard.set_data(None, blocker)  # another file: its settings are handed over again with Next
+        self.wizard.data_blocker = blocker
+        self.refresh()
+
+    def _guessed_task(self, path: str) -> str:
+        """The task the file's own layout suggests (read from its head), whatever task the step asked for."""
+        from gui.state.data import DataError, ReadOptions
+
+        try:
+            return self.data_page.session.describe(path, ReadOptions()).task
+        except DataError:
+            return ""
+
+    def _data_chosen(self, values: dict[str, Any]) -> None:
+        self.wizard.set_data(values)
+        if self.wizard.step == "data":
+            self.go("model")
+
+    # ------------------------------------------------------------ step 3: model
+
+    def _model_step(self) -> QWidget:
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 8, 0, 8)
+        layout.setSpacing(12)
+        frame, box = card("Hero")
+        self.recommendation = label("Looking for the models on this computer…", wrap=True)
+        box.addWidget(self.recommendation)
+        self.use_recommended = QPushButton("Use the recommended model")
+        self.use_recommended.clicked.connect(lambda: self._choose_model(self.recommended))
+        self.use_recommended.hide()
+        box.addWidget(self.use_recommended, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(frame)
+        self.recommended: Any = None
+
+        self.model_table = QTableWidget(0, 5)
+        self.model_table.setHorizontalHeaderLabels(["Model", "Parameters", "Reads up to", "Licence", "Memory"])
+        self.model_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.model_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.model_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.model_table.verticalHeader().setVisible(False)
+        self.model_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.model_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.model_table.setMinimumHeight(220)
+        self.model_table.itemSelectionChanged.connect(self._model_selected)
+        layout.addWidget(self.model_table)
+        self.model_detail = label("", "Muted", wrap=True)
+        layout.addWidget(self.model_detail)
+        more = QPushButton("More models: add a folder or download one on the Models page")
+        more.setObjectName("Link")
+        more.clicked.connect(self.show_models.emit)
+        layout.addWidget(more, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)
+        return content
+
+    def _load_models(self) -> None:
+        threading.Thread(target=lambda: self._catalog.emit(self.client.models()), name="tunewright-catalog",
+                         daemon=True).start()
+
+    def _show_models(self, models: list[Any]) -> None:
+        self.models = [m for m in models if m.task == self.wizard.task]
+        self.model_table.blockSignals(True)
+        self.model_table.setRowCount(len(self.models))
+        for row, model in enumerate(self.models):
+            fit = model_words.fit_for(model, self.wizard.hardware)
+            cells = [model.name, model_words.parameters_text(model), model_words.context_text(model.context_length),
+                     model_words.licence_text(model.licence), model.problem and "Cannot be used" or fit.words]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(model.problem or fit.detail if column == 4 else model.ref)
+                self.model_table.setItem(row, column, item)
+            if model.ref == self.wizard.model_ref:
+                self.model_table.selectRow(row)
+        self.model_table.blockSignals(False)
+        self.recommended, reason = recommend(self.models, self.wizard.hardware)
+        if self.recommended is None:
+            self.recommendation.setText(reason)
+            self.use_recommended.hide()
+        else:
+            self.recommendation.setText(f"<b>Recommended: {self.recommended.name}.</b> {reason}")
+            self.use_recommended.setVisible(self.recommended.ref != self.wizard.model_ref)
+            if not self.wizard.model_ref:
+                self._choose_model(self.recommended)
+
+    def _model_selected(self) -> None:
+        rows = self.model_table.selectionModel().selectedRows()
+        if rows:
+            self._choose_model(self.models[rows[0].row()])
+
+    def _choose_model(self, model: Any) -> None:
+        if model is None:
+            return
+        fit = model_words.fit_for(model, self.wizard.hardware)
+        blocker = model.problem or (fit.detail if fit.level == "too big" else "")
+        self.model_detail.setText(f"{model.name}: {model.about or model_words.task_text(model)}. {fit.detail}")
+        self.use_recommended.setVisible(self.recommended is not None and model.ref != self.recommended.ref)
+        for row, shown in enumerate(self.models):
+            if shown.ref == model.ref and self.model_table.currentRow() != row:
+                self.model_table.blockSignals(True)
+                self.model_table.selectRow(row)
+                self.model_table.blockSignals(False)
+        self.wizard.set_model(model.ref, blocker)
+
+    # ------------------------------------------------------------ step 4: plan
+
+    def _plan_step(self) -> QWidget:
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 8, 0, 8)
+        layout.setSpacing(12)
+        frame, box = card()
+        box.addWidget(label("Memory", "SectionTitle"))
+        self.memory_bar = QProgressBar()
+        self.memory_bar.setRange(0, 1000)
+        box.addWidget(self.memory_bar)
+        self.memory_text = label("", wrap=True)
+        box.addWidget(self.memory_text)
+        box.addWidget(label("Time", "SectionTitle"))
+        self.time_text = label("", wrap=True)
+        box.addWidget(self.time_text)
+        layout.addWidget(frame)
+
+        frame, box = card()
+        box.addWidget(label("What the engine decided, and why", "SectionTitle"))
+        self.decisions = label("", wrap=True)
+        self.decisions.setTextFormat(Qt.TextFormat.RichText)
+        box.addWidget(self.decisions)
+        layout.addWidget(frame)
+
+        self.expert = QCheckBox("Expert: show every setting")
+        self.expert.toggled.connect(lambda on: self.expert_box.setVisible(on))
+        layout.addWidget(self.expert)
+        self.expert_box, box = card()
+        self.expert_forms: dict[str, SettingsForm] = {}
+        for kind, config_type in CONFIG_TYPES.items():
+            form = SettingsForm(config_type)
+            form.edited.connect(self.wizard.set_setting)
+            form.hide()
+            self.expert_forms[kind] = form
+            box.addWidget(form)
+        self.expert_box.hide()
+        layout.addWidget(self.expert_box)
+        layout.addStretch(1)
+        return content
+
+    def _show_plan(self) -> None:
+        wizard, plan = self.wizard, self.wizard.plan
+        for kind, form in self.expert_forms.items():
+            form.setVisible(kind == wizard.task)
+        form = self.expert_forms.get(wizard.task)
+        if form is not None:
+            form.show_values(wizard.settings, plan.config if plan and not plan.error else {})
+            match = _setting_named(wizard.blocker("plan"))
+            form.mark_invalid(match)
+        if plan is None or wizard.planning:
+            self.memory_bar.setValue(0)
+            self.memory_text.setText("Working out what fits…")
+            self.time_text.setText("")
+            self.decisions.setText("Planning the run: reading the model's settings and counting your examples' tokens…")
+            return
+        if plan.error:
+            self.memory_text.setText("")
+            self.decisions.setText(f"<span style='color:#b91c1c'>{_escape(plan.error)}</span>")
+            return
+        memory = plan.memory
+        self.memory_bar.setVisible(bool(memory and memory.get("available")))
+        if memory and memory.get("available"):
+            share = memory["total"] / memory["available"]
+            self.memory_bar.setValue(min(1000, round(1000 * share)))
+            self.memory_bar.setProperty("tone", "bad" if memory.get("fits") is False else "good")
+            self.memory_text.setText(memory.get("sentence", ""))
+        else:
+            self.memory_bar.setValue(0)
+            self.memory_text.setText(
+                "No GPU here: training runs on the computer's processor and its memory, which is rarely the limit "
+                "for these models; it is slower, so the time below matters more.")
+        self.memory_bar.style().unpolish(self.memory_bar)
+        self.memory_bar.style().polish(self.memory_bar)
+        self.time_text.setText((plan.time or {}).get("sentence", "") + (f" {plan.steps} steps." if plan.steps else ""))
+        items = "".join(f"<li>{_decision_html(d)}</li>" for d in plan.decisions)
+        self.decisions.setText(f"<ul style='margin-left:-20px'>{items}</ul>" if items else
+                               "Every setting was given; the engine decided nothing.")
+
+    # ------------------------------------------------------------ step 5: train
+
+    def _train_step(self) -> QWidget:
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 8, 0, 8)
+        layout.setSpacing(12)
+        frame, box = card()
+        box.addWidget(label("Ready to train", "SectionTitle"))
+        self.summary = label("", wrap=True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        box.addWidget(self.summary)
+        box.addWidget(label("Name (shown in the list of runs)", "FieldHelp"))
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("Named after the model and data if empty")
+        self.name.textChanged.connect(lambda text: setattr(self.wizard, "name", text.strip()))
+        box.addWidget(self.name)
+        box.addWidget(label("Training goes on if you close the window; pause, resume or cancel it at any time.",
+                            "Muted", wrap=True))
+        self.start_error = label("", "ErrorText", wrap=True)
+        self.start_error.hide()
+        box.addWidget(self.start_error)
+        layout.addWidget(frame)
+        layout.addStretch(1)
+        return content
+
+    def _show_summary(self) -> None:
+        try:
+            config = self.wizard.config()
+        except ConfigError as error:
+            self.summary.setText(_escape(str(error)))
+            return
+        plan = self.wizard.plan
+        rows = [
+            ("Task", _task_title(config.kind)),
+            ("Data", Path(config.data).name),
+            ("Model", config.model),
+            ("Method", {"lora": "LoRA (small adapters)", "full": "every weight", "qlora": "QLoRA (LoRA on 4-bit)"}
+             .get(config.method, config.method)),
+            ("Batch", f"{config.batch_size} examples per step" + (
+                f", in pieces of {config.micro_batch_size}" if config.micro_batch_size and config.micro_batch_size < config.batch_size else "")),
+            ("Length limit", f"{config.max_length} tokens" if config.max_length else "automatic"),
+            ("Epochs", _value(config.epochs) if config.epochs else "automatic"),
+            ("Learning rate", _value(config.learning_rate) if config.learning_rate else "automatic"),
+        ]
+        if plan and plan.memory and plan.memory.get("sentence"):
+            rows.append(("Memory", plan.memory["sentence"]))
+        if plan and plan.time:
+            rows.append(("Time", plan.time.get("sentence", "")))
+        self.summary.setText("<table cellspacing='6'>" + "".join(
+            f"<tr><td style='color:#6b7280'>{name}</td><td>{_escape(str(value))}</td></tr>" for name, value in rows
+        ) + "</table>")
+
+    # ------------------------------------------------------------ moving between steps
+
+    def go(self, step: str) -> None:
+        """Show `step`, if every step before it is done (going back is always allowed)."""
+        reachable = STEPS.index(step) <= STEPS.index(self.wizard.first_blocked())
+        if step == "model" and not self.wizard.data:
+            reachable = False  # the Data step hands its file over with Next
+        if not reachable and STEPS.index(step) > STEPS.index(self.wizard.step):
+            self.refresh()
+            return
+        if step == "data":
+            self._ensure_data_page()
+        elif step == "model":
+            self._load_models()
+        self.wizard.go(step)
+
+    def forward(self) -> None:
+        step = self.wizard.step
+        if self.wizard.blocker(step):
+            return
+        if step == "data":
+            self.data_page.use_for_run()  # answers with use_in_run, which moves on
+        elif step == "train":
+            self.start()
+        else:
+            self.go(STEPS[STEPS.index(step) + 1])
+
+    def start(self) -> int | None:
+        try:
+            run_id = self.client.start(self.wizard.config())
+        except (ConfigError, JobError, OSError) as error:
+            self.start_error.setText(f"The run could not be started: {error}")
+            self.start_error.show()
+            return None
+        self.start_error.hide()
+        self.started.emit(run_id)
+        return run_id
+
+    def load_config(self, values: dict[str, Any], *, at: str = "plan") -> None:
+        """Start from given settings (a run to repeat, or the Data page's file with `at="model"`): the steps
+        they answer are done, and the wizard opens at `at`, or at the model step when no model is given."""
+        values = dict(values)
+        self.wizard.choose_task(values.pop("kind", "classify"))
+        model = values.pop("model", "")
+        known = set(self.expert_forms[self.wizard.task].helps)
+        data_keys = {"data", "eval_data", "text_column", "label_column"}
+        self.wizard.set_data({k: v for k, v in values.items() if k in data_keys}, blocker="")
+        self.wizard.settings = {k: v for k, v in values.items() if k in known - data_keys - {"name"}}
+        self.wizard.name = str(values.get("name", ""))
+        self.name.setText(self.wizard.name)
+        if model:
+            self.wizard.set_model(model)
+        self.go(at if model else "model")
+
+    def refresh(self) -> None:
+        wizard = self.wizard
+        step = wizard.step
+        if step == "plan" and wizard.needs_plan():
+            wizard.make_plan(self._planned.emit)  # emits `changed`, which comes back here; the signal brings the answer
+            return
+        self.stack.setCurrentWidget(self.steps[step])
+        furthest = STEPS.index(wizard.first_blocked())
+        for index, name in enumerate(STEPS):
+            button = self.step_buttons[name]
+            button.setChecked(name == step)
+            button.setEnabled(index <= max(furthest, STEPS.index(step)))
+        for key, button in self.task_buttons.items():
+            button.setChecked(key == wizard.task)
+        if step == "plan":
+            self._show_plan()
+        elif step == "train":
+            self._show_summary()
+        blocker = wizard.blocker(step)
+        self.blocker.setText(blocker)
+        self.next_button.setText(NEXT_WORDS[step])
+        self.next_button.setEnabled(not blocker)
+        self.back_button.setVisible(step != "task")
+
+
+class ChoiceCard(QFrame):
+    """A big choice: a bold title and a line or two under it, checked with a click (a push button's own text
+    cannot be styled in parts, nor grow with its words)."""
+
+    clicked = Signal()
+
+    def __init__(self, title: str, *lines: str) -> None:
+        super().__init__()
+        self.setObjectName("Choice")
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(18, 12, 18, 12)
+        column.setSpacing(2)
+        column.addWidget(label(title, "Big", wrap=True))
+        for line in lines:
+            column.addWidget(label(line, "Muted", wrap=True))
+        self.setChecked(False)
+
+    def mousePressEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self.clicked.emit()
+
+    def isChecked(self) -> bool:  # noqa: N802 - as a button says it
+        return bool(self.property("checked"))
+
+    def setChecked(self, checked: bool) -> None:  # noqa: N802
+        self.setProperty("checked", checked)
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+
+def recommend(models: list[Any], hardware: Hardware | None) -> tuple[Any, str]:
+    """The model to start from, and the sentence that says why."""
+    usable = [m for m in models if m.usable and m.parameters]
+    if not usable:
+        return None, "There is no model for this task on this computer yet: add one on the Models page."
+    if not (hardware and hardware.gpus):
+        smallest = min(usable, key=lambda m: m.parameters)
+        return smallest, ("There is no GPU here, so training runs on the processor: the smallest model trains in "
+                          "minutes, where a larger one would take hours.")
+    fitting = [m for m in usable if model_words.fit_for(m, hardware).level == "fits"]
+    if not fitting:
+        return min(usable, key=lambda m: m.parameters), "It is the smallest model here; none fits this GPU easily."
+    largest = max(fitting, key=lambda m: m.parameters)
+    return largest, "It is the largest model here that fits this GPU: larger models learn more from the same examples."
+
+
+def _task_title(key: str) -> str:
+    return next((task.title for task in TASKS if task.key == key), key)
+
+
+def _value(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _decision_html(decision: dict[str, Any]) -> str:
+    """'<b>Learning rate 0.0005:</b> only the small adapters learn…': the reason, its setting in bold (named
+    first when the reason does not begin with it)."""
+    reason = decision["reason"]
+    head, colon, rest = reason.partition(":")
+    if colon and head.lower().startswith(words(decision["setting"]).lower().split()[0]):
+        return f"<b>{_escape(head)}:</b>{_escape(rest)}"
+    return f"<b>{_escape(words(decision['setting']))}: {_escape(_value(decision['value']))}.</b> {_escape(reason)}"
+
+
+def _setting_named(sentence: str) -> str | None:
+    """The setting a ConfigError sentence is about ("The setting 'batch_size' must be ...")."""
+    start = sentence.find("'")
+    end = sentence.find("'", start + 1)
+    return sentence[start + 1 : end] if "setting '" in sentence and end > start else None
+
+
+def _main() -> int:
+    """`python -m gui.pages.wizard --sample`: the wizard on its own."""
+    from gui.pages import standalone
+
+    return standalone.run(lambda client, runs: WizardPage(client))
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -1,0 +1,230 @@
+"""The guided New run, knowing nothing of Qt: what has been chosen at each step, what still stops the
+next step (with the sentence that says why and what to do), and the engine's plan for the run.
+
+Task -> Data -> Model -> Plan -> Train. The Data step is the Data page itself (its file, how it reads, the
+doctor's findings); the Model step chooses among the catalog's models for the task; the Plan step asks the
+engine (`tunewright-engine plan`, a short process: it reads the model's tokenizer to count the examples'
+tokens) what it would decide, and why, with the memory and time forecasts; Train starts the run.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.jobs import engine_env, engine_process
+from gui.engine_client import ConfigError, EngineClient, Hardware, JobConfig, from_dict
+from gui.state.events import Callbacks
+
+STEPS = ("task", "data", "model", "plan", "train")
+#: Settings whose job-file defaults suit a person who writes a config; in the wizard the engine decides them.
+ENGINE_DECIDES = {"method": "auto", "epochs": None, "max_length": None}
+STEP_TITLES = {"task": "Task", "data": "Data", "model": "Model", "plan": "Plan", "train": "Train"}
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str
+    title: str
+    about: str
+    example: str
+
+
+TASKS = [
+    Task("classify", "Sort texts into categories",
+         "The model reads a text and picks its category, or several.",
+         "Support tickets into billing, delivery, complaint; reviews into positive or negative."),
+    Task("chat", "Answer like my examples",
+         "The model learns to answer questions the way your examples do: your facts, your tone, your format.",
+         "A help-desk assistant that knows your products; replies in your company's style."),
+]
+
+
+@dataclass
+class PlanResult:
+    """What `tunewright-engine plan` printed: the config with every automatic setting decided, each decision
+    with its reason, and the memory and time forecasts; or the sentence saying why there is no plan."""
+
+    config: dict[str, Any] = field(default_factory=dict)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    memory: dict[str, Any] | None = None
+    time: dict[str, Any] | None = None
+    steps: int = 0
+    error: str = ""
+
+    @classmethod
+    def from_output(cls, data: dict[str, Any]) -> PlanResult:
+        return cls(config=data.get("config") or {}, decisions=list(data.get("decisions") or []),
+                   memory=data.get("memory"), time=data.get("time"), steps=int(data.get("steps") or 0))
+
+
+def run_plan(client: EngineClient, values: dict[str, Any], on_done: Callable[[PlanResult], None],
+             *, timeout: float = 300.0) -> threading.Thread:
+    """Ask the engine for its plan on a background thread (it loads a tokenizer); `on_done` is called there."""
+    folder = client.home / "plans"
+
+    def work() -> None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "wizard.json"
+            path.write_text(json.dumps(values), encoding="utf-8")
+            done = subprocess.run(
+                engine_process("plan", str(path), "--json"), capture_output=True, text=True, timeout=timeout,
+                env=engine_env(client.home), stdin=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            on_done(PlanResult(error=f"The plan could not be made ({error})."))
+            return
+        if done.returncode != 0:
+            # The engine's own last line is the sentence for the person (`tunewright-engine: ...`).
+            lines = done.stderr.strip().splitlines()
+            sentence = lines[-1].removeprefix("tunewright-engine: ") if lines else f"exit code {done.returncode}"
+            on_done(PlanResult(error=sentence))
+            return
+        try:
+            on_done(PlanResult.from_output(json.loads(done.stdout)))
+        except (ValueError, TypeError) as error:
+            on_done(PlanResult(error=f"The plan could not be read ({error})."))
+
+    thread = threading.Thread(target=work, name="tunewright-plan", daemon=True)
+    thread.start()
+    return thread
+
+
+class Wizard:
+    """The choices of one guided New run. `changed` fires whenever any of them, or the plan, changes."""
+
+    def __init__(self, client: EngineClient) -> None:
+        self.client = client
+        self.changed = Callbacks()
+        self.step = "task"
+        self.task = ""
+        self.data: dict[str, Any] = {}  # the Data step's settings for a run: data file, columns, length limit
+        self.data_blocker = "Choose the file with your examples."
+        self.model_ref = ""
+        self.model_blocker = "Choose the model to start from."
+        self.settings: dict[str, Any] = {}  # what the person set in the Expert view
+        self.name = ""
+        self.plan: PlanResult | None = None
+        self.planning = False
+        self._plan_asked: dict[str, Any] | None = None
+        self.hardware: Hardware | None = None
+
+    # ------------------------------------------------------------ choices
+
+    def choose_task(self, task: str) -> None:
+        if task != self.task:
+            self.task = task
+            self.model_ref, self.model_blocker = "", "Choose the model to start from."
+            self._forget_plan()
+        self.changed.emit()
+
+    def set_data(self, values: dict[str, Any] | None, blocker: str = "") -> None:
+        """The Data step's run settings, or what still stops it (e.g. a doctor's finding that training would fail on)."""
+        values = dict(values or {})
+        values.pop("kind", None)
+        values.pop("model", None)  # the Data page's guess; the Model step decides
+        if values != self.data or blocker != self.data_blocker:
+            self.data, self.data_blocker = values, blocker
+            self._forget_plan()
+        self.changed.emit()
+
+    def set_model(self, ref: str, blocker: str = "") -> None:
+        if (ref, blocker) != (self.model_ref, self.model_blocker):
+            self.model_ref, self.model_blocker = ref, blocker
+            self._forget_plan()
+        self.changed.emit()
+
+    def set_setting(self, name: str, value: Any) -> None:
+        """An Expert setting; None (or "") gives the decision back to the engine."""
+        if value in (None, ""):
+            self.settings.pop(name, None)
+        else:
+            self.settings[name] = value
+        self._forget_plan()
+        self.changed.emit()
+
+    def go(self, step: str) -> None:
+        self.step = step
+        self.changed.emit()
+
+    # ------------------------------------------------------------ the run it makes
+
+    def values(self) -> dict[str, Any]:
+        """The run's settings as chosen so far; what nobody chose is left to the engine's plan."""
+        values = {"kind": self.task, **ENGINE_DECIDES, **self.data, "model": self.model_ref, **self.settings}
+        if self.name:
+            values["name"] = self.name
+        return values
+
+    def config(self) -> JobConfig:
+        """The job's config: the plan's decisions under what the person chose; raises ConfigError."""
+        decided = dict(self.plan.config) if self.plan and not self.plan.error else {}
+        return from_dict({**decided, **self.values()})
+
+    def blocker(self, step: str | None = None) -> str:
+        """Why the step cannot be left forward yet, as a sentence that says what to do; "" when it can."""
+        step = step or self.step
+        if step == "task":
+            return "" if self.task else "Choose what the model should learn to do."
+        if step == "data":
+            return self.data_blocker
+        if step == "model":
+            return self.model_blocker
+        if step == "plan":
+            try:
+                self.config()  # what the person typed is checked at once, before any plan
+            except ConfigError as error:
+                return str(error)
+            if self.planning or self.plan is None:
+                return "Planning the run: counting your examples' tokens and working out what fits…"
+            if self.plan.error:
+                return self.plan.error
+            return self.memory_problem()
+        return ""
+
+    def first_blocked(self) -> str:
+        """The first step that stops the way to Train (the furthest one can go)."""
+        for step in STEPS[:-1]:
+            if self.blocker(step):
+                return step
+        return "train"
+
+    # ------------------------------------------------------------ the plan
+
+    def needs_plan(self) -> bool:
+        """The choices changed since the last plan was asked for, and they are valid enough to plan."""
+        if self._plan_asked == self.values():
+            return False
+        try:
+            from_dict(self.values())
+        except ConfigError:
+            return False
+        return True
+
+    def make_plan(self, deliver: Callable[[dict[str, Any], PlanResult], None]) -> None:
+        """Ask the engine for its plan of the run as chosen now. The answer comes on another thread, to
+        `deliver(asked, result)`, which must hand both to `plan_done` on the window's thread."""
+        asked = self.values()
+        self._plan_asked, self.planning = asked, True
+        self.changed.emit()
+        run_plan(self.client, asked, lambda result: deliver(asked, result))
+
+    def plan_done(self, asked: dict[str, Any], result: PlanResult) -> None:
+        if asked == self._plan_asked:  # else a later choice asked for a newer plan: this one is stale
+            self.plan, self.planning = result, False
+            self.changed.emit()
+
+    def memory_problem(self) -> str:
+        """A sentence when the forecast peak does not fit the GPU's memory."""
+        memory = self.plan.memory if self.plan else None
+        if not memory or memory.get("fits") is not False:  # None: the GPU's memory is not known
+            return ""
+        return memory.get("sentence") or "The run would not fit in this GPU's memory."
+
+    def _forget_plan(self) -> None:
+        self.plan, self._plan_asked, self.planning = None, None, False
