@@ -130,3 +130,17 @@ def message(code: str, **values: object) -> tuple[Level, str]:
     return declared.level, declared.format(**values)
 MESSAGES["plan.learning_rate"] = Message(Level.INFO, "{reason}")
 MESSAGES["plan.method"] = Message(Level.INFO, "{reason}")
+
+# ---- Export and evaluate (issue 7)
+MESSAGES["export.started"] = Message(Level.INFO, "Exporting run {run} as {format}.")
+MESSAGES["export.written"] = Message(Level.INFO, "The {format} export is written to {path} ({size}); now checking that it loads back the same.")
+MESSAGES["export.verified"] = Message(Level.INFO, "The export works. {summary}")
+MESSAGES["export.check_failed"] = Message(
+    Level.ERROR, "The export was written but does not behave like the model, so do not use it. {summary}"
+)
+MESSAGES["evaluate.started"] = Message(Level.INFO, "Scoring {model} on {rows} examples from {data}.")
+MESSAGES["evaluate.finished"] = Message(Level.INFO, "Evaluation finished: {headline}.")
+MESSAGES["evaluate.unknown_labels"] = Message(
+    Level.WARNING,
+    "{count} examples have categories the model was not trained on ({labels}); they count as wrong answers.",
+)
