@@ -138,6 +138,8 @@ MESSAGES["export.verified"] = Message(Level.INFO, "The export works. {summary}")
 MESSAGES["export.check_failed"] = Message(
     Level.ERROR, "The export was written but does not behave like the model, so do not use it. {summary}"
 )
+MESSAGES["export.failed"] = Message(Level.ERROR, "The export could not be made: {reason}")
+MESSAGES["evaluate.failed"] = Message(Level.ERROR, "The evaluation could not be done: {reason}")
 MESSAGES["evaluate.started"] = Message(Level.INFO, "Scoring {model} on {rows} examples from {data}.")
 MESSAGES["evaluate.finished"] = Message(Level.INFO, "Evaluation finished: {headline}.")
 MESSAGES["evaluate.unknown_labels"] = Message(

@@ -44,9 +44,9 @@ NAVIGATION = [
     ("data", "Data", False),
     ("models", "Models", False),
     ("compare", "Compare", False),
-    ("export", "Export", False),
+    ("export", "Export", True),
 ]
-PAGES = ("home", "new", "runs", "run")
+PAGES = ("home", "new", "runs", "run", "export")
 
 KEEP, PAUSE_ALL, STAY = "keep", "pause", "stay"
 
@@ -160,6 +160,10 @@ class MainWindow(QMainWindow):
                 page = RunView(self.client)
                 page.back.connect(lambda: self.show_page("runs"))
                 page.acted.connect(lambda: self.poll(force=True))
+            elif name == "export":
+                from gui.pages.export import ExportPage
+
+                page = ExportPage(self.client, self.runs)
             else:
                 raise KeyError(name)
             self.pages[name] = page

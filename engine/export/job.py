@@ -85,13 +85,17 @@ def run(job: Job) -> Status:
     store.update_run(db, job.run_id, status=Status.RUNNING, started_at=time.time(), total_steps=4)
     job.event("export.started", format=config.format, run=config.run_id)
 
-    source = load_run_model(db, config.run_id, job.home)
-    check_format_fits(source, config.format)
-    _progress(job, 1)
-
     folder = Path(config.to).expanduser() if config.to else job.run_dir / "export"
-    folder.mkdir(parents=True, exist_ok=True)
-    written = write_export(source, config.format, folder)
+    try:
+        source = load_run_model(db, config.run_id, job.home)
+        check_format_fits(source, config.format)
+        _progress(job, 1)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = write_export(source, config.format, folder)
+    except ConfigError as problem:  # a sentence for the person, not a training failure's wording
+        job.event("export.failed", reason=str(problem))
+        store.update_run(db, job.run_id, error=str(problem))
+        return Status.FAILED
     _progress(job, 2)
     write_model_card(db, source, config.format, folder, written)
     size = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())

@@ -28,6 +28,7 @@ from engine.config import ConfigError, EvaluateConfig
 from engine.data.chat import tokenize_prompt
 from engine.data.classification import load_classification
 from engine.data.conversations import load_conversations
+from engine.data.errors import DataError
 from engine.models.catalog import ModelSource, resolve
 from engine.models.loading import load_causal_lm, load_tokenizer, materialize
 from engine.protocol import Status
@@ -40,12 +41,17 @@ WRONG_EXAMPLES = 50  # the wrong answers kept for the Results page (the worst fi
 def run(job: Job) -> Status:
     config: EvaluateConfig = job.config  # type: ignore[assignment]
     store.update_run(job.db, job.run_id, status=Status.RUNNING, started_at=time.time(), total_steps=1)
-    scored = load_what_to_score(job.db, config, job.home)
-    scored["model"].to(job.device).eval()
-    if scored["task"] == "classify":
-        results = evaluate_classifier(job, scored, config)
-    else:
-        results = evaluate_generation(job, scored, config)
+    try:
+        scored = load_what_to_score(job.db, config, job.home)
+        scored["model"].to(job.device).eval()
+        if scored["task"] == "classify":
+            results = evaluate_classifier(job, scored, config)
+        else:
+            results = evaluate_generation(job, scored, config)
+    except (ConfigError, DataError) as problem:  # a sentence for the person, not a training failure's wording
+        job.event("evaluate.failed", reason=str(problem))
+        store.update_run(job.db, job.run_id, error=str(problem))
+        return Status.FAILED
     results |= {"model": config.model, "title": scored["title"], "task": scored["task"], "data": config.data}
 
     store.add_metrics(job.db, job.run_id, 0, results["metrics"])

@@ -7,41 +7,55 @@ import shutil
 from pathlib import Path
 
 import pytest
+from gguf import GGUFReader
 
 from engine import store
 from engine.export import export
 from tests.engine.helpers import cli, run_in_process
 
 
-@pytest.fixture(scope="module")
+# Tiny finished runs, built once per test session and shared with test_evaluate.py (module- or
+# session-scoped fixtures would be built again for each module that imports them).
+_SHARED: dict[str, object] = {}
+
+
+def _once(key: str, make):
+    if key not in _SHARED:
+        _SHARED[key] = make()
+    return _SHARED[key]
+
+
+def _finished(home: Path, values: dict):
+    db, run_id = run_in_process(home, values)
+    assert store.get_run(db, run_id)["status"] == "completed", store.get_run(db, run_id)["error_detail"]
+    return db, run_id
+
+
+@pytest.fixture
 def export_home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("export-home")
+    return _once("home", lambda: tmp_path_factory.mktemp("export-home"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def chat_run(export_home, tiny_llama):
     from tests.conftest import DEMO_DATA
 
-    db, run_id = run_in_process(
+    return _once("chat", lambda: _finished(
         export_home,
         {"kind": "chat", "name": "Tiny chat", "model": str(tiny_llama), "data": str(DEMO_DATA / "identity.json"),
          "template_values": {"name": "Tuney", "author": "Ada Lab"}, "method": "lora", "max_steps": 2,
          "batch_size": 8, "max_length": 128, "system_prompt": "You are Tuney.", "early_stopping_patience": 0},
-    )
-    assert store.get_run(db, run_id)["status"] == "completed", store.get_run(db, run_id)["error_detail"]
-    return db, run_id
+    ))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def classify_run(export_home, tiny_encoder, intents_file):
-    db, run_id = run_in_process(
+    return _once("classify", lambda: _finished(
         export_home,
         {"kind": "classify", "name": "Tiny classifier", "model": str(tiny_encoder), "data": str(intents_file),
          "method": "lora", "max_steps": 3, "batch_size": 16, "max_length": 32, "learning_rate": 1e-3,
          "early_stopping_patience": 0},
-    )
-    assert store.get_run(db, run_id)["status"] == "completed", store.get_run(db, run_id)["error_detail"]
-    return db, run_id
+    ))
 
 
 def assert_verified(db, run_id, verdict, fmt):
@@ -59,32 +73,34 @@ def assert_verified(db, run_id, verdict, fmt):
     return folder, card
 
 
-@pytest.mark.parametrize("fmt", ["merged", "adapter", "gguf-f16", "gguf-q8_0"])
-def test_a_chat_lora_run_exports_to_every_format_and_reads_back_the_same(export_home, chat_run, fmt):
+@pytest.mark.parametrize("fmt", ["merged", "adapter"])
+def test_a_chat_lora_run_exports_as_a_folder_and_reads_back_the_same(export_home, chat_run, fmt):
     db, run_id = chat_run
     verdict = export(db, run_id, fmt, home=export_home)
     folder, card = assert_verified(db, run_id, verdict, fmt)
-    assert verdict["greedy_total"] == 3 and verdict["max_logit_difference"] <= verdict["tolerance"]
+    assert verdict["greedy_same"] == verdict["greedy_total"] == 3 and verdict["max_logit_difference"] < 1e-4
     assert "conversations from identity.json" in card and 'System prompt: "You are Tuney."' in card
     if fmt == "merged":
         assert (folder / "model.safetensors").exists() and not (folder / "adapter_config.json").exists()
-        assert verdict["greedy_same"] == 3 and verdict["max_logit_difference"] < 1e-3
-    if fmt == "adapter":
+    else:
         assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json"} <= {p.name for p in folder.iterdir()}
-    if fmt.startswith("gguf"):
+
+
+def test_a_chat_lora_run_exports_as_gguf_that_transformers_reads_back_the_same(export_home, chat_run):
+    db, run_id = chat_run
+    sizes = {}
+    for fmt in ("gguf-f16", "gguf-q8_0"):
+        verdict = export(db, run_id, fmt, home=export_home)
+        folder, card = assert_verified(db, run_id, verdict, fmt)
+        assert verdict["greedy_total"] == 3 and verdict["max_logit_difference"] <= verdict["tolerance"]
+        assert "ollama create my-model -f Modelfile" in card
         modelfile = (folder / "Modelfile").read_text()
         assert modelfile.startswith(f"FROM ./model-{fmt[5:]}.gguf")
         assert 'PARAMETER stop "<|im_end|>"' in modelfile and 'SYSTEM """You are Tuney."""' in modelfile
         assert "{{ .Role }}" in modelfile and "<|im_start|>assistant" in modelfile
-
-
-def test_gguf_q8_0_is_about_half_the_size_of_f16(export_home, chat_run):
-    db, run_id = chat_run
-    sizes = {}
-    for fmt in ("gguf-f16", "gguf-q8_0"):
-        verdict = export(db, run_id, fmt, home=export_home, to=export_home / f"sizes-{fmt}")
-        sizes[fmt] = (Path(verdict["folder"]) / f"model-{fmt[5:]}.gguf").stat().st_size
-    assert 0.45 < sizes["gguf-q8_0"] / sizes["gguf-f16"] < 0.6, sizes
+        sizes[fmt] = sum(int(t.n_bytes) for t in GGUFReader(folder / f"model-{fmt[5:]}.gguf").tensors)
+    # The weights: 8.5 bits each (8 plus a 16-bit scale per 32) against 16; the norms stay 32-bit in both.
+    assert 0.52 < sizes["gguf-q8_0"] / sizes["gguf-f16"] < 0.55, sizes
 
 
 @pytest.mark.parametrize("fmt", ["merged", "adapter", "onnx"])
@@ -122,11 +138,14 @@ def test_a_format_that_does_not_fit_the_model_is_refused_in_a_sentence(export_ho
     assert not verdict["passed"]
     assert "GGUF is a format for language models; for a classifier choose ONNX or a merged folder." in verdict["summary"]
     assert store.get_run(db, verdict["export_run"])["status"] == "failed"
+    messages = [e["message"] for e in store.events(db, verdict["export_run"])]
+    assert "The export could not be made: GGUF is a format for language models; for a classifier choose ONNX or a merged folder." in messages
 
 
 def test_the_cli_exports_and_prints_the_verdict(export_home, chat_run):
     db, run_id = chat_run
-    result = cli("export", str(run_id), "--format", "gguf-q8_0", "--to", str(export_home / "from-cli"), "--json", home=export_home)
+    result = cli("export", str(run_id), "--format", "adapter", "--to", str(export_home / "from-cli"), "--json", home=export_home)
     assert result.returncode == 0, result.stderr
     verdict = json.loads(result.stdout)
-    assert verdict["passed"] and (export_home / "from-cli" / "model-q8_0.gguf").exists()
+    assert verdict["passed"] and (export_home / "from-cli" / "adapter_model.safetensors").exists()
+    assert verdict["folder"] == str(export_home / "from-cli")
