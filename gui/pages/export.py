@@ -144,7 +144,7 @@ class ExportPage(QWidget):
         self.run_box.currentIndexChanged.connect(self._run_chosen)
         self.export_button.clicked.connect(self.export_now)
         runs.changed.connect(self.refresh)
-        self._shown: list[tuple] = []
+        self._shown: list[tuple] | None = None  # what the list shows now (None: nothing drawn yet)
         self.refresh()
 
     # ------------------------------------------------------------ reading the database
