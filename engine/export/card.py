@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from engine import store
@@ -65,6 +66,11 @@ def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) ->
     if run["best_metric_name"]:
         words, value = metric_words(run["best_metric_name"], run["best_metric"])
         results.insert(0, f"- Best {words}: {value} (the saved model is that checkpoint)")
+    for evaluation in db["runs"].rows_where("parent_id = ? AND kind = 'evaluate' AND status = 'completed'", [run["id"]], order_by="id"):
+        for artifact in store.artifacts(db, evaluation["id"]):
+            if artifact["kind"] == "evaluation":  # a held-out evaluation the user ran on this model
+                data = Path(json.loads(evaluation["config"])["data"]).name
+                results.append(f"- On {data}: {artifact['metadata']['headline']}")
     use, limits = USES[source.task]
     labels = f"\n\nCategories: {', '.join(source.labels)}." if source.labels else ""
     text = f"""# {run['name']}

@@ -121,7 +121,7 @@ def _guess_task(source: ModelSource) -> str:
         return "classify"
     raise ConfigError(
         f"{source.title} has no trained categories and is not a chat model, so there is nothing to score; "
-        "evaluate a classification run instead, or set task."
+        "evaluate a classification run trained from it instead."
     )
 
 

@@ -57,6 +57,12 @@ def test_evaluating_a_classifier_run_stores_its_scores_and_mistakes(export_home,
     assert evaluation["status"] == "completed" and evaluation["parent_id"] == run_id and evaluation["kind"] == "evaluate"
     assert store.latest_metrics(db, results["evaluation_run"])["eval_accuracy"] == pytest.approx(results["accuracy"])
 
+    from engine.export import export  # the model card of a later export quotes this evaluation
+
+    verdict = export(db, run_id, "adapter", home=export_home, to=export_home / "with-evaluation")
+    card = (export_home / "with-evaluation" / "README.md").read_text()
+    assert verdict["passed"] and f"- On intents.jsonl: accuracy {results['accuracy']:.1%}" in card
+
 
 def test_evaluating_a_chat_run_puts_answers_next_to_the_base_models(export_home, chat_run):
     from engine.config import EvaluateConfig
