@@ -186,7 +186,8 @@ class ExportPage(QWidget):
         self._shown = key
         while self.list_layout.count():
             item = self.list_layout.takeAt(0)
-            if item.widget():
+            if item.widget():  # hidden at once: deleteLater only acts when the event loop comes round
+                item.widget().hide()
                 item.widget().deleteLater()
         for row in rows:
             self.list_layout.addWidget(ExportRow(row))
