@@ -69,6 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     plan.add_argument("--json", action="store_true")
 
+    export = commands.add_parser("export", help="export a finished run's model and check it loads back the same")
+    export.add_argument("run", type=int)
+    export.add_argument("--format", required=True, choices=["merged", "adapter", "gguf-f16", "gguf-q8_0", "onnx"])
+    export.add_argument("--to", type=Path, default=None, help="the folder to write into")
+    export.add_argument("--json", action="store_true")
+
+    evaluate = commands.add_parser("evaluate", help="score a run's model, a model folder or a catalog model on held-out data")
+    evaluate.add_argument("model", help="a run number, a model folder, or a catalog model such as demo:minilm")
+    evaluate.add_argument("--data", required=True, type=Path)
+    evaluate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    evaluate.add_argument("--json", action="store_true")
+
     job = commands.add_parser("job", help=argparse.SUPPRESS)  # the job process itself
     job.add_argument("run", type=int)
 
@@ -261,6 +273,34 @@ def cmd_plan(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from engine.export import export
+
+    verdict = export(_db(), args.run, args.format, home=store.default_home(), to=args.to or "")
+    if args.json:
+        print(json.dumps(verdict, indent=2))
+    else:
+        print(verdict.get("folder", ""))
+        print(("Passed. " if verdict["passed"] else "FAILED. ") + verdict["summary"], file=sys.stderr)
+    return 0 if verdict["passed"] else 1
+
+
+def cmd_evaluate(args) -> int:
+    from engine.config import from_dict
+    from engine.recipes.evaluate import evaluate_in_process
+
+    values = {"model": args.model, "data": str(args.data)}
+    for override in args.overrides:
+        key, _, raw = override.partition("=")
+        values[key.strip()] = raw
+    results = evaluate_in_process(_db(), from_dict(values, kind="evaluate"), home=store.default_home())
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(results.get("headline") or results.get("error"))
+    return 0 if "error" not in results else 1
+
+
 def cmd_job(args) -> int:
     from engine.job import run_job
 
@@ -280,6 +320,8 @@ COMMANDS = {
     "ask": cmd_ask,
     "download": cmd_download,
     "models": cmd_models,
+    "export": cmd_export,
+    "evaluate": cmd_evaluate,
     "job": cmd_job,
     "doctor": cmd_doctor,
     "plan": cmd_plan,

@@ -174,6 +174,73 @@ CONFIG_TYPES: dict[str, type[JobConfig]] = {
 }
 
 
+# ---- Export and evaluate (issue 7): jobs that use a finished run rather than train one. They are not
+# JobConfigs (no training data or optimizer), but carry `name`, `device` and `precision` so the job process
+# runs them like any other job.
+
+EXPORT_FORMATS = ["merged", "adapter", "gguf-f16", "gguf-q8_0", "onnx"]
+
+
+@dataclass
+class ExportConfig:
+    """Write a finished run's model in a format other tools read, and prove it loads back the same."""
+
+    run_id: int = setting(0, "The finished run whose model is exported.")
+    format: str = setting(
+        "merged", "'merged': a Hugging Face folder with the LoRA folded in; 'adapter': the LoRA alone; "
+        "'gguf-f16' / 'gguf-q8_0': one file for llama.cpp and Ollama (16-bit, or 8-bit and half the size); "
+        "'onnx': a classifier for ONNX Runtime.",
+        choices=EXPORT_FORMATS,
+    )
+    to: str = setting("", "The folder to write into. Empty: an 'export' folder inside this export's run folder.")
+    name: str = setting("", "A name for this export, shown in the list of runs.")
+    device: str = setting("cpu", "Where to load the model for checking: 'cpu' compares in full precision.", choices=["auto", "cuda", "mps", "cpu"])
+    precision: str = setting("fp32", "Number format for the check (fp32: the in-app model at full precision).", choices=["auto", "bf16", "fp16", "fp32"])
+
+    kind = "export"
+
+    def __post_init__(self) -> None:
+        _check(self.run_id >= 1, "run_id", "the number of a finished run", self.run_id)
+        if self.format not in EXPORT_FORMATS:
+            raise ConfigError(f"The format must be one of {', '.join(EXPORT_FORMATS)} (it is {self.format!r}).")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self)}
+
+
+@dataclass
+class EvaluateConfig:
+    """Score a model on held-out examples: a run's model, a model folder, or a catalog model."""
+
+    model: str = setting("", "What to score: a run number, a model folder, or a catalog model such as 'demo:minilm'.")
+    data: str = setting("", "The file of held-out examples, with the right answers.")
+    task: str = setting("", "'classify' or 'chat'. Empty: the run's task, or guessed from the model.", choices=["", "classify", "chat"])
+    max_examples: int = setting(200, "Score at most this many examples (the first ones in the file).")
+    side_by_side: int = setting(8, "Chat: how many answers to show next to the starting model's answers.")
+    max_new_tokens: int = setting(64, "Chat: the longest answer generated, in tokens.")
+    name: str = setting("", "A name for this evaluation, shown in the list of runs.")
+    device: str = setting("auto", "Where to run the model: 'auto', 'cuda', 'mps' or 'cpu'.", choices=["auto", "cuda", "mps", "cpu"])
+    precision: str = setting("fp32", "Number format while scoring.", choices=["auto", "bf16", "fp16", "fp32"])
+
+    kind = "evaluate"
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise ConfigError("Choose what to evaluate: a run number, a model folder or a catalog model.")
+        if not self.data:
+            raise ConfigError("Choose the file of held-out examples to evaluate on.")
+        _check(self.max_examples >= 1, "max_examples", "a whole number of at least 1", self.max_examples)
+        _check(self.side_by_side >= 0, "side_by_side", "0 or more", self.side_by_side)
+        _check(self.max_new_tokens >= 1, "max_new_tokens", "a whole number of at least 1", self.max_new_tokens)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self)}
+
+
+CONFIG_TYPES[ExportConfig.kind] = ExportConfig  # type: ignore[assignment]
+CONFIG_TYPES[EvaluateConfig.kind] = EvaluateConfig  # type: ignore[assignment]
+
+
 def _check(ok: bool, name: str, expected: str, got: Any) -> None:
     if not ok:
         raise ConfigError(f"The setting '{name}' must be {expected} (it is {got!r}).")

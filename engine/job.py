@@ -32,6 +32,14 @@ def recipe_for(kind: str):
         from engine.recipes import finetune_lm
 
         return finetune_lm.run
+    if kind == "export":
+        from engine.export import job as export_job
+
+        return export_job.run
+    if kind == "evaluate":
+        from engine.recipes import evaluate
+
+        return evaluate.run
     raise ConfigError(f"'{kind}' is not a kind of job Tunewright knows.")
 
 

@@ -370,3 +370,18 @@ MESSAGES["health.gave_up"] = Message(
     "Training kept going off the rails, even after lowering the learning rate {times} times (to {learning_rate:.3g}), "
     "so it stopped. Start again with a learning rate ten times smaller.",
 )
+# ---- Export and evaluate (issue 7)
+MESSAGES["export.started"] = Message(Level.INFO, "Exporting run {run} as {format}.")
+MESSAGES["export.written"] = Message(Level.INFO, "The {format} export is written to {path} ({size}); now checking that it loads back the same.")
+MESSAGES["export.verified"] = Message(Level.INFO, "The export works. {summary}")
+MESSAGES["export.check_failed"] = Message(
+    Level.ERROR, "The export was written but does not behave like the model, so do not use it. {summary}"
+)
+MESSAGES["export.failed"] = Message(Level.ERROR, "The export could not be made: {reason}")
+MESSAGES["evaluate.failed"] = Message(Level.ERROR, "The evaluation could not be done: {reason}")
+MESSAGES["evaluate.started"] = Message(Level.INFO, "Scoring {model} on {rows} examples from {data}.")
+MESSAGES["evaluate.finished"] = Message(Level.INFO, "Evaluation finished: {headline}.")
+MESSAGES["evaluate.unknown_labels"] = Message(
+    Level.WARNING,
+    "{count} examples have categories the model was not trained on ({labels}); they count as wrong answers.",
+)

@@ -45,9 +45,9 @@ NAVIGATION = [
     ("data", "Data", True),
     ("models", "Models", True),
     ("compare", "Compare", False),
-    ("export", "Export", False),
+    ("export", "Export", True),
 ]
-PAGES = ("home", "new", "runs", "run", "data", "models")
+PAGES = ("home", "new", "runs", "run", "data", "models", "export")
 
 KEEP, PAUSE_ALL, STAY = "keep", "pause", "stay"
 
@@ -181,6 +181,10 @@ class MainWindow(QMainWindow):
                     home.hardware_found.connect(page.set_hardware)
                 elif page.hardware is None and self.probe:
                     self.client.probe_hardware(page.hardware_found.emit)
+            elif name == "export":
+                from gui.pages.export import ExportPage
+
+                page = ExportPage(self.client, self.runs)
             else:
                 raise KeyError(name)
             self.pages[name] = page

@@ -1,0 +1,104 @@
+"""The model card: a README.md in every export, written from what the database knows about the run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine import store
+from engine.protocol import metric_words
+
+USES = {
+    "classify": (
+        "Sorting short texts like the training examples into the categories listed above.",
+        "It only knows these categories: a text about anything else still gets one of them. Accuracy on "
+        "texts unlike the training data (other wording, language or topic) is unknown; check it on your own "
+        "examples before relying on it.",
+    ),
+    "chat": (
+        "Answering in the style and with the facts of the training conversations.",
+        "A small language model can state wrong things confidently, and tuning on a few examples changes "
+        "its manner more than its knowledge. Do not use it for medical, legal or financial advice, or where "
+        "a wrong answer harms someone, without a person checking its answers.",
+    ),
+}
+
+HOW_TO_USE = {
+    "merged": "Load the folder with transformers: `AutoModelFor...from_pretrained(\"{folder}\")`.",
+    "adapter": "Load the base model named in adapter_config.json, then `PeftModel.from_pretrained(base, \"{folder}\")`.",
+    "gguf-f16": "Run the .gguf file with llama.cpp, or `ollama create my-model -f Modelfile` in this folder.",
+    "gguf-q8_0": "Run the .gguf file with llama.cpp, or `ollama create my-model -f Modelfile` in this folder.",
+    "onnx": "Run model.onnx with ONNX Runtime; tokenizer.json gives the token ids, config.json the category names.",
+}
+
+
+def data_summary(source) -> str:
+    config = source.config
+    name = Path(config.data).name
+    try:
+        if source.task == "classify":
+            from engine.data.classification import load_classification
+
+            data = load_classification(config.data, config.text_column, config.label_column)
+            kind = "several categories per text" if data.multi_label else "one category per text"
+            return f"{len(data.texts)} labelled texts from {name} ({kind}, {len(data.label_names)} categories)."
+        from engine.data.conversations import load_conversations
+
+        data = load_conversations(config.data, config.template_values)
+        return f"{len(data.conversations)} conversations from {name} ({data.format} format)."
+    except Exception:  # noqa: BLE001 - the file may have moved since training; say what is known
+        return f"The file {name} (no longer readable at {config.data}, so its rows are not counted here)."
+
+
+def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) -> Path:
+    run, config = source.run, source.config
+    method = {"lora": "LoRA (small adapter matrices; the base weights unchanged)", "full": "every weight trained", "qlora": "QLoRA (LoRA on a 4-bit base)"}[config.method]
+    settings = [
+        f"- Method: {method}" + (f", rank {config.lora_rank}, alpha {config.lora_alpha}" if config.method != "full" else ""),
+        f"- Learning rate {config.learning_rate}, batch {config.batch_size}, "
+        + (f"{config.max_steps} steps" if config.max_steps else f"{config.epochs:g} epochs")
+        + f" ({run['step']} steps done), length limit {config.max_length} tokens, seed {config.seed}",
+    ]
+    if source.task == "chat" and getattr(config, "system_prompt", ""):
+        settings.append(f"- System prompt: \"{config.system_prompt}\"")
+    metrics = {name: value for name, value in store.latest_metrics(db, run["id"]).items() if name.startswith("eval_")}
+    results = [f"- {metric_words(name, value)[0]}: {metric_words(name, value)[1]}" for name, value in sorted(metrics.items())]
+    if run["best_metric_name"]:
+        words, value = metric_words(run["best_metric_name"], run["best_metric"])
+        results.insert(0, f"- Best {words}: {value} (the saved model is that checkpoint)")
+    for evaluation in db["runs"].rows_where("parent_id = ? AND kind = 'evaluate' AND status = 'completed'", [run["id"]], order_by="id"):
+        for artifact in store.artifacts(db, evaluation["id"]):
+            if artifact["kind"] == "evaluation":  # a held-out evaluation the user ran on this model
+                data = Path(json.loads(evaluation["config"])["data"]).name
+                results.append(f"- On {data}: {artifact['metadata']['headline']}")
+    use, limits = USES[source.task]
+    labels = f"\n\nCategories: {', '.join(source.labels)}." if source.labels else ""
+    text = f"""# {run['name']}
+
+Exported by Tunewright from run {run['id']} as **{fmt}** ({', '.join(p.name for p in written)}).
+
+## Base model
+{source.base.title} (`{config.model}`).{labels}
+
+## Training data
+{data_summary(source)} Evaluation: {"the file " + Path(config.eval_data).name if config.eval_data else f"{config.eval_fraction:.0%} of the examples, set aside and never trained on"}.
+
+## Settings
+{chr(10).join(settings)}
+
+## Evaluation results
+{chr(10).join(results) or "- No evaluation was recorded."}
+
+## Intended use
+{use}
+
+## Limits
+{limits}
+
+## How to use
+{HOW_TO_USE[fmt].format(folder=folder.name)}
+The file verification.json in the export's run folder records how this export was checked against the model in Tunewright.
+"""
+    path = folder / "README.md"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,194 @@
+"""The export job: load a finished run's model, write it in the chosen format, write its model card, and
+check the export with an independent reader. Read top to bottom: load -> write -> card -> verify -> record.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine import store
+from engine.config import ConfigError, ExportConfig, from_dict
+from engine.export.card import write_model_card
+from engine.export.gguf import GGUF_TYPES, write_gguf, write_modelfile
+from engine.export.verify import verify_export
+from engine.models.catalog import ModelSource, resolve
+from engine.models.loading import load_causal_lm, load_classifier, load_tokenizer, materialize
+from engine.protocol import Status
+from engine.training import Job
+
+
+@dataclass
+class RunModel:
+    """A finished training run's model as the app uses it (the LoRA applied, not merged)."""
+
+    run: dict[str, Any]
+    config: Any  # the run's ClassifyConfig or ChatConfig
+    task: str  # "classify" or "chat"
+    model: Any
+    tokenizer: Any
+    model_dir: Path
+    base: ModelSource
+    is_adapter: bool
+    labels: list[str] = field(default_factory=list)
+    multi_label: bool = False
+
+    def merged(self):
+        """A plain transformers model with the LoRA folded into its weights (a copy: `model` is kept)."""
+        if not self.is_adapter:
+            return self.model
+        return copy.deepcopy(self.model).merge_and_unload().eval()
+
+
+def load_run_model(db, run_id: int, home: Path) -> RunModel:
+    run = store.get_run(db, run_id)
+    if run["kind"] not in ("classify", "chat"):
+        raise ConfigError(f"Run {run_id} is a {run['kind']} run; only a training run has a model to export.")
+    config = from_dict(run["config"])
+    model_dir = Path(run["run_dir"]) / "model"
+    if run["status"] != Status.COMPLETED or not model_dir.exists():
+        raise ConfigError(f"Run {run_id} has no finished model yet (it is {run['status']}).")
+    base = materialize(resolve(config.model, allow_unsafe=config.allow_unsafe_weights), home)
+    is_adapter = (model_dir / "adapter_config.json").exists()
+    own = ModelSource(base.ref, model_dir, base.title)
+    tokenizer = load_tokenizer(own)
+    if config.kind == "chat":
+        model = load_causal_lm(base if is_adapter else own, dtype=torch.float32, allow_unsafe=config.allow_unsafe_weights)
+        labels, multi_label = [], False
+    else:
+        metadata = next(a["metadata"] for a in store.artifacts(db, run_id) if a["kind"] in ("adapter", "model"))
+        labels, multi_label = metadata["labels"], metadata["multi_label"]
+        model = load_classifier(
+            base if is_adapter else own, labels, multi_label=multi_label, dtype=torch.float32,
+            allow_unsafe=config.allow_unsafe_weights,
+        )
+    if is_adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, model_dir)
+    return RunModel(run, config, config.kind, model.eval(), tokenizer, model_dir, base, is_adapter, labels, multi_label)
+
+
+# ---------------------------------------------------------------- the job
+
+
+def run(job: Job) -> Status:
+    config: ExportConfig = job.config  # type: ignore[assignment]
+    db, started = job.db, time.monotonic()
+    store.update_run(db, job.run_id, status=Status.RUNNING, started_at=time.time(), total_steps=4)
+    job.event("export.started", format=config.format, run=config.run_id)
+
+    folder = Path(config.to).expanduser() if config.to else job.run_dir / "export"
+    try:
+        source = load_run_model(db, config.run_id, job.home)
+        check_format_fits(source, config.format)
+        _progress(job, 1)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = write_export(source, config.format, folder)
+    except ConfigError as problem:  # a sentence for the person, not a training failure's wording
+        job.event("export.failed", reason=str(problem))
+        store.update_run(db, job.run_id, error=str(problem))
+        return Status.FAILED
+    _progress(job, 2)
+    write_model_card(db, source, config.format, folder, written)
+    size = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+    job.artifact("export", folder, format=config.format, files=sorted(p.name for p in folder.iterdir()), bytes=size)
+    job.event("export.written", format=config.format, path=folder, size=_megabytes(size))
+    _progress(job, 3)
+
+    verdict = verify_export(source, config.format, folder)
+    verdict |= {"format": config.format, "folder": str(folder), "bytes": size, "seconds": round(time.monotonic() - started, 1)}
+    verdict_path = job.run_dir / "verification.json"
+    verdict_path.write_text(json.dumps(verdict, indent=2), encoding="utf-8")
+    job.artifact("verification", verdict_path, passed=verdict["passed"], format=config.format, summary=verdict["summary"])
+    _progress(job, 4)
+    if verdict["passed"]:
+        job.event("export.verified", summary=verdict["summary"])
+        return Status.COMPLETED
+    job.event("export.check_failed", summary=verdict["summary"])
+    store.update_run(db, job.run_id, error=verdict["summary"])
+    return Status.FAILED
+
+
+def check_format_fits(source: RunModel, fmt: str) -> None:
+    """Refuse, in a sentence, a format that does not exist for this run's model."""
+    if fmt == "adapter" and not source.is_adapter:
+        raise ConfigError("This run trained every weight, so there is no separate adapter; export it as 'merged'.")
+    if fmt == "onnx" and source.task != "classify":
+        raise ConfigError("ONNX export is offered for classifiers; for a chat model choose GGUF or a merged folder.")
+    if fmt in GGUF_TYPES and source.task != "chat":
+        raise ConfigError("GGUF is a format for language models; for a classifier choose ONNX or a merged folder.")
+
+
+def write_export(source: RunModel, fmt: str, folder: Path) -> list[Path]:
+    """Write the format's files into `folder`; returns the main files written."""
+    if fmt == "adapter":
+        for name in ("adapter_config.json", "adapter_model.safetensors"):
+            shutil.copy2(source.model_dir / name, folder / name)
+        source.tokenizer.save_pretrained(folder)
+        return [folder / "adapter_model.safetensors"]
+    merged = source.merged()
+    if fmt == "merged":
+        merged.save_pretrained(folder, safe_serialization=True)
+        source.tokenizer.save_pretrained(folder)
+        return sorted(folder.glob("*.safetensors"))
+    if fmt in GGUF_TYPES:
+        path = write_gguf(merged, source.tokenizer, folder, fmt, name=source.run["name"])
+        try:
+            write_modelfile(folder, path, source.tokenizer, getattr(source.config, "system_prompt", ""))
+        except ConfigError as reason:
+            (folder / "NO-MODELFILE.txt").write_text(str(reason) + "\n", encoding="utf-8")
+        return [path]
+    if fmt == "onnx":
+        return [write_onnx(merged, source.tokenizer, folder)]
+    raise ConfigError(f"'{fmt}' is not an export format Tunewright knows.")
+
+
+class _LogitsOnly(torch.nn.Module):
+    """The classifier with plain tensor inputs and one output, the form ONNX Runtime users expect."""
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+def write_onnx(model, tokenizer, folder: Path) -> Path:
+    """model.onnx with any batch size and text length, next to the tokenizer and the label names."""
+    import logging
+
+    path = folder / "model.onnx"
+    example = tokenizer(["a short text", "and a somewhat longer one to pad against"], padding=True, return_tensors="pt")
+    batch, length = torch.export.Dim("batch"), torch.export.Dim("sequence")
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    program = torch.onnx.export(
+        _LogitsOnly(model.float().eval()),
+        (example["input_ids"], example["attention_mask"]),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        dynamic_shapes={"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}},
+        dynamo=True,
+        external_data=False,
+        verbose=False,
+    )
+    program.save(str(path))
+    tokenizer.save_pretrained(folder)
+    model.config.save_pretrained(folder)  # config.json: id2label, so the numbers out of ONNX have names
+    return path
+
+
+def _progress(job: Job, step: int) -> None:
+    store.update_run(job.db, job.run_id, step=step, progress=step / 4)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:.1f} MB"

@@ -1,0 +1,319 @@
+"""Score a model on held-out examples: a run's model, a model folder, or a catalog model.
+
+Classification: accuracy, macro-F1, a per-category table, a confusion matrix and the examples it got
+wrong with its probabilities. Generation: loss and perplexity on the reference answers, exact match,
+token-F1 and ROUGE-L of its greedy answers, and answers side by side with the starting model's.
+
+The results are metric rows of the evaluation run (kind "evaluate", parent: the run scored) and a JSON
+artifact, evaluation.json, that the Results page reads. Read top to bottom: what to score -> data ->
+classification or generation -> record.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import string
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine import store
+from engine.config import ConfigError, EvaluateConfig
+from engine.data.chat import tokenize_prompt
+from engine.data.classification import load_classification
+from engine.data.conversations import load_conversations
+from engine.data.errors import DataError
+from engine.models.catalog import ModelSource, resolve
+from engine.models.loading import load_causal_lm, load_tokenizer, materialize
+from engine.protocol import Status
+from engine.recipes import finetune_classifier, finetune_lm
+from engine.training import Job
+
+WRONG_EXAMPLES = 50  # the wrong answers kept for the Results page (the worst first would need a model of "worst")
+
+
+def run(job: Job) -> Status:
+    config: EvaluateConfig = job.config  # type: ignore[assignment]
+    store.update_run(job.db, job.run_id, status=Status.RUNNING, started_at=time.time(), total_steps=1)
+    try:
+        scored = load_what_to_score(job.db, config, job.home)
+        scored["model"].to(job.device).eval()
+        if scored["task"] == "classify":
+            results = evaluate_classifier(job, scored, config)
+        else:
+            results = evaluate_generation(job, scored, config)
+    except (ConfigError, DataError) as problem:  # a sentence for the person, not a training failure's wording
+        job.event("evaluate.failed", reason=str(problem))
+        store.update_run(job.db, job.run_id, error=str(problem))
+        return Status.FAILED
+    results |= {"model": config.model, "title": scored["title"], "task": scored["task"], "data": config.data}
+
+    store.add_metrics(job.db, job.run_id, 0, results["metrics"])
+    path = job.run_dir / "evaluation.json"
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    job.artifact("evaluation", path, task=scored["task"], headline=results["headline"], **results["metrics"])
+    job.event("evaluate.finished", headline=results["headline"])
+    store.update_run(job.db, job.run_id, step=1, progress=1.0)
+    return Status.COMPLETED
+
+
+def evaluate_in_process(db, config: EvaluateConfig, *, home: Path) -> dict[str, Any]:
+    """Run an evaluation job here (as `tunewright-engine evaluate` does); its results, or {"error": ...}."""
+    from engine.job import run_job
+    from engine.jobs import submit
+
+    if not config.name:
+        what = f"run {config.model}" if config.model.isdigit() else Path(config.model).name
+        config.name = f"Evaluation of {what} on {Path(config.data).name}"
+    parent = int(config.model) if config.model.isdigit() else None
+    if parent is not None:
+        store.get_run(db, parent)  # an unknown run is a KeyError the CLI words
+    run_id = submit(db, config, home=home, parent_id=parent)  # type: ignore[arg-type]
+    run_job(run_id, home)
+    for artifact in store.artifacts(db, run_id):
+        if artifact["kind"] == "evaluation":
+            return {**json.loads(Path(artifact["path"]).read_text(encoding="utf-8")), "evaluation_run": run_id}
+    return {"error": store.get_run(db, run_id)["error"], "evaluation_run": run_id}
+
+
+# ---------------------------------------------------------------- what to score
+
+
+def load_what_to_score(db, config: EvaluateConfig, home: Path) -> dict[str, Any]:
+    """{"task", "model", "tokenizer", "title", ...}: a run's model as the app uses it, or a model folder."""
+    if config.model.isdigit():
+        from engine.export.job import load_run_model
+
+        source = load_run_model(db, int(config.model), home)
+        if config.task and config.task != source.task:
+            raise ConfigError(f"Run {config.model} is a {source.task} run, so it cannot be scored as {config.task}.")
+        return {
+            "task": source.task, "model": source.model, "tokenizer": source.tokenizer, "title": source.run["name"],
+            "labels": source.labels, "multi_label": source.multi_label, "run_config": source.config,
+            "is_adapter": source.is_adapter, "base": source.base,
+        }
+    source = materialize(resolve(config.model), home)
+    task = config.task or _guess_task(source)
+    tokenizer = load_tokenizer(source)
+    if task == "chat":
+        return {"task": task, "model": load_causal_lm(source, dtype=torch.float32), "tokenizer": tokenizer, "title": source.title, "run_config": None}
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(source.path, dtype=torch.float32, use_safetensors=True)
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    multi_label = model.config.problem_type == "multi_label_classification"
+    return {"task": task, "model": model, "tokenizer": tokenizer, "title": source.title, "labels": labels, "multi_label": multi_label, "run_config": None}
+
+
+def _guess_task(source: ModelSource) -> str:
+    if source.bundled is not None and source.bundled.task == "chat":
+        return "chat"
+    architectures = json.loads((source.path / "config.json").read_text(encoding="utf-8")).get("architectures") or []
+    if any(name.endswith("ForCausalLM") for name in architectures):
+        return "chat"
+    if any(name.endswith("ForSequenceClassification") for name in architectures):
+        return "classify"
+    raise ConfigError(
+        f"{source.title} has no trained categories and is not a chat model, so there is nothing to score; "
+        "evaluate a classification run trained from it instead."
+    )
+
+
+# ---------------------------------------------------------------- classification
+
+
+def evaluate_classifier(job: Job, scored: dict[str, Any], config: EvaluateConfig) -> dict[str, Any]:
+    run_config = scored["run_config"]
+    columns = (run_config.text_column, run_config.label_column) if run_config else ("", "")
+    data = load_classification(config.data, *columns)
+    texts, truth_names = data.texts[: config.max_examples], data.labels[: config.max_examples]
+    labels, multi_label = scored["labels"], scored["multi_label"]
+    job.event("evaluate.started", model=scored["title"], rows=len(texts), data=Path(config.data).name)
+    unknown = sorted({name for names in truth_names for name in names} - set(labels))
+    if unknown:
+        count = sum(any(name in unknown for name in names) for names in truth_names)
+        job.event("evaluate.unknown_labels", count=count, labels=", ".join(unknown[:10]))
+
+    # The recipe's own tokenising and batching, so a text is cut and padded exactly as in training.
+    max_length = run_config.max_length if run_config else 256
+    ids = finetune_classifier._tokenize(job, scored["tokenizer"], texts, max_length)
+    placeholder = torch.zeros(len(ids))  # targets are scored below, including categories the model lacks
+    probabilities = []
+    with torch.no_grad():
+        for start in range(0, len(ids), finetune_classifier.EVAL_BATCH):
+            rows = list(range(start, min(start + finetune_classifier.EVAL_BATCH, len(ids))))
+            batch = finetune_classifier._batch(scored["tokenizer"], ids, placeholder, rows, job.device)
+            logits = scored["model"](input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
+            probabilities.append(logits.sigmoid() if multi_label else logits.softmax(dim=-1))
+            store.update_run(job.db, job.run_id, progress=0.9 * rows[-1] / len(ids))
+    probs = torch.cat(probabilities).cpu().numpy()
+
+    threshold = run_config.threshold if run_config else 0.5
+    if multi_label:
+        predicted = [[labels[i] for i in np.flatnonzero(row > threshold)] for row in probs]
+    else:
+        predicted = [[labels[int(row.argmax())]] for row in probs]
+    report = classification_report(truth_names, predicted, labels, multi_label=multi_label)
+    wrong = [
+        {
+            "text": text, "expected": truth, "predicted": guess,
+            "probabilities": {labels[i]: round(float(row[i]), 4) for i in np.argsort(-row)[:3]},
+        }
+        for text, truth, guess, row in zip(texts, truth_names, predicted, probs)
+        if sorted(truth) != sorted(guess)
+    ]
+    metrics = {"eval_accuracy": report["accuracy"], "eval_macro_f1": report["macro_f1"]}
+    headline = f"accuracy {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.1%} on {len(texts)} examples"
+    return {"headline": headline, "metrics": metrics, "rows": len(texts), **report, "wrong": wrong[:WRONG_EXAMPLES], "wrong_count": len(wrong)}
+
+
+def classification_report(truth: list[list[str]], predicted: list[list[str]], labels: list[str], *, multi_label: bool) -> dict[str, Any]:
+    """Accuracy (exact set match), macro-F1 over the model's categories, precision/recall/F1/support per
+    category, and (one category per text) the confusion matrix, rows the true category, columns the
+    predicted one, with an extra row for true categories the model does not know. Written out here, as the
+    recipe's own scores are, rather than adding scikit-learn for a few sums."""
+    per_class = []
+    for label in labels:
+        tp = sum(label in t and label in p for t, p in zip(truth, predicted))
+        fp = sum(label not in t and label in p for t, p in zip(truth, predicted))
+        fn = sum(label in t and label not in p for t, p in zip(truth, predicted))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class.append({"label": label, "precision": precision, "recall": recall, "f1": f1, "support": tp + fn})
+    present = [row for row in per_class if row["support"] or any(row["label"] in p for p in predicted)]
+    report: dict[str, Any] = {
+        "accuracy": sum(sorted(t) == sorted(p) for t, p in zip(truth, predicted)) / max(len(truth), 1),
+        "macro_f1": sum(row["f1"] for row in present) / max(len(present), 1),
+        "per_class": per_class,
+        "labels": labels,
+        "confusion": None,
+    }
+    if not multi_label:
+        index = {label: i for i, label in enumerate(labels)}
+        matrix = [[0] * len(labels) for _ in range(len(labels) + 1)]  # last row: a category the model lacks
+        for t, p in zip(truth, predicted):
+            matrix[index.get(t[0], len(labels))][index[p[0]]] += 1
+        report["confusion"] = matrix
+    return report
+
+
+# ---------------------------------------------------------------- generation
+
+
+def evaluate_generation(job: Job, scored: dict[str, Any], config: EvaluateConfig) -> dict[str, Any]:
+    run_config = scored["run_config"]
+    data = load_conversations(config.data, run_config.template_values if run_config else {})
+    system_prompt = run_config.system_prompt if run_config else ""
+    conversations = [finetune_lm.with_system_prompt(turns, system_prompt) for turns in data.conversations]
+    conversations = [turns for turns in conversations if any(t.role == "assistant" for t in turns)][: config.max_examples]
+    if not conversations:
+        raise ConfigError(f"{Path(config.data).name} has no conversations with an answer to compare against.")
+    job.event("evaluate.started", model=scored["title"], rows=len(conversations), data=Path(config.data).name)
+    model, tokenizer = scored["model"], scored["tokenizer"]
+
+    # Loss on the reference answers, with the recipe's own tokenising, batching and loss.
+    max_length = run_config.max_length if run_config else 512
+    examples = finetune_lm._tokenize_all(job, tokenizer, conversations, max_length)
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(examples), finetune_lm.EVAL_BATCH):
+            batch = finetune_lm._batch(examples[start : start + finetune_lm.EVAL_BATCH], tokenizer.pad_token_id, job.device)
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            total += float(finetune_lm._token_loss_sum(logits, batch["labels"]))
+            count += batch["count"]
+    loss = total / max(count, 1)
+
+    # Greedy answers to each prompt (the conversation up to its last answer), against that answer.
+    rows = []
+    for number, turns in enumerate(conversations):
+        last = max(i for i, turn in enumerate(turns) if turn.role == "assistant")
+        prompt, reference = turns[:last], turns[last].content
+        row = {"prompt": prompt[-1].content if prompt else "", "reference": reference, "answer": generate(model, tokenizer, prompt, config.max_new_tokens, job.device)}
+        row |= {"exact_match": exact_match(row["answer"], reference), "token_f1": token_f1(row["answer"], reference), "rouge_l": rouge_l(row["answer"], reference)}
+        if number < config.side_by_side and scored.get("is_adapter"):
+            with model.disable_adapter():  # the starting model is the same weights without the LoRA
+                row["base_answer"] = generate(model, tokenizer, prompt, config.max_new_tokens, job.device)
+        rows.append(row)
+        store.update_run(job.db, job.run_id, progress=0.9 * (number + 1) / len(conversations))
+    if config.side_by_side and run_config is not None and not scored.get("is_adapter"):
+        _add_base_answers(rows[: config.side_by_side], conversations, scored, config, job)
+
+    metrics = {
+        "eval_loss": loss, "eval_perplexity": math.exp(min(loss, 50.0)),
+        "eval_exact_match": float(np.mean([r["exact_match"] for r in rows])),
+        "eval_token_f1": float(np.mean([r["token_f1"] for r in rows])),
+        "eval_rouge_l": float(np.mean([r["rouge_l"] for r in rows])),
+    }
+    headline = (
+        f"perplexity {metrics['eval_perplexity']:.3g}, exact match {metrics['eval_exact_match']:.0%}, "
+        f"token-F1 {metrics['eval_token_f1']:.0%}, ROUGE-L {metrics['eval_rouge_l']:.0%} on {len(rows)} conversations"
+    )
+    return {"headline": headline, "metrics": metrics, "rows": len(rows), "answers": rows}
+
+
+def _add_base_answers(rows, conversations, scored, config: EvaluateConfig, job: Job) -> None:
+    """A fully trained run: load the model it started from to answer the same prompts."""
+    base = load_causal_lm(scored["base"], dtype=torch.float32).to(job.device).eval()
+    for row, turns in zip(rows, conversations):
+        last = max(i for i, turn in enumerate(turns) if turn.role == "assistant")
+        row["base_answer"] = generate(base, scored["tokenizer"], turns[:last], config.max_new_tokens, job.device)
+
+
+def generate(model, tokenizer, turns, max_new_tokens: int, device) -> str:
+    """The model's greedy answer (the same every time) to a conversation so far."""
+    ids = torch.tensor([tokenize_prompt(tokenizer, turns)], device=device)
+    with torch.no_grad():
+        out = model.generate(
+            input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens, do_sample=False,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    return tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).strip()
+
+
+# The answer metrics of reading-comprehension benchmarks (SQuAD's normalisation: lower case, no punctuation,
+# no articles). A dozen lines each, written here rather than adding a metrics library to the engine.
+
+
+def normalize_words(text: str) -> list[str]:
+    text = "".join(ch for ch in text.lower() if ch not in string.punctuation)
+    return re.sub(r"\b(a|an|the)\b", " ", text).split()
+
+
+def exact_match(answer: str, reference: str) -> float:
+    return float(normalize_words(answer) == normalize_words(reference))
+
+
+def token_f1(answer: str, reference: str) -> float:
+    ours, theirs = normalize_words(answer), normalize_words(reference)
+    if not ours or not theirs:
+        return float(ours == theirs)
+    common = sum((Counter(ours) & Counter(theirs)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(ours), common / len(theirs)
+    return 2 * precision * recall / (precision + recall)
+
+
+def rouge_l(answer: str, reference: str) -> float:
+    """ROUGE-L F1: the longest common subsequence of words, as a share of each text's length."""
+    ours, theirs = normalize_words(answer), normalize_words(reference)
+    if not ours or not theirs:
+        return float(ours == theirs)
+    previous = [0] * (len(theirs) + 1)
+    for word in ours:
+        current = [0]
+        for j, other in enumerate(theirs):
+            current.append(previous[j] + 1 if word == other else max(previous[j + 1], current[j]))
+        previous = current
+    lcs = previous[-1]
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(ours), lcs / len(theirs)
+    return 2 * precision * recall / (precision + recall)
