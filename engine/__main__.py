@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine import jobs, store
 from engine.config import ConfigError, JobConfig, load
+from engine.data.errors import DataError
 from engine.protocol import FINISHED, Status
 
 
@@ -89,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (ConfigError, jobs.JobError) as problem:
         print(f"tunewright-engine: {problem}", file=sys.stderr)
+        return 2
+    except DataError as problem:
+        print(f"tunewright-engine: {problem}", file=sys.stderr)
+        if getattr(args, "json", False):  # for a program: what went wrong, by its code and values
+            print(json.dumps({"error": str(problem), "code": problem.code, "values": problem.values}, default=str))
         return 2
     except KeyError as missing:
         print(f"tunewright-engine: there is no run {missing}.", file=sys.stderr)

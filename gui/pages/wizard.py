@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QFormLayout,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from gui.engine_client import CONFIG_TYPES, ConfigError, EngineClient, Hardware, JobError
 from gui.state import models as model_words
-from gui.state.wizard import STEP_TITLES, STEPS, TASKS, Wizard
+from gui.state.wizard import STEP_TITLES, STEPS, TASKS, Wizard, placeholder_names
 from gui.widgets.common import card, label, page_header
 from gui.widgets.settings_form import SettingsForm, words
 
@@ -285,6 +286,16 @@ class WizardPage(QWidget):
         layout = QVBoxLayout(content)
         layout.setContentsMargins(0, 8, 0, 8)
         layout.setSpacing(12)
+        self.placeholders_box, box = card("Hero")
+        box.addWidget(label("Your examples have blanks to fill in", "SectionTitle"))
+        box.addWidget(label("Words like {{name}} in your examples are replaced by what you write here, in every "
+                            "example, before training: for instance your assistant's name and who made it.",
+                            "Muted", wrap=True))
+        self.placeholder_form = QFormLayout()
+        box.addLayout(self.placeholder_form)
+        self.placeholder_edits: dict[str, QLineEdit] = {}
+        self.placeholders_box.hide()
+        layout.addWidget(self.placeholders_box)
         frame, box = card()
         box.addWidget(label("Memory", "SectionTitle"))
         self.memory_bar = QProgressBar()
@@ -320,8 +331,30 @@ class WizardPage(QWidget):
         layout.addStretch(1)
         return content
 
+    def _show_placeholders(self) -> None:
+        """One field per {{placeholder}} the examples use, when the plan stopped for want of their values."""
+        given = self.wizard.settings.get("template_values") or {}
+        names = placeholder_names(self.wizard.plan) or list(given)
+        if names != list(self.placeholder_edits):
+            while self.placeholder_form.rowCount():
+                self.placeholder_form.removeRow(0)
+            self.placeholder_edits = {}
+            for name in names:
+                edit = QLineEdit(str(given.get(name, "")))
+                edit.setPlaceholderText(f"what {{{{{name}}}}} stands for")
+                edit.editingFinished.connect(self._placeholders_typed)
+                self.placeholder_edits[name] = edit
+                self.placeholder_form.addRow(label(f"{{{{{name}}}}}", "FormLabel"), edit)
+        self.placeholders_box.setVisible(bool(names))
+
+    def _placeholders_typed(self) -> None:
+        values = {name: edit.text().strip() for name, edit in self.placeholder_edits.items()}
+        if all(values.values()) and values != self.wizard.settings.get("template_values"):
+            self.wizard.set_setting("template_values", values)
+
     def _show_plan(self) -> None:
         wizard, plan = self.wizard, self.wizard.plan
+        self._show_placeholders()
         for kind, form in self.expert_forms.items():
             form.setVisible(kind == wizard.task)
         form = self.expert_forms.get(wizard.task)

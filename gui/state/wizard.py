@@ -10,6 +10,7 @@ tokens) what it would decide, and why, with the memory and time forecasts; Train
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import threading
 from collections.abc import Callable
@@ -55,6 +56,8 @@ class PlanResult:
     time: dict[str, Any] | None = None
     steps: int = 0
     error: str = ""
+    error_code: str = ""  # the engine's code for the error (e.g. "data.missing_placeholders")
+    error_values: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_output(cls, data: dict[str, Any]) -> PlanResult:
@@ -80,10 +83,7 @@ def run_plan(client: EngineClient, values: dict[str, Any], on_done: Callable[[Pl
             on_done(PlanResult(error=f"The plan could not be made ({error})."))
             return
         if done.returncode != 0:
-            # The engine's own last line is the sentence for the person (`tunewright-engine: ...`).
-            lines = done.stderr.strip().splitlines()
-            sentence = lines[-1].removeprefix("tunewright-engine: ") if lines else f"exit code {done.returncode}"
-            on_done(PlanResult(error=sentence))
+            on_done(_failed_plan(done))
             return
         try:
             on_done(PlanResult.from_output(json.loads(done.stdout)))
@@ -93,6 +93,24 @@ def run_plan(client: EngineClient, values: dict[str, Any], on_done: Callable[[Pl
     thread = threading.Thread(target=work, name="tunewright-plan", daemon=True)
     thread.start()
     return thread
+
+
+def _failed_plan(done: subprocess.CompletedProcess) -> PlanResult:
+    """The engine's own sentence (its last line on stderr), and its code when it printed one."""
+    lines = done.stderr.strip().splitlines()
+    sentence = lines[-1].removeprefix("tunewright-engine: ") if lines else f"exit code {done.returncode}"
+    try:
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+        return PlanResult(error=found["error"], error_code=found["code"], error_values=found.get("values") or {})
+    except (ValueError, IndexError, KeyError, TypeError):
+        return PlanResult(error=sentence)
+
+
+def placeholder_names(plan: PlanResult | None) -> list[str]:
+    """The {{placeholders}} the data uses and the run has no values for, when that is why there is no plan."""
+    if plan is None or plan.error_code != "data.missing_placeholders":
+        return []
+    return re.findall(r"\{\{(\w+)\}\}", str(plan.error_values.get("names", "")))
 
 
 class Wizard:

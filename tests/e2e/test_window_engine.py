@@ -46,9 +46,12 @@ def agree(window, run_id) -> None:
 def start_from_form(qtbot, window, config) -> int:
     window.show_page("new")
     form = window.page("new")
-    form.load_config(config)
-    qtbot.mouseClick(form.start_button, Qt.MouseButton.LeftButton)
-    assert not form.error.isVisible(), form.error.text()
+    form.load_config(config)  # opens at the Plan step, which asks the engine for its plan
+    qtbot.waitUntil(lambda: form.next_button.isEnabled(), timeout=120_000)
+    qtbot.mouseClick(form.next_button, Qt.MouseButton.LeftButton)
+    assert form.wizard.step == "train"
+    qtbot.mouseClick(form.next_button, Qt.MouseButton.LeftButton)  # Start training
+    assert not form.start_error.isVisible(), form.start_error.text()
     qtbot.waitUntil(lambda: window.current == "run", timeout=3000)
     return window.page("run").run_id
 

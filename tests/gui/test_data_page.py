@@ -113,10 +113,10 @@ def test_the_sidebar_opens_the_data_page_and_it_leads_to_a_new_run(window, tmp_p
     page.open_path(str(path))
     page.train_button.click()
     assert window.current == "new"
-    form = window.page("new")
-    assert form.data.text() == str(path) and form.task.currentData() == "classify"
-    assert form.model.currentText() == "demo:minilm"
-    assert form.build_config().label_column == "label"
+    wizard = window.page("new").wizard
+    assert wizard.data["data"] == str(path) and wizard.task == "classify" and wizard.step == "model"
+    assert wizard.model_ref == "demo:minilm"  # the model the lengths were checked with, to confirm
+    assert wizard.config().label_column == "label"
 
 
 def test_length_check_with_the_bundled_tokenizer_and_raising_the_limit(qtbot, window, tmp_path):
@@ -145,7 +145,7 @@ def test_length_check_with_the_bundled_tokenizer_and_raising_the_limit(qtbot, wi
                     timeout=30000)
     assert page.cleaned_text.text() == "Runs on this data will use a length limit of 320 tokens."
     page.train_button.click()
-    assert window.page("new").build_config().max_length == 320
+    assert window.page("new").wizard.config().max_length == 320
 
 
 def test_a_llamafactory_entry_is_saved_as_read_before_training(qtbot, window, tmp_path):
@@ -163,7 +163,7 @@ def test_a_llamafactory_entry_is_saved_as_read_before_training(qtbot, window, tm
     assert [page.dataset.itemText(i) for i in range(page.dataset.count())] == ["mine"]
     page.train_button.click()
     qtbot.waitUntil(lambda: window.current == "new", timeout=30000)
-    data = Path(window.page("new").data.text())
+    data = Path(window.page("new").wizard.data["data"])
     assert data.parent == window.client.home / "datasets" and data.suffix == ".jsonl"
     from engine.data.conversations import load_conversations
 

@@ -26,9 +26,9 @@ def build(name, client):
         page = HomePage(runs)
         page.show_hardware(Hardware.from_probe(SAMPLE_HARDWARE))
     elif name == "new":
-        from gui.pages.new_run import NewRunPage
+        from gui.pages.wizard import WizardPage
 
-        page = NewRunPage(client)
+        page = WizardPage(client)
     elif name == "runs":
         from gui.pages.runs import RunsPage
 

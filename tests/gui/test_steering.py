@@ -47,11 +47,7 @@ def test_start_pause_resume_cancel(qtbot, live_window, tmp_path):
     window = live_window
     data = tmp_path / "examples.jsonl"
     data.write_text('{"text": "a room for two", "label": "booking"}\n')
-    window.show_page("new")
-    form = window.page("new")
-    form.data.setText(str(data))
-    form.name.setText("Steered")
-    qtbot.mouseClick(form.start_button, qtbot_button())
+    start_from_wizard(window, data, name="Steered")
     qtbot.waitUntil(lambda: window.current == "run", timeout=2000)
     view = window.page("run")
     run_id = view.run_id
@@ -88,15 +84,23 @@ def test_a_run_whose_process_dies_is_shown_interrupted(qtbot, live_window, tmp_p
     window = live_window
     data = tmp_path / "examples.jsonl"
     data.write_text("{}\n")
-    window.show_page("new")
-    form = window.page("new")
-    form.data.setText(str(data))
-    run_id = form.start()
+    run_id = start_from_wizard(window, data)
     view = window.page("run")
     qtbot.waitUntil(lambda: view.pill.text() == "Training", timeout=10000)
     os.kill(store.get_run(window.client.db, run_id)["pid"], signal.SIGKILL)
     qtbot.waitUntil(lambda: view.pill.text() == "Interrupted", timeout=5000)
     assert view.resume_button.isVisible() and view.resume_button.text() == "Resume"
+
+
+def start_from_wizard(window, data, name: str = "") -> int:
+    """The wizard's choices made directly (its steps are clicked through in test_wizard.py), then Start."""
+    window.show_page("new")
+    page = window.page("new")
+    page.wizard.choose_task("classify")
+    page.wizard.set_data({"data": str(data)})
+    page.wizard.set_model("demo:minilm")
+    page.name.setText(name)
+    return page.start()
 
 
 def qtbot_button():

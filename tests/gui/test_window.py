@@ -103,34 +103,14 @@ def test_sidebar_shows_pages_to_come(window):
     assert window.current == "runs"
 
 
-def test_new_run_form_explains_bad_input_and_keeps_it(qtbot, window, tmp_path):
-    window.show_page("new")
+def test_new_run_starts_with_the_task_and_goes_no_further_until_it_is_chosen(window):
+    window.nav_buttons["new"].click()
     page = window.page("new")
-    data = tmp_path / "examples.jsonl"
-    data.write_text('{"text": "hi", "label": "greeting"}\n')
-    page.data.setText(str(data))
-    page.epochs.setText("lots")
-    assert page.start() is None
-    assert page.error.isVisible()
-    assert "'epochs'" in page.error.text() and "number" in page.error.text()
-    assert page.epochs.text() == "lots"
-    assert page.epochs.property("invalid") is True
-    assert page.data.text() == str(data)
-
-    page.epochs.setText("2")
-    page.data.setText(str(tmp_path / "missing.csv"))
-    assert page.start() is None
-    assert "no file at" in page.error.text()
-
-
-def test_new_run_form_keeps_changes_when_the_task_changes(window):
-    window.show_page("new")
-    page = window.page("new")
-    page.epochs.setText("5")
-    page.task.setCurrentIndex(1)  # chat
-    assert page.model.currentText() == "demo:smollm2"
-    assert page.epochs.text() == "5"
-    assert page.batch_size.text() == "8"  # untouched, so it follows the chat default
+    assert window.current == "new" and page.wizard.step == "task"
+    assert not page.next_button.isEnabled() and not page.step_buttons["data"].isEnabled()
+    page.task_buttons["chat"].clicked.emit()
+    page.next_button.click()
+    assert page.wizard.step == "data" and page.data_page.fixed_task == "chat"
 
 
 @pytest.mark.parametrize("name", ["home", "new", "runs", "run"])

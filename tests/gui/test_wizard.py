@@ -16,9 +16,13 @@ SHOTS = os.environ.get("TUNEWRIGHT_SHOTS")  # a folder: save a screenshot of eac
 
 def shot(page, name: str) -> None:
     if SHOTS:
-        from gui.app import save_screenshot
+        from PySide6.QtWidgets import QApplication
 
-        save_screenshot(page, Path(SHOTS) / f"wizard-{name}.png")
+        from gui.app import save_screenshot
+        from gui.theme import apply_theme
+
+        apply_theme(QApplication.instance())  # as the app looks (tests otherwise run unstyled)
+        save_screenshot(page.window(), Path(SHOTS) / f"wizard-{name}.png")
 
 
 def write_csv(folder: Path) -> Path:
@@ -160,3 +164,23 @@ def test_recommendation_explains_itself():
     small, large = Model("small", 20_000_000), Model("large", 300_000_000)
     chosen, reason = recommend([large, small], hardware=None)
     assert chosen is small and "no GPU" in reason
+
+
+def test_chat_examples_with_blanks_are_filled_in_before_the_plan(qtbot, client, tiny_llama, wizard_window):
+    """LLaMA-Factory's identity.json has {{name}} and {{author}} in its answers: the plan stops and asks for
+    them in fields of their own, and goes on once they are given."""
+    from tests.conftest import DEMO_DATA
+
+    client.add_model_folder(tiny_llama)
+    page = wizard_window.page("new")
+    page.load_config({"kind": "chat", "data": str(DEMO_DATA / "identity.json"), "model": str(tiny_llama)})
+    wizard = page.wizard
+    qtbot.waitUntil(lambda: not wizard.planning and wizard.plan is not None, timeout=120_000)
+    assert "{{name}}, {{author}}" in page.blocker.text() and not page.next_button.isEnabled()
+    assert list(page.placeholder_edits) == ["name", "author"] and page.placeholders_box.isVisible()
+    page.placeholder_edits["name"].setText("Tuney")
+    page.placeholder_edits["author"].setText("Ada Lab")
+    page.placeholder_edits["author"].editingFinished.emit()
+    qtbot.waitUntil(lambda: page.next_button.isEnabled(), timeout=120_000)
+    assert wizard.config().template_values == {"name": "Tuney", "author": "Ada Lab"}
+    shot(page, "4-plan-chat")

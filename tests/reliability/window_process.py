@@ -1,5 +1,6 @@
 """A real Tunewright window in its own process, for tests that kill it: it starts the run described by the
-JSON file given, from the New run form, and prints `curve RUN_ID POINTS` as the loss curve grows."""
+JSON file given, through the New run wizard (its plan, then Start), and prints `curve RUN_ID POINTS` as the
+loss curve grows."""
 
 from __future__ import annotations
 
@@ -24,18 +25,20 @@ def main(home: str, config_path: str) -> int:
     window.show_page("new")
     form = window.page("new")
     form.load_config(json.loads(Path(config_path).read_text()))
-    form.start_button.click()
-    if form.error.isVisible():
-        print("error", form.error.text(), flush=True)
-        return 1
-    view = window.page("run")
 
-    def report() -> None:
-        series = view.charts["loss"].curves[0].series
-        print("curve", view.run_id, len(series), flush=True)
+    def step() -> None:
+        """Click Next as soon as the plan allows it, then Start; then report the curve."""
+        if window.current == "run":
+            series = window.page("run").charts["loss"].curves[0].series
+            print("curve", window.page("run").run_id, len(series), flush=True)
+        elif form.start_error.isVisible():
+            print("error", form.start_error.text(), flush=True)
+            app.exit(1)
+        elif form.next_button.isEnabled():
+            form.next_button.click()
 
     timer = QTimer()
-    timer.timeout.connect(report)
+    timer.timeout.connect(step)
     timer.start(100)
     return app.exec()
 
