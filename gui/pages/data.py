@@ -75,7 +75,7 @@ class DataPage(QWidget):
 
         content = QWidget()
         layout = QVBoxLayout(content)
-        layout.setContentsMargins(32, 28, 32, 28)
+        layout.setContentsMargins(*((0, 8, 8, 8) if task else (32, 28, 32, 28)))  # in the wizard, its margins
         layout.setSpacing(16)
         if not task:
             layout.addWidget(page_header(

@@ -68,11 +68,11 @@ class WizardPage(QWidget):
         self.steps: dict[str, QWidget] = {}
         for step, build in (("task", self._task_step), ("data", self._data_step), ("model", self._model_step),
                             ("plan", self._plan_step), ("train", self._train_step)):
-            scroll = QScrollArea()
-            scroll.setWidgetResizable(True)
-            scroll.setWidget(build())
-            self.steps[step] = scroll
-            self.stack.addWidget(scroll)
+            widget = build()
+            if step != "data":  # the Data page scrolls itself
+                widget = _scrolling(widget)
+            self.steps[step] = widget
+            self.stack.addWidget(widget)
         outer.addWidget(self.stack, 1)
         outer.addWidget(self._footer())
         self.refresh()
@@ -427,9 +427,9 @@ class WizardPage(QWidget):
         rows = [
             ("Task", _task_title(config.kind)),
             ("Data", Path(config.data).name),
-            ("Model", config.model),
-            ("Method", {"lora": "LoRA (small adapters)", "full": "every weight", "qlora": "QLoRA (LoRA on 4-bit)"}
-             .get(config.method, config.method)),
+            ("Model", Path(config.model).name if Path(config.model).is_absolute() else config.model),
+            ("Method", {"lora": "LoRA: small adapter weights are trained", "full": "Full: every weight is trained",
+                        "qlora": "QLoRA: LoRA on the model loaded in 4 bits"}.get(config.method, config.method)),
             ("Batch", f"{config.batch_size} examples per step" + (
                 f", in pieces of {config.micro_batch_size}" if config.micro_batch_size and config.micro_batch_size < config.batch_size else "")),
             ("Length limit", f"{config.max_length} tokens" if config.max_length else "automatic"),
@@ -567,6 +567,13 @@ def recommend(models: list[Any], hardware: Hardware | None) -> tuple[Any, str]:
         return min(usable, key=lambda m: m.parameters), "It is the smallest model here; none fits this GPU easily."
     largest = max(fitting, key=lambda m: m.parameters)
     return largest, "It is the largest model here that fits this GPU: larger models learn more from the same examples."
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(widget)
+    return scroll
 
 
 def _task_title(key: str) -> str:

@@ -172,17 +172,21 @@ class Wizard:
 
     # ------------------------------------------------------------ the run it makes
 
-    def values(self) -> dict[str, Any]:
-        """The run's settings as chosen so far; what nobody chose is left to the engine's plan."""
-        values = {"kind": self.task, **ENGINE_DECIDES, **self.data, "model": self.model_ref, **self.settings}
+    def chosen(self) -> dict[str, Any]:
+        """What the person chose in the steps (and the Expert view)."""
+        values = {"kind": self.task, **self.data, "model": self.model_ref, **self.settings}
         if self.name:
             values["name"] = self.name
         return values
 
+    def values(self) -> dict[str, Any]:
+        """The run's settings as chosen so far; what nobody chose is left to the engine's plan."""
+        return {**ENGINE_DECIDES, **self.chosen()}
+
     def config(self) -> JobConfig:
-        """The job's config: the plan's decisions under what the person chose; raises ConfigError."""
+        """The job's config: the plan's decisions, and what the person chose over them; raises ConfigError."""
         decided = dict(self.plan.config) if self.plan and not self.plan.error else {}
-        return from_dict({**decided, **self.values()})
+        return from_dict({**self.values(), **decided, **self.chosen()})
 
     def blocker(self, step: str | None = None) -> str:
         """Why the step cannot be left forward yet, as a sentence that says what to do; "" when it can."""
