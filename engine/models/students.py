@@ -11,6 +11,7 @@ can use it too.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -62,8 +63,10 @@ def _teacher_from_run(ref: str, home: Path, *, allow_unsafe: bool) -> Teacher:
     except KeyError:
         raise ConfigError(f"There is no run {run_id} to use as the teacher.") from None
     model_dir = Path(run["run_dir"] or "") / "model"
-    if run["status"] != "completed" or not model_dir.is_dir():
-        raise ConfigError(f"Run {run_id} has no finished model to teach with (it is {run['status']}).")
+    if run["status"] != "completed":
+        raise ConfigError(f"Run {run_id} has not finished (it is {run['status']}), so it has no model to teach with yet.")
+    if not model_dir.is_dir():
+        raise ConfigError(f"The model of run {run_id} is no longer in {model_dir}, so it cannot teach.")
     task = {"classify": "classify", "chat": "chat", "distill": None}.get(run["kind"])
     if (model_dir / "adapter_config.json").exists():
         # LoRA runs keep only the adapters; the teacher is the run's starting model with them merged in.
@@ -156,6 +159,7 @@ def _output_layer_size(shapes: dict[str, list[int]]) -> int:
     return 0
 
 
+@functools.lru_cache(maxsize=8)  # the slider asks again at every move
 def _tensor_shapes(folder: Path, gguf_file: str) -> dict[str, list[int]]:
     """Every tensor's shape, read from the weight files' headers (no weights are loaded)."""
     if gguf_file:

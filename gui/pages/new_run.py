@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -20,17 +21,20 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
-from gui.engine_client import ChatConfig, ClassifyConfig, ConfigError, EngineClient, from_dict, help_for
+from gui.engine_client import CONFIG_TYPES, ChatConfig, ClassifyConfig, ConfigError, EngineClient, from_dict, help_for
 from gui.widgets.common import card, label, page_header
 
-TASKS = [("classify", "Sort texts into categories"), ("chat", "Answer like my examples")]
+TASKS = [("classify", "Sort texts into categories"), ("chat", "Answer like my examples"),
+         ("distill", "Make a model smaller and faster")]
 BUNDLED = {
     "classify": [("demo:minilm", "Demo MiniLM: a small, fast text classifier (bundled)")],
     "chat": [("demo:smollm2", "Demo SmolLM2 135M Instruct: a small chat model (bundled)")],
+    "distill": [("demo:smollm2", "Demo SmolLM2 135M Instruct: a small chat model (bundled)")],
 }
 METHOD_WORDS = {
     "lora": "LoRA: trains small add-on weights (fast, light, the usual choice)",
@@ -50,7 +54,7 @@ FIELD_LABELS = {
 
 
 def _config_type(kind: str) -> type:
-    return ChatConfig if kind == "chat" else ClassifyConfig
+    return CONFIG_TYPES.get(kind, ClassifyConfig)
 
 
 class NewRunPage(QWidget):
@@ -101,6 +105,14 @@ class NewRunPage(QWidget):
 
         self.method = QComboBox()
         self._add_row("method", self.method)
+
+        # Distillation only: how much of the teacher the student keeps, with what that means.
+        self.student_layers = QSlider(Qt.Orientation.Horizontal)
+        self.student_layers.valueChanged.connect(self._show_student_size)
+        self._add_row("Student size", self.student_layers)
+        self.compare_with_plain = QCheckBox("Also train the same student without the teacher, to compare")
+        self._add_row("Compare", self.compare_with_plain)
+        self.model.currentTextChanged.connect(self._teacher_changed)
 
         self.epochs = QLineEdit()
         self._add_row("epochs", self.epochs)
@@ -164,14 +176,31 @@ class NewRunPage(QWidget):
 
         bundled = BUNDLED[self.kind]
         typed = self.model.currentText().strip()
-        keep_model = typed and not any(typed == m for models in BUNDLED.values() for m, _ in models)
+        keep_model = typed and not typed.startswith("run:") and not any(typed == m for models in BUNDLED.values() for m, _ in models)
+        self.model.blockSignals(True)
         self.model.clear()
+        if self.kind == "distill":  # the user's finished runs teach first
+            for run in self.client.list_runs():
+                if run["status"] == "completed" and run["kind"] in ("classify", "chat"):
+                    self.model.addItem(f"run:{run['id']}")
+                    self.model.setItemData(self.model.count() - 1, run["name"], Qt.ItemDataRole.ToolTipRole)
         for model_id, words in bundled:
             self.model.addItem(model_id)
             self.model.setItemData(self.model.count() - 1, words, Qt.ItemDataRole.ToolTipRole)
         if keep_model:
             self.model.setEditText(typed)
+        self.model.blockSignals(False)
         self.helps["model"].setText(bundled[0][1] + ", a folder on this computer, or a Hugging Face model name.")
+        distill = self.kind == "distill"
+        self.form.labelForField(self.model.parentWidget()).setText("Teacher" if distill else FIELD_LABELS["model"])
+        if distill:
+            self.helps["model"].setText(
+                "The model to make smaller: one of your finished runs (run:number), or a model that already does the task."
+            )
+        for widget in (self.student_layers, self.compare_with_plain):
+            self.form.setRowVisible(widget.parentWidget(), distill)
+        self.form.setRowVisible(self.method.parentWidget(), not distill)
+        self._teacher_changed()
 
         if not self.method.count():
             for choice in helps["method"]["choices"]:
@@ -183,6 +212,36 @@ class NewRunPage(QWidget):
             default = helps[key]["default"]
             if first or (old and widget.text() == _shown(old[key]["default"])):
                 widget.setText(_shown(default))
+
+    def _teacher_changed(self) -> None:
+        """Size the slider to the teacher's layers (half chosen), or say why the teacher cannot be measured."""
+        if self.kind != "distill":
+            return
+        from engine.models.students import find_teacher, student_size
+
+        self.teacher_size = None
+        try:
+            teacher = find_teacher(self.model.currentText().strip(), self.client.home)
+            folder = teacher.source.path
+            self.teacher_size = lambda layers: student_size(folder, layers, teacher.source.gguf_file)
+            total = self.teacher_size(1).teacher_layers
+        except (ConfigError, OSError) as problem:
+            self.helps["Student size"].setText(str(problem))
+            self.student_layers.setEnabled(False)
+            return
+        self.student_layers.setEnabled(True)
+        self.student_layers.setRange(1, total)
+        self.student_layers.setValue(max(1, total // 2))
+        self._show_student_size()
+
+    def _show_student_size(self) -> None:
+        if self.kind != "distill" or not getattr(self, "teacher_size", None):
+            return
+        size = self.teacher_size(self.student_layers.value())
+        self.helps["Student size"].setText(
+            f"{size.layers} of the teacher's {size.teacher_layers} layers: {size.parameters / 1e6:.1f}M parameters "
+            f"({size.share:.0%} of the teacher's), about {size.speedup:.1f}x as fast."
+        )
 
     def _task_changed(self) -> None:
         previous, self.kind = self.kind, self.task.currentData()
@@ -214,6 +273,11 @@ class NewRunPage(QWidget):
         }
         rate = self.learning_rate.text().strip()
         values["learning_rate"] = rate if rate else None
+        if self.kind == "distill":
+            values["teacher"] = values.pop("model")
+            values["student_layers"] = self.student_layers.value()
+            values["compare_with_plain"] = self.compare_with_plain.isChecked()
+            values.pop("method")
         return values
 
     def build_config(self) -> Any:

@@ -275,7 +275,7 @@ def test_a_3_layer_student_keeps_95_percent_of_a_minilm_teachers_f1_and_beats_pl
     db, run_id = run_in_process(
         tunewright_home,
         {"kind": "distill", "teacher": str(hotel_teacher), "data": example("classify").data, "student_layers": 3,
-         "epochs": 2, "batch_size": 32, "max_length": 48, "learning_rate": 1e-4, "alpha": 0.5, "temperature": 2.0,
+         "epochs": 3, "batch_size": 32, "max_length": 48, "learning_rate": 1e-4, "alpha": 0.5, "temperature": 2.0,
          "compare_with_plain": True, "early_stopping_patience": 0},
     )
     report = distill_report(db, run_id)
