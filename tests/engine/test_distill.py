@@ -240,6 +240,22 @@ def test_a_finished_run_can_teach(tunewright_home, tiny_classify_config):
     assert run["name"].startswith(f"run:{teacher_run}")
 
 
+def test_the_command_line_prints_a_ready_config_and_runs_a_distillation(tunewright_home, tiny_classifier_teacher, tmp_path):
+    from tests.engine.helpers import cli
+
+    printed = cli("example", "distill", home=tunewright_home)
+    example = json.loads(printed.stdout)
+    assert printed.returncode == 0 and example["kind"] == "distill" and example["teacher"] == "demo:smollm2"
+    assert from_dict(example).student_layers == 15 and Path(example["data"]).exists()
+
+    config = tmp_path / "distill.json"
+    config.write_text(json.dumps({"kind": "distill", "teacher": str(tiny_classifier_teacher), "data": str(hotel_subset(tmp_path, 60)),
+                                  "student_layers": 1, "max_steps": 2, "batch_size": 16, "max_length": 32}))
+    done = cli("run", str(config), home=tunewright_home)
+    assert done.returncode == 0, done.stderr
+    assert "completed" in done.stderr and "best eval_f1" in done.stderr
+
+
 # ---------------------------------------------------------------- the thresholds, on real models and data
 
 REPO = Path(__file__).resolve().parents[2]
