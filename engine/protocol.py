@@ -136,7 +136,7 @@ MESSAGES["plan.method"] = Message(Level.INFO, "{reason}")
 # ---- Distillation (engine/recipes/distill.py)
 MESSAGES["distill.plan"] = Message(
     Level.INFO,
-    "The teacher {teacher} ({teacher_parameters} parameters, {teacher_layers} layers) teaches the student "
+    "The teacher {teacher} ({teacher_parameters} parameters, {teacher_layers} layers) teaches a student "
     "{student} ({student_parameters} parameters, {student_layers} layers, about {speedup:.1f}x as fast).",
 )
 MESSAGES["distill.teacher_cached"] = Message(

@@ -153,10 +153,11 @@ def make_student(job: Job, teacher_model, teacher: Teacher, load_catalog_student
                 "from it; choose a student of the same kind, or make the student from the teacher's layers."
             )
         student, title, fresh, tokenizer = load_catalog_student(source)
+        title = f"based on {title}"
     else:
         layers = config.student_layers or max(1, layer_count(teacher_model) // 2)
         student, kept = keep_layers(teacher_model, layers)
-        title, fresh, tokenizer = f"{len(kept)} of the teacher's layers ({', '.join(str(i + 1) for i in kept)})", False, None
+        title, fresh, tokenizer = f"made of its layers {', '.join(str(i + 1) for i in kept)}", False, None
     job.event(
         "distill.plan", teacher=teacher.source.title, teacher_parameters=_count(parameter_count(teacher_model)),
         teacher_layers=layer_count(teacher_model), student=title, student_parameters=_count(parameter_count(student)),
