@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.engine_client import CONFIG_TYPES, ChatConfig, ClassifyConfig, ConfigError, EngineClient, from_dict, help_for
+from gui.engine_client import CONFIG_TYPES, ClassifyConfig, ConfigError, EngineClient, from_dict, help_for
 from gui.widgets.common import card, label, page_header
 
 TASKS = [("classify", "Sort texts into categories"), ("chat", "Answer like my examples"),
