@@ -459,15 +459,17 @@ def write_report(job: Job, lesson: Lesson, plain: dict[str, float] | None) -> di
     lesson.student.eval()
     with torch.no_grad(), autocast:
         teacher_scores, student_scores = lesson.evaluate_teacher(), lesson.loop.evaluate(lesson.student)
+    models = {"teacher": lesson.teacher, "student": lesson.student}
+    speed = measure_speed(
+        job, models, {w: lesson.speed_batches(w, 1) for w in models}, {w: lesson.speed_batches(w, 16) for w in models}, autocast
+    )
     sides = {}
-    for which, model, scores, folder in (
-        ("teacher", lesson.teacher, teacher_scores, lesson.teacher_folder),
-        ("student", lesson.student, student_scores, job.run_dir / "model"),
+    for which, scores, folder in (
+        ("teacher", teacher_scores, lesson.teacher_folder), ("student", student_scores, job.run_dir / "model")
     ):
-        latency, throughput = measure_speed(job, model, lesson.speed_batches(which, 1), lesson.speed_batches(which, 16), autocast)
         sides[which] = {
-            **scores, "parameters": parameter_count(model), "disk_bytes": weights_size(folder),
-            "latency_ms": latency * 1000, "examples_per_second": throughput,
+            **scores, "parameters": parameter_count(models[which]), "disk_bytes": weights_size(folder),
+            "latency_ms": speed[which][0] * 1000, "examples_per_second": speed[which][1],
         }
     report = {
         "task": lesson.task, "metric": lesson.loop.metric, "device": str(job.device), **sides, "plain": plain,
@@ -504,24 +506,34 @@ def write_report(job: Job, lesson: Lesson, plain: dict[str, float] | None) -> di
     return report
 
 
-def measure_speed(job: Job, model, one_by_one: list[dict], batched: list[dict], autocast, examples: int = 16) -> tuple[float, float]:
-    """Median seconds to answer one held-out example, and held-out examples answered per second in batches."""
-    model.eval()
+def measure_speed(job: Job, models: dict, one_by_one: dict, batched: dict, autocast, examples: int = 16) -> dict:
+    """Per model: the median seconds to answer one held-out example, and held-out examples answered per
+    second in batches. The models take turns on each example and batch, so a computer that is busy with
+    something else slows both alike and the ratio stays fair."""
 
-    def timed(batch) -> float:
+    def timed(model, batch) -> float:
         start = time.perf_counter()
         model(**batch)
         if job.device.type == "cuda":
             torch.cuda.synchronize(job.device)
         return time.perf_counter() - start
 
+    latencies: dict[str, list[float]] = {name: [] for name in models}
+    batch_time = dict.fromkeys(models, 0.0)
+    answered = dict.fromkeys(models, 0)
     with torch.inference_mode(), autocast:
-        for batch in one_by_one[:3]:  # warm-up: first calls pay for kernel selection and allocation
-            timed(batch)
-        latency = statistics.median(timed(batch) for batch in one_by_one[:examples])
-        batched = batched[: max(1, 128 // max(1, len(batched[0]["input_ids"])))]
-        elapsed = sum(timed(batch) for batch in batched)
-    return latency, sum(len(b["input_ids"]) for b in batched) / elapsed
+        for name, model in models.items():
+            model.eval()
+            for batch in one_by_one[name][:3]:  # warm-up: first calls pay for kernel selection and allocation
+                timed(model, batch)
+        for i in range(min(examples, len(next(iter(one_by_one.values()))))):
+            for name, model in models.items():
+                latencies[name].append(timed(model, one_by_one[name][i]))
+        for i in range(min(8, len(next(iter(batched.values()))))):  # up to 128 examples
+            for name, model in models.items():
+                batch_time[name] += timed(model, batched[name][i])
+                answered[name] += len(batched[name][i]["input_ids"])
+    return {name: (statistics.median(latencies[name]), answered[name] / batch_time[name]) for name in models}
 
 
 def weights_size(folder: Path) -> int:
