@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     probe.add_argument("--json", action="store_true")
 
     example = commands.add_parser("example", help="print a ready-to-run demo job config")
-    example.add_argument("kind", choices=["classify", "chat"])
+    example.add_argument("kind", choices=["classify", "chat", "distill"])
 
     run = commands.add_parser("run", help="start a job from a config file; prints the run id")
     run.add_argument("config", type=Path)
@@ -133,6 +133,13 @@ def preflight(config: JobConfig) -> None:
     for label, path in (("training data", config.data), ("evaluation data", config.eval_data)):
         if path and not Path(path).expanduser().exists():
             raise ConfigError(f"The {label} file {path} does not exist.")
+    if config.kind == "distill":  # the teacher may be a run ('run:12'), which the catalog does not know
+        from engine.models.students import find_teacher
+
+        find_teacher(config.teacher, store.default_home(), allow_unsafe=config.allow_unsafe_weights)
+        if config.student:
+            resolve(config.student, allow_unsafe=config.allow_unsafe_weights)
+        return
     resolve(config.model, allow_unsafe=config.allow_unsafe_weights)
 
 

@@ -168,9 +168,72 @@ class ChatConfig(JobConfig):
     kind = JobKind.CHAT.value
 
 
+@dataclass
+class DistillConfig(JobConfig):
+    """Teach a smaller, faster student model to answer like a larger teacher, on your data (distillation)."""
+
+    model: str = setting("", "Filled in with the teacher, so the list of runs shows it; leave it empty.")
+    method: str = setting("full", "A student learns with all its weights ('full'), the only choice here.", choices=["full"])
+    teacher: str = setting(
+        "", "The model that teaches: a finished run ('run:12'), or a model or folder that already does the "
+        "task (a text classifier trained on your categories, or a chat model such as 'demo:smollm2')."
+    )
+    student: str = setting(
+        "", "The student. Empty: made from the teacher by keeping some of its layers (see student_layers). "
+        "Or a smaller model or folder: for chat models it must use the teacher's vocabulary (same model "
+        "family); for classifiers any text encoder works and is given the teacher's categories."
+    )
+    student_layers: int = setting(
+        0, "When the student is made from the teacher: how many of the teacher's layers it keeps, evenly "
+        "spread, first and last included. Fewer layers: smaller and faster, but it keeps less. 0: half."
+    )
+    temperature: float = setting(
+        2.0, "How much the teacher's probabilities are softened before the student copies them. Above 1 "
+        "also shows the student which wrong answers the teacher thought nearly right (usual: 1 to 4)."
+    )
+    alpha: float = setting(
+        0.5, "The share of the lesson that is copying the teacher; the rest is learning the correct answers "
+        "in your data. 1: only the teacher; 0: plain fine-tuning of the student."
+    )
+    divergence: str = setting(
+        "forward_kl", "Chat models: how the student's next-word probabilities are compared with the "
+        "teacher's. 'forward_kl' (the usual choice) makes the student cover every word the teacher "
+        "considers; 'reverse_kl' makes it focus on the teacher's likeliest words; 'jsd' is in between.",
+        choices=["forward_kl", "reverse_kl", "jsd"],
+    )
+    compare_with_plain: bool = setting(
+        False, "Also train the same student without the teacher (plain fine-tuning, same steps) and show "
+        "both in the report, so you can see what the teacher added. Takes about twice as long."
+    )
+    text_column: str = setting("", "Classifiers: the column that holds the text. Empty: guessed from the data.")
+    label_column: str = setting("", "Classifiers: the column that holds the category (or a list of them). Empty: guessed.")
+    threshold: float = setting(0.5, "Classifiers with several categories per text: the probability above which a category is given.")
+    template_values: dict[str, str] = setting(
+        {}, "Chat models: values for placeholders such as {{name}} in the examples, e.g. {\"name\": \"Ada\"}."
+    )
+    system_prompt: str = setting("", "Chat models: a system message added to every conversation that has none.")
+
+    kind = JobKind.DISTILL.value
+
+    def __post_init__(self) -> None:
+        if not self.teacher:
+            raise ConfigError("Choose the teacher: a finished run (such as 'run:12') or a model that already does the task.")
+        self.model = self.teacher  # a mirror of the teacher: the run list and queue show `model`
+        super().__post_init__()
+        if self.student and self.student_layers:
+            raise ConfigError(
+                "Give either a student model or the number of teacher layers to keep (student_layers), not both."
+            )
+        _check(self.student_layers >= 0, "student_layers", "0 (half) or a whole number of layers", self.student_layers)
+        _check(0.0 < self.temperature <= 20.0, "temperature", "a number above 0 and at most 20, such as 2", self.temperature)
+        _check(0.0 <= self.alpha <= 1.0, "alpha", "a share from 0 to 1, such as 0.5", self.alpha)
+        _check(0.0 < self.threshold < 1.0, "threshold", "a probability between 0 and 1", self.threshold)
+
+
 CONFIG_TYPES: dict[str, type[JobConfig]] = {
     JobKind.CLASSIFY.value: ClassifyConfig,
     JobKind.CHAT.value: ChatConfig,
+    JobKind.DISTILL.value: DistillConfig,
 }
 
 

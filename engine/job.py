@@ -40,6 +40,10 @@ def recipe_for(kind: str):
         from engine.recipes import evaluate
 
         return evaluate.run
+    if kind == "distill":
+        from engine.recipes import distill
+
+        return distill.run
     raise ConfigError(f"'{kind}' is not a kind of job Tunewright knows.")
 
 

@@ -35,6 +35,7 @@ FINISHED = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
 class JobKind(str, Enum):
     CLASSIFY = "classify"
     CHAT = "chat"
+    DISTILL = "distill"
 
     def __str__(self) -> str:
         return self.value
@@ -384,4 +385,39 @@ MESSAGES["evaluate.finished"] = Message(Level.INFO, "Evaluation finished: {headl
 MESSAGES["evaluate.unknown_labels"] = Message(
     Level.WARNING,
     "{count} examples have categories the model was not trained on ({labels}); they count as wrong answers.",
+)
+# ---- Distillation (engine/recipes/distill.py)
+MESSAGES["distill.plan"] = Message(
+    Level.INFO,
+    "The teacher {teacher} ({teacher_parameters} parameters, {teacher_layers} layers) teaches a student "
+    "{student} ({student_parameters} parameters, {student_layers} layers, about {speedup:.1f}x as fast).",
+)
+MESSAGES["distill.teacher_cached"] = Message(
+    Level.INFO,
+    "The teacher's answers for all {rows} training examples were worked out once and kept, so each epoch "
+    "only trains the student.",
+)
+MESSAGES["distill.plain_started"] = Message(
+    Level.INFO,
+    "Now training the same student without the teacher (plain fine-tuning, same steps), to show what the "
+    "teacher added.",
+)
+MESSAGES["distill.report_kept"] = Message(
+    Level.INFO, "The student keeps {kept:.0%} of the teacher's {metric} ({student_value} against {teacher_value})."
+)
+MESSAGES["distill.report_loss"] = Message(
+    Level.INFO,
+    "The student's evaluation loss on the held-out examples is {student_value}; the teacher's is "
+    "{teacher_value} (lower is better: how surprised the model is by the right answers).",
+)
+MESSAGES["distill.report_size"] = Message(
+    Level.INFO,
+    "The student has {share:.0%} of the teacher's parameters ({student_parameters} against "
+    "{teacher_parameters}), takes {student_disk} on disk instead of {teacher_disk}, and answers "
+    "{speedup:.1f}x as fast on this computer ({student_latency} per example against {teacher_latency}).",
+)
+MESSAGES["distill.report_plain"] = Message(
+    Level.INFO,
+    "Trained the same way without the teacher, the same student reaches {metric} {plain_value}; with the "
+    "teacher it reached {student_value}.",
 )

@@ -108,6 +108,10 @@ class EngineClient:
     def events_after(self, run_id: int, after_id: int = 0) -> list[dict[str, Any]]:
         return store.events(self.db, run_id, after_id=after_id)
 
+    def artifacts(self, run_id: int) -> list[dict[str, Any]]:
+        """What a run left behind (its model, metrics, a distillation report), with their metadata."""
+        return store.artifacts(self.db, run_id)
+
     def last_metric_rowid(self) -> int:
         row = self.db.execute("SELECT MAX(rowid) FROM metrics").fetchone()
         return int(row[0] or 0)

@@ -1,0 +1,64 @@
+"""Making a student from a teacher by keeping some of its layers (as DistilBERT and Minitron do).
+
+The student is built from the teacher's own config with fewer layers, then given the teacher's weights:
+the kept layers renumbered, the embeddings, final norm and head copied as they are. Building a fresh model
+(rather than deleting layers from the teacher in place) keeps every per-layer setting transformers
+derives from the config correct (cache indices, per-layer attention types), for BERT-like encoders and
+Llama-like decoders alike. The result is a normal transformers model that saves as a normal folder.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, PreTrainedModel
+
+from engine.config import ConfigError
+from engine.models.students import LAYER_TENSOR, spread_layers
+
+
+def layer_count(model: PreTrainedModel) -> int:
+    return int(model.config.num_hidden_layers)
+
+
+def keep_layers(teacher: PreTrainedModel, layers: int) -> tuple[PreTrainedModel, list[int]]:
+    """A copy of `teacher` with `layers` of its layers (evenly spread, first and last kept), and which."""
+    kept = spread_layers(layer_count(teacher), layers)
+    config = copy.deepcopy(teacher.config)
+    config.num_hidden_layers = len(kept)
+    if getattr(config, "layer_types", None):  # models that mix attention kinds per layer
+        config.layer_types = [config.layer_types[i] for i in kept]
+    auto = AutoModelForCausalLM if "ForCausalLM" in type(teacher).__name__ else AutoModelForSequenceClassification
+    if auto is AutoModelForSequenceClassification and "ForSequenceClassification" not in type(teacher).__name__:
+        raise ConfigError("A student can be made from a text classifier or a chat model; this teacher is neither.")
+    student = auto.from_config(config, dtype=torch.float32)
+
+    new_index = {old: new for new, old in enumerate(kept)}
+    state = {}
+    for name, value in teacher.state_dict().items():
+        match = LAYER_TENSOR.search(name)
+        if match is None:
+            state[name] = value
+        elif int(match.group(1)) in new_index:
+            start, end = match.span(1)
+            state[name[:start] + str(new_index[int(match.group(1))]) + name[end:]] = value
+    missing, unexpected = student.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+    # Tied output layers share the embedding matrix and may be absent from the state; nothing else may be.
+    missing = [m for m in missing if m not in _tied_names(student)]
+    if missing or unexpected:
+        raise ConfigError(
+            f"Tunewright could not map this teacher's layers onto a smaller copy ({len(missing)} weights missing, "
+            f"{len(unexpected)} left over); choose a smaller compatible model as the student instead."
+        )
+    return student, kept
+
+
+def _tied_names(model: PreTrainedModel) -> set[str]:
+    tied = getattr(model, "_tied_weights_keys", None) or []
+    return set(tied.keys() if isinstance(tied, dict) else tied)
+
+
+def parameter_count(model: torch.nn.Module) -> int:
+    """Distinct parameters (a tied embedding and output layer count once)."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())

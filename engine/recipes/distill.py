@@ -1,0 +1,549 @@
+"""Distillation: a teacher teaches a smaller, faster student on the user's data; a report says what was kept.
+
+Both task families. For a text classifier the student copies the teacher's category probabilities; for a
+chat model, the teacher's next-word probabilities on the assistant's tokens. Per example the loss is
+
+    alpha * T^2 * divergence(teacher at temperature T, student at T) + (1 - alpha) * the usual loss,
+
+where T^2 keeps the soft part's gradients the size of the hard part's whatever the temperature (Hinton et
+al. 2015). The data, tokens, losses and evaluation are the fine-tuning recipes' own (imported), and `fit`
+trains, so a distillation run pauses, resumes and reports progress like any other.
+
+Read top to bottom: run -> the teacher -> the student -> the classifier lesson -> the chat lesson -> the
+divergences -> the plain comparison -> the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from transformers import AutoModelForSequenceClassification
+
+from engine import jobs, planner, store
+from engine.config import ConfigError, DistillConfig, from_dict
+from engine.data.chat import IGNORE
+from engine.data.classification import load_classification
+from engine.data.conversations import load_conversations
+from engine.data.errors import DataError
+from engine.data.splits import split_indices
+from engine.models.catalog import resolve
+from engine.models.loading import load_causal_lm, load_classifier, load_tokenizer, materialize
+from engine.models.students import Teacher, find_teacher, task_of
+from engine.models.surgery import keep_layers, layer_count, parameter_count
+from engine.protocol import Status, metric_words
+from engine.recipes.finetune_classifier import _batch as classifier_batch
+from engine.recipes.finetune_classifier import _evaluate as evaluate_classifier
+from engine.recipes.finetune_classifier import _loss_sum as classifier_loss_sum
+from engine.recipes.finetune_classifier import _start_at_label_prior, _targets, _tokenize
+from engine.recipes.finetune_lm import EVAL_BATCH as CHAT_EVAL_BATCH
+from engine.recipes.finetune_lm import _batch as chat_batch
+from engine.recipes.finetune_lm import _token_loss_sum, _tokenize_all, with_system_prompt
+from engine.training import Job, Loop, finish, fit, load_trainable_state, seed_everything, shuffled_steps, total_steps
+
+
+@dataclass
+class Lesson:
+    """What either task family prepares: the two models, the loop `fit` runs, and how to measure both."""
+
+    task: str
+    teacher: torch.nn.Module
+    teacher_folder: Path  # for the disk size of the teacher
+    student: torch.nn.Module
+    tokenizer: object  # saved with the student
+    loop: Loop
+    evaluate_teacher: Callable[[], dict[str, float]]
+    # "teacher" or "student", examples per batch -> input batches over the held-out examples (for speed)
+    speed_batches: Callable[[str, int], list[dict]]
+    train_rows: int
+    finish_metadata: dict = field(default_factory=dict)
+
+
+def run(job: Job) -> Status:
+    config: DistillConfig = job.config  # type: ignore[assignment]
+    seed_everything(config.seed)
+    teacher = find_teacher(config.teacher, job.home, allow_unsafe=config.allow_unsafe_weights)
+    lesson = (classifier_lesson if teacher.task == "classify" else chat_lesson)(job, teacher)
+
+    best = job.run_dir / "best" / "trainable.safetensors"
+    if any(a["kind"] == "model" for a in store.artifacts(job.db, job.run_id)) and best.exists():
+        load_trainable_state(lesson.student, best)  # resumed after the student was done: only what follows
+    else:
+        lr = config.learning_rate
+        if lr is None:
+            lr, reason = planner.learning_rate(teacher.task, "full")
+            job.event("plan.learning_rate", reason=reason)
+            config.learning_rate = lr
+            job.save_config()
+        job.event(
+            "plan.steps", train_rows=lesson.train_rows, batch_size=config.batch_size,
+            steps_per_epoch=lesson.loop.steps_per_epoch, total_steps=total_steps(config, lesson.loop),
+        )
+        state, stopped = fit(job, lesson.student, lesson.loop, lr)
+        outcome = finish(job, lesson.student, lesson.tokenizer, state, stopped, **lesson.finish_metadata)
+        if outcome != Status.COMPLETED or config.alpha == 0:
+            return outcome  # alpha 0 is the plain comparison itself: no report of its own
+
+    plain = None
+    if config.compare_with_plain:
+        plain, outcome = train_plain(job)
+        if outcome != Status.COMPLETED:
+            return outcome
+    write_report(job, lesson, plain)
+    return Status.COMPLETED
+
+
+# ---------------------------------------------------------------- the teacher
+
+
+def load_teacher(job: Job, teacher: Teacher):
+    """The teacher in fp32 (the student is copied from these weights), in eval mode, learning nothing."""
+    allow = job.config.allow_unsafe_weights
+    source = materialize(teacher.source, job.home)
+    if teacher.task == "classify":
+        if teacher.adapter is not None:
+            made = _run_model_metadata(job, teacher.run_id)
+            model = load_classifier(source, made["labels"], multi_label=made["multi_label"], dtype=torch.float32, allow_unsafe=allow)
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source.path, dtype=torch.float32, use_safetensors=None if allow else True, trust_remote_code=allow
+            )
+    else:
+        model = load_causal_lm(source, dtype=torch.float32, allow_unsafe=allow)
+    if teacher.adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, teacher.adapter).merge_and_unload()
+    model.eval().requires_grad_(False)
+    return model, source
+
+
+def _run_model_metadata(job: Job, run_id: int | None) -> dict:
+    return next(a["metadata"] for a in store.artifacts(job.db, run_id) if a["kind"] in ("model", "adapter"))
+
+
+def teacher_on_device(job: Job, teacher: torch.nn.Module) -> torch.nn.Module:
+    """After the student is copied: the teacher only predicts, so bf16 on a GPU halves its memory and time."""
+    return teacher.to(job.device, dtype=job.dtype if job.device.type == "cuda" else torch.float32)
+
+
+# ---------------------------------------------------------------- the student
+
+
+def make_student(job: Job, teacher_model, teacher: Teacher, load_catalog_student: Callable):
+    """The student, whether its output layer is new, and its own tokenizer (None: the teacher's): the
+    teacher's own layers (a subset), or a smaller compatible model that the caller loads and checks."""
+    config: DistillConfig = job.config  # type: ignore[assignment]
+    if config.student:
+        source = materialize(resolve(config.student, allow_unsafe=config.allow_unsafe_weights), job.home)
+        # A classifier's student may be a bare encoder (it is given the teacher's categories); a chat
+        # model's student must already be a language model.
+        if task_of(source) not in ((teacher.task, None) if teacher.task == "classify" else (teacher.task,)):
+            raise ConfigError(
+                f"The student {source.title} does a different kind of task from the teacher, so it cannot learn "
+                "from it; choose a student of the same kind, or make the student from the teacher's layers."
+            )
+        student, title, fresh, tokenizer = load_catalog_student(source)
+        title = f"based on {title}"
+    else:
+        layers = config.student_layers or max(1, layer_count(teacher_model) // 2)
+        student, kept = keep_layers(teacher_model, layers)
+        title, fresh, tokenizer = f"made of its layers {', '.join(str(i + 1) for i in kept)}", False, None
+    job.event(
+        "distill.plan", teacher=teacher.source.title, teacher_parameters=_count(parameter_count(teacher_model)),
+        teacher_layers=layer_count(teacher_model), student=title, student_parameters=_count(parameter_count(student)),
+        student_layers=layer_count(student), speedup=matmul_work(teacher_model) / matmul_work(student),
+    )
+    return student.to(job.device), fresh, tokenizer
+
+
+def matmul_work(model: torch.nn.Module) -> int:
+    """Multiplications per token: the weights of every linear layer (the output layer included); embedding
+    look-ups cost next to nothing. The expected speed-up is the teacher's work over the student's."""
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+
+
+# ---------------------------------------------------------------- classifiers
+
+
+def classifier_lesson(job: Job, teacher: Teacher) -> Lesson:
+    config: DistillConfig = job.config  # type: ignore[assignment]
+
+    # ---- data: as the classifier recipe reads and splits it
+    data = load_classification(config.data, config.text_column, config.label_column)
+    if config.eval_data:
+        held_out = load_classification(config.eval_data, data.text_column, data.label_column)
+        train_texts, train_labels, eval_texts, eval_labels = data.texts, data.labels, held_out.texts, held_out.labels
+    else:
+        strata = [labels[0] if labels else "" for labels in data.labels]
+        train_idx, eval_idx = split_indices(len(data.texts), config.eval_fraction, config.seed, strata=strata)
+        train_texts, train_labels = [data.texts[i] for i in train_idx], [data.labels[i] for i in train_idx]
+        eval_texts, eval_labels = [data.texts[i] for i in eval_idx], [data.labels[i] for i in eval_idx]
+        job.event("plan.split", eval_rows=len(eval_idx), rows=len(data.texts), stratified=", keeping each category's share")
+
+    # ---- teacher: its categories are the student's
+    teacher_model, source = load_teacher(job, teacher)
+    teacher_tokenizer = load_tokenizer(source, allow_unsafe=config.allow_unsafe_weights)
+    labels = [teacher_model.config.id2label[i] for i in range(teacher_model.config.num_labels)]
+    multi_label = teacher_model.config.problem_type == "multi_label_classification"
+    unknown = sorted({name for row in train_labels + eval_labels for name in row} - set(labels))
+    if unknown:
+        raise ConfigError(
+            f"The teacher was not trained on the categories {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''} "
+            "that your data has, so it cannot teach them; use data with the teacher's categories."
+        )
+    if multi_label != data.multi_label:
+        raise ConfigError(
+            "The teacher gives " + ("several categories" if multi_label else "one category") + " per text, but your "
+            "data has " + ("several" if data.multi_label else "one") + "; use data of the same kind as the teacher's."
+        )
+    index = {name: i for i, name in enumerate(labels)}
+
+    def catalog_student(student_source):
+        student_config = json.loads((student_source.path / "config.json").read_text())
+        theirs = student_config.get("id2label") or {}
+        if task_of(student_source) == "classify" and sorted(theirs.values()) != sorted(labels):
+            raise ConfigError(
+                f"The student {student_source.title} already sorts texts into other categories than the teacher's; "
+                "choose a plain encoder (or one trained on the same categories) as the student."
+            )
+        model = load_classifier(student_source, labels, multi_label=multi_label, dtype=torch.float32, allow_unsafe=config.allow_unsafe_weights)
+        _start_at_label_prior(model, train_labels, index, multi_label)
+        return model, student_source.title, True, load_tokenizer(student_source, allow_unsafe=config.allow_unsafe_weights)
+
+    student, fresh, tokenizer = make_student(job, teacher_model, teacher, catalog_student)
+    tokenizer = tokenizer or teacher_tokenizer
+    teacher_model = teacher_on_device(job, teacher_model)
+
+    # ---- tokens, for the student and (when its tokenizer differs) for the teacher
+    train_ids, eval_ids = _tokenize(job, tokenizer, train_texts, config.max_length), _tokenize(job, tokenizer, eval_texts, config.max_length)
+    teacher_train_ids, teacher_eval_ids = (train_ids, eval_ids) if tokenizer is teacher_tokenizer else (
+        teacher_tokenizer(train_texts, truncation=True, max_length=config.max_length)["input_ids"],
+        teacher_tokenizer(eval_texts, truncation=True, max_length=config.max_length)["input_ids"],
+    )
+    train_targets, eval_targets = _targets(train_labels, index, multi_label), _targets(eval_labels, index, multi_label)
+    # A classifier's answer is a few numbers per text: worked out once for all epochs and kept on disk.
+    soft_targets = cached_class_logits(job, teacher_model, teacher_tokenizer, teacher_train_ids, train_targets) if config.alpha > 0 else None
+
+    def micro_batches(indices: list[int], size: int) -> list[dict]:
+        batches = []
+        for start in range(0, len(indices), size):
+            rows = indices[start : start + size]
+            batch = classifier_batch(tokenizer, train_ids, train_targets, rows, job.device)
+            if soft_targets is not None:
+                batch["teacher_logits"] = soft_targets[rows].to(job.device, non_blocking=True)
+            batches.append(batch)
+        return batches
+
+    def loss_sum(model, batch) -> torch.Tensor:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
+        hard = classifier_loss_sum(logits, batch["targets"], multi_label)
+        if soft_targets is None:
+            return hard
+        soft = class_divergence_sum(logits, batch["teacher_logits"], config.temperature, multi_label)
+        return config.alpha * config.temperature**2 * soft + (1 - config.alpha) * hard
+
+    def evaluate(model) -> dict[str, float]:
+        return evaluate_classifier(model, tokenizer, eval_ids, eval_targets, multi_label, config.threshold, job.device)
+
+    def evaluate_teacher() -> dict[str, float]:
+        return evaluate_classifier(teacher_model, teacher_tokenizer, teacher_eval_ids, eval_targets, multi_label, config.threshold, job.device)
+
+    def speed_batches(which: str, size: int) -> list[dict]:
+        ids, tok = (teacher_eval_ids, teacher_tokenizer) if which == "teacher" else (eval_ids, tokenizer)
+        return [
+            {k: v for k, v in classifier_batch(tok, ids, eval_targets, list(range(s, min(s + size, len(ids)))), job.device).items() if k in ("input_ids", "attention_mask")}
+            for s in range(0, len(ids), size)
+        ]
+
+    loop = Loop(
+        step_batches=lambda epoch: shuffled_steps(len(train_ids), config.batch_size, config.seed, epoch),
+        micro_batches=micro_batches, loss_sum=loss_sum, evaluate=evaluate, metric="eval_f1", higher_is_better=True,
+        steps_per_epoch=-(-len(train_ids) // config.batch_size),
+        fresh_parameters=("classifier", "score") if fresh else (),
+    )
+    return Lesson(
+        "classify", teacher_model, source.path, student, tokenizer, loop, evaluate_teacher, speed_batches,
+        len(train_ids), {"labels": labels, "multi_label": multi_label},
+    )
+
+
+def cached_class_logits(job: Job, teacher, tokenizer, ids: list[list[int]], targets: torch.Tensor) -> torch.Tensor:
+    """The teacher's logits for every training text, computed once per run (a resumed run reads them back)."""
+    path = job.run_dir / "teacher_logits.safetensors"
+    if path.exists():
+        return load_file(str(path))["logits"]
+    outputs = []
+    with torch.inference_mode():
+        for start in range(0, len(ids), 64):
+            batch = classifier_batch(tokenizer, ids, targets, list(range(start, min(start + 64, len(ids)))), job.device)
+            outputs.append(teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float().cpu())
+    logits = torch.cat(outputs)
+    save_file({"logits": logits}, str(path))
+    job.event("distill.teacher_cached", rows=len(ids))
+    return logits
+
+
+# ---------------------------------------------------------------- chat models
+
+
+def chat_lesson(job: Job, teacher: Teacher) -> Lesson:
+    config: DistillConfig = job.config  # type: ignore[assignment]
+
+    # ---- data: as the chat recipe reads and splits it
+    data = load_conversations(config.data, config.template_values)
+    if data.filled_placeholders:
+        job.event("data.template_values", names=", ".join("{{%s}}" % n for n in data.filled_placeholders))
+    conversations = [with_system_prompt(turns, config.system_prompt) for turns in data.conversations]
+    if config.eval_data:
+        held_out = load_conversations(config.eval_data, config.template_values).conversations
+        train_convs, eval_convs = conversations, [with_system_prompt(t, config.system_prompt) for t in held_out]
+    else:
+        train_idx, eval_idx = split_indices(len(conversations), config.eval_fraction, config.seed)
+        train_convs, eval_convs = [conversations[i] for i in train_idx], [conversations[i] for i in eval_idx]
+        job.event("plan.split", eval_rows=len(eval_idx), rows=len(conversations), stratified="")
+
+    # ---- teacher and student: the student reads and writes with the teacher's tokenizer and template
+    teacher_model, source = load_teacher(job, teacher)
+    tokenizer = load_tokenizer(source, allow_unsafe=config.allow_unsafe_weights)
+
+    def catalog_student(student_source):
+        theirs = load_tokenizer(student_source, allow_unsafe=config.allow_unsafe_weights)
+        if theirs.get_vocab() != tokenizer.get_vocab():
+            raise ConfigError(
+                f"The student {student_source.title} splits text into different word pieces from the teacher, so it "
+                "cannot learn the teacher's next-word probabilities; choose a smaller model of the same family, or "
+                "make the student from the teacher's layers."
+            )
+        model = load_causal_lm(student_source, dtype=torch.float32, allow_unsafe=config.allow_unsafe_weights)
+        return model, student_source.title, False, None
+
+    student, _, _ = make_student(job, teacher_model, teacher, catalog_student)
+    teacher_model = teacher_on_device(job, teacher_model)
+    vocab = len(tokenizer)  # models may pad their output layer beyond the vocabulary; compare real words only
+
+    # ---- tokens
+    train = _tokenize_all(job, tokenizer, train_convs, config.max_length)
+    held = _tokenize_all(job, tokenizer, eval_convs, config.max_length)
+    if not train or not held:
+        raise DataError("split.too_few", rows=len(train) + len(held))
+    pad_id = tokenizer.pad_token_id
+
+    def micro_batches(indices: list[int], size: int) -> list[dict]:
+        return [chat_batch([train[i] for i in indices[s : s + size]], pad_id, job.device) for s in range(0, len(indices), size)]
+
+    def loss_sum(model, batch) -> torch.Tensor:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        hard = _token_loss_sum(logits, batch["labels"])
+        if config.alpha == 0:
+            return hard
+        with torch.no_grad():  # teacher outputs on the fly; `fit` already runs under autocast
+            teacher_logits = teacher_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        learned = batch["labels"][:, 1:] != IGNORE  # the assistant's tokens only, as the hard loss
+        student_t = logits[:, :-1][learned][:, :vocab].float() / config.temperature
+        teacher_t = teacher_logits[:, :-1][learned][:, :vocab].float() / config.temperature
+        soft = token_divergence_sum(student_t, teacher_t, config.divergence)
+        return config.alpha * config.temperature**2 * soft + (1 - config.alpha) * hard
+
+    def evaluate(model) -> dict[str, float]:
+        total, count = 0.0, 0
+        for start in range(0, len(held), CHAT_EVAL_BATCH):
+            batch = chat_batch(held[start : start + CHAT_EVAL_BATCH], pad_id, job.device)
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            total += float(_token_loss_sum(logits, batch["labels"]))
+            count += batch["count"]
+        loss = total / max(count, 1)
+        return {"eval_loss": loss, "eval_perplexity": float(torch.tensor(min(loss, 50.0)).exp())}
+
+    def speed_batches(which: str, size: int) -> list[dict]:
+        return [
+            {k: v for k, v in chat_batch(held[s : s + size], pad_id, job.device).items() if k in ("input_ids", "attention_mask")}
+            for s in range(0, len(held), size)
+        ]
+
+    loop = Loop(
+        step_batches=lambda epoch: shuffled_steps(len(train), config.batch_size, config.seed, epoch),
+        micro_batches=micro_batches, loss_sum=loss_sum, evaluate=evaluate, metric="eval_loss", higher_is_better=False,
+        steps_per_epoch=-(-len(train) // config.batch_size), tokens_key="tokens",
+    )
+    return Lesson(
+        "chat", teacher_model, source.path, student, tokenizer, loop, lambda: evaluate(teacher_model), speed_batches,
+        len(train), {"system_prompt": config.system_prompt},
+    )
+
+
+# ---------------------------------------------------------------- the divergences (summed over examples)
+
+
+def class_divergence_sum(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float, multi_label: bool) -> torch.Tensor:
+    """KL(teacher || student) at the temperature, summed over texts. Several categories per text: each
+    category is its own yes/no question, so a binary KL per category, averaged over categories as the
+    hard loss is."""
+    student_t, teacher_t = student_logits.float() / temperature, teacher_logits.float() / temperature
+    if multi_label:
+        p = torch.sigmoid(teacher_t)
+        # KL(p || q) = cross-entropy(p, q) - entropy(p), both as stable logit forms.
+        cross = F.binary_cross_entropy_with_logits(student_t, p, reduction="none")
+        entropy = F.binary_cross_entropy_with_logits(teacher_t, p, reduction="none")
+        return (cross - entropy).mean(dim=1).sum()
+    return F.kl_div(F.log_softmax(student_t, -1), F.log_softmax(teacher_t, -1), log_target=True, reduction="sum")
+
+
+def token_divergence_sum(student_t: torch.Tensor, teacher_t: torch.Tensor, divergence: str) -> torch.Tensor:
+    """Per learned token (rows), how far the student's next-word distribution is from the teacher's,
+    summed. Forward KL(teacher || student) makes the student spread over all the teacher considers;
+    reverse KL(student || teacher) makes it pick the teacher's likeliest words; JSD averages both against
+    their mixture (bounded, and gentle when the two are far apart)."""
+    log_s, log_t = F.log_softmax(student_t, -1), F.log_softmax(teacher_t, -1)
+    if divergence == "forward_kl":
+        return F.kl_div(log_s, log_t, log_target=True, reduction="sum")
+    if divergence == "reverse_kl":
+        return F.kl_div(log_t, log_s, log_target=True, reduction="sum")
+    log_mixture = torch.logsumexp(torch.stack([log_s, log_t]), dim=0) - torch.log(torch.tensor(2.0, device=log_s.device))
+    return 0.5 * (F.kl_div(log_mixture, log_t, log_target=True, reduction="sum") + F.kl_div(log_mixture, log_s, log_target=True, reduction="sum"))
+
+
+# ---------------------------------------------------------------- the plain comparison
+
+
+def train_plain(job: Job) -> tuple[dict[str, float], Status]:
+    """The same student, data, steps and settings with alpha 0 (no teacher), as a run of its own under this
+    one, so its curves can be shown beside the distilled student's. Its best evaluation is returned."""
+    config: DistillConfig = job.config  # type: ignore[assignment]
+    existing = list(job.db["runs"].rows_where("parent_id = ?", [job.run_id], order_by="id", limit=1))
+    plain_config = from_dict({**config.to_dict(), "alpha": 0.0, "compare_with_plain": False, "name": f"{store.get_run(job.db, job.run_id)['name']} (without the teacher)"})
+    if existing:
+        child_id = existing[0]["id"]
+    else:
+        child_id = store.create_run(job.db, kind=plain_config.kind, config=plain_config.to_dict(), name=plain_config.name, parent_id=job.run_id, status=Status.PREPARING)
+        store.update_run(job.db, child_id, run_dir=str(jobs.run_dir(job.home, child_id)))
+    child = store.get_run(job.db, child_id)
+    if child["status"] != Status.COMPLETED:
+        job.event("distill.plain_started")
+        store.update_run(job.db, child_id, pid=os.getpid(), pid_started=psutil.Process().create_time(), error=None)
+        child_job = Job(
+            db=job.db, run_id=child_id, config=plain_config, run_dir=Path(child["run_dir"]), home=job.home,
+            device=job.device, dtype=job.dtype, controls=job.controls,  # a pause or cancel of this run stops it too
+        )
+        child_job.run_dir.mkdir(parents=True, exist_ok=True)
+        outcome = run(child_job)
+        finished = {"finished_at": time.time(), "progress": 1.0} if outcome == Status.COMPLETED else {}
+        store.update_run(job.db, child_id, status=outcome, pid=None, request=None, **finished)
+        if outcome != Status.COMPLETED:
+            return {}, outcome
+    return _best_evaluation(job.db, child_id), Status.COMPLETED
+
+
+def _best_evaluation(db, run_id: int) -> dict[str, float]:
+    run = store.get_run(db, run_id)
+    step = db.execute("SELECT step FROM metrics WHERE run_id = ? AND name = ? AND value = ? ORDER BY step LIMIT 1", [run_id, run["best_metric_name"], run["best_metric"]]).fetchone()[0]
+    return {name: value for name, value in db.execute("SELECT name, value FROM metrics WHERE run_id = ? AND step = ? AND name LIKE 'eval_%'", [run_id, step])}
+
+
+# ---------------------------------------------------------------- the report
+
+
+def write_report(job: Job, lesson: Lesson, plain: dict[str, float] | None) -> dict:
+    """Teacher against student on the held-out examples: quality, size, speed on this machine; stored as
+    `distill_report.json` (an artifact) and as metric rows at the last step."""
+    autocast = torch.autocast(job.device.type, dtype=job.dtype, enabled=job.dtype != torch.float32)
+    lesson.student.eval()
+    with torch.no_grad(), autocast:
+        teacher_scores, student_scores = lesson.evaluate_teacher(), lesson.loop.evaluate(lesson.student)
+    models = {"teacher": lesson.teacher, "student": lesson.student}
+    speed = measure_speed(
+        job, models, {w: lesson.speed_batches(w, 1) for w in models}, {w: lesson.speed_batches(w, 16) for w in models}, autocast
+    )
+    sides = {}
+    for which, scores, folder in (
+        ("teacher", teacher_scores, lesson.teacher_folder), ("student", student_scores, job.run_dir / "model")
+    ):
+        sides[which] = {
+            **scores, "parameters": parameter_count(models[which]), "disk_bytes": weights_size(folder),
+            "latency_ms": speed[which][0] * 1000, "examples_per_second": speed[which][1],
+        }
+    report = {
+        "task": lesson.task, "metric": lesson.loop.metric, "device": str(job.device), **sides, "plain": plain,
+        "speedup": sides["teacher"]["latency_ms"] / sides["student"]["latency_ms"],
+    }
+    path = job.run_dir / "distill_report.json"
+    path.write_text(json.dumps(report, indent=2))
+    job.artifact("distill_report", path)
+    rows = {f"{side}_{name}": value for side in ("teacher", "student") for name, value in sides[side].items()}
+    rows |= {f"plain_{name}": value for name, value in (plain or {}).items()}
+    store.add_metrics(job.db, job.run_id, store.get_run(job.db, job.run_id)["step"], rows)
+
+    metric = lesson.loop.metric
+    teacher, student = sides["teacher"], sides["student"]
+    if lesson.loop.higher_is_better:
+        job.event(
+            "distill.report_kept", kept=student[metric] / max(teacher[metric], 1e-9), metric=metric_words(metric)[0],
+            student_value=metric_words(metric, student[metric])[1], teacher_value=metric_words(metric, teacher[metric])[1],
+        )
+    else:
+        job.event("distill.report_loss", student_value=f"{student[metric]:.4g}", teacher_value=f"{teacher[metric]:.4g}")
+    job.event(
+        "distill.report_size", share=student["parameters"] / teacher["parameters"],
+        student_parameters=_count(student["parameters"]), teacher_parameters=_count(teacher["parameters"]),
+        student_disk=_bytes(student["disk_bytes"]), teacher_disk=_bytes(teacher["disk_bytes"]),
+        speedup=teacher["latency_ms"] / student["latency_ms"],
+        student_latency=f"{student['latency_ms']:.1f} ms", teacher_latency=f"{teacher['latency_ms']:.1f} ms",
+    )
+    if plain:
+        job.event(
+            "distill.report_plain", metric=metric_words(metric)[0],
+            plain_value=metric_words(metric, plain[metric])[1], student_value=metric_words(metric, student[metric])[1],
+        )
+    return report
+
+
+def measure_speed(job: Job, models: dict, one_by_one: dict, batched: dict, autocast, examples: int = 16) -> dict:
+    """Per model: the median seconds to answer one held-out example, and held-out examples answered per
+    second in batches. The models take turns on each example and batch, so a computer that is busy with
+    something else slows both alike and the ratio stays fair."""
+
+    def timed(model, batch) -> float:
+        start = time.perf_counter()
+        model(**batch)
+        if job.device.type == "cuda":
+            torch.cuda.synchronize(job.device)
+        return time.perf_counter() - start
+
+    latencies: dict[str, list[float]] = {name: [] for name in models}
+    batch_time = dict.fromkeys(models, 0.0)
+    answered = dict.fromkeys(models, 0)
+    with torch.inference_mode(), autocast:
+        for name, model in models.items():
+            model.eval()
+            for batch in one_by_one[name][:3]:  # warm-up: first calls pay for kernel selection and allocation
+                timed(model, batch)
+        for i in range(min(examples, len(next(iter(one_by_one.values()))))):
+            for name, model in models.items():
+                latencies[name].append(timed(model, one_by_one[name][i]))
+        for i in range(min(8, len(next(iter(batched.values()))))):  # up to 128 examples
+            for name, model in models.items():
+                batch_time[name] += timed(model, batched[name][i])
+                answered[name] += len(batched[name][i]["input_ids"])
+    return {name: (statistics.median(latencies[name]), answered[name] / batch_time[name]) for name in models}
+
+
+def weights_size(folder: Path) -> int:
+    """Bytes of the weight files in a model folder (what copying the model to another computer costs)."""
+    return sum(p.stat().st_size for pattern in ("*.safetensors", "*.gguf", "*.bin") for p in folder.glob(pattern))
+
+
+def _count(n: int) -> str:
+    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n:,}"
+
+
+def _bytes(n: int) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"

@@ -1,0 +1,288 @@
+"""Distillation: the student's layers, the losses, refusals, whole runs and the report on tiny random
+models; and (slow) the issue's language-model threshold on SmolLM2. The classifier threshold is not a test
+yet: bench/distill.md has what was measured and why plain training matched the distilled student.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine import store
+from engine.config import ConfigError, from_dict
+from tests.engine.helpers import run_in_process
+
+ROOT = Path(__file__).resolve().parents[2]
+HOTELS = ROOT / "resources" / "demo" / "hotel_intents.jsonl"
+
+
+# ---------------------------------------------------------------- tiny teachers
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_teacher(tiny_encoder, tmp_path_factory) -> Path:
+    """A 4-layer multi-label classifier (random weights) that knows the 40 hotel intents."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from engine.data.classification import load_classification
+
+    labels = load_classification(HOTELS).label_names
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=AutoTokenizer.from_pretrained(tiny_encoder).vocab_size, hidden_size=32, num_hidden_layers=4,
+        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128, num_labels=len(labels),
+        id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)},
+        problem_type="multi_label_classification",
+    )
+    folder = tmp_path_factory.mktemp("tiny-classifier")
+    BertForSequenceClassification(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_encoder).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_llama4(tmp_path_factory, tiny_llama) -> Path:
+    """The tiny Llama with 4 layers, so a student can keep a real subset."""
+    import torch
+    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
+
+    config = AutoConfig.from_pretrained(tiny_llama)
+    config.num_hidden_layers = 4
+    torch.manual_seed(1)
+    folder = tmp_path_factory.mktemp("tiny-llama4")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_llama).save_pretrained(folder)
+    return folder
+
+
+def hotel_subset(tmp_path: Path, rows: int = 200) -> Path:
+    path = tmp_path / "hotels.jsonl"
+    path.write_text("".join(HOTELS.read_text().splitlines(keepends=True)[:rows]))
+    return path
+
+
+# ---------------------------------------------------------------- the student's layers
+
+
+def test_spread_layers_keeps_first_and_last_evenly():
+    from engine.models.students import spread_layers
+
+    assert spread_layers(6, 3) == [0, 2, 5]
+    assert spread_layers(30, 15)[0] == 0 and spread_layers(30, 15)[-1] == 29 and len(spread_layers(30, 15)) == 15
+    assert spread_layers(4, 4) == [0, 1, 2, 3]
+    with pytest.raises(ConfigError, match="1 to 6 layers"):
+        spread_layers(6, 7)
+
+
+@pytest.mark.parametrize("family", ["encoder", "decoder"])
+def test_a_student_made_of_teacher_layers_computes_what_those_layers_compute(family, tiny_classifier_teacher, tiny_llama4, tmp_path):
+    """Keeping every layer reproduces the teacher exactly; keeping some gives a model whose layers are the
+    teacher's own, whose config says so, and which saves and loads back as a normal folder."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    from engine.models.students import student_size
+    from engine.models.surgery import keep_layers, parameter_count
+
+    auto, folder = (
+        (AutoModelForSequenceClassification, tiny_classifier_teacher) if family == "encoder" else (AutoModelForCausalLM, tiny_llama4)
+    )
+    teacher = auto.from_pretrained(folder).eval()
+    ids = torch.tensor([[101, 2054, 2003, 1996, 3712, 102]])
+    same, kept = keep_layers(teacher, 4)
+    assert kept == [0, 1, 2, 3]
+    torch.testing.assert_close(same.eval()(input_ids=ids).logits, teacher(input_ids=ids).logits)
+
+    student, kept = keep_layers(teacher, 2)
+    assert kept == [0, 3] and student.config.num_hidden_layers == 2
+    layers = student.base_model.encoder.layer if family == "encoder" else student.model.layers
+    teacher_layers = teacher.base_model.encoder.layer if family == "encoder" else teacher.model.layers
+    torch.testing.assert_close(layers[1].state_dict(), teacher_layers[3].state_dict())
+    student.save_pretrained(tmp_path / "student")
+    reloaded = auto.from_pretrained(tmp_path / "student").eval()
+    torch.testing.assert_close(reloaded(input_ids=ids).logits, student.eval()(input_ids=ids).logits)
+    assert list((tmp_path / "student").glob("*.safetensors"))
+
+    # What the size slider shows is exact: the header-only count equals the real model's.
+    size = student_size(folder, 2)
+    assert size.parameters == parameter_count(student) and size.teacher_parameters == parameter_count(teacher)
+    assert size.teacher_layers == 4 and 1.0 < size.speedup <= 2.0
+
+
+# ---------------------------------------------------------------- the losses
+
+
+def test_the_teacher_part_of_the_loss_is_zero_when_the_student_answers_as_the_teacher_does():
+    import torch
+
+    from engine.recipes.distill import class_divergence_sum, token_divergence_sum
+
+    torch.manual_seed(0)
+    logits = torch.randn(5, 7) * 3
+    for multi_label in (False, True):
+        assert class_divergence_sum(logits, logits.clone(), 2.0, multi_label).abs() < 1e-5
+        assert class_divergence_sum(logits, -logits, 2.0, multi_label) > 0.1
+    for divergence in ("forward_kl", "reverse_kl", "jsd"):
+        assert token_divergence_sum(logits, logits.clone(), divergence).abs() < 1e-5
+        assert token_divergence_sum(logits, logits.flip(-1), divergence) > 0.1
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def test_settings_are_checked_with_a_sentence():
+    base = {"kind": "distill", "teacher": "run:1", "data": "x.jsonl"}
+    assert from_dict(base).model == "run:1"
+    with pytest.raises(ConfigError, match="Choose the teacher"):
+        from_dict({**base, "teacher": ""})
+    with pytest.raises(ConfigError, match="either a student model or the number"):
+        from_dict({**base, "student": "demo:minilm", "student_layers": 3})
+    with pytest.raises(ConfigError, match="'alpha' must be a share from 0 to 1"):
+        from_dict({**base, "alpha": 1.5})
+
+
+def test_an_incompatible_student_is_refused_plainly(tunewright_home, tiny_llama4, tiny_encoder, tiny_classifier_teacher, tmp_path):
+    chat = {"kind": "distill", "teacher": str(tiny_llama4), "data": str(ROOT / "resources/demo/identity.json"),
+            "template_values": {"name": "Tuney", "author": "Ada Lab"}, "max_steps": 1, "max_length": 64}
+    db, run_id = run_in_process(tunewright_home, {**chat, "student": str(tiny_encoder)})
+    assert store.get_run(db, run_id)["status"] == "failed"
+    assert "does a different kind of task from the teacher" in store.get_run(db, run_id)["error"]
+
+    # A language model with another vocabulary: same architecture, but MiniLM's word pieces.
+    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
+
+    other = tmp_path / "other-vocab-llama"
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+    config = AutoConfig.from_pretrained(tiny_llama4)
+    config.vocab_size, config.num_hidden_layers = tokenizer.vocab_size, 1
+    LlamaForCausalLM(config).save_pretrained(other)
+    tokenizer.save_pretrained(other)
+    db, run_id = run_in_process(tunewright_home, {**chat, "student": str(other)})
+    assert "splits text into different word pieces from the teacher" in store.get_run(db, run_id)["error"]
+
+    # A bare encoder has learned no categories, so it cannot teach.
+    db, run_id = run_in_process(tunewright_home, {"kind": "distill", "teacher": str(tiny_encoder), "data": str(HOTELS)})
+    assert "has nothing to teach" in store.get_run(db, run_id)["error"]
+
+    # A classifier teacher and data with categories it never learned.
+    other_data = tmp_path / "other.jsonl"
+    other_data.write_text("\n".join(json.dumps({"text": f"text {i}", "labels": ["weather"]}) for i in range(20)))
+    db, run_id = run_in_process(tunewright_home, {"kind": "distill", "teacher": str(tiny_classifier_teacher), "data": str(other_data)})
+    assert "was not trained on the categories weather" in store.get_run(db, run_id)["error"]
+
+    db, run_id = run_in_process(tunewright_home, {"kind": "distill", "teacher": "run:99", "data": str(HOTELS)})
+    assert store.get_run(db, run_id)["error"] == "There is no run 99 to use as the teacher."
+
+
+# ---------------------------------------------------------------- whole runs on tiny models
+
+
+def test_a_classifier_run_distils_and_reports(tunewright_home, tiny_classifier_teacher, tmp_path):
+    db, run_id = run_in_process(
+        tunewright_home,
+        {"kind": "distill", "teacher": str(tiny_classifier_teacher), "data": str(hotel_subset(tmp_path)),
+         "student_layers": 2, "max_steps": 4, "batch_size": 16, "max_length": 32, "compare_with_plain": True,
+         "early_stopping_patience": 0},
+    )
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    kinds = {a["kind"]: Path(a["path"]) for a in store.artifacts(db, run_id)}
+    report = json.loads(kinds["distill_report"].read_text())
+    assert report["student"]["parameters"] < report["teacher"]["parameters"]
+    assert report["student"]["disk_bytes"] < report["teacher"]["disk_bytes"]
+    assert report["student"]["latency_ms"] > 0 and report["teacher"]["examples_per_second"] > 0
+    assert set(report["plain"]) >= {"eval_f1", "eval_loss"}
+    latest = store.latest_metrics(db, run_id)
+    assert latest["student_eval_f1"] == report["student"]["eval_f1"] and "teacher_latency_ms" in latest
+    messages = " ".join(e["message"] for e in store.events(db, run_id))
+    assert "of the teacher's F1" in messages and "answers" in messages and "without the teacher" in messages
+    assert "worked out once and kept" in messages
+
+    # The student is a normal classifier folder with the teacher's categories, 2 layers.
+    saved = json.loads((kinds["model"] / "config.json").read_text())
+    assert saved["num_hidden_layers"] == 2 and len(saved["id2label"]) == 40
+    plain = [r for r in store.list_runs(db) if r["parent_id"] == run_id]
+    assert len(plain) == 1 and plain[0]["status"] == "completed" and plain[0]["config"]["alpha"] == 0.0
+    assert plain[0]["step"] == run["step"]
+
+
+@pytest.mark.parametrize("divergence", ["forward_kl", "jsd"])
+def test_a_chat_run_distils_a_llama_into_half_its_layers(tunewright_home, tiny_llama4, divergence):
+    db, run_id = run_in_process(
+        tunewright_home,
+        {"kind": "distill", "teacher": str(tiny_llama4), "data": str(ROOT / "resources/demo/identity.json"),
+         "template_values": {"name": "Tuney", "author": "Ada Lab"}, "divergence": divergence, "max_steps": 3,
+         "batch_size": 8, "max_length": 96, "early_stopping_patience": 0},
+    )
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    report = json.loads(next(Path(a["path"]) for a in store.artifacts(db, run_id) if a["kind"] == "distill_report").read_text())
+    assert report["task"] == "chat" and report["plain"] is None
+    assert report["student"]["eval_loss"] > 0 and report["teacher"]["eval_perplexity"] > 1
+    model_dir = Path(run["run_dir"]) / "model"
+    assert json.loads((model_dir / "config.json").read_text())["num_hidden_layers"] == 2
+    assert (model_dir / "tokenizer_config.json").exists()
+
+
+def test_a_finished_run_can_teach(tunewright_home, tiny_classify_config):
+    db, teacher_run = run_in_process(tunewright_home, tiny_classify_config)
+    assert store.get_run(db, teacher_run)["status"] == "completed"
+    db, run_id = run_in_process(
+        tunewright_home,
+        {"kind": "distill", "teacher": f"run:{teacher_run}", "data": tiny_classify_config["data"], "student_layers": 1,
+         "max_steps": 2, "batch_size": 8, "max_length": 32},
+    )
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    assert run["name"].startswith(f"run:{teacher_run}")
+
+
+def test_the_command_line_prints_a_ready_config_and_runs_a_distillation(tunewright_home, tiny_classifier_teacher, tmp_path):
+    from tests.engine.helpers import cli
+
+    printed = cli("example", "distill", home=tunewright_home)
+    example = json.loads(printed.stdout)
+    assert printed.returncode == 0 and example["kind"] == "distill" and example["teacher"] == "demo:smollm2"
+    assert from_dict(example).student_layers == 15 and Path(example["data"]).exists()
+
+    config = tmp_path / "distill.json"
+    config.write_text(json.dumps({"kind": "distill", "teacher": str(tiny_classifier_teacher), "data": str(hotel_subset(tmp_path, 60)),
+                                  "student_layers": 1, "max_steps": 2, "batch_size": 16, "max_length": 32}))
+    done = cli("run", str(config), home=tunewright_home)
+    assert done.returncode == 0, done.stderr
+    assert "completed" in done.stderr and "best eval_f1" in done.stderr
+
+
+# ---------------------------------------------------------------- the issue's threshold, on a real model and data
+
+REPO = Path(__file__).resolve().parents[2]
+# The shared data sits beside the project (../shared/data); worktrees sit one level deeper.
+SHARED = next((p for p in (REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data") if p.is_dir()), None)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(SHARED is None, reason="the shared test data (../shared/data) is not here")
+def test_a_half_depth_smollm2_student_ends_with_a_lower_eval_loss_than_plain_fine_tuning(tunewright_home, tmp_path):
+    """SmolLM2-135M-Instruct teaches a 15-of-30-layer copy of itself on real instruction data (Alpaca rows
+    from LLaMA-Factory's demo set); the same student is fine-tuned plainly for the same 6 steps. Measured:
+    7.48 against 7.76 (bench/distill.md); about 2 minutes on 2 CPU cores."""
+    rows = json.loads((SHARED / "llamafactory" / "alpaca_en_demo.json").read_text())
+    short = [r for r in rows if len(r["instruction"]) + len(r.get("input", "")) + len(r["output"]) < 600]  # fast on a CPU
+    (tmp_path / "train.json").write_text(json.dumps(short[:32]))
+    (tmp_path / "held_out.json").write_text(json.dumps(short[32:48]))
+    db, run_id = run_in_process(
+        tunewright_home,
+        {"kind": "distill", "teacher": "demo:smollm2", "data": str(tmp_path / "train.json"),
+         "eval_data": str(tmp_path / "held_out.json"), "student_layers": 15, "max_steps": 6, "batch_size": 2,
+         "max_length": 96, "learning_rate": 1e-3, "alpha": 1.0, "temperature": 1.0, "compare_with_plain": True,
+         "eval_every": 3, "early_stopping_patience": 0},
+    )
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    report = json.loads(next(Path(a["path"]) for a in store.artifacts(db, run_id) if a["kind"] == "distill_report").read_text())
+    teacher, student, plain = report["teacher"]["eval_loss"], report["student"]["eval_loss"], report["plain"]["eval_loss"]
+    print(f"eval loss: teacher {teacher:.3f}, distilled 15-layer student {student:.3f}, plain 15-layer student {plain:.3f}")
+    assert student < plain

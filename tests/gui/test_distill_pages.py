@@ -1,0 +1,64 @@
+"""The distillation report page: teacher against student from the report a run stored."""
+
+from __future__ import annotations
+
+from gui.app import save_screenshot
+from gui.engine_client import EngineClient
+from gui.pages.distill_report import DistillReportPage, add_sample_report
+
+
+def test_the_report_shows_teacher_student_and_plain_side_by_side(qtbot, home, tmp_path):
+    client = EngineClient(home, live_jobs=False)
+    page = DistillReportPage(client)
+    qtbot.addWidget(page)
+    page.show_run(add_sample_report(client))
+    table = page.table
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers == ["", "Teacher", "Student", "Student without the teacher"]
+    rows = {table.item(r, 0).text(): [table.item(r, c).text() for c in (1, 2, 3)] for r in range(table.rowCount())}
+    assert rows["F1 on held-out examples (higher is better)"] == ["64.2%", "62.3%", "51.5%"]
+    assert rows["Time per example"] == ["6.2 ms", "3.3 ms", "3.3 ms"]
+    assert "The student keeps 97% of the teacher's F1" in page.sentences.text()
+    assert save_screenshot(page, tmp_path / "report.png")
+
+
+def test_a_run_without_a_report_says_when_it_will_have_one(qtbot, home):
+    from engine import store
+    from engine.config import from_dict
+
+    client = EngineClient(home, live_jobs=False)
+    config = from_dict({"kind": "distill", "teacher": "run:1", "data": "x.jsonl"})
+    run_id = store.create_run(client.db, kind="distill", config=config.to_dict(), name="Still training")
+    page = DistillReportPage(client)
+    qtbot.addWidget(page)
+    page.show_run(run_id)
+    assert page.empty.text() == "The report appears here when the distillation has finished." and page.table.isHidden()
+
+
+def test_the_new_run_form_makes_a_model_smaller_from_a_finished_run(qtbot, home, tiny_encoder):
+    """The task lists the user's finished runs as teachers; the slider says what each size means."""
+    import shutil
+
+    from engine import store
+    from engine.config import from_dict
+    from gui.pages.new_run import NewRunPage
+
+    client = EngineClient(home, live_jobs=False)
+    config = from_dict({"kind": "classify", "model": "demo:minilm", "data": "x.jsonl", "name": "Hotel requests"})
+    run_id = store.create_run(client.db, kind="classify", config=config.to_dict(), name="Hotel requests", status="completed")
+    folder = home / "runs" / f"{run_id:05d}"
+    shutil.copytree(tiny_encoder, folder / "model")  # a 2-layer model stands in for the run's result
+    store.update_run(client.db, run_id, run_dir=str(folder))
+
+    page = NewRunPage(client)
+    qtbot.addWidget(page)
+    page.task.setCurrentIndex(page.task.findData("distill"))
+    assert page.model.itemText(0) == f"run:{run_id}" and page.model.currentText() == f"run:{run_id}"
+    assert page.student_layers.maximum() == 2 and page.student_layers.value() == 1
+    assert page.helps["Student size"].text().startswith("1 of the teacher's 2 layers:")
+    assert "as fast" in page.helps["Student size"].text()
+    page.data.setText(str(home / "data.jsonl"))
+    (home / "data.jsonl").write_text('{"text": "hi", "label": "greeting"}\n')
+    page.compare_with_plain.setChecked(True)
+    built = page.build_config()
+    assert (built.kind, built.teacher, built.student_layers, built.compare_with_plain) == ("distill", f"run:{run_id}", 1, True)
