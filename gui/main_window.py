@@ -167,6 +167,11 @@ class MainWindow(QMainWindow):
                 page = RunView(self.client)
                 page.back.connect(lambda: self.show_page("runs"))
                 page.acted.connect(lambda: self.poll(force=True))
+                page.show_report.connect(self.open_distill_report)
+            elif name == "distill_report":
+                from gui.pages.distill_report import DistillReportPage
+
+                page = DistillReportPage(self.client)
             elif name == "data":
                 from gui.pages.data import DataPage
 
@@ -197,7 +202,7 @@ class MainWindow(QMainWindow):
         page = self.page(name)
         self.stack.setCurrentWidget(page)
         self.current = name
-        button = self.nav_buttons.get("runs" if name == "run" else name)
+        button = self.nav_buttons.get("runs" if name in ("run", "distill_report") else name)
         if button:
             button.setChecked(True)
         self.page_changed.emit(name)
@@ -206,6 +211,10 @@ class MainWindow(QMainWindow):
         view = self.page("run")
         view.show_run(run_id)
         self.show_page("run")
+
+    def open_distill_report(self, run_id: int) -> None:
+        self.page("distill_report").show_run(run_id)
+        self.show_page("distill_report")
 
     def start_demo(self) -> None:
         home = self.page("home")

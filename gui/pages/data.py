@@ -57,9 +57,10 @@ class DataPage(QWidget):
     #: the file, how it reads, its row count or the doctor's report changed (the wizard follows it)
     changed = Signal()
 
-    def __init__(self, client: EngineClient, parent: QWidget | None = None, *, task: str = "") -> None:
-        """`task` set: the page is the wizard's data step, for a task already chosen there; it has no title
-        of its own, and the wizard's Next button takes the place of "Train on this data"."""
+    def __init__(self, client: EngineClient, parent: QWidget | None = None, *, task: str = "",
+                 embedded: bool = False) -> None:
+        """`embedded`: the page is the wizard's data step, with no title of its own, and the wizard's Next
+        button takes the place of "Train on this data"; `task`: the task chosen there ("" to guess it)."""
         super().__init__(parent)
         self.client = client
         self.fixed_task = task
@@ -75,9 +76,9 @@ class DataPage(QWidget):
 
         content = QWidget()
         layout = QVBoxLayout(content)
-        layout.setContentsMargins(*((0, 8, 8, 8) if task else (32, 28, 32, 28)))  # in the wizard, its margins
+        layout.setContentsMargins(*((0, 8, 8, 8) if embedded else (32, 28, 32, 28)))  # in the wizard, its margins
         layout.setSpacing(16)
-        if not task:
+        if not embedded:
             layout.addWidget(page_header(
                 "Data", "Bring your examples, check how they are read, and let the data doctor look for problems "
                 "before you train. Your file is never changed."))
@@ -188,7 +189,7 @@ class DataPage(QWidget):
         self.train_button = QPushButton("Train on this data…")
         self.train_button.setToolTip("Open New run with this file, its columns and the settings chosen here")
         self.train_button.clicked.connect(self.use_for_run)
-        self.train_button.setVisible(not task)
+        self.train_button.setVisible(not embedded)
         train_row.addWidget(self.train_button)
         box.addLayout(train_row)
         layout.addWidget(frame)

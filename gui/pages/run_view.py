@@ -40,6 +40,7 @@ LIVE_SHOWN = {"preparing", "running"}
 class RunView(QWidget):
     back = Signal()
     acted = Signal()  # the window wrote to the database itself (pause, resume, cancel): look again now
+    show_report = Signal(int)  # a finished distillation: its report of what the student kept
 
     def __init__(self, client: EngineClient, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,7 +73,10 @@ class RunView(QWidget):
         self.pause_button.clicked.connect(self.pause)
         self.resume_button.clicked.connect(self.resume)
         self.cancel_button.clicked.connect(self.cancel)
-        for button in (self.pause_button, self.resume_button, self.cancel_button):
+        self.report_button = QPushButton("What the student kept")
+        self.report_button.setObjectName("Primary")
+        self.report_button.clicked.connect(lambda: self.show_report.emit(self.watcher.run_id))
+        for button in (self.report_button, self.pause_button, self.resume_button, self.cancel_button):
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             header.addWidget(button)
         layout.addLayout(header)
@@ -244,6 +248,7 @@ class RunView(QWidget):
         self.resume_button.setVisible(status in {str(s) for s in RESUMABLE})
         self.cancel_button.setVisible(status in LIVE_SHOWN | {"queued", "paused", "interrupted", "pausing"})
         self.cancel_button.setEnabled(status not in ("cancelling",))
+        self.report_button.setVisible(run.get("kind") == "distill" and status == "completed")
         if run.get("error") and status == "failed":
             self.error_text.setText(f"<b>This run stopped.</b> {html.escape(run['error'])}")
             self.error_detail.setPlainText(run.get("error_detail") or "")

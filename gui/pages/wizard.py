@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSlider,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from gui.engine_client import CONFIG_TYPES, ConfigError, EngineClient, Hardware, JobError
 from gui.state import models as model_words
-from gui.state.wizard import STEP_TITLES, STEPS, TASKS, Wizard, placeholder_names
+from gui.state.wizard import DISTILL_TASK, STEP_TITLES, STEPS, TASKS, Wizard, placeholder_names
 from gui.widgets.common import card, label, page_header
 from gui.widgets.settings_form import SettingsForm, words
 
@@ -143,13 +144,17 @@ class WizardPage(QWidget):
         if self.data_page is None:
             from gui.pages.data import DataPage
 
-            self.data_page = DataPage(self.client, task=self.wizard.task)
+            self.data_page = DataPage(self.client, task=self._data_task(), embedded=True)
             self.data_page.changed.connect(self._data_changed)
             self.data_page.use_in_run.connect(self._data_chosen)
             self.data_box.layout().addWidget(self.data_page)
-        elif self.data_page.fixed_task != self.wizard.task:
-            self.data_page.set_task(self.wizard.task)
+        elif self.data_page.fixed_task != self._data_task():
+            self.data_page.set_task(self._data_task())
         self._data_changed()
+
+    def _data_task(self) -> str:
+        """The task the data is read for: the one chosen, or for a distillation whatever the file holds."""
+        return "" if self.wizard.task == DISTILL_TASK else self.wizard.task
 
     def _data_changed(self) -> None:
         """What stops the Data step: no file, a file that cannot be read as it is, or a finding the run would
@@ -159,7 +164,7 @@ class WizardPage(QWidget):
             blocker = "Choose the file with your examples (or the demo data)."
         elif page.description is None or page.description.problem:
             blocker = page.problem.text() or "This file cannot be read as examples."
-        elif (guessed := self._guessed_task(page.path)) and guessed != self.wizard.task:
+        elif self._data_task() and (guessed := self._guessed_task(page.path)) and guessed != self.wizard.task:
             blocker = (f"This file looks like examples for “{_task_title(guessed)}”, not "
                        f"“{_task_title(self.wizard.task)}”. Choose another file, or go back and change the task.")
         elif page.session.running():
@@ -224,6 +229,20 @@ class WizardPage(QWidget):
         layout.addWidget(self.model_table)
         self.model_detail = label("", "Muted", wrap=True)
         layout.addWidget(self.model_detail)
+        self.student_box, box = card()
+        box.addWidget(label("The student", "SectionTitle"))
+        self.student_layers = QSlider(Qt.Orientation.Horizontal)
+        self.student_layers.valueChanged.connect(self._student_size_chosen)
+        box.addWidget(self.student_layers)
+        self.student_text = label("", wrap=True)
+        box.addWidget(self.student_text)
+        self.compare_plain = QCheckBox("Also train the same student without the teacher, to see what the teacher "
+                                       "added (takes about twice as long)")
+        self.compare_plain.toggled.connect(lambda on: self.wizard.set_setting("compare_with_plain", on or None))
+        box.addWidget(self.compare_plain)
+        self.student_box.hide()
+        layout.addWidget(self.student_box)
+        self.teacher_size: Any = None
         more = QPushButton("More models: add a folder or download one on the Models page")
         more.setObjectName("Link")
         more.clicked.connect(self.show_models.emit)
@@ -236,7 +255,12 @@ class WizardPage(QWidget):
                          daemon=True).start()
 
     def _show_models(self, models: list[Any]) -> None:
-        self.models = [m for m in models if m.task == self.wizard.task]
+        distill = self.wizard.task == DISTILL_TASK
+        task = self.wizard.data_task if distill else self.wizard.task
+        self.models = [m for m in models if m.task == task]
+        if distill:  # the user's own finished runs teach first
+            self.models = teacher_runs(self.client, task) + self.models
+        self.student_box.setVisible(distill)
         self.model_table.blockSignals(True)
         self.model_table.setRowCount(len(self.models))
         for row, model in enumerate(self.models):
@@ -250,7 +274,8 @@ class WizardPage(QWidget):
             if model.ref == self.wizard.model_ref:
                 self.model_table.selectRow(row)
         self.model_table.blockSignals(False)
-        self.recommended, reason = recommend(self.models, self.wizard.hardware)
+        self.recommended, reason = (recommend_teacher(self.models) if distill
+                                    else recommend(self.models, self.wizard.hardware))
         if self.recommended is None:
             self.recommendation.setText(reason)
             self.use_recommended.hide()
@@ -278,6 +303,40 @@ class WizardPage(QWidget):
                 self.model_table.selectRow(row)
                 self.model_table.blockSignals(False)
         self.wizard.set_model(model.ref, blocker)
+        if self.wizard.task == DISTILL_TASK:
+            self._size_student(model.ref)
+
+    def _size_student(self, ref: str) -> None:
+        """Size the slider to the teacher's layers (half chosen), or say why the teacher cannot be measured."""
+        from engine.models.students import find_teacher, student_size
+
+        try:
+            teacher = find_teacher(ref, self.client.home)
+            folder, gguf = teacher.source.path, teacher.source.gguf_file
+            self.teacher_size = lambda layers: student_size(folder, layers, gguf)
+            total = self.teacher_size(1).teacher_layers
+        except (ConfigError, OSError) as problem:
+            self.teacher_size = None
+            self.student_text.setText(str(problem))
+            self.student_layers.setEnabled(False)
+            self.wizard.set_model(ref, str(problem))
+            return
+        self.student_layers.setEnabled(True)
+        self.student_layers.blockSignals(True)
+        self.student_layers.setRange(1, max(1, total - 1))
+        self.student_layers.setValue(int(self.wizard.settings.get("student_layers") or max(1, total // 2)))
+        self.student_layers.blockSignals(False)
+        self._student_size_chosen(self.student_layers.value())
+
+    def _student_size_chosen(self, layers: int) -> None:
+        if self.teacher_size is None:
+            return
+        size = self.teacher_size(layers)
+        self.student_text.setText(
+            f"Keeps {size.layers} of the teacher's {size.teacher_layers} layers: {size.parameters / 1e6:.1f}M "
+            f"parameters ({size.share:.0%} of the teacher's), about {size.speedup:.1f}x as fast. Fewer layers: "
+            "smaller and faster, but the student keeps less of what the teacher knows.")
+        self.wizard.set_setting("student_layers", layers)
 
     # ------------------------------------------------------------ step 4: plan
 
@@ -296,7 +355,12 @@ class WizardPage(QWidget):
         self.placeholder_edits: dict[str, QLineEdit] = {}
         self.placeholders_box.hide()
         layout.addWidget(self.placeholders_box)
-        frame, box = card()
+        self.distill_note, box = card("Hero")
+        self.distill_note_text = label("", wrap=True)
+        box.addWidget(self.distill_note_text)
+        self.distill_note.hide()
+        layout.addWidget(self.distill_note)
+        self.forecast_box, box = card()
         box.addWidget(label("Memory", "SectionTitle"))
         self.memory_bar = QProgressBar()
         self.memory_bar.setRange(0, 1000)
@@ -306,21 +370,21 @@ class WizardPage(QWidget):
         box.addWidget(label("Time", "SectionTitle"))
         self.time_text = label("", wrap=True)
         box.addWidget(self.time_text)
-        layout.addWidget(frame)
+        layout.addWidget(self.forecast_box)
 
-        frame, box = card()
+        self.decisions_box, box = card()
         box.addWidget(label("What the engine decided, and why", "SectionTitle"))
         self.decisions = label("", wrap=True)
         self.decisions.setTextFormat(Qt.TextFormat.RichText)
         box.addWidget(self.decisions)
-        layout.addWidget(frame)
+        layout.addWidget(self.decisions_box)
 
         self.expert = QCheckBox("Expert: show every setting")
         self.expert.toggled.connect(lambda on: self.expert_box.setVisible(on))
         layout.addWidget(self.expert)
         self.expert_box, box = card()
         self.expert_forms: dict[str, SettingsForm] = {}
-        for kind, config_type in CONFIG_TYPES.items():
+        for kind, config_type in ((task.key, CONFIG_TYPES[task.key]) for task in TASKS):
             form = SettingsForm(config_type)
             form.edited.connect(self.wizard.set_setting)
             form.hide()
@@ -362,6 +426,17 @@ class WizardPage(QWidget):
             form.show_values(wizard.settings, plan.config if plan and not plan.error else {})
             match = _setting_named(wizard.blocker("plan"))
             form.mark_invalid(match)
+        distill = wizard.task == DISTILL_TASK
+        for box in (self.forecast_box, self.decisions_box):
+            box.setVisible(not distill)
+        self.distill_note.setVisible(distill)
+        if distill:
+            self.distill_note_text.setText(
+                f"{self.student_text.text()} The student trains on your examples with the teacher's answers as "
+                "its guide. The automatic plan covers fine-tuning only so far: this distillation uses the "
+                "settings below (open Expert to change them), chosen to suit small students.")
+            self.expert.setChecked(True)
+            return
         if plan is None or wizard.planning:
             self.memory_bar.setValue(0)
             self.memory_text.setText("Working out what fits…")
@@ -551,6 +626,25 @@ class ChoiceCard(QFrame):
         self.setProperty("checked", checked)
         self.style().unpolish(self)
         self.style().polish(self)
+
+
+def teacher_runs(client: EngineClient, task: str) -> list[Any]:
+    """The user's finished runs of this task, as catalog entries that can teach (newest first)."""
+    from engine.models.describe import ModelInfo
+
+    return [
+        ModelInfo(name=f"{run['name']} (your run {run['id']})", ref=f"run:{run['id']}", source="run", path=run["run_dir"] or "",
+                  task=task, about=f"trained by you from {Path(run['config'].get('model', '')).name}")
+        for run in client.list_runs() if run["kind"] == task and run["status"] == "completed"
+    ]
+
+
+def recommend_teacher(models: list[Any]) -> tuple[Any, str]:
+    runs = [m for m in models if m.source == "run"]
+    if runs:
+        return runs[0], "It is your latest finished run on this kind of data: it knows your task, so it has the most to teach."
+    return None, ("None of your runs has finished on this kind of data yet. Train one first (a teacher has to know "
+                  "your task), or choose a model below that already does it.")
 
 
 def recommend(models: list[Any], hardware: Hardware | None) -> tuple[Any, str]:

@@ -22,8 +22,10 @@ from gui.engine_client import ConfigError, EngineClient, Hardware, JobConfig, fr
 from gui.state.events import Callbacks
 
 STEPS = ("task", "data", "model", "plan", "train")
-#: Settings whose job-file defaults suit a person who writes a config; in the wizard the engine decides them.
+#: Settings whose job-file defaults suit a person who writes a config; in the wizard the engine decides them
+#: (a distillation keeps its defaults: the planner does not plan one yet).
 ENGINE_DECIDES = {"method": "auto", "epochs": None, "max_length": None}
+DISTILL_TASK = "distill"
 STEP_TITLES = {"task": "Task", "data": "Data", "model": "Model", "plan": "Plan", "train": "Train"}
 
 
@@ -42,6 +44,10 @@ TASKS = [
     Task("chat", "Answer like my examples",
          "The model learns to answer questions the way your examples do: your facts, your tone, your format.",
          "A help-desk assistant that knows your products; replies in your company's style."),
+    Task("distill", "Make a model smaller and faster",
+         "A smaller student model learns from one you trained (the teacher), on the same examples, and keeps "
+         "most of what it knows.",
+         "Your 6-layer text sorter as a 3-layer one that answers twice as fast, to run on a laptop."),
 ]
 
 
@@ -122,6 +128,7 @@ class Wizard:
         self.step = "task"
         self.task = ""
         self.data: dict[str, Any] = {}  # the Data step's settings for a run: data file, columns, length limit
+        self.data_task = ""  # what the data teaches (classify or chat): a distillation's teacher must match
         self.data_blocker = "Choose the file with your examples."
         self.model_ref = ""
         self.model_blocker = "Choose the model to start from."
@@ -144,7 +151,7 @@ class Wizard:
     def set_data(self, values: dict[str, Any] | None, blocker: str = "") -> None:
         """The Data step's run settings, or what still stops it (e.g. a doctor's finding that training would fail on)."""
         values = dict(values or {})
-        values.pop("kind", None)
+        self.data_task = values.pop("kind", "") if values else ""
         values.pop("model", None)  # the Data page's guess; the Model step decides
         if values != self.data or blocker != self.data_blocker:
             self.data, self.data_blocker = values, blocker
@@ -174,14 +181,15 @@ class Wizard:
 
     def chosen(self) -> dict[str, Any]:
         """What the person chose in the steps (and the Expert view)."""
-        values = {"kind": self.task, **self.data, "model": self.model_ref, **self.settings}
+        model = {"teacher": self.model_ref} if self.task == DISTILL_TASK else {"model": self.model_ref}
+        values = {"kind": self.task, **self.data, **model, **self.settings}
         if self.name:
             values["name"] = self.name
         return values
 
     def values(self) -> dict[str, Any]:
         """The run's settings as chosen so far; what nobody chose is left to the engine's plan."""
-        return {**ENGINE_DECIDES, **self.chosen()}
+        return {**({} if self.task == DISTILL_TASK else ENGINE_DECIDES), **self.chosen()}
 
     def config(self) -> JobConfig:
         """The job's config: the plan's decisions, and what the person chose over them; raises ConfigError."""
@@ -202,6 +210,8 @@ class Wizard:
                 self.config()  # what the person typed is checked at once, before any plan
             except ConfigError as error:
                 return str(error)
+            if self.task == DISTILL_TASK:
+                return ""  # no plan to wait for: the settings shown are the run's
             if self.planning or self.plan is None:
                 return "Planning the run: counting your examples' tokens and working out what fits…"
             if self.plan.error:
@@ -220,7 +230,7 @@ class Wizard:
 
     def needs_plan(self) -> bool:
         """The choices changed since the last plan was asked for, and they are valid enough to plan."""
-        if self._plan_asked == self.values():
+        if self._plan_asked == self.values() or self.task == DISTILL_TASK:
             return False
         try:
             from_dict(self.values())

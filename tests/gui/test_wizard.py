@@ -184,3 +184,31 @@ def test_chat_examples_with_blanks_are_filled_in_before_the_plan(qtbot, client, 
     qtbot.waitUntil(lambda: page.next_button.isEnabled(), timeout=120_000)
     assert wizard.config().template_values == {"name": "Tuney", "author": "Ada Lab"}
     shot(page, "4-plan-chat")
+
+
+def test_make_a_trained_model_smaller_with_the_wizard(qtbot, home, client, wizard_window, tiny_classify_config,
+                                                      intents_file):
+    """Distil a finished run: the teacher is chosen among the user's runs, the student's size with a slider
+    that says what it means."""
+    from tests.engine.helpers import run_in_process
+
+    _, teacher_id = run_in_process(home, tiny_classify_config)
+    page = wizard_window.page("new")
+    wizard = page.wizard
+    page.task_buttons["distill"].clicked.emit()
+    page.next_button.click()
+    page.data_page.open_path(str(intents_file))
+    qtbot.waitUntil(lambda: page.next_button.isEnabled(), timeout=60_000)
+    page.next_button.click()
+    qtbot.waitUntil(lambda: wizard.model_ref == f"run:{teacher_id}", timeout=30_000)
+    assert "your latest finished run" in page.recommendation.text()
+    assert page.student_box.isVisible() and page.student_layers.maximum() == 1  # a 2-layer teacher keeps 1
+    assert page.student_text.text().startswith("Keeps 1 of the teacher's 2 layers")
+    page.next_button.click()
+    assert wizard.step == "plan" and page.next_button.isEnabled() and page.distill_note.isVisible()
+    page.next_button.click()
+    page.next_button.click()  # Start training
+    qtbot.waitUntil(lambda: wizard_window.current == "run", timeout=5_000)
+    run = store.get_run(client.db, wizard_window.page("run").run_id)
+    assert run["kind"] == "distill"
+    assert (run["config"]["teacher"], run["config"]["student_layers"]) == (f"run:{teacher_id}", 1)
