@@ -34,8 +34,10 @@ from PySide6.QtWidgets import (
 
 from gui.engine_client import CONFIG_TYPES, ConfigError, EngineClient, Hardware, JobError
 from gui.state import models as model_words
-from gui.state.wizard import DISTILL_TASK, STEP_TITLES, STEPS, TASKS, Wizard, placeholder_names
-from gui.widgets.common import card, label, page_header
+from gui.state.wizard import (
+    DISTILL_TASK, STEP_TITLES, STEPS, TASKS, Wizard, placeholder_names, recommend, recommend_teacher, teacher_runs,
+)
+from gui.widgets.common import ChoiceCard, card, label, page_header
 from gui.widgets.settings_form import SettingsForm, words
 
 NEXT_WORDS = {"task": "Next: your data", "data": "Next: the model", "model": "Next: the plan",
@@ -596,71 +598,6 @@ class WizardPage(QWidget):
         self.next_button.setText(NEXT_WORDS[step])
         self.next_button.setEnabled(not blocker)
         self.back_button.setVisible(step != "task")
-
-
-class ChoiceCard(QFrame):
-    """A big choice: a bold title and a line or two under it, checked with a click (a push button's own text
-    cannot be styled in parts, nor grow with its words)."""
-
-    clicked = Signal()
-
-    def __init__(self, title: str, *lines: str) -> None:
-        super().__init__()
-        self.setObjectName("Choice")
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(18, 12, 18, 12)
-        column.setSpacing(2)
-        column.addWidget(label(title, "Big", wrap=True))
-        for line in lines:
-            column.addWidget(label(line, "Muted", wrap=True))
-        self.setChecked(False)
-
-    def mousePressEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
-        self.clicked.emit()
-
-    def isChecked(self) -> bool:  # noqa: N802 - as a button says it
-        return bool(self.property("checked"))
-
-    def setChecked(self, checked: bool) -> None:  # noqa: N802
-        self.setProperty("checked", checked)
-        self.style().unpolish(self)
-        self.style().polish(self)
-
-
-def teacher_runs(client: EngineClient, task: str) -> list[Any]:
-    """The user's finished runs of this task, as catalog entries that can teach (newest first)."""
-    from engine.models.describe import ModelInfo
-
-    return [
-        ModelInfo(name=f"{run['name']} (your run {run['id']})", ref=f"run:{run['id']}", source="run", path=run["run_dir"] or "",
-                  task=task, about=f"trained by you from {Path(run['config'].get('model', '')).name}")
-        for run in client.list_runs() if run["kind"] == task and run["status"] == "completed"
-    ]
-
-
-def recommend_teacher(models: list[Any]) -> tuple[Any, str]:
-    runs = [m for m in models if m.source == "run"]
-    if runs:
-        return runs[0], "It is your latest finished run on this kind of data: it knows your task, so it has the most to teach."
-    return None, ("None of your runs has finished on this kind of data yet. Train one first (a teacher has to know "
-                  "your task), or choose a model below that already does it.")
-
-
-def recommend(models: list[Any], hardware: Hardware | None) -> tuple[Any, str]:
-    """The model to start from, and the sentence that says why."""
-    usable = [m for m in models if m.usable and m.parameters]
-    if not usable:
-        return None, "There is no model for this task on this computer yet: add one on the Models page."
-    if not (hardware and hardware.gpus):
-        smallest = min(usable, key=lambda m: m.parameters)
-        return smallest, ("There is no GPU here, so training runs on the processor: the smallest model trains in "
-                          "minutes, where a larger one would take hours.")
-    fitting = [m for m in usable if model_words.fit_for(m, hardware).level == "fits"]
-    if not fitting:
-        return min(usable, key=lambda m: m.parameters), "It is the smallest model here; none fits this GPU easily."
-    largest = max(fitting, key=lambda m: m.parameters)
-    return largest, "It is the largest model here that fits this GPU: larger models learn more from the same examples."
 
 
 def _scrolling(widget: QWidget) -> QScrollArea:

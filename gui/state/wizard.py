@@ -14,11 +14,14 @@ import re
 import subprocess
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.jobs import engine_env, engine_process
+from engine.models.describe import ModelInfo
 from gui.engine_client import ConfigError, EngineClient, Hardware, JobConfig, from_dict
+from gui.state import models as model_words
 from gui.state.events import Callbacks
 
 STEPS = ("task", "data", "model", "plan", "train")
@@ -260,3 +263,39 @@ class Wizard:
 
     def _forget_plan(self) -> None:
         self.plan, self._plan_asked, self.planning = None, None, False
+
+
+# ---------------------------------------------------------------- the model step's recommendation
+
+
+def teacher_runs(client: EngineClient, task: str) -> list[Any]:
+    """The user's finished runs of this task, as catalog entries that can teach (newest first)."""
+    return [
+        ModelInfo(name=f"{run['name']} (your run {run['id']})", ref=f"run:{run['id']}", source="run", path=run["run_dir"] or "",
+                  task=task, about=f"trained by you from {Path(run['config'].get('model', '')).name}")
+        for run in client.list_runs() if run["kind"] == task and run["status"] == "completed"
+    ]
+
+
+def recommend_teacher(models: list[Any]) -> tuple[Any, str]:
+    runs = [m for m in models if m.source == "run"]
+    if runs:
+        return runs[0], "It is your latest finished run on this kind of data: it knows your task, so it has the most to teach."
+    return None, ("None of your runs has finished on this kind of data yet. Train one first (a teacher has to know "
+                  "your task), or choose a model below that already does it.")
+
+
+def recommend(models: list[Any], hardware: Hardware | None) -> tuple[Any, str]:
+    """The model to start from, and the sentence that says why."""
+    usable = [m for m in models if m.usable and m.parameters]
+    if not usable:
+        return None, "There is no model for this task on this computer yet: add one on the Models page."
+    if not (hardware and hardware.gpus):
+        smallest = min(usable, key=lambda m: m.parameters)
+        return smallest, ("There is no GPU here, so training runs on the processor: the smallest model trains in "
+                          "minutes, where a larger one would take hours.")
+    fitting = [m for m in usable if model_words.fit_for(m, hardware).level == "fits"]
+    if not fitting:
+        return min(usable, key=lambda m: m.parameters), "It is the smallest model here; none fits this GPU easily."
+    largest = max(fitting, key=lambda m: m.parameters)
+    return largest, "It is the largest model here that fits this GPU: larger models learn more from the same examples."

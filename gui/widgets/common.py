@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from gui.state.format import status_colour, status_word
@@ -62,3 +64,33 @@ class StatusPill(QLabel):
             " border-radius: 10px; padding: 2px 10px; font-weight: 600; }"
         )
         self.setVisible(bool(status))
+
+
+class ChoiceCard(QFrame):
+    """A big choice: a bold title and a line or two under it, checked with a click (a push button's own text
+    cannot be styled in parts, nor grow with its words)."""
+
+    clicked = Signal()
+
+    def __init__(self, title: str, *lines: str) -> None:
+        super().__init__()
+        self.setObjectName("Choice")
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(18, 12, 18, 12)
+        column.setSpacing(2)
+        column.addWidget(label(title, "Big", wrap=True))
+        for line in lines:
+            column.addWidget(label(line, "Muted", wrap=True))
+        self.setChecked(False)
+
+    def mousePressEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self.clicked.emit()
+
+    def isChecked(self) -> bool:  # noqa: N802 - as a button says it
+        return bool(self.property("checked"))
+
+    def setChecked(self, checked: bool) -> None:  # noqa: N802
+        self.setProperty("checked", checked)
+        self.style().unpolish(self)
+        self.style().polish(self)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine import store
-from gui.pages.wizard import WizardPage, recommend
+from gui.pages.wizard import WizardPage
+from gui.state.wizard import recommend
 
 SHOTS = os.environ.get("TUNEWRIGHT_SHOTS")  # a folder: save a screenshot of each step there
 
