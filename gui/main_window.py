@@ -44,10 +44,11 @@ NAVIGATION = [
     ("runs", "Runs", True),
     ("data", "Data", True),
     ("models", "Models", True),
-    ("compare", "Compare", False),
+    ("results", "Results", True),
+    ("compare", "Compare", True),
     ("export", "Export", True),
 ]
-PAGES = ("home", "new", "runs", "run", "data", "models", "export")
+PAGES = ("home", "new", "runs", "run", "data", "models", "results", "compare", "export")
 
 KEEP, PAUSE_ALL, STAY = "keep", "pause", "stay"
 
@@ -185,6 +186,11 @@ class MainWindow(QMainWindow):
                 from gui.pages.export import ExportPage
 
                 page = ExportPage(self.client, self.runs)
+            elif name in ("results", "compare"):
+                from gui.pages.compare import ComparePage
+                from gui.pages.results import ResultsPage
+
+                page = (ResultsPage if name == "results" else ComparePage)(self.client, self.runs)
             else:
                 raise KeyError(name)
             self.pages[name] = page
