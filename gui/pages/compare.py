@@ -26,7 +26,14 @@ from PySide6.QtWidgets import (
 from engine import store
 from engine.protocol import metric_words
 from gui.state.format import KIND_WORDS, status_word
-from gui.state.results import CURVES, comparable, config_diff, final_and_best, pick_best, shown_value
+from gui.state.results import (
+    CURVES,
+    comparable,
+    config_diff,
+    final_and_best,
+    pick_best,
+    shown_value,
+)
 from gui.state.series import Series
 from gui.theme import CURVE_COLOURS
 from gui.widgets.charts import LiveChart
@@ -117,7 +124,7 @@ class ComparePage(QWidget):
         ids = [run["id"] for run in candidates]
         if ids == self._listed:
             return
-        ticked = set(self.chosen_ids()) if self._listed else {run["id"] for run in candidates[:2]}
+        ticked = set(self.chosen_ids()) & set(ids) or {run["id"] for run in candidates[:2]}  # else the newest two
         self._listed = ids
         self.run_list.blockSignals(True)
         self.run_list.clear()

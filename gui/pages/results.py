@@ -36,7 +36,13 @@ from engine.config import ConfigError, EvaluateConfig
 from engine.jobs import JobError
 from engine.protocol import Status
 from gui.state.format import KIND_WORDS
-from gui.state.results import confusion_shares, evaluation, evaluations_of, held_out_file, results_choices
+from gui.state.results import (
+    confusion_shares,
+    evaluation,
+    evaluations_of,
+    held_out_file,
+    results_choices,
+)
 from gui.widgets.common import card, label, page_header
 
 # The heat map's colours: white for none of a true category's examples, deep blue for all of them.
@@ -61,7 +67,7 @@ class ColourScale(QWidget):
         self.setFixedHeight(34)
         self.setMinimumWidth(220)
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         bar = QRectF(0, 2, self.width() - 1, 12)
         gradient = QLinearGradient(bar.topLeft(), bar.topRight())

@@ -11,10 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine import store
-from gui.state.results import WinRate, record_verdict, review_order, reviewable, win_rate
+from gui.state.results import (
+    WinRate,
+    record_verdict,
+    review_order,
+    reviewable,
+    win_rate,
+)
 from gui.widgets.common import card, label
 
 
