@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
+    QStyledItemDelegate,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -40,6 +41,17 @@ from gui.widgets.charts import LiveChart
 from gui.widgets.common import card, label, page_header
 
 BEST = QColor("#dcfce7")  # the picked run's row: a light green
+
+
+class RowColour(QStyledItemDelegate):
+    """Fills a cell with its background colour first: the app's style sheet draws table items itself and
+    would otherwise hide it."""
+
+    def paint(self, painter, option, index) -> None:
+        brush = index.data(Qt.ItemDataRole.BackgroundRole)
+        if brush is not None:
+            painter.fillRect(option.rect, brush)
+        super().paint(painter, option, index)
 
 
 class ComparePage(QWidget):
@@ -98,6 +110,7 @@ class ComparePage(QWidget):
             table.setWordWrap(True)
             table.setShowGrid(False)
             table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.metric_table.setItemDelegate(RowColour(self.metric_table))
         self.tabs.addTab(self.metric_table, "Scores")
         self.tabs.addTab(self.diff_table, "Settings that differ")
         body.addWidget(self.tabs, 2)
@@ -215,7 +228,9 @@ class ComparePage(QWidget):
         table.setRowCount(len(chosen))
         table.setHorizontalHeaderLabels(headers)
         for r, (run, values) in enumerate(zip(chosen, scores)):
-            table.setItem(r, 0, QTableWidgetItem(f"{run['name']} (run {run['id']})"))
+            name = QTableWidgetItem(f"{run['name']} (run {run['id']})")
+            name.setToolTip(name.text())
+            table.setItem(r, 0, name)
             for c, name in enumerate(names, start=1):
                 value = values[name]
                 metric = name.split(" ", 1)[1]
@@ -223,9 +238,9 @@ class ComparePage(QWidget):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(r, c, item)
-        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for c in range(1, len(headers)):
-            table.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeMode.Stretch)
+            table.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
 
     def _fill_diff(self, chosen: list[dict[str, Any]]) -> None:
         table = self.diff_table

@@ -159,6 +159,7 @@ def tile(words: str, value: str, hint: str) -> QFrame:
     layout.addWidget(label(words, "Muted"))
     layout.addWidget(label(value, "Big"))
     layout.addWidget(label(hint, "Muted", wrap=True))
+    layout.addStretch(1)  # tiles side by side keep their titles on one line, whatever the length of their hints
     frame.setToolTip(hint)
     return frame
 
@@ -168,6 +169,7 @@ class ResultsPage(QWidget):
         super().__init__()
         self.client, self.runs = client, runs
         self.review = None  # the BlindReview of the evaluation shown, if it is a chat one
+        self.tabs: QTabWidget | None = None  # the tabs of the evaluation shown
         self.heat_map: ConfusionHeatMap | None = None
         self.per_class: QTableWidget | None = None
         layout = QVBoxLayout(self)
@@ -277,7 +279,7 @@ class ResultsPage(QWidget):
         self.body_layout.addStretch(0)
 
     def _clear(self) -> None:
-        self.review = self.heat_map = self.per_class = None
+        self.review = self.heat_map = self.per_class = self.tabs = None
         while self.body_layout.count():
             item = self.body_layout.takeAt(0)
             if item.widget():  # hidden at once: deleteLater acts only when the event loop comes round
@@ -366,6 +368,7 @@ class ResultsPage(QWidget):
             stretch=0,
         )
         tabs.addTab(wrong, f"Wrong answers ({result['wrong_count']})")
+        self.tabs = tabs
         self.body_layout.addWidget(tabs, 1)
 
     # ------------------------------------------------------------ a chat model
