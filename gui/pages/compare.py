@@ -31,6 +31,7 @@ from gui.state.results import (
     CURVES,
     comparable,
     config_diff,
+    evaluation_summary,
     final_and_best,
     pick_best,
     shown_value,
@@ -224,6 +225,9 @@ class ComparePage(QWidget):
         scores = [final_and_best(self.client.db, run) for run in chosen]
         names = list(scores[0])
         headers = ["Run", *[_score_words(name) for name in names]]
+        evaluated = [evaluation_summary(self.client.db, run["id"]) for run in chosen]
+        if any(evaluated):  # the Results page's evaluations of these runs, when there are some
+            headers.append("held-out evaluation")
         table.setColumnCount(len(headers))
         table.setRowCount(len(chosen))
         table.setHorizontalHeaderLabels(headers)
@@ -238,9 +242,16 @@ class ComparePage(QWidget):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(r, c, item)
+            if any(evaluated):
+                summary = QTableWidgetItem(evaluated[r] or "not evaluated")
+                summary.setToolTip(summary.text())
+                table.setItem(r, len(headers) - 1, summary)
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for c in range(1, len(headers)):
             table.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        if any(evaluated):  # the words wrap, sharing the spare width with the names
+            table.horizontalHeader().setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
+        table.resizeRowsToContents()
 
     def _fill_diff(self, chosen: list[dict[str, Any]]) -> None:
         table = self.diff_table
@@ -290,6 +301,7 @@ class ComparePage(QWidget):
                     font = item.font()
                     font.setBold(run["id"] == self.best_id)
                     item.setFont(font)
+        self.metric_table.resizeRowsToContents()  # bold words take more room
         self.tabs.setCurrentWidget(self.metric_table)
 
 

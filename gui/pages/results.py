@@ -273,8 +273,10 @@ class ResultsPage(QWidget):
         elif shown["result"] is None:
             self._in_progress(shown)
         elif shown["result"]["task"] == "classify":
+            self._say("")  # "Evaluating…" is over once the result is shown
             self._classifier(shown)
         else:
+            self._say("")
             self._chat(shown)
         self.body_layout.addStretch(0)
 

@@ -195,16 +195,17 @@ def shown_value(value: Any) -> str:
 
 
 def final_and_best(db, run: dict[str, Any]) -> dict[str, float | None]:
-    """The last training loss, and the last and best evaluation loss and task curve (F1, or perplexity)."""
-    out: dict[str, float | None] = {}
+    """The last training loss, the best evaluation loss, and the last and best of the task's curve (F1, or
+    perplexity)."""
+    series = {name: [v for _, v in store.metric_series(db, run["id"], name)] for name in ("train_loss", "eval_loss", CURVES[run["kind"]][0])}
     task_curve = CURVES[run["kind"]][0]
-    for name in ("train_loss", "eval_loss", task_curve):
-        values = [value for _, value in store.metric_series(db, run["id"], name)]
-        out[f"final {name}"] = values[-1] if values else None
-        if name != "train_loss":
-            pick = min if name in ("eval_loss", "eval_perplexity") else max  # loss-like: lower is better
-            out[f"best {name}"] = pick(values) if values else None
-    return out
+    best = min if task_curve == "eval_perplexity" else max  # loss-like: lower is better
+    return {
+        "final train_loss": series["train_loss"][-1] if series["train_loss"] else None,
+        "best eval_loss": min(series["eval_loss"], default=None),
+        f"final {task_curve}": series[task_curve][-1] if series[task_curve] else None,
+        f"best {task_curve}": best(series[task_curve], default=None),
+    }
 
 
 def pick_best(db, runs: list[dict[str, Any]]) -> tuple[int | None, str]:
@@ -228,3 +229,21 @@ def pick_best(db, runs: list[dict[str, Any]]) -> tuple[int | None, str]:
             f"ahead of {runner['name']} ({runner_shown})."
         )
     return best["id"], f"{best['name']} is the only one of these runs with an evaluation ({what}: {shown})."
+
+
+def evaluation_summary(db, run_id: int) -> str:
+    """The newest finished evaluation of a run in a few words (with the blind review's win rate, if any)."""
+    done = [e for e in evaluations_of(db, run_id) if e["result"] is not None]
+    if not done:
+        return ""
+    newest = done[0]
+    metrics = newest["result"]["metrics"]
+    if newest["result"]["task"] == "classify":
+        words = f"accuracy {metrics['eval_accuracy']:.1%}, macro-F1 {metrics['eval_macro_f1']:.1%}"
+    else:
+        words = f"ROUGE-L {metrics['eval_rouge_l']:.0%}"
+        rate = win_rate(store.reviews(db, newest["id"]))
+        if rate.verdicts:
+            low, high = rate.interval
+            words += f"; blind review: wins {rate.rate:.0%} ({low:.0%}–{high:.0%}) of {rate.verdicts}"
+    return words

@@ -82,7 +82,7 @@ def test_evaluate_on_other_data_starts_an_evaluation_and_shows_its_result_once_w
     store.add_artifact(job_db, child["id"], "evaluation", path, task="classify")
     store.update_run(job_db, child["id"], status="completed", progress=1.0)
     runs.refresh()
-    assert page.heat_map is not None and page.heat_map.item(0, 1).text() == "1"
+    assert page.heat_map is not None and page.heat_map.item(0, 1).text() == "1" and page.message.isHidden()
     assert page.per_class.item(0, 0).text() == "greeting"
 
 
@@ -147,3 +147,7 @@ def test_compare_overlays_the_curves_shows_the_settings_that_differ_and_picks_th
 
     page.kind_box.setCurrentIndex(1)  # chat runs: a different kind, compared among themselves
     assert all(evaluated.get_run(i)["kind"] == "chat" for i in page.chosen_ids()) and len(page.chosen_ids()) == 2
+    table = page.metric_table
+    summaries = [table.item(r, table.columnCount() - 1).text() for r in range(table.rowCount())]
+    assert table.horizontalHeaderItem(table.columnCount() - 1).text() == "held-out evaluation"
+    assert "not evaluated" in summaries and any("blind review: wins 83% (31%–98%) of 3" in s for s in summaries)
