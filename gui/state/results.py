@@ -8,6 +8,7 @@ evaluation run, so it is stored with the run and other pages can quote it.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -42,10 +43,17 @@ def evaluation(db, evaluation_id: int) -> dict[str, Any]:
     for artifact in store.artifacts(db, evaluation_id):
         if artifact["kind"] == "evaluation":
             try:
-                run["result"] = json.loads(Path(artifact["path"]).read_text(encoding="utf-8"))
+                path = Path(artifact["path"])
+                run["result"] = _read_result(str(path), path.stat().st_mtime_ns)
             except (OSError, ValueError):
                 run["error"] = run["error"] or f"The results file {artifact['path']} could not be read."
     return run
+
+
+@functools.lru_cache(maxsize=16)
+def _read_result(path: str, modified: int) -> dict[str, Any]:
+    """evaluation.json, read once per version: the pages look again every time the database changes."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def results_choices(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
