@@ -123,6 +123,13 @@ def test_wilson_interval_matches_the_published_values():
     assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=5e-5)
 
 
+def test_the_review_order_is_the_same_on_every_opening_and_differs_between_evaluations():
+    first = review_order(7, 20)
+    assert first == review_order(7, 20) and sorted(i for i, _ in first) == list(range(20))
+    assert first != review_order(8, 20)
+    assert 5 <= sum(side == "A" for _, side in first) <= 15  # both sides used, not a fixed pattern
+
+
 def test_compare_overlays_the_curves_shows_the_settings_that_differ_and_picks_the_best(evaluated, qtbot, tmp_path):
     ids = evaluated.sample_ids
     page, _ = open_page(ComparePage, evaluated, qtbot)
