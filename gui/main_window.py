@@ -186,11 +186,14 @@ class MainWindow(QMainWindow):
                 from gui.pages.export import ExportPage
 
                 page = ExportPage(self.client, self.runs)
-            elif name in ("results", "compare"):
-                from gui.pages.compare import ComparePage
+            elif name == "results":
                 from gui.pages.results import ResultsPage
 
-                page = (ResultsPage if name == "results" else ComparePage)(self.client, self.runs)
+                page = ResultsPage(self.client, self.runs)
+            elif name == "compare":
+                from gui.pages.compare import ComparePage
+
+                page = ComparePage(self.client, self.runs)
             else:
                 raise KeyError(name)
             self.pages[name] = page
