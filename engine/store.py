@@ -378,3 +378,43 @@ def m002_model_downloads(db: Database) -> None:
         defaults={"bytes_done": 0, "files_done": 0},
     )
     db["downloads"].create_index(["repo_id"])
+
+
+# ---------------------------------------------------------------- blind reviews (Results page, issue 7)
+
+
+@migrations()
+def m003_blind_reviews(db: Database) -> None:
+    """One row per verdict of a blind review: a person compared the tuned and the starting model's answers
+    to one prompt of an evaluation run (its evaluation.json), not knowing which was which."""
+    db["reviews"].create(
+        {
+            "id": int,
+            "run_id": int,  # the evaluation run whose side-by-side answers were judged
+            "prompt_index": int,  # the row of its answers
+            "tuned_side": str,  # "A" or "B": where the tuned model's answer was shown
+            "verdict": str,  # "A", "B" or "tie"
+            "time": float,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+        not_null={"run_id", "prompt_index", "tuned_side", "verdict", "time"},
+    )
+    db["reviews"].create_index(["run_id", "prompt_index"], unique=True)
+
+
+def add_review(db: Database, run_id: int, prompt_index: int, *, tuned_side: str, verdict: str) -> None:
+    """Record (or replace) the verdict on one prompt of an evaluation run."""
+    if tuned_side not in ("A", "B") or verdict not in ("A", "B", "tie"):
+        raise ValueError(f"A verdict is 'A', 'B' or 'tie' and a side 'A' or 'B' (got {verdict!r}, {tuned_side!r}).")
+    with db.conn:
+        db.conn.execute(
+            """INSERT INTO reviews (run_id, prompt_index, tuned_side, verdict, time) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (run_id, prompt_index) DO UPDATE SET tuned_side = excluded.tuned_side,
+               verdict = excluded.verdict, time = excluded.time""",
+            [run_id, prompt_index, tuned_side, verdict, _now()],
+        )
+
+
+def reviews(db: Database, run_id: int) -> list[dict[str, Any]]:
+    return list(db["reviews"].rows_where("run_id = ?", [run_id], order_by="prompt_index"))

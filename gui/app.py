@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-PAGE_NAMES = ("home", "new", "runs", "run", "data", "models", "export")
+PAGE_NAMES = ("home", "new", "runs", "run", "data", "models", "results", "compare", "export")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -59,9 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         sample_home(home)
     client = EngineClient(home, live_jobs=not args.sample)
     if args.sample:
-        from gui.sample import sample_models
+        from gui.sample import add_sample_evaluations, sample_models
 
         sample_models(client)
+        add_sample_evaluations(client)
     window = MainWindow(client, probe=not args.sample)
     if args.sample:
         from gui.sample import SAMPLE_HARDWARE

@@ -44,10 +44,11 @@ NAVIGATION = [
     ("runs", "Runs", True),
     ("data", "Data", True),
     ("models", "Models", True),
-    ("compare", "Compare", False),
+    ("results", "Results", True),
+    ("compare", "Compare", True),
     ("export", "Export", True),
 ]
-PAGES = ("home", "new", "runs", "run", "data", "models", "export")
+PAGES = ("home", "new", "runs", "run", "data", "models", "results", "compare", "export")
 
 KEEP, PAUSE_ALL, STAY = "keep", "pause", "stay"
 
@@ -190,6 +191,14 @@ class MainWindow(QMainWindow):
                 from gui.pages.export import ExportPage
 
                 page = ExportPage(self.client, self.runs)
+            elif name == "results":
+                from gui.pages.results import ResultsPage
+
+                page = ResultsPage(self.client, self.runs)
+            elif name == "compare":
+                from gui.pages.compare import ComparePage
+
+                page = ComparePage(self.client, self.runs)
             else:
                 raise KeyError(name)
             self.pages[name] = page

@@ -26,13 +26,14 @@ class SampleTrainer:
     """Writes a plausible classification run's metrics, step by step, into the database."""
 
     def __init__(self, db: Database, run_id: int, *, total_steps: int, eval_every: int = 50, seed: int = 0,
-                 gpu: bool = True, chat: bool = False) -> None:
+                 gpu: bool = True, chat: bool = False, skill: float = 1.0) -> None:
         self.db = db
         self.run_id = run_id
         self.total_steps = total_steps
         self.eval_every = eval_every
         self.gpu = gpu
         self.chat = chat
+        self.skill = skill  # how well this run learns (1: as the others); compared runs differ by it
         self.step = 0
         self.best: float | None = None
         self.random = random.Random(seed)
@@ -90,10 +91,10 @@ class SampleTrainer:
 
     def evaluate(self, train_loss: float) -> None:
         t = self.step / self.total_steps
-        eval_loss = train_loss * 1.1 + 0.05 + 0.15 * t * t
+        eval_loss = (train_loss * 1.1 + 0.05 + 0.15 * t * t) / self.skill
         metrics = {"eval_loss": eval_loss}
         name = "eval_perplexity" if self.chat else "eval_f1"
-        metrics[name] = math.exp(eval_loss) if self.chat else min(0.97, 0.45 + 0.5 * (1 - math.exp(-6 * t)))
+        metrics[name] = math.exp(eval_loss) if self.chat else min(0.97, 0.45 + 0.5 * self.skill * (1 - math.exp(-6 * t)))
         if not self.chat:
             metrics["eval_accuracy"] = min(0.98, metrics[name] + 0.02)
         store.add_metrics(self.db, self.run_id, self.step, metrics)
@@ -311,3 +312,132 @@ def _sparse(path: Path, length: int) -> None:
     with open(path, "wb") as file:
         if SPARSE_FILES:
             file.truncate(length)
+
+
+# ---------------------------------------------------------------- sample evaluations and reviews (Results, Compare)
+
+# A confusion matrix of a plausible ticket router: rows the true category, columns the predicted one, the
+# last row the texts whose category the model was not trained on (as engine/recipes/evaluate.py writes it).
+SAMPLE_LABELS = ["billing", "delivery", "account", "returns", "other"]
+SAMPLE_CONFUSION = [
+    [46, 2, 1, 3, 0],
+    [1, 51, 0, 4, 1],
+    [2, 0, 38, 0, 2],
+    [4, 5, 0, 29, 1],
+    [1, 2, 3, 1, 9],
+    [0, 0, 0, 0, 0],
+]
+SAMPLE_WRONG = [
+    ("I returned the shoes but was still charged", "billing", "returns", {"returns": 0.58, "billing": 0.39, "delivery": 0.02}),
+    ("The parcel came back to you, can I get my money?", "returns", "billing", {"billing": 0.51, "returns": 0.44, "delivery": 0.04}),
+    ("Courier says the address on my account is wrong", "delivery", "account", {"account": 0.47, "delivery": 0.45, "other": 0.05}),
+    ("Do you ship to Norway?", "other", "delivery", {"delivery": 0.71, "other": 0.22, "returns": 0.04}),
+    ("Exchange the jacket for a larger size", "returns", "delivery", {"delivery": 0.49, "returns": 0.41, "other": 0.06}),
+    ("Cannot see my order history", "account", "other", {"other": 0.55, "account": 0.40, "delivery": 0.03}),
+]
+SAMPLE_ANSWERS = [
+    ("How do I reset my password?", "Click 'Forgot password' on the login page and follow the link we e-mail you.",
+     "Click 'Forgot password' on the login page and follow the link we e-mail you.",
+     "Passwords are important for security. You should choose a strong password with letters and numbers."),
+    ("Can I change my delivery address?", "Yes, until the parcel is dispatched: open the order and choose 'Change address'.",
+     "Yes, as long as the parcel has not left: open the order and choose 'Change address'.",
+     "Delivery addresses can be changed. Please contact your local post office for more information."),
+    ("Where is my refund?", "Refunds reach your card 3 to 5 working days after we receive the return.",
+     "Refunds arrive 3 to 5 working days after the return reaches us.",
+     "A refund is money returned to a customer. It may take some time."),
+    ("Do you deliver on Sundays?", "No, we deliver Monday to Saturday.", "We deliver Monday to Saturday, not on Sundays.",
+     "Yes, we deliver every day of the week including Sundays and holidays."),
+    ("How do I cancel my order?", "Open the order and choose 'Cancel' before it is dispatched.",
+     "Choose 'Cancel' on the order page before it is dispatched.",
+     "To cancel your order, open the order and choose 'Cancel' before it is dispatched."),
+    ("Is there a fee for returns?", "Returns are free within 30 days.", "Returns within 30 days are free of charge.",
+     "Return fees depend on many factors. Please check our website."),
+    ("Can I pay by invoice?", "Yes, for orders up to 500 euros, after a credit check.", "Yes, up to 500 euros.",
+     "Yes, you can pay by invoice for orders up to 500 euros after a credit check."),
+    ("My discount code does not work", "Codes are valid once per account and not on sale items; check both.",
+     "Each code works once per account and not on items already on sale.",
+     "Discount codes are a great way to save money on your purchases!"),
+]
+
+
+def add_sample_evaluations(client: Any) -> dict[str, int]:
+    """Finished runs with evaluations as the evaluate job writes them (a classifier with its confusion
+    matrix, a chat run with answers beside the starting model's and three blind-review verdicts), and a second
+    run of each kind to compare with. Returns their ids by name."""
+    db, home = client.db, Path(client.home)
+    if list(db["runs"].rows_where("kind = 'evaluate'")):
+        return {}
+    ago = time.time()
+    ids: dict[str, int] = {}
+    for key, name, seed, skill, values in (
+        ("tickets", "Ticket routing, LoRA", 5, 0.98, {"lora_rank": 16}),
+        ("tickets_full", "Ticket routing, full training", 6, 0.9, {"method": "full", "learning_rate": 3e-5, "batch_size": 32}),
+    ):
+        ids[key] = add_run(db, home, name, data=str(home / "sample-data" / "support_tickets.csv"), **values)
+        trainer = SampleTrainer(db, ids[key], total_steps=400, eval_every=40, seed=seed, skill=skill)
+        trainer.train_steps(400)
+        trainer.finish(started_at=ago - 3000, created_at=ago - 3100)
+    ids["chat_r32"] = add_run(db, home, "Support answers, rank 32", kind="chat", lora_rank=32, lora_alpha=64, learning_rate=1e-4)
+    trainer = SampleTrainer(db, ids["chat_r32"], total_steps=600, eval_every=60, seed=7, chat=True, skill=0.93)
+    trainer.train_steps(600)
+    trainer.finish(started_at=ago - 2500, created_at=ago - 2600)
+
+    # The classifier's evaluation: per-category scores from the matrix, as classification_report computes them.
+    matrix = SAMPLE_CONFUSION
+    per_class = []
+    for i, label in enumerate(SAMPLE_LABELS):
+        tp = matrix[i][i]
+        predicted = sum(row[i] for row in matrix)
+        support = sum(matrix[i])
+        precision, recall = tp / predicted, tp / support
+        per_class.append({"label": label, "precision": precision, "recall": recall,
+                          "f1": 2 * precision * recall / (precision + recall), "support": support})
+    rows = sum(map(sum, matrix))
+    accuracy = sum(matrix[i][i] for i in range(len(SAMPLE_LABELS))) / rows
+    macro_f1 = sum(row["f1"] for row in per_class) / len(per_class)
+    classifier = {
+        "headline": f"accuracy {accuracy:.1%}, macro-F1 {macro_f1:.1%} on {rows} examples",
+        "metrics": {"eval_accuracy": accuracy, "eval_macro_f1": macro_f1}, "rows": rows,
+        "accuracy": accuracy, "macro_f1": macro_f1, "per_class": per_class, "labels": SAMPLE_LABELS, "confusion": matrix,
+        "wrong": [{"text": t, "expected": [e], "predicted": [p], "probabilities": probs} for t, e, p, probs in SAMPLE_WRONG],
+        "wrong_count": rows - sum(matrix[i][i] for i in range(len(SAMPLE_LABELS))),
+        "task": "classify", "title": "Ticket routing, LoRA", "data": str(home / "sample-data" / "held_out_tickets.csv"),
+    }
+    ids["tickets_evaluation"] = _sample_evaluation(client, ids["tickets"], classifier)
+
+    answers = []
+    for prompt, reference, answer, base in SAMPLE_ANSWERS:
+        answers.append({"prompt": prompt, "reference": reference, "answer": answer, "base_answer": base,
+                        "exact_match": float(answer == reference)})
+    chat_parent = next(r["id"] for r in store.list_runs(db) if r["name"] == "Support answers, LoRA")
+    chat = {
+        "headline": "perplexity 3.41, exact match 12%, token-F1 61%, ROUGE-L 58% on 8 conversations",
+        "metrics": {"eval_loss": 1.227, "eval_perplexity": 3.41, "eval_exact_match": 0.125, "eval_token_f1": 0.61, "eval_rouge_l": 0.58},
+        "rows": 8, "answers": answers, "task": "chat", "title": "Support answers, LoRA",
+        "data": "/home/ada/data/support_held_out.jsonl",
+    }
+    ids["chat_evaluation"] = _sample_evaluation(client, chat_parent, chat)
+    from gui.state.results import record_verdict, review_order
+
+    for number, (index, side) in enumerate(review_order(ids["chat_evaluation"], len(answers))[:3]):
+        record_verdict(db, ids["chat_evaluation"], index, side, "tie" if number == 2 else side)  # two wins, a tie
+    return ids
+
+
+def _sample_evaluation(client: Any, parent_id: int, result: dict[str, Any]) -> int:
+    import json
+
+    config = {"kind": "evaluate", "model": str(parent_id), "data": result["data"], "task": result["task"], "max_examples": 200,
+              "side_by_side": 8, "max_new_tokens": 64, "name": "", "device": "auto", "precision": "fp32"}
+    name = f"Evaluation of run {parent_id} on {Path(result['data']).name}"
+    run_id = store.create_run(client.db, kind="evaluate", config=config | {"name": name}, name=name, parent_id=parent_id,
+                              status=Status.COMPLETED)
+    folder = Path(client.home) / "runs" / f"{run_id:05d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "evaluation.json"
+    result = result | {"model": str(parent_id)}
+    path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    store.add_metrics(client.db, run_id, 0, result["metrics"])
+    store.add_artifact(client.db, run_id, "evaluation", path, task=result["task"], headline=result["headline"], **result["metrics"])
+    store.update_run(client.db, run_id, run_dir=str(folder), progress=1.0, step=1, total_steps=1, finished_at=time.time())
+    return run_id

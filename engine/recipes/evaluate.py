@@ -29,6 +29,8 @@ from engine.data.chat import tokenize_prompt
 from engine.data.classification import load_classification
 from engine.data.conversations import load_conversations
 from engine.data.errors import DataError
+from engine.data.packing import pack
+from engine.lm_loss import packed_loss_sum
 from engine.models.catalog import ModelSource, resolve
 from engine.models.loading import load_causal_lm, load_tokenizer, materialize
 from engine.protocol import Status
@@ -218,15 +220,16 @@ def evaluate_generation(job: Job, scored: dict[str, Any], config: EvaluateConfig
     job.event("evaluate.started", model=scored["title"], rows=len(conversations), data=Path(config.data).name)
     model, tokenizer = scored["model"], scored["tokenizer"]
 
-    # Loss on the reference answers, with the recipe's own tokenising, batching and loss.
+    # Loss on the reference answers, with the recipe's own tokenising and loss. One conversation per packed
+    # row: the recipe packs several into a row, which needs its packed attention switched on, and that
+    # attention is for training, not for the generation below.
     max_length = run_config.max_length if run_config else 512
     examples = finetune_lm._tokenize_all(job, tokenizer, conversations, max_length)
     total, count = 0.0, 0
     with torch.no_grad():
-        for start in range(0, len(examples), finetune_lm.EVAL_BATCH):
-            batch = finetune_lm._batch(examples[start : start + finetune_lm.EVAL_BATCH], tokenizer.pad_token_id, job.device)
-            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            total += float(finetune_lm._token_loss_sum(logits, batch["labels"]))
+        for example in examples:
+            batch = pack([example], job.device)
+            total += float(packed_loss_sum(model, batch))
             count += batch["count"]
     loss = total / max(count, 1)
 

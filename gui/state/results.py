@@ -1,0 +1,257 @@
+"""What the Results, blind review and Compare pages show, read from the database and knowing nothing of Qt.
+
+Evaluations are runs of kind "evaluate" (engine/recipes/evaluate.py): their `config.model` names the run
+they scored, and their `evaluation` artifact is the evaluation.json the pages draw. Blind-review verdicts
+are rows of the `reviews` table; the win rate computed from them is written back as metric rows of the
+evaluation run, so it is stored with the run and other pages can quote it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine import store
+from engine.config import CONFIG_TYPES, help_for
+from engine.protocol import Status, metric_words
+
+TRAINED_KINDS = ("classify", "chat")
+
+
+# ---------------------------------------------------------------- evaluations
+
+
+def evaluations_of(db, run_id: int) -> list[dict[str, Any]]:
+    """The evaluation runs of a run, newest first, each with `result` (evaluation.json, once written)."""
+    rows = db.execute(
+        """SELECT id FROM runs WHERE kind = 'evaluate'
+           AND (parent_id = ? OR json_extract(config, '$.model') = ?) ORDER BY id DESC""",
+        [run_id, str(run_id)],
+    ).fetchall()
+    return [evaluation(db, row[0]) for row in rows]
+
+
+def evaluation(db, evaluation_id: int) -> dict[str, Any]:
+    """An evaluation run's row with `result`: its evaluation.json, or None while it runs (or if it failed)."""
+    run = store.get_run(db, evaluation_id)
+    run["result"] = None
+    for artifact in store.artifacts(db, evaluation_id):
+        if artifact["kind"] == "evaluation":
+            try:
+                path = Path(artifact["path"])
+                run["result"] = _read_result(str(path), path.stat().st_mtime_ns)
+            except (OSError, ValueError):
+                run["error"] = run["error"] or f"The results file {artifact['path']} could not be read."
+    return run
+
+
+@functools.lru_cache(maxsize=16)
+def _read_result(path: str, modified: int) -> dict[str, Any]:
+    """evaluation.json, read once per version: the pages look again every time the database changes."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def results_choices(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the Results page offers: finished training runs, and evaluations of models that are not runs."""
+    return [
+        run for run in runs
+        if (run["kind"] in TRAINED_KINDS and run["status"] == Status.COMPLETED)
+        or (run["kind"] == "evaluate" and not str(run["config"].get("model", "")).isdigit())
+    ]
+
+
+def held_out_file(run: dict[str, Any]) -> str:
+    """The run's own file of held-out examples, if it had one (else it set aside part of its training file)."""
+    return str(run["config"].get("eval_data") or "")
+
+
+def confusion_shares(matrix: list[list[int]]) -> list[list[float]]:
+    """Each cell as a share of its row (the true category): the colour of the heat map, so a rare
+    category's mistakes show as strongly as a common one's."""
+    return [[count / total if (total := sum(row)) else 0.0 for count in row] for row in matrix]
+
+
+# ---------------------------------------------------------------- blind review
+
+
+def review_order(evaluation_id: int, count: int) -> list[tuple[int, str]]:
+    """The prompts of a blind review in the order shown, each with the side ("A" or "B") its tuned answer
+    is on. Random, so the person cannot learn a pattern, but seeded by the evaluation run, so a review that is
+    reopened shows the same order and sides and continues where it stopped."""
+    rng = random.Random(f"tunewright-blind-review-{evaluation_id}")  # a str seed is stable across processes
+    order = list(range(count))
+    rng.shuffle(order)
+    return [(index, rng.choice("AB")) for index in order]
+
+
+def reviewable(result: dict[str, Any] | None) -> list[int]:
+    """The rows of an evaluation that have both a tuned and a base answer to compare."""
+    if not result:
+        return []
+    return [i for i, row in enumerate(result.get("answers") or []) if row.get("base_answer") is not None]
+
+
+def wilson_interval(successes: float, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval for a proportion (95% for z = 1.96).
+
+    Chosen over the textbook p ± z·sqrt(p(1-p)/n) because a blind review has few verdicts: with 5 wins out
+    of 5 that formula gives the impossible range 100%–100%, while Wilson's stays inside 0..1 and stays wide
+    when n is small. Written out (a few lines) rather than adding scipy or statsmodels to the window.
+    """
+    if trials <= 0:
+        return 0.0, 1.0
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass
+class WinRate:
+    wins: int
+    losses: int
+    ties: int
+
+    @property
+    def verdicts(self) -> int:
+        return self.wins + self.losses + self.ties
+
+    @property
+    def score(self) -> float:
+        """A tie counts half a win: it says the tuned model is as good as the one it started from."""
+        return self.wins + 0.5 * self.ties
+
+    @property
+    def rate(self) -> float:
+        return self.score / self.verdicts if self.verdicts else 0.0
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(self.score, self.verdicts)
+
+    def sentence(self) -> str:
+        if not self.verdicts:
+            return "No verdicts yet."
+        low, high = self.interval
+        verdict = ("better than" if low > 0.5 else "worse than" if high < 0.5 else "not clearly different from")
+        return (
+            f"The tuned model wins {self.rate:.0%} of {self.verdicts} comparisons (95% range {low:.0%} to {high:.0%}; "
+            f"{self.wins} won, {self.losses} lost, {self.ties} tied, a tie counting half): "
+            f"{verdict} the starting model so far."
+        )
+
+
+def win_rate(rows: list[dict[str, Any]]) -> WinRate:
+    """Count the verdicts from the tuned model's side (a verdict names a side, which hid one model)."""
+    wins = sum(row["verdict"] == row["tuned_side"] for row in rows)
+    ties = sum(row["verdict"] == "tie" for row in rows)
+    return WinRate(wins=wins, losses=len(rows) - wins - ties, ties=ties)
+
+
+def record_verdict(db, evaluation_id: int, prompt_index: int, tuned_side: str, verdict: str) -> WinRate:
+    """Store a verdict, and the win rate it leads to as metric rows of the evaluation run (step: verdicts)."""
+    store.add_review(db, evaluation_id, prompt_index, tuned_side=tuned_side, verdict=verdict)
+    rate = win_rate(store.reviews(db, evaluation_id))
+    low, high = rate.interval
+    with db.conn:  # one win rate per evaluation: the latest replaces the earlier ones
+        db.conn.execute("DELETE FROM metrics WHERE run_id = ? AND name LIKE 'review_%'", [evaluation_id])
+    store.add_metrics(db, evaluation_id, rate.verdicts, {
+        "review_win_rate": rate.rate, "review_win_low": low, "review_win_high": high, "review_verdicts": rate.verdicts,
+    })
+    return rate
+
+
+# ---------------------------------------------------------------- comparing runs
+
+
+TASK_METRIC = {"classify": ("eval_f1", "higher"), "chat": ("eval_loss", "lower")}
+CURVES = {"classify": ["eval_f1", "eval_accuracy"], "chat": ["eval_perplexity"]}
+
+
+def comparable(runs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """Runs of one kind that have started training (a queued run has nothing to compare yet)."""
+    return [run for run in runs if run["kind"] == kind and (run["step"] or 0) > 0]
+
+
+def config_diff(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The settings whose values differ between the runs: name, its meaning (the config's own help), values."""
+    kind = runs[0]["kind"]
+    helps = help_for(CONFIG_TYPES[kind])  # type: ignore[arg-type]
+    names = [name for name in helps if name != "name"]
+    rows = []
+    for name in names:
+        values = [run["config"].get(name, helps[name]["default"]) for run in runs]
+        if any(json.dumps(v, sort_keys=True) != json.dumps(values[0], sort_keys=True) for v in values):
+            rows.append({"name": name, "words": name.replace("_", " "), "help": helps[name]["help"], "values": values})
+    return rows
+
+
+def shown_value(value: Any) -> str:
+    if value is None:
+        return "automatic"
+    if isinstance(value, dict):
+        return json.dumps(value) if value else "none"
+    if isinstance(value, str) and ("/" in value or "\\" in value):
+        return Path(value).name or value
+    return str(value)
+
+
+def final_and_best(db, run: dict[str, Any]) -> dict[str, float | None]:
+    """The last training loss, the best evaluation loss, and the last and best of the task's curve (F1, or
+    perplexity)."""
+    series = {name: [v for _, v in store.metric_series(db, run["id"], name)] for name in ("train_loss", "eval_loss", CURVES[run["kind"]][0])}
+    task_curve = CURVES[run["kind"]][0]
+    best = min if task_curve == "eval_perplexity" else max  # loss-like: lower is better
+    return {
+        "final train_loss": series["train_loss"][-1] if series["train_loss"] else None,
+        "best eval_loss": min(series["eval_loss"], default=None),
+        f"final {task_curve}": series[task_curve][-1] if series[task_curve] else None,
+        f"best {task_curve}": best(series[task_curve], default=None),
+    }
+
+
+def pick_best(db, runs: list[dict[str, Any]]) -> tuple[int | None, str]:
+    """The run with the best value of its task's metric on the held-out examples, and why, in a sentence."""
+    kind = runs[0]["kind"]
+    metric, better = TASK_METRIC[kind]
+    scored = [(run, final_and_best(db, run)[f"best {metric}"]) for run in runs]
+    scored = [(run, value) for run, value in scored if value is not None]
+    if not scored:
+        return None, "None of these runs has been evaluated yet, so there is nothing to pick from."
+    scored.sort(key=lambda pair: pair[1], reverse=better == "higher")
+    (best, value), others = scored[0], scored[1:]
+    words, shown = metric_words(metric, value)
+    what = f"the {'highest' if better == 'higher' else 'lowest'} {words}"
+    reason = "higher is better" if better == "higher" else "lower means its answers are closer to the examples'"
+    if others:
+        runner, runner_value = others[0]
+        _, runner_shown = metric_words(metric, runner_value)
+        return best["id"], (
+            f"{best['name']} is the best: it reached {what} on the held-out examples ({shown}; {reason}), "
+            f"ahead of {runner['name']} ({runner_shown})."
+        )
+    return best["id"], f"{best['name']} is the only one of these runs with an evaluation ({what}: {shown})."
+
+
+def evaluation_summary(db, run_id: int) -> str:
+    """The newest finished evaluation of a run in a few words (with the blind review's win rate, if any)."""
+    done = [e for e in evaluations_of(db, run_id) if e["result"] is not None]
+    if not done:
+        return ""
+    newest = done[0]
+    metrics = newest["result"]["metrics"]
+    if newest["result"]["task"] == "classify":
+        words = f"accuracy {metrics['eval_accuracy']:.1%}, macro-F1 {metrics['eval_macro_f1']:.1%}"
+    else:
+        words = f"ROUGE-L {metrics['eval_rouge_l']:.0%}"
+        rate = win_rate(store.reviews(db, newest["id"]))
+        if rate.verdicts:
+            low, high = rate.interval
+            words += f"; blind review: wins {rate.rate:.0%} ({low:.0%}–{high:.0%}) of {rate.verdicts}"
+    return words
