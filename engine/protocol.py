@@ -385,3 +385,41 @@ MESSAGES["evaluate.unknown_labels"] = Message(
     Level.WARNING,
     "{count} examples have categories the model was not trained on ({labels}); they count as wrong answers.",
 )
+# ---- Playground (issue 7): engine/playground.py, engine/playground_serve.py, gui/pages/playground.py
+MESSAGES["playground.loading"] = Message(Level.INFO, "Loading the model of {run}; the first answer comes once it is in memory.")
+MESSAGES["playground.ready"] = Message(Level.INFO, "The model of {run} is ready.")
+MESSAGES["playground.idle"] = Message(
+    Level.INFO,
+    "The model was put away after {minutes:g} minutes without a question, to give its memory back. "
+    "It loads again when you ask something.",
+)
+MESSAGES["playground.stopped"] = Message(Level.INFO, "The model was put away. It loads again when you ask something.")
+MESSAGES["playground.crashed"] = Message(
+    Level.ERROR,
+    "The model's process stopped unexpectedly (it may have run out of memory, or been ended). "
+    "Press Start again to load it again; the conversation is kept.",
+)
+MESSAGES["playground.failed"] = Message(Level.ERROR, "The model could not be loaded: {reason}")
+MESSAGES["playground.answer_failed"] = Message(Level.ERROR, "The model could not answer: {reason}")
+MESSAGES["playground.not_a_model"] = Message(
+    Level.ERROR, "{run} has no model to try: only a finished chat or classification run can be used here."
+)
+MESSAGES["playground.not_finished"] = Message(
+    Level.ERROR, "{run} has no finished model yet (it is {status}); try it once it has completed."
+)
+MESSAGES["playground.no_runs"] = Message(
+    Level.INFO, "No finished run yet. Once a chat or classification run has completed, try its model here."
+)
+MESSAGES["playground.empty"] = Message(Level.ERROR, "Type a message first.")
+MESSAGES["playground.bad_temperature"] = Message(
+    Level.ERROR, "The temperature must be between 0 (always the likeliest word) and 2 (very random), not {value}."
+)
+MESSAGES["playground.bad_length"] = Message(Level.ERROR, "The answer length must be between 1 and 4096 tokens, not {value}.")
+MESSAGES["playground.too_long"] = Message(
+    Level.ERROR,
+    "Your message is {tokens} tokens long, more than this model can read ({limit} tokens with room for the answer). "
+    "Shorten it, or lower the answer length.",
+)
+MESSAGES["playground.trimmed"] = Message(
+    Level.INFO, "The conversation grew longer than the model can read, so its oldest {count} messages were left out."
+)
