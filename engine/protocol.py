@@ -387,7 +387,7 @@ MESSAGES["evaluate.unknown_labels"] = Message(
 )
 # ---- Playground (issue 7): engine/playground.py, engine/playground_serve.py, gui/pages/playground.py
 MESSAGES["playground.loading"] = Message(Level.INFO, "Loading the model of {run}; the first answer comes once it is in memory.")
-MESSAGES["playground.ready"] = Message(Level.INFO, "The model of {run} is ready.")
+MESSAGES["playground.ready"] = Message(Level.INFO, "The model is loaded and ready.")
 MESSAGES["playground.idle"] = Message(
     Level.INFO,
     "The model was put away after {minutes:g} minutes without a question, to give its memory back. "
@@ -423,3 +423,9 @@ MESSAGES["playground.too_long"] = Message(
 MESSAGES["playground.trimmed"] = Message(
     Level.INFO, "The conversation grew longer than the model can read, so its oldest {count} messages were left out."
 )
+MESSAGES["playground.not_started"] = Message(Level.INFO, "The model loads when you ask your first question (a few seconds, longer for a large model).")
+MESSAGES["playground.asking"] = Message(Level.INFO, "Asking the model…")
+MESSAGES["playground.truncated"] = Message(
+    Level.INFO, "The text is longer than the model reads, so only its beginning was classified (the length limit of the run)."
+)
+MESSAGES["playground.base_next"] = Message(Level.INFO, "The model it started from answers from your next message on.")

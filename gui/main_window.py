@@ -44,10 +44,11 @@ NAVIGATION = [
     ("runs", "Runs", True),
     ("data", "Data", True),
     ("models", "Models", True),
+    ("playground", "Playground", True),
     ("compare", "Compare", False),
     ("export", "Export", True),
 ]
-PAGES = ("home", "new", "runs", "run", "data", "models", "export")
+PAGES = ("home", "new", "runs", "run", "data", "models", "export", "playground")
 
 KEEP, PAUSE_ALL, STAY = "keep", "pause", "stay"
 
@@ -185,6 +186,10 @@ class MainWindow(QMainWindow):
                 from gui.pages.export import ExportPage
 
                 page = ExportPage(self.client, self.runs)
+            elif name == "playground":
+                from gui.pages.playground import PlaygroundPage
+
+                page = PlaygroundPage(self.client, self.runs)
             else:
                 raise KeyError(name)
             self.pages[name] = page
@@ -240,6 +245,8 @@ class MainWindow(QMainWindow):
         models = self.pages.get("models")
         if models is not None:
             models.refresh_downloads()
+        if (playground := self.pages.get("playground")) is not None:
+            playground.refresh()
 
     def _update_live_count(self) -> None:
         live = [run for run in self.runs.runs if run["status"] in ACTIVE]
@@ -347,6 +354,8 @@ class MainWindow(QMainWindow):
                 except JobError:
                     pass
         self.timer.stop()
+        if (playground := self.pages.get("playground")) is not None:
+            playground.shutdown()  # its model process only serves this window
         for page in self.pages.values():
             for chart in getattr(page, "charts", {}).values():
                 chart.timer.stop()
