@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -62,6 +63,16 @@ def transcript_html(turns: list[dict[str, str]], partial: str | None = None, not
     if note:
         parts.append(f'<p style="margin:8px 0 0 0; color:#b45309; font-size:9pt">{html.escape(note)}</p>')
     return "".join(parts)
+
+
+def speed_words(request: dict[str, Any]) -> str:
+    """How quickly the model answered, e.g. "first words after 0.3 s · 80 tokens at 35 tokens/s"."""
+    if request["first_token_seconds"] is None:
+        return ""
+    words = f"first words after {request['first_token_seconds']:.1f} s"
+    if request["tokens_per_second"]:
+        words += f" · {request['tokens']} tokens at {request['tokens_per_second']:.0f} tokens/s"
+    return words
 
 
 class ChatPane(QWidget):
@@ -220,7 +231,8 @@ class PlaygroundPage(QWidget):
 
         ask = QHBoxLayout()
         self.prompt = QPlainTextEdit()
-        self.prompt.setPlaceholderText("Type a message…")
+        self.prompt.setPlaceholderText("Type a message… (Ctrl+Enter sends it)")
+        self.prompt.installEventFilter(self)
         self.prompt.setFixedHeight(70)
         ask.addWidget(self.prompt, 1)
         buttons = QVBoxLayout()
@@ -321,6 +333,7 @@ class PlaygroundPage(QWidget):
         self.classify_request = self.classify_shown = None
         for which, pane in self.panes.items():
             pane.turns, pane.request_id = [], None
+            pane.speed.setText("")
             row = db.execute(
                 "SELECT id FROM playground WHERE run_id = ? AND model = ? ORDER BY id DESC LIMIT 1", [run_id, which]
             ).fetchone()
@@ -331,6 +344,7 @@ class PlaygroundPage(QWidget):
                     pane.request_id = request["id"]
                 elif request["output"]:
                     pane.turns.append({"role": "assistant", "content": request["output"]})
+                pane.speed.setText(speed_words(request))
                 if which == "base" and pane.turns:
                     self.compare.setChecked(True)
             elif row:
@@ -399,7 +413,9 @@ class PlaygroundPage(QWidget):
             pane.draw(partial="")
         self.prompt.clear()
         self.chat_note.hide()
-        self.start_model()
+        if not self.start_model():  # said why; the question is taken back and the message put back in the box
+            self.stop()
+            return
         self._update_buttons()
 
     def stop(self) -> None:
@@ -426,8 +442,21 @@ class PlaygroundPage(QWidget):
             self.classify_note.setText(str(problem))
             return
         self.classify_note.setText(message("playground.asking")[1])
-        self.start_model()
+        if not self.start_model():
+            playground.stop(self.client.db, self.classify_request)
+            return
         self.refresh()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        """Ctrl+Enter in the message box sends it (Enter alone starts a new line)."""
+        if (
+            watched is self.prompt and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
+            self.send()
+            return True
+        return super().eventFilter(watched, event)
 
     def busy(self) -> bool:
         return any(pane.request_id is not None for pane in self.panes.values())
@@ -478,18 +507,16 @@ class PlaygroundPage(QWidget):
             return
         request = playground.get_request(self.client.db, pane.request_id)
         status = request["status"]
-        if request["first_token_seconds"] is not None:
-            speed = f"first words after {request['first_token_seconds']:.1f} s"
-            if request["tokens_per_second"]:
-                speed += f" · {request['tokens']} tokens at {request['tokens_per_second']:.0f} tokens/s"
-            pane.speed.setText(speed)
+        pane.speed.setText(speed_words(request))
         if status in playground.OPEN_REQUEST:
             pane.draw(partial=request["output"] or "", note=request["error"] or "")
             return
         if request["output"]:
             pane.turns = [*pane.turns, {"role": "assistant", "content": request["output"]}]
-        elif status == "stopped":
-            pane.turns = pane.turns[:-1]  # stopped before a word: as if never asked
+        elif status == "stopped":  # stopped before a word: as if never asked, the message back in the box
+            asked = pane.turns.pop()["content"] if pane.turns else ""
+            if pane.which == "tuned" and not self.prompt.toPlainText().strip():
+                self.prompt.setPlainText(asked)
         pane.request_id = None
         note = request["error"] or ""
         if status == "stopped" and request["output"]:

@@ -1,13 +1,13 @@
 """The Playground's model process answers through the database: a chat answer streamed in several writes
-(the same text as the model's own greedy answer), a classifier's probabilities; Stop, idle exit, a crash."""
+(the same text as the model's own greedy answer), the base model's answer, a classifier's probabilities; Stop,
+putting the process away, idle exit. (A crashed process is found by the window: tests/gui/test_playground_page.py.)"""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 
@@ -28,7 +28,7 @@ def finished_runs(play_home, tiny_llama, tiny_encoder, intents_file):
     """A finished tiny chat run (LoRA, with a system prompt) and a finished tiny classifier run, one home."""
     _, chat = run_in_process(play_home, {
         "kind": "chat", "name": "Tiny chat", "model": str(tiny_llama), "data": str(DEMO_DATA / "identity.json"),
-        "template_values": {"name": "Tuney", "author": "Ada Lab"}, "method": "lora", "max_steps": 2,
+        "template_values": {"name": "Tuney", "author": "Ada Lab"}, "method": "lora", "max_steps": 2, "learning_rate": 0.01,
         "batch_size": 8, "max_length": 128, "system_prompt": "You are Tuney.", "early_stopping_patience": 0,
     })
     db, classify = run_in_process(play_home, {
@@ -50,22 +50,20 @@ def _done(db, request_id: int) -> bool:
     return playground.get_request(db, request_id)["status"] in ("done", "stopped", "failed")
 
 
-def test_the_model_processes_answer_a_chat_and_a_classifier_through_the_database(finished_runs, play_home):
+def test_the_model_processes_answer_a_chat_and_a_classifier_through_the_database(finished_runs, play_home, tiny_llama):
     db, chat, classify = finished_runs
-    # Both processes load at once (two cores), as two Playground pages would.
-    chat_process, classify_process = _server(play_home, chat), _server(play_home, classify)
+    # The chat model in its own process, as the window starts it; the classifier's served on a thread here
+    # (the same loop, through the same rows), which spares a second torch import on CI's two cores.
+    chat_process = _server(play_home, chat)
+    classify_thread = threading.Thread(
+        target=lambda: serve(store.open_db(store.database_path(play_home)), classify, home=play_home), daemon=True
+    )
+    classify_thread.start()
     try:
         conversation = [{"role": "user", "content": "Who are you?"}]
         question = playground.ask_chat(db, chat, conversation, temperature=0.0, max_new_tokens=40)
         text = playground.ask_classifier(db, classify, "Where is my parcel? The tracking number does not work.")
-        seen: set[str] = set()
-
-        def chat_done() -> bool:
-            row = playground.get_request(db, question)
-            seen.add(row["output"])
-            return row["status"] in ("done", "stopped", "failed")
-
-        wait_for(chat_done, timeout=90, every=0.01)
+        wait_for(lambda: _done(db, question), timeout=90, every=0.01)
         row = playground.get_request(db, question)
         assert row["status"] == "done", row["error"]
         assert row["tokens"] == 40 and row["updates"] >= 40 // 4  # written every few tokens as it grew
@@ -76,6 +74,15 @@ def test_the_model_processes_answer_a_chat_and_a_classifier_through_the_database
         source = load_run_model(db, chat, play_home)
         assert row["output"] == answer(source.model, source.tokenizer, "Who are you?", system_prompt="You are Tuney.",
                                        max_new_tokens=40)
+
+        # The same question put to the model the run started from: its own greedy answer, not the tuned one's.
+        base = playground.ask_chat(db, chat, conversation, model="base", temperature=0.0, max_new_tokens=40)
+        wait_for(lambda: _done(db, base), timeout=60)
+        from transformers import AutoModelForCausalLM
+
+        untuned = AutoModelForCausalLM.from_pretrained(tiny_llama).eval()
+        expected = answer(untuned, source.tokenizer, "Who are you?", system_prompt="You are Tuney.", max_new_tokens=40)
+        assert playground.get_request(db, base)["output"] == expected != row["output"]
 
         wait_for(lambda: _done(db, text), timeout=90)
         result = playground.get_request(db, text)["result"]
@@ -96,14 +103,13 @@ def test_the_model_processes_answer_a_chat_and_a_classifier_through_the_database
         playground.stop_server(db, chat)
         assert chat_process.wait(timeout=30) == 0
         assert playground.check_server(db, chat)["status"] == "stopped"
+        playground._set_server(db, classify, request="stop")  # what stop_server writes, without the signal to us
+        classify_thread.join(timeout=30)
+        assert playground.check_server(db, classify)["status"] == "stopped"
     finally:
-        for process in (chat_process, classify_process):
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    assert classify_process.returncode != 0  # killed above: stands in for a crash
-    crashed = playground.check_server(db, classify)
-    assert crashed["status"] == "failed" and "stopped unexpectedly" in crashed["error"]
+        if chat_process.poll() is None:
+            chat_process.kill()
+            chat_process.wait()
 
 
 def test_an_idle_model_process_exits_by_itself_and_bad_questions_get_a_sentence(finished_runs, play_home):

@@ -116,3 +116,46 @@ def test_a_crashed_model_process_is_said_in_a_sentence_and_can_be_started_again(
     assert "stopped unexpectedly" in page.state.text() and page.restart_button.isVisibleTo(page)
     qtbot.mouseClick(page.restart_button, Qt.MouseButton.LeftButton)
     assert started == [run_id]
+
+
+def test_a_multi_label_classifier_shows_every_label_above_its_threshold(qtbot, client, home):
+    from gui.pages.playground import PlaygroundPage
+    from gui.state.runs import RunsModel
+
+    run_id = add_run(client.db, home, "Ticket tags", threshold=0.4)
+    SampleTrainer(client.db, run_id, total_steps=10, eval_every=5).finish()
+    runs = RunsModel(client)
+    runs.refresh()
+    page = PlaygroundPage(client, runs)
+    qtbot.addWidget(page)
+    page.launch = lambda run: None
+    page.show()
+    assert page.stack.currentIndex() == 2  # the classifier's side of the page
+    qtbot.mouseClick(page.classify_button, Qt.MouseButton.LeftButton)
+    assert page.classify_note.text() == "Type a message first."  # nothing typed: said, nothing sent
+    page.text_input.setPlainText("Charged twice and the parcel never came")
+    qtbot.mouseClick(page.classify_button, Qt.MouseButton.LeftButton)
+    # What the model process writes for a run with several labels per text (sigmoid probabilities).
+    result = {"labels": [{"label": "billing", "probability": 0.91}, {"label": "delivery", "probability": 0.62},
+                         {"label": "account", "probability": 0.08}],
+              "multi_label": True, "threshold": 0.4, "chosen": ["billing", "delivery"], "truncated": False}
+    playground.write_progress(client.db, page.classify_request, status="done", result=result)
+    page.refresh()
+    assert page.result_title.text() == "Categories above 40%: billing, delivery"
+    assert page.bars.rows == [("billing", 0.91), ("delivery", 0.62), ("account", 0.08)]
+
+
+def test_a_model_that_cannot_start_says_why_and_keeps_the_message(qtbot, sample_client):
+    from gui.pages.playground import PlaygroundPage
+    from gui.state.runs import RunsModel
+
+    runs = RunsModel(sample_client)
+    runs.refresh()
+    page = PlaygroundPage(sample_client, runs)  # sample data: no model process can be started
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.keyClicks(page.prompt, "Hello?")
+    qtbot.keyClick(page.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert "sample data" in page.chat_note.text() and page.chat_note.isVisible()
+    assert page.prompt.toPlainText() == "Hello?" and not page.busy() and page.send_button.isEnabled()
+    assert "Hello?" not in page.panes["tuned"].text()
