@@ -141,9 +141,12 @@ def register_server(db: Database, run_id: int) -> None:
 
 
 def mark_server(db: Database, run_id: int, status: str, **fields: Any) -> None:
+    """The process's own word on itself; a process that failed to load takes its waiting questions with it."""
     if status != "ready":
         fields["pid"] = None
     _set_server(db, run_id, status=status, **fields)
+    if status == "failed":
+        _fail_open_requests(db, run_id, fields.get("error") or "")
 
 
 def stop_asked(db: Database, run_id: int) -> bool:

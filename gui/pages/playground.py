@@ -331,6 +331,7 @@ class PlaygroundPage(QWidget):
         """Show the last conversation (or classified text) of this run, as it was left."""
         db, run_id = self.client.db, self.run_id
         self.classify_request = self.classify_shown = None
+        self.compare.setChecked(False)  # on again below if this run's last conversation had the base model too
         for which, pane in self.panes.items():
             pane.turns, pane.request_id = [], None
             pane.speed.setText("")

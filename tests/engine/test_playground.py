@@ -121,3 +121,16 @@ def test_an_idle_model_process_exits_by_itself_and_bad_questions_get_a_sentence(
     assert serve(db, classify, home=play_home, idle_minutes=0.01) == 0  # here, not in a process of its own: no torch import to wait for
     row = playground.check_server(db, classify)
     assert row["status"] == "stopped" and "without a question" in row["error"]
+
+
+def test_a_model_that_cannot_load_says_why_and_answers_its_waiting_questions_with_it(tunewright_home):
+    db = store.open_db(store.database_path(tunewright_home))
+    config = {"kind": "chat", "model": "demo:smollm2", "data": str(DEMO_DATA / "identity.json")}
+    run_id = store.create_run(db, kind="chat", config=config, name="Lost model", status="completed")
+    store.update_run(db, run_id, run_dir=str(tunewright_home / "runs" / "gone"))  # its model folder was deleted
+    question = playground.ask_chat(db, run_id, [{"role": "user", "content": "Hello"}])
+    assert serve(db, run_id, home=tunewright_home) == 1
+    server = playground.check_server(db, run_id)
+    assert server["status"] == "failed" and server["error"].startswith("The model could not be loaded: Run")
+    waiting = playground.get_request(db, question)
+    assert waiting["status"] == "failed" and waiting["error"] == server["error"]
