@@ -26,6 +26,7 @@ from engine.config import ConfigError
 from engine.data.chat import tokenize_prompt
 from engine.data.conversations import Turn
 from engine.export.job import RunModel, load_run_model
+from engine.hardware import pick_device
 from engine.models.loading import load_causal_lm
 from engine.protocol import message
 from engine.recipes.finetune_lm import with_system_prompt
@@ -43,7 +44,8 @@ def serve(db: Database, run_id: int, *, home: Path | None = None, idle_minutes: 
         signal.signal(signal.SIGTERM, lambda *_: ended.set())
     playground.register_server(db, run_id)
     try:
-        loaded = Loaded(load_run_model(db, run_id, home))
+        source = load_run_model(db, run_id, home)
+        loaded = Loaded(source, pick_device(source.config.device))
     except ConfigError as problem:
         playground.mark_server(db, run_id, "failed", error=message("playground.failed", reason=problem)[1])
         return 1
@@ -79,8 +81,9 @@ def serve(db: Database, run_id: int, *, home: Path | None = None, idle_minutes: 
 class Loaded:
     """The run's model, and the model it started from, loaded the first time a base answer is asked for."""
 
-    def __init__(self, source: RunModel) -> None:
-        self.source = source
+    def __init__(self, source: RunModel, device: torch.device) -> None:
+        self.source, self.device = source, device
+        source.model.to(device)  # float32, as loaded: the answers match the run's own evaluation
         self._base = None
 
     @contextlib.contextmanager
@@ -92,7 +95,7 @@ class Loaded:
                 yield self.source.model
         else:
             if self._base is None:
-                self._base = load_causal_lm(self.source.base, dtype=torch.float32).eval()
+                self._base = load_causal_lm(self.source.base, dtype=torch.float32).to(self.device).eval()
             yield self._base
 
 
