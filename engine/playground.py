@@ -141,12 +141,19 @@ def register_server(db: Database, run_id: int) -> None:
 
 
 def mark_server(db: Database, run_id: int, status: str, **fields: Any) -> None:
-    """The process's own word on itself; a process that failed to load takes its waiting questions with it."""
+    """The process's own word on itself. A process that ends leaves no question waiting: they fail with its
+    sentence if it could not load, and are stopped (not started) if it was put away."""
     if status != "ready":
         fields["pid"] = None
     _set_server(db, run_id, status=status, **fields)
     if status == "failed":
         _fail_open_requests(db, run_id, fields.get("error") or "")
+    elif status == "stopped":
+        with db.conn:
+            db.conn.execute(
+                "UPDATE playground SET status = 'stopped', updated_at = ? WHERE run_id = ? AND status = 'queued'",
+                [time.time(), run_id],
+            )
 
 
 def stop_asked(db: Database, run_id: int) -> bool:
