@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     evaluate.add_argument("--json", action="store_true")
 
+    play = commands.add_parser("playground", help="load a finished run's model and answer the Playground's questions")
+    play.add_argument("run", type=int)
+    play.add_argument("--idle-minutes", type=float, default=10.0, help="exit after this long without a question")
+
     job = commands.add_parser("job", help=argparse.SUPPRESS)  # the job process itself
     job.add_argument("run", type=int)
 
@@ -314,6 +318,12 @@ def cmd_evaluate(args) -> int:
     return 0 if "error" not in results else 1
 
 
+def cmd_playground(args) -> int:
+    from engine.playground_serve import serve
+
+    return serve(_db(), args.run, idle_minutes=args.idle_minutes)
+
+
 def cmd_job(args) -> int:
     from engine.job import run_job
 
@@ -336,6 +346,7 @@ COMMANDS = {
     "export": cmd_export,
     "evaluate": cmd_evaluate,
     "job": cmd_job,
+    "playground": cmd_playground,
     "doctor": cmd_doctor,
     "plan": cmd_plan,
 }

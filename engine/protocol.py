@@ -421,3 +421,47 @@ MESSAGES["distill.report_plain"] = Message(
     "Trained the same way without the teacher, the same student reaches {metric} {plain_value}; with the "
     "teacher it reached {student_value}.",
 )
+# ---- Playground (issue 7): engine/playground.py, engine/playground_serve.py, gui/pages/playground.py
+MESSAGES["playground.loading"] = Message(Level.INFO, "Loading the model of {run}; the first answer comes once it is in memory.")
+MESSAGES["playground.ready"] = Message(Level.INFO, "The model is loaded and ready.")
+MESSAGES["playground.idle"] = Message(
+    Level.INFO,
+    "The model was put away after {minutes:g} minutes without a question, to give its memory back. "
+    "It loads again when you ask something.",
+)
+MESSAGES["playground.stopped"] = Message(Level.INFO, "The model was put away. It loads again when you ask something.")
+MESSAGES["playground.crashed"] = Message(
+    Level.ERROR,
+    "The model's process stopped unexpectedly (it may have run out of memory, or been ended). "
+    "Press Start again to load it again; the conversation is kept.",
+)
+MESSAGES["playground.failed"] = Message(Level.ERROR, "The model could not be loaded: {reason}")
+MESSAGES["playground.answer_failed"] = Message(Level.ERROR, "The model could not answer: {reason}")
+MESSAGES["playground.not_a_model"] = Message(
+    Level.ERROR, "{run} has no model to try: only a finished chat or classification run can be used here."
+)
+MESSAGES["playground.not_finished"] = Message(
+    Level.ERROR, "{run} has no finished model yet (it is {status}); try it once it has completed."
+)
+MESSAGES["playground.no_runs"] = Message(
+    Level.INFO, "No finished run yet. Once a chat or classification run has completed, try its model here."
+)
+MESSAGES["playground.empty"] = Message(Level.ERROR, "Type a message first.")
+MESSAGES["playground.bad_temperature"] = Message(
+    Level.ERROR, "The temperature must be between 0 (always the likeliest word) and 2 (very random), not {value}."
+)
+MESSAGES["playground.bad_length"] = Message(Level.ERROR, "The answer length must be between 1 and 4096 tokens, not {value}.")
+MESSAGES["playground.too_long"] = Message(
+    Level.ERROR,
+    "Your message is {tokens} tokens long, more than this model can read ({limit} tokens with room for the answer). "
+    "Shorten it, or lower the answer length.",
+)
+MESSAGES["playground.trimmed"] = Message(
+    Level.INFO, "The conversation grew longer than the model can read, so its oldest {count} messages were left out."
+)
+MESSAGES["playground.not_started"] = Message(Level.INFO, "The model loads when you ask your first question (a few seconds, longer for a large model).")
+MESSAGES["playground.asking"] = Message(Level.INFO, "Asking the model…")
+MESSAGES["playground.truncated"] = Message(
+    Level.INFO, "The text is longer than the model reads, so only its beginning was classified (the length limit of the run)."
+)
+MESSAGES["playground.base_next"] = Message(Level.INFO, "The model it started from answers from your next message on.")

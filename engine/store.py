@@ -418,3 +418,52 @@ def add_review(db: Database, run_id: int, prompt_index: int, *, tuned_side: str,
 
 def reviews(db: Database, run_id: int) -> list[dict[str, Any]]:
     return list(db["reviews"].rows_where("run_id = ?", [run_id], order_by="prompt_index"))
+# ---------------------------------------------------------------- the playground (engine/playground.py)
+
+
+@migrations()
+def m004_playground(db: Database) -> None:
+    """The Playground's model processes (one per run) and what was asked of them: the window writes a
+    request row, the process writes the answer into it as it is generated."""
+    db["playground_servers"].create(
+        {
+            "run_id": int,
+            "status": str,  # loading, ready, stopped, failed (crashed: found dead by the window)
+            "pid": int,
+            "pid_started": float,
+            "request": str,  # "stop": asked by the window to exit
+            "error": str,  # one sentence a person understands
+            "error_detail": str,
+            "started_at": float,
+            "updated_at": float,
+        },
+        pk="run_id",
+        foreign_keys=[("run_id", "runs", "id")],
+        not_null={"status"},
+    )
+    db["playground"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "model": str,  # "tuned", or "base": the model the run started from
+            "conversation": str,  # JSON list of {"role", "content"} (chat), ending on the user's message
+            "text": str,  # the text to classify (classifier)
+            "settings": str,  # JSON: temperature, max_new_tokens
+            "status": str,  # queued, generating, done, stopped, failed
+            "stop": int,  # 1: the window asked to stop generating
+            "output": str,  # the answer so far (chat)
+            "result": str,  # JSON: the labels with their probabilities (classifier)
+            "tokens": int,
+            "updates": int,  # how many times the answer was written while it grew
+            "first_token_seconds": float,
+            "tokens_per_second": float,
+            "error": str,
+            "created_at": float,
+            "updated_at": float,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+        not_null={"run_id", "status", "created_at"},
+        defaults={"stop": 0, "output": "", "tokens": 0, "updates": 0},
+    )
+    db["playground"].create_index(["run_id", "status"])

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-PAGE_NAMES = ("home", "new", "runs", "run", "data", "models", "results", "compare", "export")
+PAGE_NAMES = ("home", "new", "runs", "run", "data", "models", "results", "compare", "export", "playground")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -45,10 +45,11 @@ NAVIGATION = [
     ("data", "Data", True),
     ("models", "Models", True),
     ("results", "Results", True),
+    ("playground", "Playground", True),
     ("compare", "Compare", True),
     ("export", "Export", True),
 ]
-PAGES = ("home", "new", "runs", "run", "data", "models", "results", "compare", "export")
+PAGES = ("home", "new", "runs", "run", "data", "models", "results", "compare", "export", "playground")
 
 KEEP, PAUSE_ALL, STAY = "keep", "pause", "stay"
 
@@ -199,6 +200,10 @@ class MainWindow(QMainWindow):
                 from gui.pages.compare import ComparePage
 
                 page = ComparePage(self.client, self.runs)
+            elif name == "playground":
+                from gui.pages.playground import PlaygroundPage
+
+                page = PlaygroundPage(self.client, self.runs)
             else:
                 raise KeyError(name)
             self.pages[name] = page
@@ -258,6 +263,8 @@ class MainWindow(QMainWindow):
         models = self.pages.get("models")
         if models is not None:
             models.refresh_downloads()
+        if (playground := self.pages.get("playground")) is not None:
+            playground.refresh()
 
     def _update_live_count(self) -> None:
         live = [run for run in self.runs.runs if run["status"] in ACTIVE]
@@ -365,6 +372,8 @@ class MainWindow(QMainWindow):
                 except JobError:
                     pass
         self.timer.stop()
+        if (playground := self.pages.get("playground")) is not None:
+            playground.shutdown()  # its model process only serves this window
         for page in self.pages.values():
             for chart in getattr(page, "charts", {}).values():
                 chart.timer.stop()

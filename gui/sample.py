@@ -174,7 +174,9 @@ def sample_home(home: Path, **kwargs: Any) -> dict[str, int]:
     if db["runs"].count:
         return {}
     sample_dataset(db, home)
-    return fill_sample(db, home, **kwargs)
+    ids = fill_sample(db, home, **kwargs)
+    ids["classifier"] = sample_playground(db, home, ids["completed"])
+    return ids
 
 
 def sample_dataset(db: Database, home: Path) -> Path:
@@ -441,3 +443,48 @@ def _sample_evaluation(client: Any, parent_id: int, result: dict[str, Any]) -> i
     store.add_artifact(client.db, run_id, "evaluation", path, task=result["task"], headline=result["headline"], **result["metrics"])
     store.update_run(client.db, run_id, run_dir=str(folder), progress=1.0, step=1, total_steps=1, finished_at=time.time())
     return run_id
+# ---------------------------------------------------------------- the Playground
+
+
+def sample_playground(db: Database, home: Path, chat_run: int) -> int:
+    """A conversation with the finished chat run (its model and the model it started from, side by side), and a
+    finished classifier whose model process has just classified a text; returns the classifier run's id."""
+    import json
+
+    from engine import playground
+
+    now = time.time()
+    classifier = add_run(db, home, "Support tickets by topic", data=str(home / "sample-data" / "support_tickets.csv"))
+    trainer = SampleTrainer(db, classifier, total_steps=300, eval_every=50, seed=5)
+    trainer.train_steps(300)
+    trainer.finish(started_at=now - 900, created_at=now - 1000)
+    probabilities = {"delivery": 0.81, "billing": 0.12, "account": 0.04, "sales": 0.02, "bug": 0.01}
+    result = {"labels": [{"label": k, "probability": v} for k, v in probabilities.items()], "multi_label": False,
+              "threshold": 0.5, "chosen": ["delivery"], "truncated": False}
+    db["playground"].insert({
+        "run_id": classifier, "model": "tuned", "text": "The courier says it was delivered but there is nothing at my door.",
+        "status": "done", "result": json.dumps(result), "updates": 1, "created_at": now, "updated_at": now,
+    })
+    db["playground_servers"].insert({"run_id": classifier, "status": "ready", "started_at": now, "updated_at": now})
+    conversation = [{"role": "user", "content": "My order arrived damaged. What can I do?"}]
+    answers = {
+        "tuned": ["I'm sorry your order arrived damaged! Send us a photo of the damage with your order number "
+                  "through the Help page and we will send a replacement or refund you within 3 working days.",
+                  "Yes: keep the packaging until we have replied, but there is no need to send anything back."],
+        "base": ["Damaged items can be a frustrating experience. There are several options you may consider, "
+                 "such as contacting the seller, checking the return policy, or leaving a review.",
+                 "It depends on the seller's policy. Some sellers ask for the item back, others do not."],
+    }
+    for model, (first, second) in answers.items():
+        turns = [*conversation, {"role": "assistant", "content": first},
+                 {"role": "user", "content": "Do I have to send the broken one back?"}]
+        for asked, output, tokens in ((conversation, first, 41), (turns, second, 23)):
+            db["playground"].insert({
+                "run_id": chat_run, "model": model, "conversation": json.dumps(asked), "status": "done",
+                "settings": json.dumps(playground.DEFAULT_SETTINGS), "output": output, "tokens": tokens,
+                "updates": tokens // 4 + 1, "first_token_seconds": 0.21, "tokens_per_second": 38.5,
+                "created_at": now, "updated_at": now,
+            })
+    db["playground_servers"].insert({"run_id": chat_run, "status": "ready", "started_at": now, "updated_at": now})
+
+    return classifier

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TRAINING_STACK = {"torch", "transformers", "peft", "datasets", "accelerate", "bitsandbytes"}
 QT = {"PySide6", "PyQt5", "PyQt6", "pyqtgraph", "shiboken6"}
 # Engine modules that import the training stack: the window must not import them either.
-HEAVY_ENGINE = {"engine.hardware", "engine.training", "engine.job", "engine.inference", "engine.recipes", "engine.models.loading"}
+HEAVY_ENGINE = {"engine.hardware", "engine.training", "engine.job", "engine.inference", "engine.recipes", "engine.models.loading", "engine.playground_serve"}
 
 
 def imports(path: Path) -> set[str]:
