@@ -13,7 +13,7 @@ from peft import LoraConfig, TaskType, get_peft_model
 from engine import compiling, planner
 from engine.config import ClassifyConfig, ConfigError
 from engine.data.batching import length_grouped_steps
-from engine.data.classification import load_classification
+from engine.data.classification import ClassificationData, load_classification
 from engine.data.splits import split_indices
 from engine.models.catalog import resolve
 from engine.models.loading import load_classifier, load_tokenizer, materialize
@@ -28,17 +28,7 @@ def run(job: Job) -> Status:
     seed_everything(config.seed)
 
     # ---- data: the training rows, and rows held out to check the model on
-    data = load_classification(config.data, config.text_column, config.label_column)
-    if config.eval_data:
-        held_out = load_classification(config.eval_data, data.text_column, data.label_column)
-        train_texts, train_labels = data.texts, data.labels
-        eval_texts, eval_labels = held_out.texts, held_out.labels
-    else:
-        strata = [labels[0] if labels else "" for labels in data.labels]
-        train_idx, eval_idx = split_indices(len(data.texts), config.eval_fraction, config.seed, strata=strata)
-        train_texts, train_labels = [data.texts[i] for i in train_idx], [data.labels[i] for i in train_idx]
-        eval_texts, eval_labels = [data.texts[i] for i in eval_idx], [data.labels[i] for i in eval_idx]
-        job.event("plan.split", eval_rows=len(eval_idx), rows=len(data.texts), stratified=", keeping each category's share")
+    data, (train_texts, train_labels), (eval_texts, eval_labels) = read_examples(job, config)
     label_names = data.label_names
     index = {label: i for i, label in enumerate(label_names)}
 
@@ -111,6 +101,26 @@ def run(job: Job) -> Status:
         compiling.compile_for_training(job, model, loop, config.micro_batch_size or config.batch_size)
     state, stopped = fit(job, model, loop, lr)
     return finish(job, model, tokenizer, state, stopped, labels=label_names, multi_label=data.multi_label)
+
+
+Rows = tuple[list[str], list[list[str]]]  # texts and their labels
+
+
+def read_examples(job: Job, config: ClassifyConfig) -> tuple[ClassificationData, Rows, Rows]:
+    """The data, and its training and held-out rows: the evaluation file's, or a stratified share of the data
+    (the distillation recipe reads its data the same way)."""
+    data = load_classification(config.data, config.text_column, config.label_column)
+    if config.eval_data:
+        held_out = load_classification(config.eval_data, data.text_column, data.label_column)
+        return data, (data.texts, data.labels), (held_out.texts, held_out.labels)
+    strata = [labels[0] if labels else "" for labels in data.labels]
+    train_idx, eval_idx = split_indices(len(data.texts), config.eval_fraction, config.seed, strata=strata)
+    job.event("plan.split", eval_rows=len(eval_idx), rows=len(data.texts), stratified=", keeping each category's share")
+    return (
+        data,
+        ([data.texts[i] for i in train_idx], [data.labels[i] for i in train_idx]),
+        ([data.texts[i] for i in eval_idx], [data.labels[i] for i in eval_idx]),
+    )
 
 
 def _start_at_label_prior(model, labels: list[list[str]], index: dict[str, int], multi_label: bool) -> None:

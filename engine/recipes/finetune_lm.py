@@ -37,17 +37,7 @@ def run(job: Job) -> Status:
     seed_everything(config.seed)
 
     # ---- data: conversations in any of the usual formats, placeholders filled in
-    data = load_conversations(config.data, config.template_values)
-    if data.filled_placeholders:
-        job.event("data.template_values", names=", ".join("{{%s}}" % n for n in data.filled_placeholders))
-    conversations = [with_system_prompt(turns, config.system_prompt) for turns in data.conversations]
-    if config.eval_data:
-        held_out = load_conversations(config.eval_data, config.template_values).conversations
-        train_convs, eval_convs = conversations, [with_system_prompt(t, config.system_prompt) for t in held_out]
-    else:
-        train_idx, eval_idx = split_indices(len(conversations), config.eval_fraction, config.seed)
-        train_convs, eval_convs = [conversations[i] for i in train_idx], [conversations[i] for i in eval_idx]
-        job.event("plan.split", eval_rows=len(eval_idx), rows=len(conversations), stratified="")
+    train_convs, eval_convs = read_conversations(job, config)
 
     # ---- model
     source = materialize(resolve(config.model, allow_unsafe=config.allow_unsafe_weights), job.home)
@@ -107,6 +97,21 @@ def run(job: Job) -> Status:
         compiling.compile_for_training(job, model, loop, micro_size)
     state, stopped = fit(job, model, loop, lr)
     return finish(job, model, tokenizer, state, stopped, system_prompt=config.system_prompt)
+
+
+def read_conversations(job: Job, config: ChatConfig) -> tuple[list[list[Turn]], list[list[Turn]]]:
+    """The training and held-out conversations, the system prompt added (the distillation recipe reads its
+    data the same way)."""
+    data = load_conversations(config.data, config.template_values)
+    if data.filled_placeholders:
+        job.event("data.template_values", names=", ".join("{{%s}}" % n for n in data.filled_placeholders))
+    conversations = [with_system_prompt(turns, config.system_prompt) for turns in data.conversations]
+    if config.eval_data:
+        held_out = load_conversations(config.eval_data, config.template_values).conversations
+        return conversations, [with_system_prompt(t, config.system_prompt) for t in held_out]
+    train_idx, eval_idx = split_indices(len(conversations), config.eval_fraction, config.seed)
+    job.event("plan.split", eval_rows=len(eval_idx), rows=len(conversations), stratified="")
+    return [conversations[i] for i in train_idx], [conversations[i] for i in eval_idx]
 
 
 def with_system_prompt(turns: list[Turn], system_prompt: str) -> list[Turn]:

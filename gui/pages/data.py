@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -34,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from gui.engine_client import EngineClient, demo_data_path
 from gui.state.data import DataError, DataSession, Description, ReadOptions, Report, count_records
-from gui.widgets.common import card, label, page_header, rgba
+from gui.widgets.common import card, fill_with_scrolling, label, page_header, rgba
 
 TASKS = [("classify", "Sort texts into categories"), ("chat", "Answer like my examples")]
 #: Models whose tokenizer can count the tokens of each example, by task (the bundled ones; a model folder
@@ -195,12 +194,7 @@ class DataPage(QWidget):
         layout.addWidget(frame)
         layout.addStretch(1)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scrolling(self, content)
 
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)

@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -16,7 +15,7 @@ from PySide6.QtWidgets import (
 from gui.engine_client import Hardware
 from gui.state.format import best_metric, shown_status, size, time_left, when
 from gui.state.runs import RunsModel
-from gui.widgets.common import StatusPill, card, label, page_header
+from gui.widgets.common import StatusPill, card, fill_with_scrolling, label, page_header
 
 RECENT = 5
 
@@ -48,12 +47,7 @@ class HomePage(QWidget):
         layout.addWidget(self._steps_card())
         layout.addStretch(1)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scrolling(self, content)
 
         self.hardware_found.connect(self.show_hardware)
         runs.changed.connect(self.show_recent)

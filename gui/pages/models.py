@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
@@ -47,7 +46,7 @@ from gui.state.models import (
     source_text,
     task_text,
 )
-from gui.widgets.common import card, label, page_header
+from gui.widgets.common import card, fill_with_scrolling, label, page_header
 
 COLUMNS = ["Name", "Task", "Parameters", "Context", "Licence", "Size", "Memory needed", "Where"]
 NAME, TASK, PARAMETERS, CONTEXT, LICENCE, SIZE, FIT, WHERE = range(len(COLUMNS))
@@ -248,12 +247,7 @@ class ModelsPage(QWidget):
         layout.addLayout(bottom)
         layout.addStretch(1)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scrolling(self, content)
 
         self.models_found.connect(self.show_models)
         self.search_done.connect(self.show_results)

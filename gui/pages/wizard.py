@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSlider,
     QStackedWidget,
     QTableWidget,
@@ -37,7 +36,7 @@ from gui.state import models as model_words
 from gui.state.wizard import (
     DISTILL_TASK, STEP_TITLES, STEPS, TASKS, Wizard, placeholder_names, recommend, recommend_teacher, teacher_runs,
 )
-from gui.widgets.common import ChoiceCard, card, label, page_header
+from gui.widgets.common import ChoiceCard, card, label, page_header, scrolling
 from gui.widgets.settings_form import SettingsForm, words
 
 NEXT_WORDS = {"task": "Next: your data", "data": "Next: the model", "model": "Next: the plan",
@@ -73,7 +72,7 @@ class WizardPage(QWidget):
                             ("plan", self._plan_step), ("train", self._train_step)):
             widget = build()
             if step != "data":  # the Data page scrolls itself
-                widget = _scrolling(widget)
+                widget = scrolling(widget)
             self.steps[step] = widget
             self.stack.addWidget(widget)
         outer.addWidget(self.stack, 1)
@@ -598,13 +597,6 @@ class WizardPage(QWidget):
         self.next_button.setText(NEXT_WORDS[step])
         self.next_button.setEnabled(not blocker)
         self.back_button.setVisible(step != "task")
-
-
-def _scrolling(widget: QWidget) -> QScrollArea:
-    scroll = QScrollArea()
-    scroll.setWidgetResizable(True)
-    scroll.setWidget(widget)
-    return scroll
 
 
 def _task_title(key: str) -> str:

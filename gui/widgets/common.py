@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from gui.state.format import status_colour, status_word
 
@@ -27,6 +27,21 @@ def card(name: str = "Card", margins: int = 18, spacing: int = 10) -> tuple[QFra
     layout.setContentsMargins(margins, margins - 2, margins, margins)
     layout.setSpacing(spacing)
     return frame, layout
+
+
+def scrolling(content: QWidget) -> QScrollArea:
+    """`content` in a scroll area that fits its width (pages are taller than a small window)."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(content)
+    return scroll
+
+
+def fill_with_scrolling(page: QWidget, content: QWidget) -> None:
+    """Make `content`, scrolling, the whole of `page`."""
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scrolling(content))
 
 
 def page_header(title: str, subtitle: str = "") -> QWidget:
