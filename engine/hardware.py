@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 import shutil
+import subprocess
+import sys
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import psutil
 import torch
+
+from engine.protocol import message
 
 
 @dataclass
@@ -35,6 +40,7 @@ class Probe:
     platform: str
     versions: dict[str, str] = field(default_factory=dict)
     advice: str = ""
+    unused_gpu: str = ""  # the name of an NVIDIA GPU that this torch cannot use, for the first-start advice
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,6 +77,7 @@ def probe(home: Path | None = None) -> Probe:
         platform=platform.platform(),
         versions=_versions(),
         advice=_advice(),
+        unused_gpu=_unused_nvidia_gpu(),
     )
 
 
@@ -85,15 +92,31 @@ def _versions() -> dict[str, str]:
 
 
 def _advice() -> str:
-    """A sentence for a machine with an NVIDIA GPU that this torch cannot use."""
+    """A sentence for a machine with an NVIDIA GPU that this torch cannot use: what to install instead."""
+    if not _unused_nvidia_gpu():
+        return ""
+    if getattr(sys, "frozen", False):  # an installed app: its torch cannot be swapped, its installer can
+        return message("hardware.cuda_missing_installer")[1]
+    return message("hardware.cuda_missing_pip", torch=torch.__version__.split("+")[0])[1]
+
+
+@functools.cache
+def _unused_nvidia_gpu() -> str:
+    """The name of an NVIDIA GPU that this torch was built without support for ("" if there is none)."""
     if torch.cuda.is_available() or torch.version.cuda is not None:
         return ""
-    if shutil.which("nvidia-smi"):
-        return (
-            "This computer has an NVIDIA GPU, but the installed PyTorch was built without GPU support. "
-            "Reinstall Tunewright with the CUDA build of PyTorch to train many times faster."
-        )
-    return ""
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return ""
+    try:
+        names = subprocess.run(
+            [smi, "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=10,
+            stdin=subprocess.DEVNULL,
+        ).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        names = []
+    name = next((line.strip() for line in names if line.strip()), "")
+    return name if name.upper().startswith("NVIDIA") else f"NVIDIA {name}".strip() if name else "NVIDIA GPU"
 
 
 def pick_device(requested: str = "auto") -> torch.device:

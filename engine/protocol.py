@@ -465,3 +465,24 @@ MESSAGES["playground.truncated"] = Message(
     Level.INFO, "The text is longer than the model reads, so only its beginning was classified (the length limit of the run)."
 )
 MESSAGES["playground.base_next"] = Message(Level.INFO, "The model it started from answers from your next message on.")
+# ---- First start on this computer (issue 8, installers): no GPU, or an NVIDIA GPU this torch cannot use
+MESSAGES["hardware.cpu_only"] = Message(Level.INFO, "Training will use this computer's processor (CPU)")
+MESSAGES["hardware.cpu_only_detail"] = Message(
+    Level.INFO,
+    "No graphics card (GPU) for training was found, and that is fine: the demo and small models train here in "
+    "a few minutes. Bigger models take longer; before each run starts, Tunewright picks settings that fit this "
+    "computer and tells you how long it should take.",
+)
+MESSAGES["hardware.gpu_unused"] = Message(Level.ADVICE, "{gpu} found, but not used yet: training runs on the CPU for now")
+MESSAGES["hardware.gpu_unused_title"] = Message(Level.ADVICE, "Your {gpu} can make training many times faster")
+MESSAGES["hardware.cuda_missing_installer"] = Message(
+    Level.ADVICE,
+    "This copy of Tunewright was built without GPU support, so it trains on the processor. Install the "
+    "Tunewright download marked \u201cNVIDIA GPU\u201d and restart it; your runs, data and models stay where they are.",
+)
+MESSAGES["hardware.cuda_missing_pip"] = Message(
+    Level.ADVICE,
+    "The installed PyTorch was built without GPU support, so training runs on the processor. Install the CUDA "
+    "build of PyTorch {torch} in Tunewright's Python (pytorch.org/get-started shows the one command for your "
+    "system) and restart Tunewright.",
+)

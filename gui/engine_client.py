@@ -213,6 +213,7 @@ class Hardware:
     error: str = ""  # a sentence when the probe did not work
     advice: str = ""  # the engine's own word on this machine, if it has one
     cached: bool = False
+    unused_gpu: str = ""  # an NVIDIA GPU that the installed torch cannot use (its name)
 
     @classmethod
     def from_probe(cls, data: dict[str, Any], *, cached: bool = False) -> Hardware:
@@ -223,6 +224,7 @@ class Hardware:
             disk_free=int(data.get("disk_free") or 0),
             advice=str(data.get("advice") or ""),
             cached=cached,
+            unused_gpu=str(data.get("unused_gpu") or ""),
         )
 
     @property

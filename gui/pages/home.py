@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.protocol import MESSAGES
 from gui.engine_client import Hardware
 from gui.state.format import best_metric, shown_status, size, time_left, when
 from gui.state.runs import RunsModel
@@ -37,6 +38,7 @@ class HomePage(QWidget):
         layout.setContentsMargins(32, 28, 32, 28)
         layout.setSpacing(18)
         layout.addWidget(page_header("Welcome to Tunewright", "Teach a model your task, here on this computer."))
+        layout.addWidget(self._gpu_tip_card())
 
         top = QHBoxLayout()
         top.setSpacing(18)
@@ -98,6 +100,16 @@ class HomePage(QWidget):
         layout.addStretch(1)
         return frame
 
+    def _gpu_tip_card(self) -> QWidget:
+        """Shown only on a machine with an NVIDIA GPU that the installed torch cannot use: how to use it."""
+        self.gpu_tip, layout = card("Tip", margins=18, spacing=6)
+        self.gpu_tip_title = label("", "SectionTitle", wrap=True)
+        self.gpu_tip_text = label("", wrap=True, selectable=True)
+        layout.addWidget(self.gpu_tip_title)
+        layout.addWidget(self.gpu_tip_text)
+        self.gpu_tip.hide()
+        return self.gpu_tip
+
     def _recent_card(self) -> QWidget:
         frame, layout = card()
         header = QHBoxLayout()
@@ -149,17 +161,22 @@ class HomePage(QWidget):
             free = gpu.get("free_memory")
             extra = f"{len(gpus) - 1} more GPU(s). " if len(gpus) > 1 else ""
             self.gpu_detail.setText(extra + (f"{size(free)} of its memory is free now." if free else ""))
-        elif hardware.devices or not hardware.error:
-            self.gpu_label.setText("No GPU: training will run on the CPU, slowly.")
-            self.gpu_detail.setText("Small models and the demo still train in minutes.")
-        else:
-            self.gpu_label.setText("No GPU found: training will run on the CPU, slowly.")
+        elif hardware.unused_gpu:
+            self.gpu_label.setText(MESSAGES["hardware.gpu_unused"].format(gpu=hardware.unused_gpu))
             self.gpu_detail.setText("")
+        else:  # no GPU (or the probe failed): the CPU trains, and the demo is quick there
+            self.gpu_label.setText(MESSAGES["hardware.cpu_only"].format())
+            self.gpu_detail.setText(MESSAGES["hardware.cpu_only_detail"].format())
+        tip = hardware.advice if hardware.unused_gpu else ""
+        self.gpu_tip_title.setText(MESSAGES["hardware.gpu_unused_title"].format(gpu=hardware.unused_gpu) if tip else "")
+        self.gpu_tip_text.setText(tip)
+        self.gpu_tip.setVisible(bool(tip))
         self.memory_label.setText(
             f"Memory: {size(hardware.ram_available)} free of {size(hardware.ram_total)}" if hardware.ram_total else ""
         )
         self.disk_label.setText(f"Disk: {size(hardware.disk_free)} free for models and checkpoints" if hardware.disk_free else "")
-        self.probe_note.setText(hardware.error or hardware.advice or ("Checking again…" if hardware.cached else ""))
+        note = hardware.advice if hardware.advice and not hardware.unused_gpu else ""  # other advice, shown small
+        self.probe_note.setText(hardware.error or note or ("Checking again…" if hardware.cached else ""))
         self.probe_note.setVisible(bool(self.probe_note.text()))
         self.gpu_detail.setVisible(bool(self.gpu_detail.text()))
 

@@ -54,7 +54,7 @@ def test_home_says_when_there_is_no_gpu(qtbot, sample_client):
     page = build("home", sample_client)
     qtbot.addWidget(page)
     page.show_hardware(Hardware.from_probe({"devices": [{"type": "cpu", "name": "x86_64"}], "ram_total": 2**34}))
-    assert page.gpu_label.text() == "No GPU: training will run on the CPU, slowly."
+    assert page.gpu_label.text() == "Training will use this computer's processor (CPU)"
 
 
 def test_run_view_shows_curves_events_and_config(qtbot, sample_client):
