@@ -31,7 +31,7 @@ from transformers import AutoModelForSequenceClassification
 
 from engine import jobs, planner, store
 from engine.config import ConfigError, DistillConfig, from_dict
-from engine.data.chat import IGNORE
+from engine.data.chat import IGNORE, TokenizedExample
 from engine.data.classification import load_classification
 from engine.data.conversations import load_conversations
 from engine.data.errors import DataError
@@ -46,8 +46,7 @@ from engine.recipes.finetune_classifier import _evaluate as evaluate_classifier
 from engine.recipes.finetune_classifier import _loss_sum as classifier_loss_sum
 from engine.recipes.finetune_classifier import _start_at_label_prior, _targets, _tokenize
 from engine.recipes.finetune_lm import EVAL_BATCH as CHAT_EVAL_BATCH
-from engine.recipes.finetune_lm import _batch as chat_batch
-from engine.recipes.finetune_lm import _token_loss_sum, _tokenize_all, with_system_prompt
+from engine.recipes.finetune_lm import _tokenize_all, with_system_prompt
 from engine.training import Job, Loop, finish, fit, load_trainable_state, seed_everything, shuffled_steps, total_steps
 
 
@@ -379,6 +378,31 @@ def chat_lesson(job: Job, teacher: Teacher) -> Lesson:
         "chat", teacher_model, source.path, student, tokenizer, loop, lambda: evaluate(teacher_model), speed_batches,
         len(train), {"system_prompt": config.system_prompt},
     )
+
+
+def chat_batch(examples: list[TokenizedExample], pad_id: int, device) -> dict:
+    """Conversations padded side by side (not packed into one row as the chat recipe does): teacher and
+    student then see the same positions, and the teacher needs no packed-attention set-up of its own."""
+    width = max(len(e.input_ids) for e in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, e in enumerate(examples):
+        ids[row, : len(e.input_ids)] = torch.tensor(e.input_ids)
+        labels[row, : len(e.labels)] = torch.tensor(e.labels)
+        mask[row, : len(e.input_ids)] = 1
+    return {
+        "input_ids": ids.to(device, non_blocking=True),
+        "attention_mask": mask.to(device, non_blocking=True),
+        "labels": labels.to(device, non_blocking=True),
+        "count": int((labels[:, 1:] != IGNORE).sum()),  # the loss is averaged over the step's learned tokens
+        "tokens": int(mask.sum()),
+    }
+
+
+def _token_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each next token the model learns (the assistant's), summed."""
+    return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=IGNORE, reduction="sum")
 
 
 # ---------------------------------------------------------------- the divergences (summed over examples)
