@@ -421,3 +421,10 @@ MESSAGES["distill.report_plain"] = Message(
     "Trained the same way without the teacher, the same student reaches {metric} {plain_value}; with the "
     "teacher it reached {student_value}.",
 )
+# ---- Distillation: altered copies the teacher labels (engine/recipes/distill.py)
+MESSAGES["distill.augmented"] = Message(
+    Level.INFO,
+    "Besides your {rows} training examples, the student also learns the teacher's answers on {copies} "
+    "altered copies of them (some words dropped, swapped or joined with another example's), so it sees many "
+    "more examples of what the teacher knows.",
+)
