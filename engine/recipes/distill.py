@@ -6,8 +6,10 @@ chat model, the teacher's next-word probabilities on the assistant's tokens. Per
     alpha * T^2 * divergence(teacher at temperature T, student at T) + (1 - alpha) * the usual loss,
 
 where T^2 keeps the soft part's gradients the size of the hard part's whatever the temperature (Hinton et
-al. 2015). The data, tokens, losses and evaluation are the fine-tuning recipes' own (imported), and `fit`
-trains, so a distillation run pauses, resumes and reports progress like any other.
+al. 2015). A classifier may also learn from altered copies of its training texts (`augment_copies`),
+which have no correct answer, only the teacher's: for them the loss is the divergence alone. The data,
+tokens, losses and evaluation are the fine-tuning recipes' own (imported), and `fit` trains, so a
+distillation run pauses, resumes and reports progress like any other.
 
 Read top to bottom: run -> the teacher -> the student -> the classifier lesson -> the chat lesson -> the
 divergences -> the plain comparison -> the report.
