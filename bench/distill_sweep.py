@@ -10,7 +10,8 @@ copy may come out unchanged).
     python bench/distill_sweep.py TEACHER_FOLDER '[{"lr": 1e-4}, {"lr": 1e-4, "alpha": 0.5, "aug": 2}]' 116 12
 
 Each variant: lr, alpha (0: plain), T, aug (altered copies per text, soft labels only), hidden (weight of
-the mean squared error between each student layer's output and the teacher layer it was copied from).
+the mean squared error between each student layer's output and the teacher layer it was copied from),
+layers (3 unless given; 6 trains the whole teacher on), save (a folder to save the model in).
 Prints one JSON line per variant: best and final held-out micro-F1 and the curve every EVAL_EVERY steps.
 """
 import json
@@ -83,7 +84,7 @@ def augment(text):
 soft_cache = {}
 def run(v):
     torch.manual_seed(0); random.seed(0)
-    student, kept = keep_layers(teacher, 3)
+    student, kept = keep_layers(teacher, v.get("layers", 3))
     student.train()
     n_aug = v.get("aug", 0)
     all_ids, is_orig = list(tr_ids), [True] * len(tr_ids)
@@ -142,6 +143,9 @@ def run(v):
                 f1 = _evaluate(student, tok, ev_ids, ev_y, True, 0.5, dev)["eval_f1"]
             student.train()
             curve.append(round(f1, 3)); best = max(best, f1)
+    if v.get("save"):  # e.g. a stronger teacher: all 6 layers trained on, saved for a later sweep
+        student.save_pretrained(v["save"])
+        tok.save_pretrained(v["save"])
     print(json.dumps({"v": v, "best": round(best, 4), "final": curve[-1], "curve": curve, "s": round(time.time() - t0)}), flush=True)
 
 for v in variants:

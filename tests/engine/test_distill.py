@@ -1,6 +1,6 @@
 """Distillation: the student's layers, the losses, refusals, whole runs and the report on tiny random
 models; and (slow) the issue's language-model threshold on SmolLM2. The classifier threshold is not a test
-yet: bench/distill.md has what was measured and why plain training matched the distilled student.
+yet: bench/distill.md has what was measured and why plain training beat the distilled student.
 """
 
 from __future__ import annotations
