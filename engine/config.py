@@ -212,6 +212,11 @@ class DistillConfig(JobConfig):
         {}, "Chat models: values for placeholders such as {{name}} in the examples, e.g. {\"name\": \"Ada\"}."
     )
     system_prompt: str = setting("", "Chat models: a system message added to every conversation that has none.")
+    augment_copies: int = setting(
+        0, "Classifiers: how many altered copies of each training text (some words dropped, swapped in from "
+        "other texts, or two texts joined) the teacher answers for the student to learn from as well. The "
+        "run takes the same steps; they are drawn from your texts and the copies together. 0: none."
+    )
 
     kind = JobKind.DISTILL.value
 
@@ -228,6 +233,7 @@ class DistillConfig(JobConfig):
         _check(0.0 < self.temperature <= 20.0, "temperature", "a number above 0 and at most 20, such as 2", self.temperature)
         _check(0.0 <= self.alpha <= 1.0, "alpha", "a share from 0 to 1, such as 0.5", self.alpha)
         _check(0.0 < self.threshold < 1.0, "threshold", "a probability between 0 and 1", self.threshold)
+        _check(0 <= self.augment_copies <= 20, "augment_copies", "a whole number from 0 to 20", self.augment_copies)
 
 
 CONFIG_TYPES: dict[str, type[JobConfig]] = {

@@ -486,3 +486,10 @@ MESSAGES["hardware.cuda_missing_pip"] = Message(
     "build of PyTorch {torch} in Tunewright's Python (pytorch.org/get-started shows the one command for your "
     "system) and restart Tunewright.",
 )
+# ---- Distillation: altered copies the teacher labels (engine/recipes/distill.py)
+MESSAGES["distill.augmented"] = Message(
+    Level.INFO,
+    "Besides your {rows} training examples, the student also learns the teacher's answers on {copies} "
+    "altered copies of them (some words dropped, swapped or joined with another example's), so it sees many "
+    "more examples of what the teacher knows.",
+)

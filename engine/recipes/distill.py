@@ -6,8 +6,10 @@ chat model, the teacher's next-word probabilities on the assistant's tokens. Per
     alpha * T^2 * divergence(teacher at temperature T, student at T) + (1 - alpha) * the usual loss,
 
 where T^2 keeps the soft part's gradients the size of the hard part's whatever the temperature (Hinton et
-al. 2015). The data, tokens, losses and evaluation are the fine-tuning recipes' own (imported), and `fit`
-trains, so a distillation run pauses, resumes and reports progress like any other.
+al. 2015). A classifier may also learn from altered copies of its training texts (`augment_copies`),
+which have no correct answer, only the teacher's: for them the loss is the divergence alone. The data,
+tokens, losses and evaluation are the fine-tuning recipes' own (imported), and `fit` trains, so a
+distillation run pauses, resumes and reports progress like any other.
 
 Read top to bottom: run -> the teacher -> the student -> the classifier lesson -> the chat lesson -> the
 divergences -> the plain comparison -> the report.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -31,7 +34,7 @@ from transformers import AutoModelForSequenceClassification
 
 from engine import jobs, planner, store
 from engine.config import ConfigError, DistillConfig, from_dict
-from engine.data.chat import IGNORE
+from engine.data.chat import IGNORE, TokenizedExample
 from engine.data.classification import load_classification
 from engine.data.conversations import load_conversations
 from engine.data.errors import DataError
@@ -46,8 +49,7 @@ from engine.recipes.finetune_classifier import _evaluate as evaluate_classifier
 from engine.recipes.finetune_classifier import _loss_sum as classifier_loss_sum
 from engine.recipes.finetune_classifier import _start_at_label_prior, _targets, _tokenize
 from engine.recipes.finetune_lm import EVAL_BATCH as CHAT_EVAL_BATCH
-from engine.recipes.finetune_lm import _batch as chat_batch
-from engine.recipes.finetune_lm import _token_loss_sum, _tokenize_all, with_system_prompt
+from engine.recipes.finetune_lm import _tokenize_all, with_system_prompt
 from engine.training import Job, Loop, finish, fit, load_trainable_state, seed_everything, shuffled_steps, total_steps
 
 
@@ -231,6 +233,17 @@ def classifier_lesson(job: Job, teacher: Teacher) -> Lesson:
         teacher_tokenizer(eval_texts, truncation=True, max_length=config.max_length)["input_ids"],
     )
     train_targets, eval_targets = _targets(train_labels, index, multi_label), _targets(eval_labels, index, multi_label)
+    labelled_rows = len(train_ids)
+
+    # ---- altered copies of the training texts, which only the teacher labels (TinyBERT's augmentation)
+    if config.alpha > 0 and config.augment_copies:
+        copies = altered_copies(train_texts, config.augment_copies, config.seed)
+        train_ids = train_ids + _tokenize(job, tokenizer, copies, config.max_length)
+        teacher_train_ids = train_ids if tokenizer is teacher_tokenizer else (
+            teacher_train_ids + teacher_tokenizer(copies, truncation=True, max_length=config.max_length)["input_ids"]
+        )
+        train_targets = torch.cat([train_targets, torch.zeros((len(copies), *train_targets.shape[1:]), dtype=train_targets.dtype)])
+        job.event("distill.augmented", copies=len(copies), rows=labelled_rows)
     # A classifier's answer is a few numbers per text: worked out once for all epochs and kept on disk.
     soft_targets = cached_class_logits(job, teacher_model, teacher_tokenizer, teacher_train_ids, train_targets) if config.alpha > 0 else None
 
@@ -239,6 +252,7 @@ def classifier_lesson(job: Job, teacher: Teacher) -> Lesson:
         for start in range(0, len(indices), size):
             rows = indices[start : start + size]
             batch = classifier_batch(tokenizer, train_ids, train_targets, rows, job.device)
+            batch["labelled"] = torch.tensor([r < labelled_rows for r in rows], device=job.device)
             if soft_targets is not None:
                 batch["teacher_logits"] = soft_targets[rows].to(job.device, non_blocking=True)
             batches.append(batch)
@@ -246,11 +260,14 @@ def classifier_lesson(job: Job, teacher: Teacher) -> Lesson:
 
     def loss_sum(model, batch) -> torch.Tensor:
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
-        hard = classifier_loss_sum(logits, batch["targets"], multi_label)
         if soft_targets is None:
-            return hard
-        soft = class_divergence_sum(logits, batch["teacher_logits"], config.temperature, multi_label)
-        return config.alpha * config.temperature**2 * soft + (1 - config.alpha) * hard
+            return classifier_loss_sum(logits, batch["targets"], multi_label)
+        labelled = batch["labelled"]
+        # The correct answers count where there are any (the user's rows); an altered copy is learned from
+        # the teacher alone, with the full weight of a lesson.
+        hard = classifier_loss_sum(logits[labelled], batch["targets"][labelled], multi_label) if labelled.any() else logits.sum() * 0
+        soft = class_divergence_sum(logits, batch["teacher_logits"], config.temperature, multi_label, weights=torch.where(labelled, config.alpha, 1.0))
+        return config.temperature**2 * soft + (1 - config.alpha) * hard
 
     def evaluate(model) -> dict[str, float]:
         return evaluate_classifier(model, tokenizer, eval_ids, eval_targets, multi_label, config.threshold, job.device)
@@ -265,15 +282,18 @@ def classifier_lesson(job: Job, teacher: Teacher) -> Lesson:
             for s in range(0, len(ids), size)
         ]
 
+    # An epoch is as many steps as the user's own rows fill, so a run with altered copies takes the same steps
+    # as the plain comparison; its batches are drawn from the user's rows and the copies together.
+    steps_per_epoch = -(-labelled_rows // config.batch_size)
     loop = Loop(
-        step_batches=lambda epoch: shuffled_steps(len(train_ids), config.batch_size, config.seed, epoch),
+        step_batches=lambda epoch: shuffled_steps(len(train_ids), config.batch_size, config.seed, epoch)[:steps_per_epoch],
         micro_batches=micro_batches, loss_sum=loss_sum, evaluate=evaluate, metric="eval_f1", higher_is_better=True,
-        steps_per_epoch=-(-len(train_ids) // config.batch_size),
+        steps_per_epoch=steps_per_epoch,
         fresh_parameters=("classifier", "score") if fresh else (),
     )
     return Lesson(
         "classify", teacher_model, source.path, student, tokenizer, loop, evaluate_teacher, speed_batches,
-        len(train_ids), {"labels": labels, "multi_label": multi_label},
+        labelled_rows, {"labels": labels, "multi_label": multi_label},
     )
 
 
@@ -381,21 +401,76 @@ def chat_lesson(job: Job, teacher: Teacher) -> Lesson:
     )
 
 
+def chat_batch(examples: list[TokenizedExample], pad_id: int, device) -> dict:
+    """Conversations padded side by side (not packed into one row as the chat recipe does): teacher and
+    student then see the same positions, and the teacher needs no packed-attention set-up of its own."""
+    width = max(len(e.input_ids) for e in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, e in enumerate(examples):
+        ids[row, : len(e.input_ids)] = torch.tensor(e.input_ids)
+        labels[row, : len(e.labels)] = torch.tensor(e.labels)
+        mask[row, : len(e.input_ids)] = 1
+    return {
+        "input_ids": ids.to(device, non_blocking=True),
+        "attention_mask": mask.to(device, non_blocking=True),
+        "labels": labels.to(device, non_blocking=True),
+        "count": int((labels[:, 1:] != IGNORE).sum()),  # the loss is averaged over the step's learned tokens
+        "tokens": int(mask.sum()),
+    }
+
+
+def _token_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each next token the model learns (the assistant's), summed."""
+    return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=IGNORE, reduction="sum")
+
+
 # ---------------------------------------------------------------- the divergences (summed over examples)
 
 
-def class_divergence_sum(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float, multi_label: bool) -> torch.Tensor:
-    """KL(teacher || student) at the temperature, summed over texts. Several categories per text: each
-    category is its own yes/no question, so a binary KL per category, averaged over categories as the
-    hard loss is."""
+def class_divergence_sum(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float, multi_label: bool, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """KL(teacher || student) at the temperature, summed over texts (each times its weight, if given).
+    Several categories per text: each category is its own yes/no question, so a binary KL per category,
+    averaged over categories as the hard loss is."""
     student_t, teacher_t = student_logits.float() / temperature, teacher_logits.float() / temperature
     if multi_label:
         p = torch.sigmoid(teacher_t)
         # KL(p || q) = cross-entropy(p, q) - entropy(p), both as stable logit forms.
         cross = F.binary_cross_entropy_with_logits(student_t, p, reduction="none")
         entropy = F.binary_cross_entropy_with_logits(teacher_t, p, reduction="none")
-        return (cross - entropy).mean(dim=1).sum()
-    return F.kl_div(F.log_softmax(student_t, -1), F.log_softmax(teacher_t, -1), log_target=True, reduction="sum")
+        per_text = (cross - entropy).mean(dim=1)
+    else:
+        per_text = F.kl_div(F.log_softmax(student_t, -1), F.log_softmax(teacher_t, -1), log_target=True, reduction="none").sum(dim=1)
+    return (per_text if weights is None else per_text * weights).sum()
+
+
+def altered_copies(texts: list[str], copies: int, seed: int) -> list[str]:
+    """`copies` altered versions of every text, for the teacher to label: some words dropped, some
+    replaced by words of other texts, or the start of the text joined to the end of another. Cheap
+    stand-ins for TinyBERT's augmentation (which asks a masked language model for replacement words): they
+    show the student many texts near the user's own, with the teacher's answer for each. Seeded, so a
+    resumed run makes the same copies."""
+    rng = random.Random(seed)
+    vocabulary = [word for text in texts for word in text.split()]
+    altered = []
+    for _ in range(copies):
+        for i, text in enumerate(texts):
+            words = text.split() or [text]
+            # About one word in five changes, and always at least one.
+            changed = {j for j in range(len(words)) if rng.random() < 0.2} or {rng.randrange(len(words))}
+            kind = rng.randrange(3) if len(words) > 1 else 1
+            if kind == 0:
+                new = [w for j, w in enumerate(words) if j not in changed] or words[:1]
+            elif kind == 1:
+                new = [rng.choice(vocabulary) if j in changed else w for j, w in enumerate(words)]
+            else:
+                other = texts[(i + rng.randrange(1, len(texts))) % len(texts)].split() if len(texts) > 1 else words
+                new = words[: max(1, len(words) // 2)] + other[len(other) // 2 :]
+            altered.append(" ".join(new))
+    return altered
 
 
 def token_divergence_sum(student_t: torch.Tensor, teacher_t: torch.Tensor, divergence: str) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """Distillation: the student's layers, the losses, refusals, whole runs and the report on tiny random
 models; and (slow) the issue's language-model threshold on SmolLM2. The classifier threshold is not a test
-yet: bench/distill.md has what was measured and why plain training matched the distilled student.
+yet: bench/distill.md has what was measured and why plain training beat the distilled student.
 """
 
 from __future__ import annotations
@@ -130,6 +130,18 @@ def test_the_teacher_part_of_the_loss_is_zero_when_the_student_answers_as_the_te
         assert token_divergence_sum(logits, logits.flip(-1), divergence) > 0.1
 
 
+def test_altered_copies_are_near_the_texts_and_the_same_every_time():
+    from engine.recipes.distill import altered_copies
+
+    texts = ["i would like to book a double room for two nights", "is breakfast included", "cancel my booking please"]
+    copies = altered_copies(texts, 4, seed=0)
+    assert len(copies) == 12 and copies == altered_copies(texts, 4, seed=0)
+    assert copies != altered_copies(texts, 4, seed=1)
+    words = {w for t in texts for w in t.split()}
+    assert all(c and set(c.split()) <= words for c in copies)  # made of the user's own words
+    assert sum(c not in texts for c in copies) >= 6  # most are really altered
+
+
 # ---------------------------------------------------------------- refusals
 
 
@@ -185,7 +197,7 @@ def test_a_classifier_run_distils_and_reports(tunewright_home, tiny_classifier_t
         tunewright_home,
         {"kind": "distill", "teacher": str(tiny_classifier_teacher), "data": str(hotel_subset(tmp_path)),
          "student_layers": 2, "max_steps": 4, "batch_size": 16, "max_length": 32, "compare_with_plain": True,
-         "early_stopping_patience": 0},
+         "early_stopping_patience": 0, "augment_copies": 2},
     )
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error_detail"]
@@ -199,7 +211,7 @@ def test_a_classifier_run_distils_and_reports(tunewright_home, tiny_classifier_t
     assert latest["student_eval_f1"] == report["student"]["eval_f1"] and "teacher_latency_ms" in latest
     messages = " ".join(e["message"] for e in store.events(db, run_id))
     assert "of the teacher's F1" in messages and "answers" in messages and "without the teacher" in messages
-    assert "worked out once and kept" in messages
+    assert "worked out once and kept" in messages and "learns the teacher's answers on 322 altered copies" in messages
 
     # The student is a normal classifier folder with the teacher's categories, 2 layers.
     saved = json.loads((kinds["model"] / "config.json").read_text())
