@@ -35,10 +35,7 @@ from transformers import AutoModelForSequenceClassification
 from engine import jobs, planner, store
 from engine.config import ConfigError, DistillConfig, from_dict
 from engine.data.chat import IGNORE, TokenizedExample
-from engine.data.classification import load_classification
-from engine.data.conversations import load_conversations
 from engine.data.errors import DataError
-from engine.data.splits import split_indices
 from engine.models.catalog import resolve
 from engine.models.loading import load_causal_lm, load_classifier, load_tokenizer, materialize
 from engine.models.students import Teacher, find_teacher, task_of
@@ -47,9 +44,9 @@ from engine.protocol import Status, metric_words
 from engine.recipes.finetune_classifier import _batch as classifier_batch
 from engine.recipes.finetune_classifier import _evaluate as evaluate_classifier
 from engine.recipes.finetune_classifier import _loss_sum as classifier_loss_sum
-from engine.recipes.finetune_classifier import _start_at_label_prior, _targets, _tokenize
+from engine.recipes.finetune_classifier import _start_at_label_prior, _targets, _tokenize, read_examples
 from engine.recipes.finetune_lm import EVAL_BATCH as CHAT_EVAL_BATCH
-from engine.recipes.finetune_lm import _tokenize_all, with_system_prompt
+from engine.recipes.finetune_lm import _tokenize_all, read_conversations
 from engine.training import Job, Loop, finish, fit, load_trainable_state, seed_everything, shuffled_steps, total_steps
 
 
@@ -181,16 +178,7 @@ def classifier_lesson(job: Job, teacher: Teacher) -> Lesson:
     config: DistillConfig = job.config  # type: ignore[assignment]
 
     # ---- data: as the classifier recipe reads and splits it
-    data = load_classification(config.data, config.text_column, config.label_column)
-    if config.eval_data:
-        held_out = load_classification(config.eval_data, data.text_column, data.label_column)
-        train_texts, train_labels, eval_texts, eval_labels = data.texts, data.labels, held_out.texts, held_out.labels
-    else:
-        strata = [labels[0] if labels else "" for labels in data.labels]
-        train_idx, eval_idx = split_indices(len(data.texts), config.eval_fraction, config.seed, strata=strata)
-        train_texts, train_labels = [data.texts[i] for i in train_idx], [data.labels[i] for i in train_idx]
-        eval_texts, eval_labels = [data.texts[i] for i in eval_idx], [data.labels[i] for i in eval_idx]
-        job.event("plan.split", eval_rows=len(eval_idx), rows=len(data.texts), stratified=", keeping each category's share")
+    data, (train_texts, train_labels), (eval_texts, eval_labels) = read_examples(job, config)
 
     # ---- teacher: its categories are the student's
     teacher_model, source = load_teacher(job, teacher)
@@ -320,17 +308,7 @@ def chat_lesson(job: Job, teacher: Teacher) -> Lesson:
     config: DistillConfig = job.config  # type: ignore[assignment]
 
     # ---- data: as the chat recipe reads and splits it
-    data = load_conversations(config.data, config.template_values)
-    if data.filled_placeholders:
-        job.event("data.template_values", names=", ".join("{{%s}}" % n for n in data.filled_placeholders))
-    conversations = [with_system_prompt(turns, config.system_prompt) for turns in data.conversations]
-    if config.eval_data:
-        held_out = load_conversations(config.eval_data, config.template_values).conversations
-        train_convs, eval_convs = conversations, [with_system_prompt(t, config.system_prompt) for t in held_out]
-    else:
-        train_idx, eval_idx = split_indices(len(conversations), config.eval_fraction, config.seed)
-        train_convs, eval_convs = [conversations[i] for i in train_idx], [conversations[i] for i in eval_idx]
-        job.event("plan.split", eval_rows=len(eval_idx), rows=len(conversations), stratified="")
+    train_convs, eval_convs = read_conversations(job, config)
 
     # ---- teacher and student: the student reads and writes with the teacher's tokenizer and template
     teacher_model, source = load_teacher(job, teacher)
