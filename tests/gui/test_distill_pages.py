@@ -35,30 +35,4 @@ def test_a_run_without_a_report_says_when_it_will_have_one(qtbot, home):
     assert page.empty.text() == "The report appears here when the distillation has finished." and page.table.isHidden()
 
 
-def test_the_new_run_form_makes_a_model_smaller_from_a_finished_run(qtbot, home, tiny_encoder):
-    """The task lists the user's finished runs as teachers; the slider says what each size means."""
-    import shutil
-
-    from engine import store
-    from engine.config import from_dict
-    from gui.pages.new_run import NewRunPage
-
-    client = EngineClient(home, live_jobs=False)
-    config = from_dict({"kind": "classify", "model": "demo:minilm", "data": "x.jsonl", "name": "Hotel requests"})
-    run_id = store.create_run(client.db, kind="classify", config=config.to_dict(), name="Hotel requests", status="completed")
-    folder = home / "runs" / f"{run_id:05d}"
-    shutil.copytree(tiny_encoder, folder / "model")  # a 2-layer model stands in for the run's result
-    store.update_run(client.db, run_id, run_dir=str(folder))
-
-    page = NewRunPage(client)
-    qtbot.addWidget(page)
-    page.task.setCurrentIndex(page.task.findData("distill"))
-    assert page.model.itemText(0) == f"run:{run_id}" and page.model.currentText() == f"run:{run_id}"
-    assert page.student_layers.maximum() == 2 and page.student_layers.value() == 1
-    assert page.helps["Student size"].text().startswith("1 of the teacher's 2 layers:")
-    assert "as fast" in page.helps["Student size"].text()
-    page.data.setText(str(home / "data.jsonl"))
-    (home / "data.jsonl").write_text('{"text": "hi", "label": "greeting"}\n')
-    page.compare_with_plain.setChecked(True)
-    built = page.build_config()
-    assert (built.kind, built.teacher, built.student_layers, built.compare_with_plain) == ("distill", f"run:{run_id}", 1, True)
+# The wizard's 'Make a model smaller and faster' is clicked through in tests/gui/test_wizard.py.
