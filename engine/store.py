@@ -153,7 +153,10 @@ def open_db(path: Path | str | None = None) -> Database:
         path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
         # Readable by this user alone (SQLite gives its -wal and -shm files the same mode); an older,
         # looser database is tightened too.
-        os.close(os.open(path, os.O_CREAT | os.O_RDWR, PRIVATE_FILE))
+        if not path.exists():
+            # Never open an existing database file outside SQLite: closing any descriptor on it drops this
+            # process's POSIX locks, which another connection here holds ("disk I/O error").
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, PRIVATE_FILE))
         os.chmod(path, PRIVATE_FILE)
         db = Database(path)
         db.execute("PRAGMA journal_mode=WAL")
