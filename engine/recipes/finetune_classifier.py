@@ -77,7 +77,7 @@ def run(job: Job) -> Status:
 
     lr = config.learning_rate
     if lr is None:
-        lr, reason = planner.learning_rate("classify", config.method)
+        lr, reason = planner.learning_rate("classify", config.method, sum(p.numel() for p in model.parameters()))
         job.event("plan.learning_rate", reason=reason)
         config.learning_rate = lr
         job.save_config()

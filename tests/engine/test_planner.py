@@ -176,6 +176,19 @@ def test_plan_trains_small_encoders_fully_and_keeps_what_the_user_set():
     assert result.time.seconds > 0
 
 
+def test_small_encoders_get_larger_steps_than_base_size_ones():
+    from transformers import BertConfig
+
+    def decided_rate(hidden: int, layers: int) -> tuple[float, str]:
+        shape = shape_from_config(BertConfig(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=12, intermediate_size=4 * hidden))
+        result = plan(ClassifyConfig(model="m", data="d", method="full"), Machine("cpu", "cpu", None), DataStats(300, [20] * 300), shape)
+        return result.config.learning_rate, next(d.reason for d in result.decisions if d.setting == "learning_rate")
+
+    rate, why = decided_rate(384, 6)  # all-MiniLM-L6-v2's size: 23 million weights
+    assert rate == 2e-4 and "a small encoder (23 million weights)" in why
+    assert decided_rate(768, 12)[0] == 5e-5  # BERT-base's: 110 million
+
+
 def test_cli_plan_prints_decisions_memory_and_time_without_training(tmp_path, tiny_chat_config, capsys):
     from engine.__main__ import main
 
