@@ -11,7 +11,8 @@ copy may come out unchanged).
 
 Each variant: lr, alpha (0: plain), T, aug (altered copies per text, soft labels only), hidden (weight of
 the mean squared error between each student layer's output and the teacher layer it was copied from),
-layers (3 unless given; 6 trains the whole teacher on), save (a folder to save the model in).
+layers (3 unless given; 6 trains the whole teacher on), save (a folder to save the model in), base (cut the
+student from this model, the one the teacher started from, instead of from the teacher).
 Prints one JSON line per variant: best and final held-out micro-F1 and the curve every EVAL_EVERY steps.
 """
 import json
@@ -84,7 +85,15 @@ def augment(text):
 soft_cache = {}
 def run(v):
     torch.manual_seed(0); random.seed(0)
-    student, kept = keep_layers(teacher, v.get("layers", 3))
+    if v.get("base"):  # the same shape cut from the model the teacher started from (never taught by it)
+        from engine.recipes.finetune_classifier import _start_at_label_prior
+        untaught = AutoModelForSequenceClassification.from_pretrained(
+            v["base"], num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=index,
+            problem_type="multi_label_classification")
+        _start_at_label_prior(untaught, tl, index, True)
+        student, kept = keep_layers(untaught, v.get("layers", 3))
+    else:
+        student, kept = keep_layers(teacher, v.get("layers", 3))
     student.train()
     n_aug = v.get("aug", 0)
     all_ids, is_orig = list(tr_ids), [True] * len(tr_ids)

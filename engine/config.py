@@ -173,6 +173,10 @@ class DistillConfig(JobConfig):
     """Teach a smaller, faster student model to answer like a larger teacher, on your data (distillation)."""
 
     model: str = setting("", "Filled in with the teacher, so the list of runs shows it; leave it empty.")
+    task: str = setting(
+        "", "Filled in with the teacher's task when the run starts ('classify' or 'chat'); leave it empty.",
+        choices=["", "classify", "chat"],
+    )
     method: str = setting("full", "A student learns with all its weights ('full'), the only choice here.", choices=["full"])
     teacher: str = setting(
         "", "The model that teaches: a finished run ('run:12'), or a model or folder that already does the "
@@ -184,8 +188,9 @@ class DistillConfig(JobConfig):
         "family); for classifiers any text encoder works and is given the teacher's categories."
     )
     student_layers: int = setting(
-        0, "When the student is made from the teacher: how many of the teacher's layers it keeps, evenly "
-        "spread, first and last included. Fewer layers: smaller and faster, but it keeps less. 0: half."
+        0, "How many layers the student keeps, evenly spread, first and last included: of the teacher's, or of "
+        "the student model when one is named. Fewer layers: smaller and faster, but it keeps less. 0: half of "
+        "the teacher's; all of a named student's."
     )
     temperature: float = setting(
         2.0, "How much the teacher's probabilities are softened before the student copies them. Above 1 "
@@ -202,8 +207,9 @@ class DistillConfig(JobConfig):
         choices=["forward_kl", "reverse_kl", "jsd"],
     )
     compare_with_plain: bool = setting(
-        False, "Also train the same student without the teacher (plain fine-tuning, same steps) and show "
-        "both in the report, so you can see what the teacher added. Takes about twice as long."
+        False, "Also train a student of the same size without the teacher (plain fine-tuning, same steps; "
+        "made of the same layers of the model the teacher started from, not of the teacher) and show both in "
+        "the report, so you can see what the teacher added. Takes about twice as long."
     )
     text_column: str = setting("", "Classifiers: the column that holds the text. Empty: guessed from the data.")
     label_column: str = setting("", "Classifiers: the column that holds the category (or a list of them). Empty: guessed.")
@@ -225,10 +231,6 @@ class DistillConfig(JobConfig):
             raise ConfigError("Choose the teacher: a finished run (such as 'run:12') or a model that already does the task.")
         self.model = self.teacher  # a mirror of the teacher: the run list and queue show `model`
         super().__post_init__()
-        if self.student and self.student_layers:
-            raise ConfigError(
-                "Give either a student model or the number of teacher layers to keep (student_layers), not both."
-            )
         _check(self.student_layers >= 0, "student_layers", "0 (half) or a whole number of layers", self.student_layers)
         _check(0.0 < self.temperature <= 20.0, "temperature", "a number above 0 and at most 20, such as 2", self.temperature)
         _check(0.0 <= self.alpha <= 1.0, "alpha", "a share from 0 to 1, such as 0.5", self.alpha)

@@ -41,6 +41,21 @@ class JobKind(str, Enum):
         return self.value
 
 
+#: The runs that make a model (to evaluate, export, or try in the playground).
+MODEL_KINDS = frozenset({JobKind.CLASSIFY, JobKind.CHAT, JobKind.DISTILL})
+
+
+def model_task(run: dict) -> str | None:
+    """What the model a run makes does: "classify" or "chat"; None for a run that makes no model (an export,
+    an evaluation). A distilled student does its teacher's task, which the engine writes into the run's
+    settings when the run starts (`DistillConfig.task`); until then it is None too."""
+    if run["kind"] in (JobKind.CLASSIFY, JobKind.CHAT):
+        return run["kind"]
+    if run["kind"] == JobKind.DISTILL:
+        return run["config"].get("task") or None
+    return None
+
+
 class Level(str, Enum):
     INFO = "info"
     ADVICE = "advice"
@@ -397,10 +412,21 @@ MESSAGES["distill.teacher_cached"] = Message(
     "The teacher's answers for all {rows} training examples were worked out once and kept, so each epoch "
     "only trains the student.",
 )
+MESSAGES["distill.teacher_top_words"] = Message(
+    Level.INFO,
+    "The teacher's {words} likeliest next words for each of the {tokens} answer tokens were worked out once and "
+    "kept ({size}; they hold {kept:.1%} of its probability, the rest is learned as one 'any other word'), so "
+    "each epoch only trains the student.",
+)
+MESSAGES["distill.teacher_live"] = Message(
+    Level.INFO,
+    "The teacher answers step by step while the student learns: keeping its answers for every word of this "
+    "data would take {size} of disk.",
+)
 MESSAGES["distill.plain_started"] = Message(
     Level.INFO,
-    "Now training the same student without the teacher (plain fine-tuning, same steps), to show what the "
-    "teacher added.",
+    "Now training a student of the same size without the teacher, to show what the teacher added: {student}, "
+    "plain fine-tuning, the same steps.",
 )
 MESSAGES["distill.report_kept"] = Message(
     Level.INFO, "The student keeps {kept:.0%} of the teacher's {metric} ({student_value} against {teacher_value})."
@@ -418,8 +444,8 @@ MESSAGES["distill.report_size"] = Message(
 )
 MESSAGES["distill.report_plain"] = Message(
     Level.INFO,
-    "Trained the same way without the teacher, the same student reaches {metric} {plain_value}; with the "
-    "teacher it reached {student_value}.",
+    "Trained the same way without the teacher, a student of the same size reaches {metric} {plain_value}; "
+    "with the teacher it reached {student_value}.",
 )
 # ---- Playground (issue 7): engine/playground.py, engine/playground_serve.py, gui/pages/playground.py
 MESSAGES["playground.loading"] = Message(Level.INFO, "Loading the model of {run}; the first answer comes once it is in memory.")
@@ -438,7 +464,7 @@ MESSAGES["playground.crashed"] = Message(
 MESSAGES["playground.failed"] = Message(Level.ERROR, "The model could not be loaded: {reason}")
 MESSAGES["playground.answer_failed"] = Message(Level.ERROR, "The model could not answer: {reason}")
 MESSAGES["playground.not_a_model"] = Message(
-    Level.ERROR, "{run} has no model to try: only a finished chat or classification run can be used here."
+    Level.ERROR, "{run} has no model to try: only a finished chat, classification or distillation run can be used here."
 )
 MESSAGES["playground.not_finished"] = Message(
     Level.ERROR, "{run} has no finished model yet (it is {status}); try it once it has completed."

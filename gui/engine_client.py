@@ -123,15 +123,15 @@ class EngineClient:
         return jobs.start(self.db, config, home=self.home)
 
     def pause(self, run_id: int) -> None:
-        self._needs_jobs()
+        self.needs_jobs()
         jobs.pause(self.db, run_id)
 
     def resume(self, run_id: int) -> None:
-        self._needs_jobs()
+        self.needs_jobs()
         jobs.resume(self.db, run_id, home=self.home)
 
     def cancel(self, run_id: int) -> None:
-        self._needs_jobs()
+        self.needs_jobs()
         jobs.cancel(self.db, run_id)
 
     def reconcile(self) -> list[int]:
@@ -142,7 +142,8 @@ class EngineClient:
         jobs.start_next(self.db, home=self.home)
         return gone
 
-    def _needs_jobs(self) -> None:
+    def needs_jobs(self) -> None:
+        """Raise JobError, in a sentence, when this window shows sample data with no engine behind it."""
         if not self.live_jobs:
             raise JobError("This is sample data: no training process is behind it.")
 
@@ -189,15 +190,15 @@ class EngineClient:
         return hub.list_downloads(self.db, reconcile=self.live_jobs)
 
     def start_download(self, repo_id: str) -> int:
-        self._needs_jobs()
+        self.needs_jobs()
         return hub.start_download(self.db, repo_id, home=self.home)
 
     def pause_download(self, download_id: int) -> None:
-        self._needs_jobs()
+        self.needs_jobs()
         hub.pause_download(self.db, download_id)
 
     def resume_download(self, download_id: int) -> None:
-        self._needs_jobs()
+        self.needs_jobs()
         hub.resume_download(self.db, download_id, home=self.home)
 
 
@@ -232,13 +233,18 @@ class Hardware:
         return [d for d in self.devices if d.get("type") in ("cuda", "mps")]
 
 
+def ask_engine(home: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
+    """A short engine command (`probe --json`, `plan FILE --json`) in a process of its own, which may load
+    torch without the window doing so; its output is captured as text."""
+    return subprocess.run(
+        engine_process(*args), capture_output=True, text=True, timeout=timeout, env=engine_env(home), stdin=subprocess.DEVNULL
+    )
+
+
 def probe(home: Path, *, timeout: float = 120.0) -> Hardware:
     """Run the engine's probe in its own process; on failure, fall back to what psutil can tell."""
     try:
-        done = subprocess.run(
-            engine_process("probe", "--json"), capture_output=True, text=True, timeout=timeout,
-            env=engine_env(home), stdin=subprocess.DEVNULL,
-        )
+        done = ask_engine(home, "probe", "--json", timeout=timeout)
         if done.returncode != 0:
             raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
         data = json.loads(done.stdout)

@@ -30,6 +30,21 @@ def tunewright_home(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(scope="session")
+def demo_classifier(tmp_path_factory) -> tuple[Path, int]:
+    """The classification demo exactly as a first-time user runs it (all-MiniLM-L6-v2 on NLU++ hotels, about
+    a minute on 2 cores), trained once for the tests that check what it learned and that distil it: its
+    Tunewright home and run id."""
+    from engine.demo import example
+    from tests.engine.helpers import run_in_process
+
+    home = tmp_path_factory.mktemp("demo-classifier")
+    db, run_id = run_in_process(home, example("classify").to_dict())
+    run = db["runs"].get(run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    return home, run_id
+
+
+@pytest.fixture(scope="session")
 def tiny_encoder(tmp_path_factory) -> Path:
     """A 2-layer, 32-wide BERT with MiniLM's tokenizer, random weights, saved as safetensors."""
     import torch

@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from engine import store
 from engine.config import EXPORT_FORMATS, ConfigError, ExportConfig
-from engine.protocol import Status
+from engine.protocol import MODEL_KINDS, Status, model_task
 
 FORMATS = EXPORT_FORMATS
 
@@ -27,9 +27,9 @@ def submit(db: Database, run_id: int, fmt: str, *, home: Path, to: str | Path = 
     from engine.jobs import submit as submit_job
 
     run = store.get_run(db, run_id)
-    if run["kind"] not in ("classify", "chat"):
+    if run["kind"] not in MODEL_KINDS:
         raise ConfigError(f"Run {run_id} is a {run['kind']} run; only a training run has a model to export.")
-    if run["status"] != Status.COMPLETED:
+    if run["status"] != Status.COMPLETED or model_task(run) is None:
         raise ConfigError(f"Run {run_id} has no finished model yet (it is {run['status']}).")
     config = ExportConfig(run_id=run_id, format=fmt, to=str(to or ""), name=f"{fmt} export of {run['name']}")
     return submit_job(db, config, home=home, parent_id=run_id)  # type: ignore[arg-type]

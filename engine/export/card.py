@@ -50,6 +50,16 @@ def data_summary(source) -> str:
         return f"The file {name} (no longer readable at {config.data}, so its rows are not counted here)."
 
 
+def base_model(source) -> str:
+    if source.run["kind"] != "distill":
+        return f"## Base model\n{source.base.title} (`{source.config.model}`)."
+    layers = getattr(source.model.config, "num_hidden_layers", None)
+    return (
+        f"## Distilled from\n{source.base.title} (`{source.config.teacher}`), which taught this smaller student"
+        + (f" ({layers} layers)" if layers else "") + " to answer as it does."
+    )
+
+
 def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) -> Path:
     run, config = source.run, source.config
     method = {"lora": "LoRA (small adapter matrices; the base weights unchanged)", "full": "every weight trained", "qlora": "QLoRA (LoRA on a 4-bit base)"}[config.method]
@@ -59,6 +69,9 @@ def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) ->
         + (f"{config.max_steps} steps" if config.max_steps else f"{config.epochs:g} epochs")
         + f" ({run['step']} steps done), length limit {config.max_length} tokens, seed {config.seed}",
     ]
+    if source.run["kind"] == "distill":
+        divergence = f", {config.divergence.replace('_', ' ')}" if source.task == "chat" else ""
+        settings.append(f"- Distillation: {config.alpha:.0%} of the lesson copying the teacher at temperature {config.temperature:g}{divergence}")
     if source.task == "chat" and getattr(config, "system_prompt", ""):
         settings.append(f"- System prompt: \"{config.system_prompt}\"")
     metrics = {name: value for name, value in store.latest_metrics(db, run["id"]).items() if name.startswith("eval_")}
@@ -77,8 +90,7 @@ def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) ->
 
 Exported by Tunewright from run {run['id']} as **{fmt}** ({', '.join(p.name for p in written)}).
 
-## Base model
-{source.base.title} (`{config.model}`).{labels}
+{base_model(source)}{labels}
 
 ## Training data
 {data_summary(source)} Evaluation: {"the file " + Path(config.eval_data).name if config.eval_data else f"{config.eval_fraction:.0%} of the examples, set aside and never trained on"}.

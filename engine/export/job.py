@@ -21,7 +21,8 @@ from engine.export.gguf import GGUF_TYPES, write_gguf, write_modelfile
 from engine.export.verify import verify_export
 from engine.models.catalog import ModelSource, resolve
 from engine.models.loading import load_causal_lm, load_classifier, load_tokenizer, materialize
-from engine.protocol import Status
+from engine.models.students import find_teacher
+from engine.protocol import MODEL_KINDS, Status, model_task
 from engine.training import Job
 
 
@@ -49,17 +50,21 @@ class RunModel:
 
 def load_run_model(db, run_id: int, home: Path) -> RunModel:
     run = store.get_run(db, run_id)
-    if run["kind"] not in ("classify", "chat"):
+    model_dir = Path(run["run_dir"] or "") / "model"
+    task = model_task(run)
+    if run["kind"] not in MODEL_KINDS:
         raise ConfigError(f"Run {run_id} is a {run['kind']} run; only a training run has a model to export.")
-    config = from_dict(run["config"])
-    model_dir = Path(run["run_dir"]) / "model"
-    if run["status"] != Status.COMPLETED or not model_dir.exists():
+    if run["status"] != Status.COMPLETED or task is None or not model_dir.exists():
         raise ConfigError(f"Run {run_id} has no finished model yet (it is {run['status']}).")
-    base = materialize(resolve(config.model, allow_unsafe=config.allow_unsafe_weights), home)
+    config = from_dict(run["config"])
+    if run["kind"] == "distill":  # a whole student model in its folder; its starting point is the teacher
+        base = materialize(find_teacher(config.teacher, home, allow_unsafe=config.allow_unsafe_weights).source, home)
+    else:
+        base = materialize(resolve(config.model, allow_unsafe=config.allow_unsafe_weights), home)
     is_adapter = (model_dir / "adapter_config.json").exists()
     own = ModelSource(base.ref, model_dir, base.title)
     tokenizer = load_tokenizer(own)
-    if config.kind == "chat":
+    if task == "chat":
         model = load_causal_lm(base if is_adapter else own, dtype=torch.float32, allow_unsafe=config.allow_unsafe_weights)
         labels, multi_label = [], False
     else:
@@ -73,7 +78,7 @@ def load_run_model(db, run_id: int, home: Path) -> RunModel:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, model_dir)
-    return RunModel(run, config, config.kind, model.eval(), tokenizer, model_dir, base, is_adapter, labels, multi_label)
+    return RunModel(run, config, task, model.eval(), tokenizer, model_dir, base, is_adapter, labels, multi_label)
 
 
 # ---------------------------------------------------------------- the job

@@ -12,6 +12,7 @@ from filelock import FileLock
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
 from engine.models.catalog import ModelSource
+from engine.models.students import Teacher
 
 # The job writes its own plain-language events; library chatter and progress bars only fill the log.
 transformers.logging.set_verbosity_error()
@@ -72,3 +73,23 @@ def load_causal_lm(source: ModelSource, *, dtype: torch.dtype, allow_unsafe: boo
         trust_remote_code=allow_unsafe,
         attn_implementation="sdpa",
     )
+
+
+def load_teacher(teacher: Teacher, home: Path, *, allow_unsafe: bool = False):
+    """A distillation teacher in fp32, in eval mode, learning nothing, and the folder it was loaded from
+    (a LoRA run's adapters merged into its starting model)."""
+    source = materialize(teacher.source, home)
+    if teacher.task == "chat":
+        model = load_causal_lm(source, dtype=torch.float32, allow_unsafe=allow_unsafe)
+    elif teacher.adapter is not None:
+        model = load_classifier(source, list(teacher.labels), multi_label=teacher.multi_label, dtype=torch.float32, allow_unsafe=allow_unsafe)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source.path, dtype=torch.float32, use_safetensors=None if allow_unsafe else True, trust_remote_code=allow_unsafe
+        )
+    if teacher.adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, teacher.adapter).merge_and_unload()
+    model.eval().requires_grad_(False)
+    return model, source

@@ -36,6 +36,9 @@ class Teacher:
     task: str  # "classify" or "chat"
     adapter: Path | None = None
     run_id: int | None = None
+    labels: tuple[str, ...] = ()  # a LoRA classifier run's categories (its adapters hold no names)
+    multi_label: bool = False
+    starting: str = ""  # a fine-tuning run's starting model ('demo:minilm'): the untaught student is cut from it
 
 
 def find_teacher(ref: str, home: Path, *, allow_unsafe: bool = False) -> Teacher:
@@ -71,9 +74,13 @@ def _teacher_from_run(ref: str, home: Path, *, allow_unsafe: bool) -> Teacher:
     if (model_dir / "adapter_config.json").exists():
         # LoRA runs keep only the adapters; the teacher is the run's starting model with them merged in.
         base = resolve(run["config"]["model"], allow_unsafe=allow_unsafe)
-        return Teacher(ref, ModelSource(ref, base.path, run["name"], base.gguf_file, base.bundled), run["kind"], model_dir, run_id)
+        made = next(a["metadata"] for a in store.artifacts(db, run_id) if a["kind"] == "adapter")
+        source = ModelSource(ref, base.path, run["name"], base.gguf_file, base.bundled)
+        labels = tuple(made.get("labels") or ())
+        return Teacher(ref, source, run["kind"], model_dir, run_id, labels, bool(made.get("multi_label")), run["config"]["model"])
     source = ModelSource(ref, model_dir, run["name"])
-    return Teacher(ref, source, task or task_of(source) or "", None, run_id)
+    starting = run["config"]["model"] if task else ""  # a distilled teacher's own start was a teacher
+    return Teacher(ref, source, task or task_of(source) or "", None, run_id, starting=starting)
 
 
 def task_of(source: ModelSource) -> str | None:

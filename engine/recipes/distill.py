@@ -30,14 +30,13 @@ import psutil
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
-from transformers import AutoModelForSequenceClassification
 
 from engine import jobs, planner, store
 from engine.config import ConfigError, DistillConfig, from_dict
 from engine.data.chat import IGNORE, TokenizedExample
 from engine.data.errors import DataError
 from engine.models.catalog import resolve
-from engine.models.loading import load_causal_lm, load_classifier, load_tokenizer, materialize
+from engine.models.loading import load_causal_lm, load_classifier, load_teacher, load_tokenizer, materialize
 from engine.models.students import Teacher, find_teacher, task_of
 from engine.models.surgery import keep_layers, layer_count, parameter_count
 from engine.protocol import Status, metric_words
@@ -71,6 +70,9 @@ def run(job: Job) -> Status:
     config: DistillConfig = job.config  # type: ignore[assignment]
     seed_everything(config.seed)
     teacher = find_teacher(config.teacher, job.home, allow_unsafe=config.allow_unsafe_weights)
+    if config.task != teacher.task:  # what the student will do, for the pages that list models by task
+        config.task = teacher.task
+        job.save_config()
     lesson = (classifier_lesson if teacher.task == "classify" else chat_lesson)(job, teacher)
 
     best = job.run_dir / "best" / "trainable.safetensors"
@@ -79,7 +81,7 @@ def run(job: Job) -> Status:
     else:
         lr = config.learning_rate
         if lr is None:
-            lr, reason = planner.learning_rate(teacher.task, "full")
+            lr, reason = planner.learning_rate(teacher.task, "full", parameter_count(lesson.student))
             job.event("plan.learning_rate", reason=reason)
             config.learning_rate = lr
             job.save_config()
@@ -94,7 +96,7 @@ def run(job: Job) -> Status:
 
     plain = None
     if config.compare_with_plain:
-        plain, outcome = train_plain(job)
+        plain, outcome = train_plain(job, teacher, layer_count(lesson.student))
         if outcome != Status.COMPLETED:
             return outcome
     write_report(job, lesson, plain)
@@ -102,32 +104,6 @@ def run(job: Job) -> Status:
 
 
 # ---------------------------------------------------------------- the teacher
-
-
-def load_teacher(job: Job, teacher: Teacher):
-    """The teacher in fp32 (the student is copied from these weights), in eval mode, learning nothing."""
-    allow = job.config.allow_unsafe_weights
-    source = materialize(teacher.source, job.home)
-    if teacher.task == "classify":
-        if teacher.adapter is not None:
-            made = _run_model_metadata(job, teacher.run_id)
-            model = load_classifier(source, made["labels"], multi_label=made["multi_label"], dtype=torch.float32, allow_unsafe=allow)
-        else:
-            model = AutoModelForSequenceClassification.from_pretrained(
-                source.path, dtype=torch.float32, use_safetensors=None if allow else True, trust_remote_code=allow
-            )
-    else:
-        model = load_causal_lm(source, dtype=torch.float32, allow_unsafe=allow)
-    if teacher.adapter is not None:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, teacher.adapter).merge_and_unload()
-    model.eval().requires_grad_(False)
-    return model, source
-
-
-def _run_model_metadata(job: Job, run_id: int | None) -> dict:
-    return next(a["metadata"] for a in store.artifacts(job.db, run_id) if a["kind"] in ("model", "adapter"))
 
 
 def teacher_on_device(job: Job, teacher: torch.nn.Module) -> torch.nn.Module:
@@ -153,6 +129,9 @@ def make_student(job: Job, teacher_model, teacher: Teacher, load_catalog_student
             )
         student, title, fresh, tokenizer = load_catalog_student(source)
         title = f"based on {title}"
+        if config.student_layers:
+            student, kept = keep_layers(student, config.student_layers)
+            title = f"made of layers {', '.join(str(i + 1) for i in kept)} of {source.title}"
     else:
         layers = config.student_layers or max(1, layer_count(teacher_model) // 2)
         student, kept = keep_layers(teacher_model, layers)
@@ -181,7 +160,7 @@ def classifier_lesson(job: Job, teacher: Teacher) -> Lesson:
     data, (train_texts, train_labels), (eval_texts, eval_labels) = read_examples(job, config)
 
     # ---- teacher: its categories are the student's
-    teacher_model, source = load_teacher(job, teacher)
+    teacher_model, source = load_teacher(teacher, job.home, allow_unsafe=config.allow_unsafe_weights)
     teacher_tokenizer = load_tokenizer(source, allow_unsafe=config.allow_unsafe_weights)
     labels = [teacher_model.config.id2label[i] for i in range(teacher_model.config.num_labels)]
     multi_label = teacher_model.config.problem_type == "multi_label_classification"
@@ -311,7 +290,7 @@ def chat_lesson(job: Job, teacher: Teacher) -> Lesson:
     train_convs, eval_convs = read_conversations(job, config)
 
     # ---- teacher and student: the student reads and writes with the teacher's tokenizer and template
-    teacher_model, source = load_teacher(job, teacher)
+    teacher_model, source = load_teacher(teacher, job.home, allow_unsafe=config.allow_unsafe_weights)
     tokenizer = load_tokenizer(source, allow_unsafe=config.allow_unsafe_weights)
 
     def catalog_student(student_source):
@@ -337,19 +316,28 @@ def chat_lesson(job: Job, teacher: Teacher) -> Lesson:
     pad_id = tokenizer.pad_token_id
 
     def micro_batches(indices: list[int], size: int) -> list[dict]:
-        return [chat_batch([train[i] for i in indices[s : s + size]], pad_id, job.device) for s in range(0, len(indices), size)]
+        return [
+            chat_batch([train[i] for i in indices[s : s + size]], pad_id, job.device) | {"rows": indices[s : s + size]}
+            for s in range(0, len(indices), size)
+        ]
+
+    passes = (config.max_steps or config.epochs * -(-len(train) // config.batch_size)) * config.batch_size / len(train)
+    cached = cached_top_words(job, teacher_model, train, pad_id, vocab) if config.alpha > 0 and passes > 1.5 else None
 
     def loss_sum(model, batch) -> torch.Tensor:
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
         hard = _token_loss_sum(logits, batch["labels"])
         if config.alpha == 0:
             return hard
-        with torch.no_grad():  # teacher outputs on the fly; `fit` already runs under autocast
-            teacher_logits = teacher_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
         learned = batch["labels"][:, 1:] != IGNORE  # the assistant's tokens only, as the hard loss
         student_t = logits[:, :-1][learned][:, :vocab].float() / config.temperature
-        teacher_t = teacher_logits[:, :-1][learned][:, :vocab].float() / config.temperature
-        soft = token_divergence_sum(student_t, teacher_t, config.divergence)
+        if cached is not None:
+            soft = cached.divergence_sum(student_t, batch["rows"], config.divergence)
+        else:
+            with torch.no_grad():  # teacher outputs on the fly; `fit` already runs under autocast
+                teacher_logits = teacher_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            teacher_t = teacher_logits[:, :-1][learned][:, :vocab].float() / config.temperature
+            soft = token_divergence_sum(student_t, teacher_t, config.divergence)
         return config.alpha * config.temperature**2 * soft + (1 - config.alpha) * hard
 
     def evaluate(model) -> dict[str, float]:
@@ -377,6 +365,72 @@ def chat_lesson(job: Job, teacher: Teacher) -> Lesson:
         "chat", teacher_model, source.path, student, tokenizer, loop, lambda: evaluate(teacher_model), speed_batches,
         len(train), {"system_prompt": config.system_prompt},
     )
+
+
+#: The teacher's likeliest next words kept per learned token when its answers are cached: with the rest of
+#: its probability as one more "any other word" bin, the divergence over these 65 bins is what the student
+#: learns (Arcee's DistillKit and MiniLLM's offline mode keep a top-k in the same way).
+TOP_WORDS = 64
+#: Above this the cache would crowd the disk; the teacher then answers on the fly, step by step.
+TOP_WORDS_MAX_BYTES = 2 * 2**30
+
+
+@dataclass
+class TopWords:
+    """The teacher's top words for every learned token of the training conversations, at the run's
+    temperature: log-probabilities (fp16) and word ids, the tokens of conversation i at offsets[i]:offsets[i+1]."""
+
+    log_probs: torch.Tensor  # [tokens, TOP_WORDS]
+    ids: torch.Tensor  # [tokens, TOP_WORDS], int32
+    rest: torch.Tensor  # [tokens, 1]: the log-probability of all the other words (fp32: it can be tiny)
+    offsets: torch.Tensor  # [conversations + 1]
+
+    def divergence_sum(self, student_t: torch.Tensor, rows: list[int], divergence: str) -> torch.Tensor:
+        """The divergence of `student_t` (its learned tokens' logits at the temperature, in batch order) from
+        the teacher's cached answers, over the top words and one bin for all the others."""
+        take = torch.cat([torch.arange(int(self.offsets[r]), int(self.offsets[r + 1])) for r in rows])
+        teacher_top = self.log_probs[take].to(student_t.device, torch.float32)
+        ids = self.ids[take].to(student_t.device).long()
+        log_s = F.log_softmax(student_t, -1)
+        student_top = log_s.gather(-1, ids)
+        # The "any other word" bins; floored so that an empty one (the top words hold it all) adds ~0, not inf.
+        student_rest = torch.logsumexp(log_s.scatter(-1, ids, float("-inf")), -1, keepdim=True).clamp(min=-80.0)
+        teacher_rest = self.rest[take].to(student_t.device).clamp(min=-80.0)
+        return divergence_sum(torch.cat([student_top, student_rest], -1), torch.cat([teacher_top, teacher_rest], -1), divergence)
+
+
+def cached_top_words(job: Job, teacher, train: list[TokenizedExample], pad_id: int, vocab: int) -> TopWords | None:
+    """The teacher's top words for every learned token, computed once per run (a resumed run reads them
+    back) when the student sees its data more than once: one teacher pass instead of one per epoch. None
+    (answers on the fly) when the cache would be too large for the disk."""
+    config: DistillConfig = job.config  # type: ignore[assignment]
+    counts = [sum(1 for label in e.labels[1:] if label != IGNORE) for e in train]
+    words = min(TOP_WORDS, vocab)
+    size = sum(counts) * (words * (2 + 4) + 4)  # on disk and in memory
+    if size > TOP_WORDS_MAX_BYTES:
+        job.event("distill.teacher_live", size=f"{size / 2**30:.1f} GB")
+        return None
+    path = job.run_dir / "teacher_top_words.safetensors"
+    if path.exists():
+        saved = load_file(str(path))
+        return TopWords(saved["log_probs"], saved["ids"], saved["rest"], saved["offsets"])
+    log_probs, ids, rests = [], [], []
+    with torch.inference_mode():
+        for start in range(0, len(train), CHAT_EVAL_BATCH):
+            batch = chat_batch(train[start : start + CHAT_EVAL_BATCH], pad_id, job.device)
+            logits = teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            learned = batch["labels"][:, 1:] != IGNORE
+            every = F.log_softmax(logits[:, :-1][learned][:, :vocab].float() / config.temperature, -1)
+            top = every.topk(words, -1)
+            log_probs.append(top.values.half().cpu())
+            ids.append(top.indices.int().cpu())
+            rests.append(torch.logsumexp(every.scatter(-1, top.indices, float("-inf")), -1, keepdim=True).cpu())
+    offsets = torch.tensor([0, *counts]).cumsum(0)
+    cache = TopWords(torch.cat(log_probs), torch.cat(ids), torch.cat(rests), offsets)
+    save_file({"log_probs": cache.log_probs, "ids": cache.ids, "rest": cache.rest, "offsets": offsets}, str(path))
+    kept = 1 - float(cache.rest.exp().mean())
+    job.event("distill.teacher_top_words", tokens=sum(counts), words=words, kept=kept, size=f"{path.stat().st_size / 2**20:.1f} MB")
+    return cache
 
 
 def chat_batch(examples: list[TokenizedExample], pad_id: int, device) -> dict:
@@ -456,7 +510,11 @@ def token_divergence_sum(student_t: torch.Tensor, teacher_t: torch.Tensor, diver
     summed. Forward KL(teacher || student) makes the student spread over all the teacher considers;
     reverse KL(student || teacher) makes it pick the teacher's likeliest words; JSD averages both against
     their mixture (bounded, and gentle when the two are far apart)."""
-    log_s, log_t = F.log_softmax(student_t, -1), F.log_softmax(teacher_t, -1)
+    return divergence_sum(F.log_softmax(student_t, -1), F.log_softmax(teacher_t, -1), divergence)
+
+
+def divergence_sum(log_s: torch.Tensor, log_t: torch.Tensor, divergence: str) -> torch.Tensor:
+    """`token_divergence_sum` on log-probabilities (over the vocabulary, or over the cached top words)."""
     if divergence == "forward_kl":
         return F.kl_div(log_s, log_t, log_target=True, reduction="sum")
     if divergence == "reverse_kl":
@@ -468,12 +526,21 @@ def token_divergence_sum(student_t: torch.Tensor, teacher_t: torch.Tensor, diver
 # ---------------------------------------------------------------- the plain comparison
 
 
-def train_plain(job: Job) -> tuple[dict[str, float], Status]:
-    """The same student, data, steps and settings with alpha 0 (no teacher), as a run of its own under this
-    one, so its curves can be shown beside the distilled student's. Its best evaluation is returned."""
+def train_plain(job: Job, teacher: Teacher, layers: int) -> tuple[dict[str, float], Status]:
+    """The same student, data, steps and settings without the teacher (alpha 0), as a run of its own under
+    this one, so its curves can be shown beside the distilled student's. Its best evaluation is returned.
+
+    Without the teacher means without its weights too: a student made of the teacher's layers is, here, made
+    of the same layers of the model the teacher started from (all-MiniLM-L6-v2 before your fine-tuning), since
+    a copy of the fine-tuned layers has already learned from the teacher. A catalog teacher, or a catalog
+    student, has no such earlier state, so the same student is trained as it is."""
     config: DistillConfig = job.config  # type: ignore[assignment]
     existing = list(job.db["runs"].rows_where("parent_id = ?", [job.run_id], order_by="id", limit=1))
-    plain_config = from_dict({**config.to_dict(), "alpha": 0.0, "compare_with_plain": False, "name": f"{store.get_run(job.db, job.run_id)['name']} (without the teacher)"})
+    untaught = {"student": teacher.starting, "student_layers": layers} if teacher.starting and not config.student else {}
+    plain_config = from_dict({
+        **config.to_dict(), **untaught, "alpha": 0.0, "compare_with_plain": False,
+        "name": f"{store.get_run(job.db, job.run_id)['name']} (without the teacher)",
+    })
     if existing:
         child_id = existing[0]["id"]
     else:
@@ -481,7 +548,11 @@ def train_plain(job: Job) -> tuple[dict[str, float], Status]:
         store.update_run(job.db, child_id, run_dir=str(jobs.run_dir(job.home, child_id)))
     child = store.get_run(job.db, child_id)
     if child["status"] != Status.COMPLETED:
-        job.event("distill.plain_started")
+        student = (
+            f"the same {layers} layer{'s' if layers > 1 else ''} of {resolve(teacher.starting).title} as it was before fine-tuning"
+            if untaught else "the same student"
+        )
+        job.event("distill.plain_started", student=student)
         store.update_run(job.db, child_id, pid=os.getpid(), pid_started=psutil.Process().create_time(), error=None)
         child_job = Job(
             db=job.db, run_id=child_id, config=plain_config, run_dir=Path(child["run_dir"]), home=job.home,

@@ -2,7 +2,8 @@
 
 Classification: accuracy, macro-F1, a per-category table, a confusion matrix and the examples it got
 wrong with its probabilities. Generation: loss and perplexity on the reference answers, exact match,
-token-F1 and ROUGE-L of its greedy answers, and answers side by side with the starting model's.
+token-F1 and ROUGE-L of its greedy answers, and answers side by side with the starting model's (a
+distilled student's: its teacher's).
 
 The results are metric rows of the evaluation run (kind "evaluate", parent: the run scored) and a JSON
 artifact, evaluation.json, that the Results page reads. Read top to bottom: what to score -> data ->
@@ -32,7 +33,8 @@ from engine.data.errors import DataError
 from engine.data.packing import pack
 from engine.lm_loss import packed_loss_sum
 from engine.models.catalog import ModelSource, resolve
-from engine.models.loading import load_causal_lm, load_tokenizer, materialize
+from engine.models.loading import load_causal_lm, load_teacher, load_tokenizer, materialize
+from engine.models.students import find_teacher
 from engine.protocol import Status
 from engine.recipes import finetune_classifier, finetune_lm
 from engine.training import Job
@@ -99,6 +101,8 @@ def load_what_to_score(db, config: EvaluateConfig, home: Path) -> dict[str, Any]
             "task": source.task, "model": source.model, "tokenizer": source.tokenizer, "title": source.run["name"],
             "labels": source.labels, "multi_label": source.multi_label, "run_config": source.config,
             "is_adapter": source.is_adapter, "base": source.base,
+            "teacher": find_teacher(source.config.teacher, home, allow_unsafe=source.config.allow_unsafe_weights)
+            if source.run["kind"] == "distill" else None,
         }
     source = materialize(resolve(config.model), home)
     task = config.task or _guess_task(source)
@@ -245,8 +249,12 @@ def evaluate_generation(job: Job, scored: dict[str, Any], config: EvaluateConfig
                 row["base_answer"] = generate(model, tokenizer, prompt, config.max_new_tokens, job.device)
         rows.append(row)
         store.update_run(job.db, job.run_id, progress=0.9 * (number + 1) / len(conversations))
-    if config.side_by_side and run_config is not None and not scored.get("is_adapter"):
-        _add_base_answers(rows[: config.side_by_side], conversations, scored, config, job)
+    if config.side_by_side and scored.get("teacher") is not None:
+        teacher, _ = load_teacher(scored["teacher"], job.home, allow_unsafe=run_config.allow_unsafe_weights)
+        _add_answers("teacher_answer", teacher.to(job.device), rows[: config.side_by_side], conversations, scored, config, job)
+    elif config.side_by_side and run_config is not None and not scored.get("is_adapter"):
+        base = load_causal_lm(scored["base"], dtype=torch.float32).to(job.device).eval()
+        _add_answers("base_answer", base, rows[: config.side_by_side], conversations, scored, config, job)
 
     metrics = {
         "eval_loss": loss, "eval_perplexity": math.exp(min(loss, 50.0)),
@@ -261,12 +269,12 @@ def evaluate_generation(job: Job, scored: dict[str, Any], config: EvaluateConfig
     return {"headline": headline, "metrics": metrics, "rows": len(rows), "answers": rows}
 
 
-def _add_base_answers(rows, conversations, scored, config: EvaluateConfig, job: Job) -> None:
-    """A fully trained run: load the model it started from to answer the same prompts."""
-    base = load_causal_lm(scored["base"], dtype=torch.float32).to(job.device).eval()
+def _add_answers(key: str, other, rows, conversations, scored, config: EvaluateConfig, job: Job) -> None:
+    """Another model's answers to the same prompts, beside the run's: the model a fully trained run started
+    from ("base_answer"), or a distilled student's teacher ("teacher_answer")."""
     for row, turns in zip(rows, conversations):
         last = max(i for i, turn in enumerate(turns) if turn.role == "assistant")
-        row["base_answer"] = generate(base, scored["tokenizer"], turns[:last], config.max_new_tokens, job.device)
+        row[key] = generate(other, scored["tokenizer"], turns[:last], config.max_new_tokens, job.device)
 
 
 def generate(model, tokenizer, turns, max_new_tokens: int, device) -> str:

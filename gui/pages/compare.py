@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from engine import store
 from engine.protocol import metric_words
-from gui.state.format import KIND_WORDS, status_word
+from gui.state.format import TASK_WORDS, status_word
 from gui.state.results import (
     CURVES,
     comparable,
@@ -75,7 +75,7 @@ class ComparePage(QWidget):
         side = QVBoxLayout(left)
         side.setContentsMargins(0, 0, 8, 0)
         self.kind_box = QComboBox()
-        for kind, words in KIND_WORDS.items():
+        for kind, words in TASK_WORDS.items():
             self.kind_box.addItem(words, kind)
         side.addWidget(self.kind_box)
         self.run_list = QListWidget()

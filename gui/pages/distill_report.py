@@ -112,7 +112,7 @@ class DistillReportPage(QWidget):
         ]
         if report.get("plain"):
             plain = report["plain"][metric]
-            tiles.append((cell(metric, plain), "reached by the same student without the teacher"))
+            tiles.append((cell(metric, plain), "reached by a student of the same size without the teacher"))
         for column, (big, small) in enumerate(tiles):
             frame, box = card(margins=14, spacing=2)
             box.addWidget(label(big, "PageTitle"))
@@ -147,7 +147,7 @@ def add_sample_report(client: EngineClient) -> int:
     from engine.config import from_dict
 
     db, home = client.db, client.home
-    config = from_dict({"kind": "distill", "teacher": "run:1", "data": "/home/ada/data/hotel_intents.jsonl", "student_layers": 3, "compare_with_plain": True})
+    config = from_dict({"kind": "distill", "teacher": "run:1", "task": "classify", "data": "/home/ada/data/hotel_intents.jsonl", "student_layers": 3, "compare_with_plain": True})
     run_id = store.create_run(db, kind="distill", config=config.to_dict(), name="Hotel requests, 3-layer student")
     folder = home / "runs" / f"{run_id:05d}"
     folder.mkdir(parents=True, exist_ok=True)

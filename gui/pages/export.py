@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from engine import export as exports
 from engine import jobs, store
 from engine.config import ConfigError
-from engine.protocol import Status
+from engine.protocol import Status, model_task
 from gui.engine_client import EngineClient
 from gui.state.runs import RunsModel
 from gui.widgets.common import StatusPill, card, label, page_header
@@ -42,7 +42,7 @@ FORMAT_WORDS = {
 def formats_for(run: dict[str, Any]) -> list[str]:
     """The formats that exist for this run's model."""
     lora = run["config"].get("method", "lora") != "full"
-    if run["kind"] == "chat":
+    if model_task(run) == "chat":
         return ["merged", *(["adapter"] if lora else []), "gguf-f16", "gguf-q8_0"]
     return ["merged", *(["adapter"] if lora else []), "onnx"]
 
@@ -148,7 +148,7 @@ class ExportPage(QWidget):
     # ------------------------------------------------------------ reading the database
 
     def finished_runs(self) -> list[dict[str, Any]]:
-        return [r for r in self.runs.runs if r["kind"] in ("classify", "chat") and r["status"] == Status.COMPLETED]
+        return [r for r in self.runs.runs if model_task(r) and r["status"] == Status.COMPLETED]
 
     def refresh(self) -> None:
         finished = self.finished_runs()

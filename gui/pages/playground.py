@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from engine import playground
 from engine.config import ConfigError
-from engine.protocol import message
+from engine.protocol import Status, message, model_task
 from gui.engine_client import EngineClient, JobError
 from gui.state.runs import RunsModel
 from gui.widgets.common import card, label, page_header
@@ -43,7 +43,7 @@ WATCHDOG_MS = 2000
 
 def playable_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Finished chat and classification runs, newest first: the ones with a model to try."""
-    return [run for run in runs if run["kind"] in ("chat", "classify") and run["status"] == "completed"]
+    return [run for run in runs if model_task(run) and run["status"] == Status.COMPLETED]
 
 
 def transcript_html(turns: list[dict[str, str]], partial: str | None = None, note: str = "") -> str:
@@ -290,7 +290,7 @@ class PlaygroundPage(QWidget):
         self.run_box.blockSignals(True)
         self.run_box.clear()
         for run in playable:
-            kind = "chat" if run["kind"] == "chat" else "classifier"
+            kind = "chat" if model_task(run) == "chat" else "classifier"
             self.run_box.addItem(f"{run['name']} ({kind}, #{run['id']})", run["id"])
         self.run_box.blockSignals(False)
         if not playable:
@@ -321,7 +321,7 @@ class PlaygroundPage(QWidget):
         self.shutdown()  # one model in memory at a time: put the last one away
         self.run_id = run_id
         run = self.client.get_run(run_id)
-        self.kind = run["kind"]
+        self.kind = model_task(run)
         self.stack.setCurrentIndex(1 if self.kind == "chat" else 2)
         self.chat_note.hide()
         self._restore()
@@ -371,7 +371,7 @@ class PlaygroundPage(QWidget):
         if row and row["status"] in playground.LIVE_SERVER:
             return True
         try:
-            self.client._needs_jobs()
+            self.client.needs_jobs()
             self.launch(self.run_id)
         except (ConfigError, JobError, OSError) as problem:
             self._say(str(problem))

@@ -34,14 +34,15 @@ from PySide6.QtWidgets import (
 
 from engine.config import ConfigError, EvaluateConfig
 from engine.jobs import JobError
-from engine.protocol import Status
-from gui.state.format import KIND_WORDS
+from engine.protocol import Status, model_task
+from gui.state.format import KIND_WORDS, TASK_WORDS
 from gui.state.results import (
     confusion_shares,
     evaluation,
     evaluations_of,
     held_out_file,
     results_choices,
+    sides,
 )
 from gui.widgets.common import card, label, page_header
 
@@ -220,7 +221,9 @@ class ResultsPage(QWidget):
             self.run_box.blockSignals(True)
             self.run_box.clear()
             for run in choices:
-                what = "evaluation" if run["kind"] == "evaluate" else KIND_WORDS.get(run["kind"], run["kind"]).lower()
+                what = KIND_WORDS.get(run["kind"], run["kind"]).lower()
+                if run["kind"] == "distill":
+                    what = f"{TASK_WORDS[model_task(run)].lower()}, distilled"
                 self.run_box.addItem(f"{run['name']} (run {run['id']}, {what})", run["id"])
             if chosen in ids:
                 self.run_box.setCurrentIndex(ids.index(chosen))
@@ -388,9 +391,10 @@ class ResultsPage(QWidget):
         self.body_layout.addWidget(_wrapped(tiles))
         tabs = QTabWidget()
         answers = result.get("answers") or []
+        shown_sides = sides(result)
         side_by_side = table(
-            ["Prompt", "Right answer", "Tuned model", "Starting model"],
-            [[row["prompt"], row["reference"], row["answer"], row.get("base_answer") or "(not asked)"] for row in answers],
+            ["Prompt", "Right answer", shown_sides.ours.capitalize(), shown_sides.theirs.capitalize()],
+            [[row["prompt"], row["reference"], row["answer"], row.get(shown_sides.key) or "(not asked)"] for row in answers],
         )
         for column in range(4):
             side_by_side.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)

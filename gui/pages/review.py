@@ -1,5 +1,5 @@
-"""Blind review: the tuned and the starting model's answers to one prompt, in an order the person cannot
-guess, and a verdict (A, B or a tie) for each; the win rate with its uncertainty grows as they judge.
+"""Blind review: the tuned and the starting model's answers to one prompt (a distilled student's and its
+teacher's), in an order the person cannot guess, and a verdict (A, B or a tie) for each; the win rate with its uncertainty grows as they judge.
 
 The order of prompts and the side of the tuned answer come from `review_order`, seeded by the evaluation run,
 so a review that is closed and reopened shows the same pairs the same way round and starts at the first prompt
@@ -25,6 +25,7 @@ from gui.state.results import (
     record_verdict,
     review_order,
     reviewable,
+    sides,
     win_rate,
 )
 from gui.widgets.common import card, label
@@ -37,6 +38,7 @@ class BlindReview(QWidget):
         super().__init__(parent)
         self.client, self.evaluation_id = client, evaluation_id
         self.answers = result.get("answers") or []
+        self.sides = sides(result)
         rows = reviewable(result)
         # The seeded order over all answers, keeping those with a starting model's answer to compare.
         self.order = [(index, side) for index, side in review_order(evaluation_id, len(self.answers)) if index in rows]
@@ -46,7 +48,7 @@ class BlindReview(QWidget):
         layout.setContentsMargins(4, 8, 4, 4)
         layout.setSpacing(10)
         layout.addWidget(label(
-            "Two answers to the same prompt: one from the tuned model, one from the model it started from, in an "
+            f"Two answers to the same prompt: one from the {self.sides.ours}, one from the {self.sides.theirs}, in an "
             "order you cannot guess. Pick the better answer, or a tie if neither is better.", "Muted", wrap=True))
         top = QHBoxLayout()
         self.counter = label("", "SectionTitle")
@@ -106,7 +108,7 @@ class BlindReview(QWidget):
             button.setEnabled(not finished)
         if not self.order:
             self.counter.setText("Nothing to review")
-            self.prompt.setText("This evaluation has no answers from the starting model to compare with.")
+            self.prompt.setText(f"This evaluation has no answers from the {self.sides.theirs} to compare with.")
         elif finished:
             self.counter.setText(f"All {len(self.order)} pairs judged")
             self.prompt.setText("Thank you. Go back to change a verdict; the win rate below counts every verdict.")
@@ -117,7 +119,7 @@ class BlindReview(QWidget):
             shown = f"  ·  your verdict: {'tie' if earlier == 'tie' else earlier}" if earlier else ""
             self.counter.setText(f"Pair {self.position + 1} of {len(self.order)}{shown}")
             self.prompt.setText(f"<b>Prompt:</b> {_escape(row['prompt'])}")
-            tuned, base = row["answer"], row["base_answer"]
+            tuned, base = row["answer"], row[self.sides.key]
             self.answer_views["A"].setPlainText(tuned if tuned_side == "A" else base)
             self.answer_views["B"].setPlainText(base if tuned_side == "A" else tuned)
         if finished or not self.order:
@@ -130,7 +132,7 @@ class BlindReview(QWidget):
         return self.order[self.position] if self.position < len(self.order) else None
 
     def win_rate(self) -> WinRate:
-        return win_rate(store.reviews(self.client.db, self.evaluation_id))
+        return win_rate(store.reviews(self.client.db, self.evaluation_id), self.sides)
 
     # ------------------------------------------------------------ judging
 

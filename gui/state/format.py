@@ -42,7 +42,10 @@ STATUS_GROUPS: dict[str, set[str]] = {
     "Stopped or failed": {"paused", "failed", "cancelled", "interrupted"},
 }
 
-KIND_WORDS = {"classify": "Sort texts", "chat": "Answer like examples"}
+#: What a model does, in the words of the wizard's first step.
+TASK_WORDS = {"classify": "Sort texts", "chat": "Answer like examples"}
+#: What a run did.
+KIND_WORDS = {**TASK_WORDS, "distill": "Make smaller", "evaluate": "Evaluation", "export": "Export"}
 
 
 def shown_status(run: dict[str, Any]) -> str:

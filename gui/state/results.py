@@ -18,9 +18,7 @@ from typing import Any
 
 from engine import store
 from engine.config import CONFIG_TYPES, help_for
-from engine.protocol import Status, metric_words
-
-TRAINED_KINDS = ("classify", "chat")
+from engine.protocol import Status, metric_words, model_task
 
 
 # ---------------------------------------------------------------- evaluations
@@ -60,7 +58,7 @@ def results_choices(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What the Results page offers: finished training runs, and evaluations of models that are not runs."""
     return [
         run for run in runs
-        if (run["kind"] in TRAINED_KINDS and run["status"] == Status.COMPLETED)
+        if (model_task(run) and run["status"] == Status.COMPLETED)
         or (run["kind"] == "evaluate" and not str(run["config"].get("model", "")).isdigit())
     ]
 
@@ -89,11 +87,29 @@ def review_order(evaluation_id: int, count: int) -> list[tuple[int, str]]:
     return [(index, rng.choice("AB")) for index in order]
 
 
+@dataclass(frozen=True)
+class Sides:
+    """Whose answers a chat evaluation sets side by side: the run's against the model it started from, or a
+    distilled student's against its teacher's."""
+
+    ours: str  # "tuned model" or "student"
+    theirs: str  # "starting model" or "teacher"
+    key: str  # where each answer row keeps the other model's answer
+
+
+STARTING_MODEL = Sides("tuned model", "starting model", "base_answer")
+TEACHER = Sides("student", "teacher", "teacher_answer")
+
+
+def sides(result: dict[str, Any] | None) -> Sides:
+    rows = (result or {}).get("answers") or []
+    return TEACHER if any(TEACHER.key in row for row in rows) else STARTING_MODEL
+
+
 def reviewable(result: dict[str, Any] | None) -> list[int]:
-    """The rows of an evaluation that have both a tuned and a base answer to compare."""
-    if not result:
-        return []
-    return [i for i, row in enumerate(result.get("answers") or []) if row.get("base_answer") is not None]
+    """The rows of an evaluation that have both the run's answer and the other model's to compare."""
+    key = sides(result).key
+    return [i for i, row in enumerate((result or {}).get("answers") or []) if row.get(key) is not None]
 
 
 def wilson_interval(successes: float, trials: int, z: float = 1.96) -> tuple[float, float]:
@@ -117,6 +133,7 @@ class WinRate:
     wins: int
     losses: int
     ties: int
+    sides: Sides = STARTING_MODEL
 
     @property
     def verdicts(self) -> int:
@@ -124,7 +141,7 @@ class WinRate:
 
     @property
     def score(self) -> float:
-        """A tie counts half a win: it says the tuned model is as good as the one it started from."""
+        """A tie counts half a win: it says the tuned model is as good as the other."""
         return self.wins + 0.5 * self.ties
 
     @property
@@ -141,17 +158,17 @@ class WinRate:
         low, high = self.interval
         verdict = ("better than" if low > 0.5 else "worse than" if high < 0.5 else "not clearly different from")
         return (
-            f"The tuned model wins {self.rate:.0%} of {self.verdicts} comparisons (95% range {low:.0%} to {high:.0%}; "
-            f"{self.wins} won, {self.losses} lost, {self.ties} tied, a tie counting half): "
-            f"{verdict} the starting model so far."
+            f"The {self.sides.ours} wins {self.rate:.0%} of {self.verdicts} comparisons (95% range {low:.0%} to "
+            f"{high:.0%}; {self.wins} won, {self.losses} lost, {self.ties} tied, a tie counting half): "
+            f"{verdict} the {self.sides.theirs} so far."
         )
 
 
-def win_rate(rows: list[dict[str, Any]]) -> WinRate:
-    """Count the verdicts from the tuned model's side (a verdict names a side, which hid one model)."""
+def win_rate(rows: list[dict[str, Any]], sides: Sides = STARTING_MODEL) -> WinRate:
+    """Count the verdicts from the run's side (a verdict names a side, which hid one model)."""
     wins = sum(row["verdict"] == row["tuned_side"] for row in rows)
     ties = sum(row["verdict"] == "tie" for row in rows)
-    return WinRate(wins=wins, losses=len(rows) - wins - ties, ties=ties)
+    return WinRate(wins=wins, losses=len(rows) - wins - ties, ties=ties, sides=sides)
 
 
 def record_verdict(db, evaluation_id: int, prompt_index: int, tuned_side: str, verdict: str) -> WinRate:
@@ -174,15 +191,18 @@ TASK_METRIC = {"classify": ("eval_f1", "higher"), "chat": ("eval_loss", "lower")
 CURVES = {"classify": ["eval_f1", "eval_accuracy"], "chat": ["eval_perplexity"]}
 
 
-def comparable(runs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    """Runs of one kind that have started training (a queued run has nothing to compare yet)."""
-    return [run for run in runs if run["kind"] == kind and (run["step"] or 0) > 0]
+def comparable(runs: list[dict[str, Any]], task: str) -> list[dict[str, Any]]:
+    """Runs whose models do one task (fine-tuned or distilled) and have started training (a queued run has
+    nothing to compare yet)."""
+    return [run for run in runs if model_task(run) == task and (run["step"] or 0) > 0]
 
 
 def config_diff(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The settings whose values differ between the runs: name, its meaning (the config's own help), values."""
-    kind = runs[0]["kind"]
-    helps = help_for(CONFIG_TYPES[kind])  # type: ignore[arg-type]
+    helps: dict[str, dict[str, Any]] = {}  # a distillation has settings a fine-tuning run lacks, and back
+    for kind in dict.fromkeys(run["kind"] for run in runs):
+        for name, spec in help_for(CONFIG_TYPES[kind]).items():  # type: ignore[arg-type]
+            helps.setdefault(name, spec)
     names = [name for name in helps if name != "name"]
     rows = []
     for name in names:
@@ -205,8 +225,8 @@ def shown_value(value: Any) -> str:
 def final_and_best(db, run: dict[str, Any]) -> dict[str, float | None]:
     """The last training loss, the best evaluation loss, and the last and best of the task's curve (F1, or
     perplexity)."""
-    series = {name: [v for _, v in store.metric_series(db, run["id"], name)] for name in ("train_loss", "eval_loss", CURVES[run["kind"]][0])}
-    task_curve = CURVES[run["kind"]][0]
+    task_curve = CURVES[model_task(run)][0]
+    series = {name: [v for _, v in store.metric_series(db, run["id"], name)] for name in ("train_loss", "eval_loss", task_curve)}
     best = min if task_curve == "eval_perplexity" else max  # loss-like: lower is better
     return {
         "final train_loss": series["train_loss"][-1] if series["train_loss"] else None,
@@ -218,8 +238,7 @@ def final_and_best(db, run: dict[str, Any]) -> dict[str, float | None]:
 
 def pick_best(db, runs: list[dict[str, Any]]) -> tuple[int | None, str]:
     """The run with the best value of its task's metric on the held-out examples, and why, in a sentence."""
-    kind = runs[0]["kind"]
-    metric, better = TASK_METRIC[kind]
+    metric, better = TASK_METRIC[model_task(runs[0])]
     scored = [(run, final_and_best(db, run)[f"best {metric}"]) for run in runs]
     scored = [(run, value) for run, value in scored if value is not None]
     if not scored:
@@ -250,8 +269,9 @@ def evaluation_summary(db, run_id: int) -> str:
         words = f"accuracy {metrics['eval_accuracy']:.1%}, macro-F1 {metrics['eval_macro_f1']:.1%}"
     else:
         words = f"ROUGE-L {metrics['eval_rouge_l']:.0%}"
-        rate = win_rate(store.reviews(db, newest["id"]))
+        rate = win_rate(store.reviews(db, newest["id"]), sides(newest["result"]))
         if rate.verdicts:
             low, high = rate.interval
-            words += f"; blind review: wins {rate.rate:.0%} ({low:.0%}–{high:.0%}) of {rate.verdicts}"
+            against = " against the teacher" if rate.sides is TEACHER else ""
+            words += f"; blind review: wins {rate.rate:.0%} ({low:.0%}–{high:.0%}) of {rate.verdicts}{against}"
     return words

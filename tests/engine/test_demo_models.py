@@ -15,11 +15,10 @@ from tests.engine.helpers import run_in_process
 pytestmark = pytest.mark.slow
 
 
-def test_minilm_learns_hotel_intents_far_beyond_the_majority_baseline(tunewright_home):
+def test_minilm_learns_hotel_intents_far_beyond_the_majority_baseline(demo_classifier):
     config = example("classify").to_dict()  # the demo exactly as a first-time user runs it
-    db, run_id = run_in_process(tunewright_home, config)
-    run = store.get_run(db, run_id)
-    assert run["status"] == "completed", run["error_detail"]
+    home, run_id = demo_classifier
+    run = store.get_run(store.open_db(store.database_path(home)), run_id)
 
     # The baseline on the same held-out rows: every text gets the most common intent.
     data = load_classification(config["data"])

@@ -1,6 +1,6 @@
 """Distillation: the student's layers, the losses, refusals, whole runs and the report on tiny random
-models; and (slow) the issue's language-model threshold on SmolLM2. The classifier threshold is not a test
-yet: bench/distill.md has what was measured and why plain training beat the distilled student.
+models; and (slow) the issue's two thresholds on the bundled models: MiniLM on NLU++ hotels, SmolLM2 on
+Alpaca instructions (bench/distill.md has the numbers).
 """
 
 from __future__ import annotations
@@ -130,6 +130,31 @@ def test_the_teacher_part_of_the_loss_is_zero_when_the_student_answers_as_the_te
         assert token_divergence_sum(logits, logits.flip(-1), divergence) > 0.1
 
 
+def test_the_cached_top_words_give_the_full_divergence_when_the_other_words_are_alike():
+    """The teacher's 64 likeliest words plus one bin for the rest: when both models spread that rest evenly
+    over the other words, the divergence over those bins is the divergence over the whole vocabulary (to
+    fp16's precision); the bins and the conversations' order must line up for that."""
+    import torch
+
+    from engine.recipes.distill import TopWords, token_divergence_sum
+
+    torch.manual_seed(0)
+    vocab, tokens = 300, 6
+    top = torch.stack([torch.randperm(vocab)[:64] for _ in range(tokens)])
+    teacher = torch.full((tokens, vocab), -4.0).scatter(-1, top, torch.randn(tokens, 64) * 2)
+    student = torch.full((tokens, vocab), -2.0).scatter(-1, top, torch.randn(tokens, 64) * 2)
+    every = torch.log_softmax(teacher, -1)
+    kept = every.topk(64, -1)
+    rest = torch.logsumexp(every.scatter(-1, kept.indices, float("-inf")), -1, keepdim=True)
+    # Two conversations of 4 and 2 learned tokens, asked for in the other order.
+    cache = TopWords(kept.values.half(), kept.indices.int(), rest, torch.tensor([0, 4, 6]))
+    order = torch.tensor([4, 5, 0, 1, 2, 3])
+    for divergence in ("forward_kl", "reverse_kl", "jsd"):
+        full = token_divergence_sum(student[order], teacher[order], divergence)
+        cached = cache.divergence_sum(student[order], [1, 0], divergence)
+        assert float(cached) == pytest.approx(float(full), rel=2e-3), divergence
+
+
 def test_altered_copies_are_near_the_texts_and_the_same_every_time():
     from engine.recipes.distill import altered_copies
 
@@ -150,8 +175,9 @@ def test_settings_are_checked_with_a_sentence():
     assert from_dict(base).model == "run:1"
     with pytest.raises(ConfigError, match="Choose the teacher"):
         from_dict({**base, "teacher": ""})
-    with pytest.raises(ConfigError, match="either a student model or the number"):
-        from_dict({**base, "student": "demo:minilm", "student_layers": 3})
+    assert from_dict({**base, "student": "demo:minilm", "student_layers": 3}).student_layers == 3  # a cut of it
+    with pytest.raises(ConfigError, match="'student_layers' must be 0"):
+        from_dict({**base, "student_layers": -1})
     with pytest.raises(ConfigError, match="'alpha' must be a share from 0 to 1"):
         from_dict({**base, "alpha": 1.5})
 
@@ -239,17 +265,69 @@ def test_a_chat_run_distils_a_llama_into_half_its_layers(tunewright_home, tiny_l
     assert (model_dir / "tokenizer_config.json").exists()
 
 
+def test_a_chat_run_of_several_epochs_caches_the_teacher_s_top_words_once(tunewright_home, tiny_llama4, tmp_path):
+    rows = json.loads((ROOT / "resources/demo/identity.json").read_text())[:16]
+    (tmp_path / "few.json").write_text(json.dumps(rows))
+    db, run_id = run_in_process(
+        tunewright_home,
+        {"kind": "distill", "teacher": str(tiny_llama4), "data": str(tmp_path / "few.json"), "eval_fraction": 0.25,
+         "template_values": {"name": "Tuney", "author": "Ada Lab"}, "epochs": 2, "batch_size": 4, "max_length": 96,
+         "early_stopping_patience": 0},
+    )
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    assert (Path(run["run_dir"]) / "teacher_top_words.safetensors").exists()
+    messages = " ".join(e["message"] for e in store.events(db, run_id))
+    assert "The teacher's 64 likeliest next words for each of the" in messages and "each epoch only trains the student" in messages
+
+
+def test_a_distilled_student_is_evaluated_beside_its_teacher_and_exported_like_any_run(tunewright_home, tiny_llama4):
+    from engine.config import EvaluateConfig
+    from engine.export import export
+    from engine.protocol import model_task
+    from engine.recipes.evaluate import evaluate_in_process
+
+    db, run_id = run_in_process(
+        tunewright_home,
+        {"kind": "distill", "teacher": str(tiny_llama4), "data": str(ROOT / "resources/demo/identity.json"),
+         "template_values": {"name": "Tuney", "author": "Ada Lab"}, "max_steps": 2, "batch_size": 8,
+         "max_length": 96, "early_stopping_patience": 0},
+    )
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    assert run["config"]["task"] == "chat" and model_task(run) == "chat"  # written when the run started
+
+    config = EvaluateConfig(model=str(run_id), data=str(ROOT / "resources/demo/identity.json"), max_examples=3, side_by_side=2, max_new_tokens=6)
+    results = evaluate_in_process(db, config, home=tunewright_home)
+    assert "error" not in results, results
+    assert ["teacher_answer" in row for row in results["answers"]] == [True, True, False]
+    assert not any("base_answer" in row for row in results["answers"])
+
+    verdict = export(db, run_id, "gguf-f16", home=tunewright_home, to=tunewright_home / "student-gguf")
+    assert verdict["passed"], verdict
+    card = (tunewright_home / "student-gguf" / "README.md").read_text()
+    assert "## Distilled from" in card and "(2 layers)" in card and "91 conversations from identity.json" in card
+    assert "- Distillation: 50% of the lesson copying the teacher at temperature 2, forward kl" in card
+
+
 def test_a_finished_run_can_teach(tunewright_home, tiny_classify_config):
     db, teacher_run = run_in_process(tunewright_home, tiny_classify_config)
     assert store.get_run(db, teacher_run)["status"] == "completed"
     db, run_id = run_in_process(
         tunewright_home,
         {"kind": "distill", "teacher": f"run:{teacher_run}", "data": tiny_classify_config["data"], "student_layers": 1,
-         "max_steps": 2, "batch_size": 8, "max_length": 32},
+         "max_steps": 2, "batch_size": 8, "max_length": 32, "compare_with_plain": True},
     )
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error_detail"]
     assert run["name"].startswith(f"run:{teacher_run}")
+    # Without the teacher means without its fine-tuned weights too: the plain student is the same single
+    # layer cut from the model the teacher run started from.
+    (plain,) = [r for r in store.list_runs(db) if r["parent_id"] == run_id]
+    assert plain["status"] == "completed", plain["error_detail"]
+    assert (plain["config"]["student"], plain["config"]["student_layers"]) == (tiny_classify_config["model"], 1)
+    messages = " ".join(e["message"] for e in store.events(db, run_id))
+    assert "the same 1 layer of" in messages and "as it was before fine-tuning" in messages
 
 
 def test_the_command_line_prints_a_ready_config_and_runs_a_distillation(tunewright_home, tiny_classifier_teacher, tmp_path):
@@ -273,6 +351,27 @@ def test_the_command_line_prints_a_ready_config_and_runs_a_distillation(tunewrig
 REPO = Path(__file__).resolve().parents[2]
 # The shared data sits beside the project (../shared/data); worktrees sit one level deeper.
 SHARED = next((p for p in (REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data") if p.is_dir()), None)
+
+
+@pytest.mark.slow
+def test_a_3_layer_minilm_student_keeps_95_percent_of_its_teacher_and_beats_plain_fine_tuning(demo_classifier):
+    """The issue's classifier threshold, at full size: the classification demo as shipped (all-MiniLM-L6-v2
+    fine-tuned on NLU++ hotels: all 1,009 rows, 40 intents, several per text) teaches a student of 3 of its 6
+    layers. The student trained without the teacher is the same 3 layers of all-MiniLM-L6-v2 before
+    fine-tuning, with the same data, settings and steps. Measured (bench/distill.md): teacher 0.792,
+    distilled 0.786 (99%), plain 0.669; about 1.5 minutes on 2 CPU cores, the teacher's minute aside."""
+    home, teacher_run = demo_classifier
+    db, run_id = run_in_process(
+        home,
+        {"kind": "distill", "teacher": f"run:{teacher_run}", "data": str(HOTELS), "student_layers": 3, "epochs": 4,
+         "batch_size": 32, "compare_with_plain": True},
+    )
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    report = json.loads(next(Path(a["path"]) for a in store.artifacts(db, run_id) if a["kind"] == "distill_report").read_text())
+    teacher, student, plain = report["teacher"]["eval_f1"], report["student"]["eval_f1"], report["plain"]["eval_f1"]
+    print(f"micro-F1: teacher {teacher:.3f}, distilled 3-layer student {student:.3f}, plain 3-layer student {plain:.3f}")
+    assert student >= 0.95 * teacher and student > plain
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QLabel
 
 from engine import store
 from gui.app import save_screenshot
@@ -158,3 +159,45 @@ def test_compare_overlays_the_curves_shows_the_settings_that_differ_and_picks_th
     summaries = [table.item(r, table.columnCount() - 1).text() for r in range(table.rowCount())]
     assert table.horizontalHeaderItem(table.columnCount() - 1).text() == "held-out evaluation"
     assert "not evaluated" in summaries and any("blind review: wins 83% (31%–98%) of 3" in s for s in summaries)
+
+
+def test_a_distilled_student_is_set_beside_its_teacher_and_offered_for_export_and_the_playground(evaluated, qtbot, tmp_path):
+    """A distillation run's model is a model like any other: Results, Export and the Playground list it, and
+    its answers stand beside its teacher's (not a starting model's) in the table and the blind review."""
+    from engine.config import from_dict
+    from gui.pages.export import ExportPage, formats_for
+    from gui.pages.playground import playable_runs
+    from gui.sample import _sample_evaluation
+
+    db = evaluated.db
+    config = from_dict({"kind": "distill", "teacher": "demo:smollm2", "task": "chat", "data": "/home/ada/chats.jsonl", "student_layers": 15})
+    run_id = store.create_run(db, kind="distill", config=config.to_dict(), name="Half-size assistant", status="completed")
+    answers = [{"prompt": f"Question {i}?", "reference": f"Answer {i}.", "answer": f"Student says {i}.",
+                "teacher_answer": f"Teacher says {i}.", "exact_match": 0.0} for i in range(4)]
+    _sample_evaluation(evaluated, run_id, {
+        "headline": "perplexity 4.1 on 4 conversations", "rows": 4, "answers": answers, "task": "chat",
+        "metrics": {"eval_loss": 1.4, "eval_perplexity": 4.1, "eval_exact_match": 0.0, "eval_token_f1": 0.5, "eval_rouge_l": 0.4},
+        "title": "Half-size assistant", "data": "/home/ada/held_out.jsonl",
+    })
+
+    page, runs = open_page(ResultsPage, evaluated, qtbot)
+    page.show_run(run_id)
+    side_by_side = page.tabs.widget(0)
+    headers = [side_by_side.horizontalHeaderItem(c).text() for c in range(4)]
+    assert headers == ["Prompt", "Right answer", "Student", "Teacher"]
+    assert side_by_side.item(0, 3).text() == "Teacher says 0."
+    review = page.review
+    assert len(review.order) == 4
+    assert any("one from the student, one from the teacher" in text.text() for text in review.findChildren(QLabel))
+    while (pair := review.current_pair()) is not None:  # the student's answer wins every time
+        review.buttons[pair[1]].click()
+    assert review.score.text().startswith("The student wins 100% of 4 comparisons")
+    assert review.score.text().endswith("than the teacher so far.")
+    page.tabs.setCurrentIndex(1)
+    save_screenshot(page, tmp_path / "results-distilled.png")
+
+    assert run_id in [r["id"] for r in playable_runs(runs.runs)]
+    assert formats_for(store.get_run(db, run_id)) == ["merged", "gguf-f16", "gguf-q8_0"]
+    export = ExportPage(evaluated, runs)  # lists the finished runs as it opens
+    qtbot.addWidget(export)
+    assert run_id in [export.run_box.itemData(i) for i in range(export.run_box.count())]
