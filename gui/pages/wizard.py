@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QSlider,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -38,6 +37,7 @@ from gui.state.wizard import (
 )
 from gui.widgets.common import ChoiceCard, card, label, page_header, scrolling
 from gui.widgets.settings_form import SettingsForm, words
+from gui.widgets.student_card import StudentCard
 
 NEXT_WORDS = {"task": "Next: your data", "data": "Next: the model", "model": "Next: the plan",
               "plan": "Next: review and train", "train": "Start training"}
@@ -230,20 +230,11 @@ class WizardPage(QWidget):
         layout.addWidget(self.model_table)
         self.model_detail = label("", "Muted", wrap=True)
         layout.addWidget(self.model_detail)
-        self.student_box, box = card()
-        box.addWidget(label("The student", "SectionTitle"))
-        self.student_layers = QSlider(Qt.Orientation.Horizontal)
-        self.student_layers.valueChanged.connect(self._student_size_chosen)
-        box.addWidget(self.student_layers)
-        self.student_text = label("", wrap=True)
-        box.addWidget(self.student_text)
-        self.compare_plain = QCheckBox("Also train the same student without the teacher, to see what the teacher "
-                                       "added (takes about twice as long)")
-        self.compare_plain.toggled.connect(lambda on: self.wizard.set_setting("compare_with_plain", on or None))
-        box.addWidget(self.compare_plain)
-        self.student_box.hide()
-        layout.addWidget(self.student_box)
-        self.teacher_size: Any = None
+        self.student = StudentCard(self.client.home)
+        self.student.layers_chosen.connect(lambda layers: self.wizard.set_setting("student_layers", layers))
+        self.student.compare_chosen.connect(lambda on: self.wizard.set_setting("compare_with_plain", on or None))
+        self.student.hide()
+        layout.addWidget(self.student)
         more = QPushButton("More models: add a folder or download one on the Models page")
         more.setObjectName("Link")
         more.clicked.connect(self.show_models.emit)
@@ -261,7 +252,7 @@ class WizardPage(QWidget):
         self.models = [m for m in models if m.task == task]
         if distill:  # the user's own finished runs teach first
             self.models = teacher_runs(self.client, task) + self.models
-        self.student_box.setVisible(distill)
+        self.student.setVisible(distill)
         self.model_table.blockSignals(True)
         self.model_table.setRowCount(len(self.models))
         for row, model in enumerate(self.models):
@@ -305,39 +296,9 @@ class WizardPage(QWidget):
                 self.model_table.blockSignals(False)
         self.wizard.set_model(model.ref, blocker)
         if self.wizard.task == DISTILL_TASK:
-            self._size_student(model.ref)
-
-    def _size_student(self, ref: str) -> None:
-        """Size the slider to the teacher's layers (half chosen), or say why the teacher cannot be measured."""
-        from engine.models.students import find_teacher, student_size
-
-        try:
-            teacher = find_teacher(ref, self.client.home)
-            folder, gguf = teacher.source.path, teacher.source.gguf_file
-            self.teacher_size = lambda layers: student_size(folder, layers, gguf)
-            total = self.teacher_size(1).teacher_layers
-        except (ConfigError, OSError) as problem:
-            self.teacher_size = None
-            self.student_text.setText(str(problem))
-            self.student_layers.setEnabled(False)
-            self.wizard.set_model(ref, str(problem))
-            return
-        self.student_layers.setEnabled(True)
-        self.student_layers.blockSignals(True)
-        self.student_layers.setRange(1, max(1, total - 1))
-        self.student_layers.setValue(int(self.wizard.settings.get("student_layers") or max(1, total // 2)))
-        self.student_layers.blockSignals(False)
-        self._student_size_chosen(self.student_layers.value())
-
-    def _student_size_chosen(self, layers: int) -> None:
-        if self.teacher_size is None:
-            return
-        size = self.teacher_size(layers)
-        self.student_text.setText(
-            f"Keeps {size.layers} of the teacher's {size.teacher_layers} layers: {size.parameters / 1e6:.1f}M "
-            f"parameters ({size.share:.0%} of the teacher's), about {size.speedup:.1f}x as fast. Fewer layers: "
-            "smaller and faster, but the student keeps less of what the teacher knows.")
-        self.wizard.set_setting("student_layers", layers)
+            problem = self.student.show_teacher(model.ref, self.wizard.settings.get("student_layers"))
+            if problem:  # it cannot teach: Next stays disabled, with this sentence
+                self.wizard.set_model(model.ref, problem)
 
     # ------------------------------------------------------------ step 4: plan
 
@@ -433,7 +394,7 @@ class WizardPage(QWidget):
         self.distill_note.setVisible(distill)
         if distill:
             self.distill_note_text.setText(
-                f"{self.student_text.text()} The student trains on your examples with the teacher's answers as "
+                f"{self.student.text.text()} The student trains on your examples with the teacher's answers as "
                 "its guide. The automatic plan covers fine-tuning only so far: this distillation uses the "
                 "settings below (open Expert to change them), chosen to suit small students.")
             self.expert.setChecked(True)

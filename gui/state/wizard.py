@@ -18,9 +18,8 @@ from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.jobs import engine_env, engine_process
 from engine.models.describe import ModelInfo
-from gui.engine_client import ConfigError, EngineClient, Hardware, JobConfig, from_dict
+from gui.engine_client import ConfigError, EngineClient, Hardware, JobConfig, ask_engine, from_dict
 from gui.state import models as model_words
 from gui.state.events import Callbacks
 
@@ -84,10 +83,7 @@ def run_plan(client: EngineClient, values: dict[str, Any], on_done: Callable[[Pl
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / "wizard.json"
             path.write_text(json.dumps(values), encoding="utf-8")
-            done = subprocess.run(
-                engine_process("plan", str(path), "--json"), capture_output=True, text=True, timeout=timeout,
-                env=engine_env(client.home), stdin=subprocess.DEVNULL,
-            )
+            done = ask_engine(client.home, "plan", str(path), "--json", timeout=timeout)
         except (OSError, subprocess.TimeoutExpired) as error:
             on_done(PlanResult(error=f"The plan could not be made ({error})."))
             return

@@ -203,8 +203,9 @@ def test_make_a_trained_model_smaller_with_the_wizard(qtbot, home, client, wizar
     page.next_button.click()
     qtbot.waitUntil(lambda: wizard.model_ref == f"run:{teacher_id}", timeout=30_000)
     assert "your latest finished run" in page.recommendation.text()
-    assert page.student_box.isVisible() and page.student_layers.maximum() == 1  # a 2-layer teacher keeps 1
-    assert page.student_text.text().startswith("Keeps 1 of the teacher's 2 layers")
+    assert page.student.isVisible() and page.student.slider.maximum() == 1  # a 2-layer teacher keeps 1
+    assert page.student.text.text().startswith("Keeps 1 of the teacher's 2 layers")
+    shot(page, "distill-model")
     page.next_button.click()
     assert wizard.step == "plan" and page.next_button.isEnabled() and page.distill_note.isVisible()
     page.next_button.click()
