@@ -10,13 +10,7 @@
 # torch the large "NVIDIA GPU" one.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$ROOT"
-PYTHON="${PYTHON:-}"
-if [[ -z "$PYTHON" ]]; then
-    if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
-fi
-VERSION="$("$PYTHON" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
+source "$(dirname "$0")/common.sh"  # ROOT (the working folder), PYTHON, VERSION
 ARCH="$(uname -m)"
 FLAVOUR="$("$PYTHON" -c 'import torch; print("nvidia" if torch.version.cuda else "cpu")')"
 NAME="tunewright-$VERSION-linux-$ARCH-$FLAVOUR"

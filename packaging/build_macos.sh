@@ -11,13 +11,7 @@
 # without it the app is signed ad hoc, which is enough on the machine that built it.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$ROOT"
-PYTHON="${PYTHON:-}"
-if [[ -z "$PYTHON" ]]; then
-    if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
-fi
-VERSION="$("$PYTHON" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
+source "$(dirname "$0")/common.sh"  # ROOT (the working folder), PYTHON, VERSION
 ARCH="$(uname -m)"
 NAME="Tunewright-$VERSION-macos-$ARCH"
 
