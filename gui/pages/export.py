@@ -28,10 +28,11 @@ from engine.config import ConfigError
 from engine.protocol import Status, model_task
 from gui.engine_client import EngineClient
 from gui.state.runs import RunsModel
+from gui.state.results import finished_models
 from gui.widgets.common import StatusPill, card, label, page_header
 
 FORMAT_WORDS = {
-    "merged": "Hugging Face folder (LoRA merged in)",
+    "merged": "Hugging Face folder (safetensors; a LoRA merged in)",
     "adapter": "LoRA adapter only (small; needs the base model)",
     "gguf-f16": "GGUF 16-bit, for llama.cpp and Ollama",
     "gguf-q8_0": "GGUF 8-bit, for llama.cpp and Ollama (half the size)",
@@ -148,7 +149,7 @@ class ExportPage(QWidget):
     # ------------------------------------------------------------ reading the database
 
     def finished_runs(self) -> list[dict[str, Any]]:
-        return [r for r in self.runs.runs if model_task(r) and r["status"] == Status.COMPLETED]
+        return finished_models(self.runs.runs)
 
     def refresh(self) -> None:
         finished = self.finished_runs()

@@ -31,9 +31,10 @@ from PySide6.QtWidgets import (
 
 from engine import playground
 from engine.config import ConfigError
-from engine.protocol import Status, message, model_task
+from engine.protocol import message, model_task
 from gui.engine_client import EngineClient, JobError
 from gui.state.runs import RunsModel
+from gui.state.results import finished_models
 from gui.widgets.common import card, label, page_header
 
 MODEL_WORDS = {"tuned": "Your tuned model", "base": "The model it started from"}
@@ -43,7 +44,7 @@ WATCHDOG_MS = 2000
 
 def playable_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Finished chat and classification runs, newest first: the ones with a model to try."""
-    return [run for run in runs if model_task(run) and run["status"] == Status.COMPLETED]
+    return finished_models(runs)
 
 
 def transcript_html(turns: list[dict[str, str]], partial: str | None = None, note: str = "") -> str:

@@ -54,12 +54,23 @@ def _read_result(path: str, modified: int) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def results_choices(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What the Results page offers: finished training runs, and evaluations of models that are not runs."""
+def finished_models(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The finished runs with a model to evaluate, try or export: fine-tuned and distilled. A distillation's
+    comparison run (the student trained without the teacher) is left to its report, Runs and Compare, so that
+    it is never the model these pages pick first."""
     return [
         run for run in runs
-        if (model_task(run) and run["status"] == Status.COMPLETED)
-        or (run["kind"] == "evaluate" and not str(run["config"].get("model", "")).isdigit())
+        if model_task(run) and run["status"] == Status.COMPLETED
+        and not (run["kind"] == "distill" and run["parent_id"] is not None)
+    ]
+
+
+def results_choices(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the Results page offers: finished models, and evaluations of models that are not runs."""
+    models = {run["id"] for run in finished_models(runs)}
+    return [
+        run for run in runs
+        if run["id"] in models or (run["kind"] == "evaluate" and not str(run["config"].get("model", "")).isdigit())
     ]
 
 

@@ -197,6 +197,11 @@ def test_a_distilled_student_is_set_beside_its_teacher_and_offered_for_export_an
     save_screenshot(page, tmp_path / "results-distilled.png")
 
     assert run_id in [r["id"] for r in playable_runs(runs.runs)]
+    # Its comparison run (the same size, without the teacher) stays in its report, Runs and Compare.
+    plain = store.create_run(db, kind="distill", config=config.to_dict() | {"alpha": 0.0}, name="Half-size, plain",
+                             status="completed", parent_id=run_id)
+    runs.refresh()
+    assert plain not in [r["id"] for r in playable_runs(runs.runs)]
     assert formats_for(store.get_run(db, run_id)) == ["merged", "gguf-f16", "gguf-q8_0"]
     export = ExportPage(evaluated, runs)  # lists the finished runs as it opens
     qtbot.addWidget(export)
