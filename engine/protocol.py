@@ -418,6 +418,11 @@ MESSAGES["distill.teacher_top_words"] = Message(
     "kept ({size}; they hold {kept:.1%} of its probability, the rest is learned as one 'any other word'), so "
     "each epoch only trains the student.",
 )
+MESSAGES["distill.teacher_spread"] = Message(
+    Level.INFO,
+    "The teacher answers step by step while the student learns: at temperature {temperature:g} its {words} "
+    "likeliest next words hold only {share:.0%} of its probability, too little to keep just those.",
+)
 MESSAGES["distill.teacher_live"] = Message(
     Level.INFO,
     "The teacher answers step by step while the student learns: keeping its answers for every word of this "

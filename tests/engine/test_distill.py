@@ -265,20 +265,26 @@ def test_a_chat_run_distils_a_llama_into_half_its_layers(tunewright_home, tiny_l
     assert (model_dir / "tokenizer_config.json").exists()
 
 
-def test_a_chat_run_of_several_epochs_caches_the_teacher_s_top_words_once(tunewright_home, tiny_llama4, tmp_path):
+@pytest.mark.parametrize("temperature", [0.01, 2.0])
+def test_a_chat_run_of_several_epochs_keeps_the_teacher_s_top_words_when_they_hold_its_answer(tunewright_home, tiny_llama4, tmp_path, temperature):
+    """A random tiny teacher spreads its probability over all 49,152 words: at temperature 2 its top 64 hold
+    almost none of it, so it answers on the fly; sharpened to 0.01 they hold nearly all, and are kept."""
     rows = json.loads((ROOT / "resources/demo/identity.json").read_text())[:16]
     (tmp_path / "few.json").write_text(json.dumps(rows))
     db, run_id = run_in_process(
         tunewright_home,
         {"kind": "distill", "teacher": str(tiny_llama4), "data": str(tmp_path / "few.json"), "eval_fraction": 0.25,
          "template_values": {"name": "Tuney", "author": "Ada Lab"}, "epochs": 2, "batch_size": 4, "max_length": 96,
-         "early_stopping_patience": 0},
+         "early_stopping_patience": 0, "temperature": temperature},
     )
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error_detail"]
-    assert (Path(run["run_dir"]) / "teacher_top_words.safetensors").exists()
+    kept = (Path(run["run_dir"]) / "teacher_top_words.safetensors").exists()
     messages = " ".join(e["message"] for e in store.events(db, run_id))
-    assert "The teacher's 64 likeliest next words for each of the" in messages and "each epoch only trains the student" in messages
+    if temperature < 1:
+        assert kept and "The teacher's 64 likeliest next words for each of the" in messages, messages
+    else:
+        assert not kept and "at temperature 2 its 64 likeliest next words hold only 0% of its probability" in messages, messages
 
 
 def test_a_distilled_student_is_evaluated_beside_its_teacher_and_exported_like_any_run(tunewright_home, tiny_llama4):
