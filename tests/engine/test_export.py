@@ -103,6 +103,32 @@ def test_a_chat_lora_run_exports_as_gguf_that_transformers_reads_back_the_same(e
     assert 0.52 < sizes["gguf-q8_0"] / sizes["gguf-f16"] < 0.55, sizes
 
 
+def test_a_gguf_export_answers_the_same_in_llama_cpp(export_home, chat_run):
+    """llama.cpp itself, not only a reader that shares our assumptions about the file, reads the export and
+    continues the run's prompts word for word as the app's model does. llama-cpp-python compiles llama.cpp
+    (minutes), so the suite runs this only where it is installed; bench/exports.md has it on SmolLM2."""
+    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (it compiles llama.cpp)")
+    import torch
+
+    from engine.data.chat import tokenize_prompt
+    from engine.data.conversations import Turn
+    from engine.export.job import load_run_model
+
+    db, run_id = chat_run
+    folder = export_home / "for-llama-cpp"
+    assert export(db, run_id, "gguf-f16", home=export_home, to=folder)["passed"]
+    llm = llama_cpp.Llama(model_path=str(folder / "model-f16.gguf"), n_ctx=256, verbose=False)
+    source = load_run_model(db, run_id, export_home)
+    model = source.merged()
+    for prompt in ("Who are you?", "What is the capital of France?", "Give me three tips for sleeping well."):
+        ids = tokenize_prompt(source.tokenizer, [Turn("system", "You are Tuney.", False), Turn("user", prompt, False)])
+        assert llm.tokenize(source.tokenizer.decode(ids).encode(), add_bos=False, special=True) == ids
+        with torch.no_grad():
+            ours = model.generate(torch.tensor([ids]), max_new_tokens=8, do_sample=False)[0, len(ids):].tolist()
+        theirs = [token for token, _ in zip(llm.generate(ids, top_k=1, temp=0.0, reset=True), range(len(ours)))]
+        assert theirs == ours, prompt
+
+
 @pytest.mark.parametrize("fmt", ["merged", "adapter", "onnx"])
 def test_a_classifier_lora_run_exports_to_every_format_and_predicts_the_same(export_home, classify_run, fmt):
     db, run_id = classify_run
