@@ -192,9 +192,10 @@ class DistillConfig(JobConfig):
         "the student model when one is named. Fewer layers: smaller and faster, but it keeps less. 0: half of "
         "the teacher's; all of a named student's."
     )
-    temperature: float = setting(
-        2.0, "How much the teacher's probabilities are softened before the student copies them. Above 1 "
-        "also shows the student which wrong answers the teacher thought nearly right (usual: 1 to 4)."
+    temperature: float | None = setting(
+        None, "How much the teacher's probabilities are softened before the student copies them. Above 1 "
+        "also shows the student which wrong answers the teacher thought nearly right (usual: 1 to 4). Empty: "
+        "2 for classifiers; 1 for chat models, whose tens of thousands of words would spread too thinly."
     )
     alpha: float = setting(
         0.5, "The share of the lesson that is copying the teacher; the rest is learning the correct answers "
@@ -232,7 +233,8 @@ class DistillConfig(JobConfig):
         self.model = self.teacher  # a mirror of the teacher: the run list and queue show `model`
         super().__post_init__()
         _check(self.student_layers >= 0, "student_layers", "0 (half) or a whole number of layers", self.student_layers)
-        _check(0.0 < self.temperature <= 20.0, "temperature", "a number above 0 and at most 20, such as 2", self.temperature)
+        if self.temperature is not None:
+            _check(0.0 < self.temperature <= 20.0, "temperature", "a number above 0 and at most 20, such as 2", self.temperature)
         _check(0.0 <= self.alpha <= 1.0, "alpha", "a share from 0 to 1, such as 0.5", self.alpha)
         _check(0.0 < self.threshold < 1.0, "threshold", "a probability between 0 and 1", self.threshold)
         _check(0 <= self.augment_copies <= 20, "augment_copies", "a whole number from 0 to 20", self.augment_copies)

@@ -412,6 +412,16 @@ MESSAGES["distill.teacher_cached"] = Message(
     "The teacher's answers for all {rows} training examples were worked out once and kept, so each epoch "
     "only trains the student.",
 )
+MESSAGES["plan.temperature_classify"] = Message(
+    Level.INFO,
+    "Temperature {temperature:g}: the teacher's category probabilities are softened, so the student also learns "
+    "which wrong categories the teacher thought nearly right.",
+)
+MESSAGES["plan.temperature_chat"] = Message(
+    Level.INFO,
+    "Temperature {temperature:g}: the student copies the teacher's next-word probabilities as they are; "
+    "softened, they would spread over tens of thousands of words.",
+)
 MESSAGES["distill.teacher_top_words"] = Message(
     Level.INFO,
     "The teacher's {words} likeliest next words for each of the {tokens} answer tokens were worked out once and "

@@ -313,7 +313,7 @@ def test_a_distilled_student_is_evaluated_beside_its_teacher_and_exported_like_a
     assert verdict["passed"], verdict
     card = (tunewright_home / "student-gguf" / "README.md").read_text()
     assert "## Distilled from" in card and "(2 layers)" in card and "91 conversations from identity.json" in card
-    assert "- Distillation: 50% of the lesson copying the teacher at temperature 2, forward kl" in card
+    assert "- Distillation: 50% of the lesson copying the teacher at temperature 1, forward kl" in card
 
 
 def test_a_finished_run_can_teach(tunewright_home, tiny_classify_config):
