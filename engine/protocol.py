@@ -49,10 +49,11 @@ def model_task(run: dict) -> str | None:
     """What the model a run makes does: "classify" or "chat"; None for a run that makes no model (an export,
     an evaluation). A distilled student does its teacher's task, which the engine writes into the run's
     settings when the run starts (`DistillConfig.task`); until then it is None too."""
-    if run["kind"] in (JobKind.CLASSIFY, JobKind.CHAT):
-        return run["kind"]
-    if run["kind"] == JobKind.DISTILL:
-        return run["config"].get("task") or None
+    kind = run.get("kind")
+    if kind in (JobKind.CLASSIFY, JobKind.CHAT):
+        return str(kind)
+    if kind == JobKind.DISTILL:
+        return (run.get("config") or {}).get("task") or None
     return None
 
 

@@ -179,7 +179,7 @@ class ResultsPage(QWidget):
         layout.addWidget(page_header(
             "Results",
             "How well a finished model does on examples it did not learn from: its scores, where it goes wrong, "
-            "and its answers beside those of the model it started from.",
+            "and its answers beside those of the model it started from (or of its teacher).",
         ))
         bar = QHBoxLayout()
         self.run_box = QComboBox()

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.engine_client import RESUMABLE, ClassifyConfig, ChatConfig, EngineClient, JobError, help_for
+from engine.protocol import model_task
+from gui.engine_client import CONFIG_TYPES, RESUMABLE, ClassifyConfig, EngineClient, JobError, help_for
 from gui.state.format import best_metric, duration, shown_status, time_left
 from gui.state.runs import RunWatcher
 from gui.theme import CURVE_COLOURS
@@ -176,7 +177,7 @@ class RunView(QWidget):
         watcher = self.watcher
         assert watcher is not None
         s = watcher.series_for
-        chat = watcher.run.get("kind") == "chat"
+        chat = model_task(watcher.run) == "chat"  # a distilled chat student too
 
         loss = LiveChart("Loss", empty_text="The loss appears after the first steps.")
         loss.add_curve(s("train_loss"), "training", BLUE)
@@ -293,7 +294,7 @@ class RunView(QWidget):
         assert watcher is not None
         config = dict(watcher.run.get("config") or {})
         kind = config.pop("kind", watcher.run.get("kind"))
-        helps = help_for(ChatConfig if kind == "chat" else ClassifyConfig)
+        helps = help_for(CONFIG_TYPES.get(kind, ClassifyConfig))
         self.config_table.setRowCount(0)
         for name, value in config.items():
             row = self.config_table.rowCount()
