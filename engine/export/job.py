@@ -21,7 +21,7 @@ from engine.export.gguf import GGUF_TYPES, write_gguf, write_modelfile
 from engine.export.verify import verify_export
 from engine.models.catalog import ModelSource, resolve
 from engine.models.loading import load_causal_lm, load_classifier, load_tokenizer, materialize
-from engine.models.students import find_teacher
+from engine.models.students import Teacher, find_teacher
 from engine.protocol import MODEL_KINDS, Status, model_task
 from engine.training import Job
 
@@ -40,6 +40,7 @@ class RunModel:
     is_adapter: bool
     labels: list[str] = field(default_factory=list)
     multi_label: bool = False
+    teacher: Teacher | None = None  # a distilled student's
 
     def merged(self):
         """A plain transformers model with the LoRA folded into its weights (a copy: `model` is kept)."""
@@ -57,8 +58,10 @@ def load_run_model(db, run_id: int, home: Path) -> RunModel:
     if run["status"] != Status.COMPLETED or task is None or not model_dir.exists():
         raise ConfigError(f"Run {run_id} has no finished model yet (it is {run['status']}).")
     config = from_dict(run["config"])
+    teacher = None
     if run["kind"] == "distill":  # a whole student model in its folder; its starting point is the teacher
-        base = materialize(find_teacher(config.teacher, home, allow_unsafe=config.allow_unsafe_weights).source, home)
+        teacher = find_teacher(config.teacher, home, allow_unsafe=config.allow_unsafe_weights)
+        base = materialize(teacher.source, home)
     else:
         base = materialize(resolve(config.model, allow_unsafe=config.allow_unsafe_weights), home)
     is_adapter = (model_dir / "adapter_config.json").exists()
@@ -78,7 +81,7 @@ def load_run_model(db, run_id: int, home: Path) -> RunModel:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, model_dir)
-    return RunModel(run, config, task, model.eval(), tokenizer, model_dir, base, is_adapter, labels, multi_label)
+    return RunModel(run, config, task, model.eval(), tokenizer, model_dir, base, is_adapter, labels, multi_label, teacher)
 
 
 # ---------------------------------------------------------------- the job

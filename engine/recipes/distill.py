@@ -332,9 +332,6 @@ def chat_lesson(job: Job, teacher: Teacher) -> Lesson:
             for s in range(0, len(indices), size)
         ]
 
-    passes = (config.max_steps or config.epochs * -(-len(train) // config.batch_size)) * config.batch_size / len(train)
-    cached = cached_top_words(job, teacher_model, train, pad_id, vocab) if config.alpha > 0 and passes > 1.5 else None
-
     def loss_sum(model, batch) -> torch.Tensor:
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
         hard = _token_loss_sum(logits, batch["labels"])
@@ -342,7 +339,7 @@ def chat_lesson(job: Job, teacher: Teacher) -> Lesson:
             return hard
         learned = batch["labels"][:, 1:] != IGNORE  # the assistant's tokens only, as the hard loss
         student_t = logits[:, :-1][learned][:, :vocab].float() / config.temperature
-        if cached is not None:
+        if cached is not None:  # (decided below, once the loop knows how many epochs there are)
             soft = cached.divergence_sum(student_t, batch["rows"], config.divergence)
         else:
             with torch.no_grad():  # teacher outputs on the fly; `fit` already runs under autocast
@@ -372,6 +369,8 @@ def chat_lesson(job: Job, teacher: Teacher) -> Lesson:
         micro_batches=micro_batches, loss_sum=loss_sum, evaluate=evaluate, metric="eval_loss", higher_is_better=False,
         steps_per_epoch=-(-len(train) // config.batch_size), tokens_key="tokens",
     )
+    several_epochs = total_steps(config, loop) > 1.5 * loop.steps_per_epoch
+    cached = cached_top_words(job, teacher_model, train, pad_id, vocab) if config.alpha > 0 and several_epochs else None
     return Lesson(
         "chat", teacher_model, source.path, student, tokenizer, loop, lambda: evaluate(teacher_model), speed_batches,
         len(train), {"system_prompt": config.system_prompt},

@@ -34,7 +34,6 @@ from engine.data.packing import pack
 from engine.lm_loss import packed_loss_sum
 from engine.models.catalog import ModelSource, resolve
 from engine.models.loading import load_causal_lm, load_teacher, load_tokenizer, materialize
-from engine.models.students import find_teacher
 from engine.protocol import Status
 from engine.recipes import finetune_classifier, finetune_lm
 from engine.training import Job
@@ -100,9 +99,7 @@ def load_what_to_score(db, config: EvaluateConfig, home: Path) -> dict[str, Any]
         return {
             "task": source.task, "model": source.model, "tokenizer": source.tokenizer, "title": source.run["name"],
             "labels": source.labels, "multi_label": source.multi_label, "run_config": source.config,
-            "is_adapter": source.is_adapter, "base": source.base,
-            "teacher": find_teacher(source.config.teacher, home, allow_unsafe=source.config.allow_unsafe_weights)
-            if source.run["kind"] == "distill" else None,
+            "is_adapter": source.is_adapter, "base": source.base, "teacher": source.teacher,
         }
     source = materialize(resolve(config.model), home)
     task = config.task or _guess_task(source)

@@ -17,6 +17,7 @@ from engine.data.classification import ClassificationData, load_classification
 from engine.data.splits import split_indices
 from engine.models.catalog import resolve
 from engine.models.loading import load_classifier, load_tokenizer, materialize
+from engine.models.surgery import parameter_count
 from engine.protocol import Status
 from engine.training import Job, Loop, finish, fit, seed_everything, total_steps
 
@@ -77,7 +78,7 @@ def run(job: Job) -> Status:
 
     lr = config.learning_rate
     if lr is None:
-        lr, reason = planner.learning_rate("classify", config.method, sum(p.numel() for p in model.parameters()))
+        lr, reason = planner.learning_rate("classify", config.method, parameter_count(model))
         job.event("plan.learning_rate", reason=reason)
         config.learning_rate = lr
         job.save_config()

@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QSlider, QVBoxLayout, QWidget
 
 from engine.config import ConfigError
-from engine.models.students import find_teacher, student_size
 from gui.widgets.common import card, label
 
 
@@ -44,6 +43,8 @@ class StudentCard(QWidget):
     def show_teacher(self, ref: str, layers: int | None) -> str:
         """Size the slider to the teacher's layers (`layers` chosen, else half); the sentence that says why
         this teacher cannot teach, or "" when it can."""
+        from engine.models.students import find_teacher, student_size  # safetensors: off the start-up path
+
         try:
             teacher = find_teacher(ref, self.home)
             folder, gguf = teacher.source.path, teacher.source.gguf_file
