@@ -88,6 +88,11 @@ class JobConfig:
         choices=["auto", "bf16", "fp16", "fp32"],
     )
     device: str = setting("auto", "Where to train: 'auto', 'cuda', 'mps' or 'cpu'.", choices=["auto", "cuda", "mps", "cpu"])
+    gpus: int = setting(
+        0, "How many GPUs train at once, each on a share of every batch: 0 uses all of this computer's GPUs "
+        "that help, and says why; 1 keeps the run on one GPU. Without a GPU, more than 1 runs that many "
+        "processes on the CPU, which checks the multi-GPU path but is not faster."
+    )
     allow_unsafe_weights: bool = setting(
         False, "Allow pickle weight files and code shipped with the model. Only for models you trust."
     )
@@ -124,6 +129,7 @@ class JobConfig:
         _check(self.max_grad_norm > 0, "max_grad_norm", "more than 0", self.max_grad_norm)
         _check(self.eval_every >= 0, "eval_every", "0 or more", self.eval_every)
         _check(self.early_stopping_patience >= 0, "early_stopping_patience", "0 or more", self.early_stopping_patience)
+        _check(self.gpus >= 0, "gpus", "0 (all that help) or more", self.gpus)
         _check(self.checkpoint_minutes > 0, "checkpoint_minutes", "more than 0", self.checkpoint_minutes)
         for f in fields(self):
             options = f.metadata.get("choices")

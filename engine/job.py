@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import torch
 
-from engine import jobs, store
+from engine import distributed, jobs, store
 from engine.config import ConfigError, from_dict
 from engine.data.errors import DataError
 from engine.hardware import pick_device, pick_dtype
@@ -50,6 +50,9 @@ def recipe_for(kind: str):
 def run_job(run_id: int, home: Path | None = None) -> Status:
     home = home or store.default_home()
     db = store.open_db(store.database_path(home))
+    world = distributed.from_environment()
+    if not world.is_main:  # a rank other than 0 of a multi-GPU run: rank 0 alone writes the run's rows
+        db = distributed.scratch(db, run_id)
     run = store.get_run(db, run_id)
     controls = Controls(db, run_id)  # before anything slow, so an early cancel is not lost
     if hasattr(signal, "SIGXFSZ"):
@@ -63,12 +66,20 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
     try:
         config = from_dict(run["config"])
         device = pick_device(config.device)
+        if (processes := _processes(db, run_id, config, device, world)) > 1:
+            outcome = distributed.run_ranks(db, run_id, home, processes)  # rank 0 records how the run ended
+            jobs.start_next(db, home=home)
+            return outcome
+        device = distributed.join(world, device)
         job = Job(
             db=db, run_id=run_id, config=config, run_dir=Path(run["run_dir"] or jobs.run_dir(home, run_id)),
             home=home, device=device, dtype=pick_dtype(device, config.precision), controls=controls,
         )
         store.private_folder(job.run_dir)
         outcome = recipe_for(config.kind)(job)
+    except distributed.PeerLost:
+        distributed.interrupted(db, run_id)
+        outcome = Status.INTERRUPTED
     except (ConfigError, DataError) as problem:
         _fail(db, run_id, str(problem), traceback.format_exc())
         outcome = Status.FAILED
@@ -89,8 +100,22 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
         finished = {"finished_at": time.time()} if outcome in FINISHED else {}
         done = {"progress": 1.0} if outcome == Status.COMPLETED else {}
         store.update_run(db, run_id, status=outcome, pid=None, request=None, **finished, **done)
-    jobs.start_next(db, home=home)
+    finally:
+        distributed.leave()
+    if world.size == 1:  # the ranks of a multi-GPU run leave that to the process that started them
+        jobs.start_next(db, home=home)
     return outcome
+
+
+def _processes(db, run_id: int, config, device: torch.device, world: distributed.World) -> int:
+    """How many processes train this run (1 inside a rank, or for a job that does not train); the choice is
+    explained in an event."""
+    if world.size > 1 or not hasattr(config, "gpus"):
+        return 1
+    count, code, values = distributed.plan(config, torch.cuda.device_count() if device.type == "cuda" else 0)
+    if code:
+        store.add_event(db, run_id, code, **values)
+    return count
 
 
 def _fail(db, run_id: int, reason: str, detail: str) -> None:

@@ -535,3 +535,22 @@ MESSAGES["distill.augmented"] = Message(
     "altered copies of them (some words dropped, swapped or joined with another example's), so it sees many "
     "more examples of what the teacher knows.",
 )
+# ---- Several GPUs at once (engine/distributed.py)
+MESSAGES.update({
+    "plan.gpus_all": Message(
+        Level.INFO,
+        "Training on all {count} GPUs of this computer at once: each takes a share of the {batch_size} examples "
+        "of every step, so a step takes a fraction of the time and the result is the same as on one GPU.",
+    ),
+    "plan.gpus_some": Message(Level.INFO, "Training on {count} of the {available} GPUs, as the settings ask."),
+    "plan.gpus_one": Message(Level.INFO, "Training on one of the {available} GPUs, as the settings ask."),
+    "plan.gpus_batch": Message(
+        Level.INFO,
+        "Training on {count} of the {available} GPUs: a batch of {batch_size} examples cannot be shared among more.",
+    ),
+    "plan.processes_cpu": Message(
+        Level.INFO,
+        "Training in {count} processes on the processor, as the settings ask. This checks the multi-GPU way of "
+        "training on a computer without GPUs; it is not faster than one process.",
+    ),
+})

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from sqlite_utils import Database
 from transformers import get_cosine_schedule_with_warmup
 
-from engine import store
+from engine import distributed, store
 from engine.config import ConfigError, JobConfig
 from engine.health import Monitor
 from engine.hardware import memory_metrics
@@ -283,12 +283,14 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
     optimizer = make_optimizer(model, config, lr, job.device, loop.fresh_parameters)
     scheduler = get_cosine_schedule_with_warmup(optimizer, round(config.warmup_fraction * steps), steps)
     eval_every = config.eval_every or max(1, math.ceil(steps / 10))
+    world = distributed.current()  # several processes share each step (engine/distributed.py); usually one
 
     state = load_checkpoint(job, model, optimizer, scheduler)
+    world.same_start(model)
     if state is None:
         state = TrainState()
         store.drop_metrics_after(job.db, job.run_id, 0)  # rows of a process killed before its first checkpoint
-        if _trainable_count(model) <= START_CHECKPOINT_LIMIT:
+        if _trainable_count(model) <= START_CHECKPOINT_LIMIT and world.is_main:
             save_checkpoint(job, model, optimizer, scheduler, state)  # something to roll back to if it diverges
     else:
         store.drop_metrics_after(job.db, job.run_id, state.step)
@@ -309,13 +311,13 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
     remaining = _remaining_steps(loop, state, steps)
     while (item := next(remaining, None)) is not None:
         epoch, batch_index, indices = item
-        if (request := job.controls.requested()) is not None:
+        if (request := world.agree(job.controls.requested())) is not None:
             stopped = request
             break
         # Out of memory: drop the partial gradients, halve the micro-batch (the loss is normalised by the
         # step's count, so accumulation keeps the same effective batch) and retry the same step.
-        while (done := _accumulate(model, loop, indices, micro_size, autocast, job.device)) is None:
-            if min(micro_size, len(indices)) <= 1:
+        while (done := _accumulate(model, loop, world.shard(indices), micro_size, autocast, job.device)) is None:
+            if min(micro_size, len(indices)) <= 1 or world.size > 1:  # the ranks cannot retry in step
                 raise torch.OutOfMemoryError("even one example at a time does not fit")
             optimizer.zero_grad(set_to_none=True)
             micro_size = min(micro_size, len(indices)) // 2
@@ -324,6 +326,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
             config.micro_batch_size = micro_size  # a resumed run starts with the size that fits
             job.save_config()
         micro_batches, loss_total = done
+        loss_total = world.reduce_gradients(model, loss_total)
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
         optimizer.step()
         scheduler.step()
@@ -331,16 +334,17 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
 
         state.step += 1
         state.epoch, state.batch_in_epoch = epoch, batch_index + 1
-        tokens = sum(int(mb.get(loop.tokens_key, 0)) for mb in micro_batches) if loop.tokens_key else 0
+        tokens = world.total(sum(int(mb.get(loop.tokens_key, 0)) for mb in micro_batches), job.device) if loop.tokens_key else 0
         meter.step_done(loss_total, grad_norm, scheduler.get_last_lr()[0], len(indices), tokens, epoch + (batch_index + 1) / loop.steps_per_epoch)
 
         due_eval = state.step % eval_every == 0 or state.step == steps
         due_checkpoint = time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60
         if due_eval or due_checkpoint:
             meter.flush()
-        if (problem := monitor.losses_flushed(meter.take_flushed())) is not None:
+        found = monitor.losses_flushed(meter.take_flushed())
+        if (problem := world.agree(None if found is None else (found, monitor.train_steps[-1]))) is not None:
             rollbacks += 1
-            state = _roll_back(job, model, optimizer, scheduler, problem, monitor.train_steps[-1], rollbacks, state.lr_scale)
+            state = _roll_back(job, model, optimizer, scheduler, *problem, rollbacks, state.lr_scale)
             meter.restart(state)
             monitor.rolled_back(state.step)
             remaining = _remaining_steps(loop, state, steps)
@@ -349,13 +353,15 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
         if due_eval:
             model.eval()
             with torch.no_grad(), autocast:
-                results = loop.evaluate(model)
+                results = world.agree(loop.evaluate(model) if world.is_main else None)  # the weights are the same
             model.train()
+            results |= world.peak_memory(job.device)
             store.add_metrics(job.db, job.run_id, state.step, results)
             monitor.evaluated(state.step, results, model, state.best_step, config.early_stopping_patience > 0)
             if _improved(results[loop.metric], state.best_metric, loop.higher_is_better):
                 state.best_metric, state.best_step, state.evals_without_improvement = results[loop.metric], state.step, 0
-                _write_atomically(job.run_dir / "best", lambda f: save_file(trainable_state(model), str(f / "trainable.safetensors")), "the best model so far")
+                if world.is_main:
+                    _write_atomically(job.run_dir / "best", lambda f: save_file(trainable_state(model), str(f / "trainable.safetensors")), "the best model so far")
                 store.update_run(job.db, job.run_id, best_metric_name=loop.metric, best_metric=state.best_metric)
                 words, value = metric_words(loop.metric, state.best_metric)
                 job.event("eval.best", metric=words, value=value, step=state.step)
@@ -366,12 +372,12 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
                     job.event("train.early_stop", metric=metric_words(loop.metric)[0], patience=config.early_stopping_patience, best_step=state.best_step)
                     break
 
-        if due_checkpoint:
+        if due_checkpoint and world.is_main:
             save_checkpoint(job, model, optimizer, scheduler, state)
             last_checkpoint = time.monotonic()
 
     meter.flush()
-    if stopped in ("pause", "cancel"):
+    if stopped in ("pause", "cancel") and world.is_main:
         save_checkpoint(job, model, optimizer, scheduler, state)
     return state, stopped
 
@@ -390,7 +396,7 @@ def _accumulate(model, loop: Loop, indices: list[int], micro_size: int, autocast
     """Forward and backward over the step's micro-batches; None when the GPU ran out of memory."""
     try:
         micro_batches = loop.micro_batches(indices, micro_size)
-        count = sum(mb["count"] for mb in micro_batches)
+        count = distributed.current().total(sum(mb["count"] for mb in micro_batches), device)  # the whole step's
         loss_total = torch.zeros((), device=device)
         for mb in micro_batches:
             with autocast:
@@ -534,6 +540,8 @@ def finish(job: Job, model, tokenizer, state: TrainState, stopped: str, **model_
     if stopped == "cancel":
         job.event("run.cancelled", step=state.step)
         return Status.CANCELLED
+    if not distributed.current().is_main:
+        return Status.COMPLETED  # rank 0 saves the model
     best = job.run_dir / "best" / "trainable.safetensors"
     if best.exists():
         load_trainable_state(model, best)
