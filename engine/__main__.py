@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     play.add_argument("run", type=int)
     play.add_argument("--idle-minutes", type=float, default=10.0, help="exit after this long without a question")
 
+    selftest = commands.add_parser("selftest", help="try each GPU fast path beside the plain one; turn off those that disagree")
+    selftest.add_argument("--json", action="store_true")
+    selftest.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
+
     job = commands.add_parser("job", help=argparse.SUPPRESS)  # the job process itself
     job.add_argument("run", type=int)
 
@@ -324,6 +328,20 @@ def cmd_playground(args) -> int:
     return serve(_db(), args.run, idle_minutes=args.idle_minutes)
 
 
+def cmd_selftest(args) -> int:
+    from engine import proven, selftest
+    from engine.hardware import pick_device
+
+    record = selftest.run(pick_device(args.device), store.default_home())
+    if args.json:
+        print(json.dumps(record.to_dict() | {"turned_off": proven.summary()}, indent=2))
+    else:
+        for o in record.outcomes:
+            verdict = "proven" if o.ok else ("not possible here" if not o.tried else "TURNED OFF")
+            print(f"{o.path:18} {verdict:18} {o.reason}")
+    return 0
+
+
 def cmd_job(args) -> int:
     from engine.job import run_job
 
@@ -349,6 +367,7 @@ COMMANDS = {
     "playground": cmd_playground,
     "doctor": cmd_doctor,
     "plan": cmd_plan,
+    "selftest": cmd_selftest,
 }
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import torch
 
+from engine import proven
 from engine.training import Job, Loop
 
 #: The torch.compile backend (a module setting so a test can put a failing compiler in its place).
@@ -28,7 +29,7 @@ BACKEND = "inductor"
 
 def wanted(setting: str, device: torch.device) -> bool:
     """compile = "auto" compiles on CUDA only: on a CPU or Apple GPU compiling costs more than it saves."""
-    return setting == "on" or (setting == "auto" and device.type == "cuda")
+    return setting == "on" or (setting == "auto" and device.type == "cuda" and proven.passed("compile"))
 
 
 def repeated_blocks(model: torch.nn.Module) -> list[torch.nn.Module]:

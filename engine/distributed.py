@@ -190,9 +190,10 @@ def scratch(db: Database, run_id: int) -> Database:
 # ---------------------------------------------------------------- how many processes, and starting them
 
 
-def plan(config: JobConfig, gpu_count: int) -> tuple[int, str, dict[str, Any]]:
+def plan(config: JobConfig, gpu_count: int, proven: bool = False) -> tuple[int, str, dict[str, Any]]:
     """How many processes train the run, with the event code and values that say why (code "" when one
-    process is the only possibility and there is nothing to explain)."""
+    process is the only possibility and there is nothing to explain). Several GPUs only when the self-test
+    proved the multi-GPU path on this computer (`proven`)."""
     asked = config.gpus
     if gpu_count == 0:
         if asked > 1:  # no GPU: several CPU processes, for checking the multi-GPU path; not faster
@@ -202,6 +203,8 @@ def plan(config: JobConfig, gpu_count: int) -> tuple[int, str, dict[str, Any]]:
         return 1, "", {}
     if asked == 1:
         return 1, "plan.gpus_one", {"available": gpu_count}
+    if not proven:
+        return 1, "plan.gpus_unproven", {"available": gpu_count}
     wanted = min(asked or gpu_count, gpu_count)
     count = min(wanted, config.batch_size)
     if count < wanted:

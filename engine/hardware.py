@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import torch
 
+from engine import proven
 from engine.protocol import message
 
 
@@ -41,6 +42,7 @@ class Probe:
     versions: dict[str, str] = field(default_factory=dict)
     advice: str = ""
     unused_gpu: str = ""  # the name of an NVIDIA GPU that this torch cannot use, for the first-start advice
+    selftest: str = ""  # the fast paths the GPU self-test turned off here, in a sentence (engine/proven.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,6 +80,7 @@ def probe(home: Path | None = None) -> Probe:
         versions=_versions(),
         advice=_advice(),
         unused_gpu=_unused_nvidia_gpu(),
+        selftest=proven.summary(home),
     )
 
 
@@ -137,7 +140,7 @@ def pick_dtype(device: torch.device, requested: str = "auto") -> torch.dtype:
         return torch.float16
     if requested == "fp32":
         return torch.float32
-    if device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False):
+    if device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False) and proven.passed("bf16"):
         return torch.bfloat16
     return torch.float32
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import torch
 
-from engine import distributed, jobs, store
+from engine import distributed, jobs, proven, selftest, store
 from engine.config import ConfigError, from_dict
 from engine.data.errors import DataError
 from engine.hardware import pick_device, pick_dtype
@@ -66,6 +66,8 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
     try:
         config = from_dict(run["config"])
         device = pick_device(config.device)
+        if device.type == "cuda" and world.size == 1:
+            selftest.ensure(device, home)  # the fast paths prove themselves before the planner uses them
         if (processes := _processes(db, run_id, config, device, world)) > 1:
             outcome = distributed.run_ranks(db, run_id, home, processes)  # rank 0 records how the run ended
             jobs.start_next(db, home=home)
@@ -112,7 +114,8 @@ def _processes(db, run_id: int, config, device: torch.device, world: distributed
     explained in an event."""
     if world.size > 1 or not hasattr(config, "gpus"):
         return 1
-    count, code, values = distributed.plan(config, torch.cuda.device_count() if device.type == "cuda" else 0)
+    gpus = torch.cuda.device_count() if device.type == "cuda" else 0
+    count, code, values = distributed.plan(config, gpus, proven.passed("multi_gpu"))
     if code:
         store.add_event(db, run_id, code, **values)
     return count

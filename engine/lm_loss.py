@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
+from engine import proven
 from engine.data.chat import IGNORE
 from engine.forecast import LOSS_CHUNK_ELEMENTS as CHUNK_ELEMENTS  # logits per chunk: 1365 tokens of a 49k vocabulary
 
@@ -32,7 +33,8 @@ def _liger_loss():
 
 def loss_kernel(device: torch.device) -> str:
     """Which cross-entropy the engine uses on `device`: "liger" or "chunked"."""
-    return "liger" if device.type == "cuda" and _liger_loss() is not None else "chunked"
+    usable = device.type == "cuda" and _liger_loss() is not None and proven.passed("liger_loss")
+    return "liger" if usable else "chunked"
 
 
 def language_model_parts(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module]:

@@ -8,11 +8,11 @@ model's config, the data's token lengths and the memory there is, using engine/f
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from engine import proven
 from engine.config import JobConfig
 from engine.forecast import (
     GB, MemoryForecast, ModelShape, TimeForecast, forecast_memory, forecast_time, load_shape, parameter_counts,
@@ -73,7 +73,8 @@ def machine_for(device) -> Machine:
 
     if device.type == "cuda":
         free, total = torch.cuda.mem_get_info(device)
-        return Machine("cuda", torch.cuda.get_device_name(device), float(total), importlib.util.find_spec("bitsandbytes") is not None)
+        # QLoRA only where it proved itself on this GPU (engine/selftest.py)
+        return Machine("cuda", torch.cuda.get_device_name(device), float(total), proven.passed("qlora"))
     return Machine(device.type, device.type, None)
 
 

@@ -554,3 +554,25 @@ MESSAGES.update({
         "training on a computer without GPUs; it is not faster than one process.",
     ),
 })
+# ---- The GPU fast paths' self-test (engine/selftest.py, engine/proven.py)
+MESSAGES.update({
+    "selftest.turned_off": Message(
+        Level.ADVICE,
+        "A check of this computer's GPU found that {count} of the faster ways to train gave different results "
+        "from the plain way, so Tunewright does not use them here: {paths}. Training works as before, a little "
+        "slower; the check runs again after a driver or library update.",
+    ),
+    "selftest.path.packed_attention": Message(Level.INFO, "attention over packed examples"),
+    "selftest.path.chunked_loss": Message(Level.INFO, "the memory-saving loss"),
+    "selftest.path.liger_loss": Message(Level.INFO, "the Liger loss kernel"),
+    "selftest.path.fused_adamw": Message(Level.INFO, "the fused optimizer"),
+    "selftest.path.bf16": Message(Level.INFO, "16-bit (bf16) arithmetic"),
+    "selftest.path.compile": Message(Level.INFO, "compiling the model"),
+    "selftest.path.qlora": Message(Level.INFO, "4-bit models (QLoRA)"),
+    "selftest.path.multi_gpu": Message(Level.INFO, "training on several GPUs at once"),
+    "plan.gpus_unproven": Message(
+        Level.INFO,
+        "Training on one of the {available} GPUs: the check of this computer found that training on several "
+        "at once did not give the same results as on one.",
+    ),
+})

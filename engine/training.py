@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from sqlite_utils import Database
 from transformers import get_cosine_schedule_with_warmup
 
-from engine import distributed, store
+from engine import distributed, proven, store
 from engine.config import ConfigError, JobConfig
 from engine.health import Monitor
 from engine.hardware import memory_metrics
@@ -263,7 +263,7 @@ def make_optimizer(model: torch.nn.Module, config: JobConfig, lr: float, device:
             {"params": params, "weight_decay": config.weight_decay if decays else 0.0, "lr": lr * (FRESH_LR_FACTOR if is_fresh else 1)}
             for (decays, is_fresh), params in groups.items()
         ],
-        lr=lr, betas=(0.9, 0.999), fused=device.type == "cuda",
+        lr=lr, betas=(0.9, 0.999), fused=device.type == "cuda" and proven.passed("fused_adamw"),
     )
 
 

@@ -215,6 +215,7 @@ class Hardware:
     advice: str = ""  # the engine's own word on this machine, if it has one
     cached: bool = False
     unused_gpu: str = ""  # an NVIDIA GPU that the installed torch cannot use (its name)
+    selftest: str = ""  # what the GPU self-test turned off on this computer, in a sentence
 
     @classmethod
     def from_probe(cls, data: dict[str, Any], *, cached: bool = False) -> Hardware:
@@ -226,6 +227,7 @@ class Hardware:
             advice=str(data.get("advice") or ""),
             cached=cached,
             unused_gpu=str(data.get("unused_gpu") or ""),
+            selftest=str(data.get("selftest") or ""),
         )
 
     @property

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from transformers import AttentionInterface
 
+from engine import proven
+
 VARLEN = "tunewright_varlen"
 
 
@@ -33,7 +35,7 @@ _VARLEN_PARAMETERS = set(inspect.signature(_varlen).parameters) if _varlen is no
 
 def packed_attention_for(device: torch.device) -> str:
     """The attention implementation to train packed rows with on `device`."""
-    if device.type == "cuda" and _varlen is not None:
+    if device.type == "cuda" and _varlen is not None and proven.passed("packed_attention"):
         return VARLEN
     return "sdpa"
 

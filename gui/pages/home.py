@@ -95,7 +95,9 @@ class HomePage(QWidget):
         self.memory_label = label("", wrap=True)
         self.disk_label = label("", wrap=True)
         self.probe_note = label("", "Muted", wrap=True)
-        for widget in (self.gpu_label, self.gpu_detail, self.memory_label, self.disk_label, self.probe_note):
+        self.selftest_note = label("", wrap=True)  # fast paths the GPU self-test turned off here
+        self.selftest_note.hide()
+        for widget in (self.gpu_label, self.gpu_detail, self.selftest_note, self.memory_label, self.disk_label, self.probe_note):
             layout.addWidget(widget)
         layout.addStretch(1)
         return frame
@@ -179,6 +181,8 @@ class HomePage(QWidget):
         self.probe_note.setText(hardware.error or note or ("Checking again…" if hardware.cached else ""))
         self.probe_note.setVisible(bool(self.probe_note.text()))
         self.gpu_detail.setVisible(bool(self.gpu_detail.text()))
+        self.selftest_note.setText(hardware.selftest)
+        self.selftest_note.setVisible(bool(hardware.selftest))
 
     def show_recent(self) -> None:
         while self.recent_grid.count():

@@ -101,6 +101,7 @@ def test_pause_resume_and_a_killed_rank_then_resume_on_one_process(tunewright_ho
         (2, 0, 16, 2, "plan.processes_cpu"),  # ... unless asked, to check the path
         (0, 1, 16, 1, ""),
         (0, 4, 16, 4, "plan.gpus_all"),
+        (0, 4, 16, 1, "plan.gpus_unproven"),  # the self-test found the multi-GPU path wrong here
         (2, 4, 16, 2, "plan.gpus_some"),
         (1, 4, 16, 1, "plan.gpus_one"),
         (0, 8, 4, 4, "plan.gpus_batch"),  # every GPU needs at least one example of each step
@@ -108,7 +109,8 @@ def test_pause_resume_and_a_killed_rank_then_resume_on_one_process(tunewright_ho
 )
 def test_the_planner_chooses_how_many_gpus_and_says_why(tiny_classify_config, gpus_asked, gpu_count, batch_size, expected, code):
     config = from_dict({**tiny_classify_config, "gpus": gpus_asked, "batch_size": batch_size})
-    count, said, values = distributed.plan(config, gpu_count)
+    proven = code != "plan.gpus_unproven"
+    count, said, values = distributed.plan(config, gpu_count, proven)
     assert (count, said) == (expected, code)
     if said:
         from engine.protocol import message
