@@ -29,6 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     run.add_argument("--detach", action="store_true", help="run in the background, outliving this command")
 
+    submit = commands.add_parser("submit", help="record a run from a config file without starting it; prints its id")
+    submit.add_argument("config", type=Path)
+    rows = commands.add_parser("rows", help="a run's row, metrics and events newer than those given, as JSON")
+    rows.add_argument("run", type=int)
+    rows.add_argument("--after-metric", type=int, default=0)
+    rows.add_argument("--after-event", type=int, default=0)
+
     listing = commands.add_parser("list", help="all runs")
     listing.add_argument("--json", action="store_true")
 
@@ -181,6 +188,20 @@ def _report(db, run_id: int, outcome: Status) -> int:
         return 1
     best = f", best {run['best_metric_name']} {run['best_metric']:.4g}" if run["best_metric"] is not None else ""
     print(f"Run {run_id} {outcome}{best}. Folder: {run['run_dir']}", file=sys.stderr)
+    return 0
+
+
+def cmd_submit(args) -> int:
+    config = load(args.config, [])
+    preflight(config)
+    print(jobs.submit(_db(), config, home=store.default_home()))
+    return 0
+
+
+def cmd_rows(args) -> int:
+    from engine.cluster import remote_rows
+
+    print(json.dumps(remote_rows(_db(), args.run, args.after_metric, args.after_event)))
     return 0
 
 
@@ -368,6 +389,8 @@ COMMANDS = {
     "doctor": cmd_doctor,
     "plan": cmd_plan,
     "selftest": cmd_selftest,
+    "submit": cmd_submit,
+    "rows": cmd_rows,
 }
 
 if __name__ == "__main__":

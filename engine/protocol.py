@@ -576,3 +576,26 @@ MESSAGES.update({
         "at once did not give the same results as on one.",
     ),
 })
+# ---- A Slurm cluster over SSH (engine/cluster.py)
+MESSAGES.update({
+    "cluster.unreachable": Message(
+        Level.ERROR,
+        "This computer cannot reach {host}. Check the address, and that you are on the institute's network "
+        "or its VPN.",
+    ),
+    "cluster.key_refused": Message(
+        Level.ERROR,
+        "{login} did not accept your SSH key. Add your key to your SSH agent, or choose its key file, and make "
+        "sure the cluster knows it (ask its administrators if unsure).",
+    ),
+    "cluster.no_slurm": Message(Level.ERROR, "{host} answers, but Slurm's sbatch is not found there; is it the login node?"),
+    "cluster.no_partition": Message(
+        Level.ERROR, "Slurm on the cluster does not know the partition '{partition}'; check its name (sinfo lists them).",
+    ),
+    "cluster.no_folder": Message(Level.ERROR, "Tunewright cannot write to the folder {folder} on the cluster."),
+    "cluster.no_engine": Message(
+        Level.ERROR,
+        "Tunewright does not run on the cluster with '{python}'. Give the Python of the environment where "
+        "Tunewright is installed there, or the path of the Tunewright app on the shared file system.",
+    ),
+})
