@@ -15,6 +15,7 @@ import json
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import asdict, dataclass, fields
@@ -44,7 +45,7 @@ class Cluster:
     )
     partition: str = setting("", "The Slurm partition (queue) with GPUs, such as 'gpu'. Empty: the cluster's default.")
     account: str = setting("", "The Slurm account your time is billed to. Empty: your default account.")
-    gpus_per_job: int = setting(1, "How many GPUs one run asks for (on one node).")
+    gpus_per_job: int = setting(1, "How many GPUs one run asks for (on one node); 0 for a cluster without GPUs.")
     time_limit: str = setting(
         "04:00:00", "The longest a run may hold its GPUs at a time (hours:minutes:seconds). A run that needs "
         "longer is checkpointed before the limit and queued again, and continues where it stopped."
@@ -64,8 +65,8 @@ class Cluster:
             raise ConfigError(f"'{self.user}' is not a user name a cluster accepts; check the spelling.")
         if not 1 <= self.port <= 65535:
             raise ConfigError("The SSH port is a number from 1 to 65535 (almost always 22).")
-        if self.gpus_per_job < 1:
-            raise ConfigError("A run needs at least one GPU on the cluster.")
+        if self.gpus_per_job < 0:
+            raise ConfigError("The number of GPUs per run is 0 (none) or more.")
         if not re.fullmatch(r"(\d+-)?\d{1,3}:\d{2}:\d{2}", self.time_limit):
             raise ConfigError(
                 f"The time limit '{self.time_limit}' is not hours:minutes:seconds, such as 04:00:00 for four hours."
@@ -109,7 +110,10 @@ def save_cluster(cluster: Cluster, home: Path | None = None) -> None:
 
 
 def ssh_options(cluster: Cluster) -> list[str]:
+    # accept-new: a login node's key is trusted the first time, as a person answering "yes" would, and a
+    # changed key is still refused.
     options = ["-p", str(cluster.port), "-o", "BatchMode=yes", "-o", f"ConnectTimeout={SSH_TIMEOUT}",
+               "-o", "StrictHostKeyChecking=accept-new",
                "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3"]
     if cluster.key_file:
         options += ["-i", str(Path(cluster.key_file).expanduser()), "-o", "IdentitiesOnly=yes"]
@@ -176,6 +180,16 @@ def shell_path(path: str) -> str:
     return shlex.quote(path)
 
 
+# What the engine takes as pause and cancel (engine/jobs.py), sent by scancel to the job's steps only, that is
+# to the engine under srun (srun itself would take an INT for its own).
+CONTROL_SIGNALS = {"pause": "USR1", "cancel": "TERM"}
+
+
+def control_command(cluster: Cluster, job_id: str, what: str) -> list[str]:
+    """ssh sending the window's pause or cancel to the job: the engine checkpoints, then stops."""
+    return ssh_command(cluster, f"scancel --signal={CONTROL_SIGNALS[what]} {int(job_id)}")
+
+
 def submit_command(cluster: Cluster, run_folder: str) -> list[str]:
     """ssh running sbatch on the run's script, from its folder; prints the Slurm job id."""
     return ssh_command(cluster, f"cd {shell_path(run_folder)} && sbatch --parsable job.sh")
@@ -186,12 +200,13 @@ def batch_script(cluster: Cluster, run_folder: str) -> str:
     first start creates the run in the cluster's own Tunewright database and writes its id to `run_id`; a
     start after a requeue continues that run from its checkpoint.
 
-    Before the time limit, and when Slurm preempts the job, the engine is asked to pause (it checkpoints and
-    stops at the next step) and the job requeues itself. Cancel from the window is `scancel --signal=TERM`,
-    which the engine takes as cancel."""
-    options = ["--job-name=tunewright", "--nodes=1", f"--gpus-per-node={cluster.gpus_per_job}",
-               f"--time={cluster.time_limit}", "--requeue", "--signal=B:USR1@300", "--open-mode=append",
-               "--output=slurm.log"]  # submitted from the run's folder (`submit_command`)
+    Five minutes before the time limit (USR2 to this script) the engine is asked to pause (it checkpoints and
+    stops at the next step) and the job requeues itself. The window's pause and cancel are `scancel` with USR1
+    and TERM to the engine's step, which it takes as pause and cancel (`CONTROL_SIGNALS`)."""
+    options = ["--job-name=tunewright", "--nodes=1", f"--time={cluster.time_limit}", "--requeue",
+               "--signal=B:USR2@300", "--open-mode=append", "--output=slurm.log"]  # sbatch runs in the run's folder
+    if cluster.gpus_per_job:
+        options.append(f"--gpus-per-node={cluster.gpus_per_job}")
     if cluster.partition:
         options.append(f"--partition={cluster.partition}")
     if cluster.account:
@@ -210,14 +225,14 @@ if [ ! -s run_id ]; then
 fi
 run=$(cat run_id)
 engine_pid=""
-stop_and_requeue() {{  # the time limit is near, or Slurm preempts the job: checkpoint, then queue again
+stop_and_requeue() {{  # the time limit is near: checkpoint, then queue again
     touch requeue
     [ -n "$engine_pid" ] && kill -USR1 "$engine_pid" 2>/dev/null
 }}
-trap stop_and_requeue USR1
-trap '[ -n "$engine_pid" ] && kill -TERM "$engine_pid" 2>/dev/null' TERM
+trap stop_and_requeue USR2
+trap '' USR1  # a pause is the engine's alone
 rm -f requeue
-srun --ntasks=1 --gpus-per-node={cluster.gpus_per_job} {python} -m engine job "$run" &
+srun --ntasks=1 {python} -m engine job "$run" &
 engine_pid=$!
 while kill -0 "$engine_pid" 2>/dev/null; do wait "$engine_pid"; done
 if [ -e requeue ]; then
@@ -256,6 +271,8 @@ class SyncState:
 
     after_metric: int = 0
     after_event: int = 0
+    job_id: str = ""  # Slurm's
+    run_folder: str = ""  # on the cluster
     last_contact: float | None = None  # when the cluster last answered (this computer's clock)
     newest_row: float | None = None  # the time of the newest row copied (the cluster's clock)
     lag_seconds: float | None = None  # how old the newest row was when it arrived
@@ -271,13 +288,17 @@ class SyncState:
         (folder / "remote-sync.json").write_text(json.dumps(asdict(self)))
 
 
-def sync(db: Database, run_id: int, fetch: Callable[[int, int], dict[str, Any]], folder: Path) -> SyncState:
+def sync(db: Database, run_id: int, fetch: Callable[[int, int], dict[str, Any] | None], folder: Path) -> SyncState:
     """Copy a remote run's new rows into the local run `run_id`. `fetch(after_metric, after_event)` returns
     `remote_rows`' answer (through ssh). When the cluster dropped rows (a resume goes back to its
     checkpoint), the digests differ and the curve is copied again whole. Raises OSError when unreachable;
     the state then keeps the last contact, for "cannot reach the cluster since ...". """
     state = SyncState.read(folder)
     answer = fetch(state.after_metric, state.after_event)
+    if answer is None:  # the job waits in Slurm's queue
+        state.last_contact = time.time()
+        state.write(folder)
+        return state
     for event in answer["events"]:
         db["events"].insert({**{k: event[k] for k in ("time", "level", "code", "message", "detail")}, "run_id": run_id})
         state.after_event = max(state.after_event, event["id"])
@@ -312,20 +333,20 @@ def _add_metric_rows(db: Database, run_id: int, rows: list[list]) -> None:
             )
 
 
-def ssh_fetch(cluster: Cluster, run_folder: str, remote_run_id: int, run: Runner = _run) -> Callable[[int, int], dict[str, Any]]:
-    """`sync`'s fetch for a run on the cluster: `tunewright-engine rows` there, through ssh. Raises OSError
-    when the cluster cannot be reached or does not answer."""
+def ssh_fetch(cluster: Cluster, run_folder: str, run: Runner = _run) -> Callable[[int, int], dict[str, Any] | None]:
+    """`sync`'s fetch for the run in `run_folder` on the cluster: `tunewright-engine rows` there, through ssh;
+    None while the job waits in Slurm's queue. Raises OSError when the cluster cannot be reached."""
 
     def fetch(after_metric: int, after_event: int) -> dict[str, Any]:
-        remote = (f'cd {shell_path(run_folder)} && TUNEWRIGHT_HOME="$PWD/home" {cluster.python} -m engine rows '
-                  f"{int(remote_run_id)} --after-metric {int(after_metric)} --after-event {int(after_event)}")
+        remote = (f'cd {shell_path(run_folder)} && test -s run_id && TUNEWRIGHT_HOME="$PWD/home" {cluster.python} '
+                  f'-m engine rows "$(cat run_id)" --after-metric {int(after_metric)} --after-event {int(after_event)}')
         try:
             done = run(ssh_command(cluster, remote))
         except subprocess.TimeoutExpired as error:
             raise OSError(f"{cluster.host} did not answer in time") from error
-        if done.returncode != 0:
+        if done.returncode == 255 or (done.returncode != 0 and done.stderr.strip()):
             raise OSError(done.stderr.strip()[-300:] or f"ssh exit status {done.returncode}")
-        return json.loads(done.stdout)
+        return json.loads(done.stdout) if done.returncode == 0 else None  # no run_id yet: still queued
 
     return fetch
 
@@ -354,3 +375,34 @@ def make_bundle(config: dict[str, Any], folder: Path) -> Path:
             bundled[key] = str(target.relative_to(folder))
     (folder / "config.json").write_text(json.dumps(bundled, indent=2))
     return folder
+
+
+# ---------------------------------------------------------------- sending a run
+
+
+def remote_run_folder(cluster: Cluster, run_id: int) -> str:
+    return f"{cluster.remote_folder.rstrip('/')}/runs/{socket.gethostname()}-{run_id:05d}"
+
+
+def send(cluster: Cluster, db: Database, run_id: int, run: Runner = _run) -> SyncState:
+    """Send a recorded run to the cluster: its bundle and batch script copied there with rsync, queued with
+    sbatch. From then on `sync` brings its rows here. Raises OSError with the tool's last words when a step
+    fails."""
+    row = store.get_run(db, run_id)
+    local_folder = Path(row["run_dir"])
+    bundle = make_bundle(row["config"], local_folder / "bundle")
+    folder = remote_run_folder(cluster, run_id)
+    (bundle / "job.sh").write_text(batch_script(cluster, folder))
+    for argv in (ssh_command(cluster, f"mkdir -p {shell_path(folder)}"),
+                 rsync_command(cluster, f"{bundle}/", f"remote:{folder}/")):
+        done = run(argv)
+        if done.returncode != 0:
+            raise OSError(done.stderr.strip()[-300:] or f"{argv[0]} exit status {done.returncode}")
+    done = run(submit_command(cluster, folder))
+    if done.returncode != 0:
+        raise OSError(done.stderr.strip()[-300:] or f"sbatch exit status {done.returncode}")
+    state = SyncState(job_id=done.stdout.strip().split(";")[0], run_folder=folder, last_contact=time.time())
+    state.write(local_folder)
+    store.update_run(db, run_id, status="queued", pid=None)
+    return state
+

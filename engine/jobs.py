@@ -103,14 +103,15 @@ def start(db: Database, config: JobConfig, *, home: Path) -> int:
 def training_now(db: Database) -> list[int]:
     """The runs a live process is working on (dead ones are marked interrupted first)."""
     reconcile(db)
-    return [row["id"] for row in db["runs"].rows_where("status IN (?, ?)", [str(s) for s in LIVE], select="id")]
+    live = db["runs"].rows_where("status IN (?, ?)", [str(s) for s in LIVE], select="id, run_dir")
+    return [row["id"] for row in live if not is_remote(row["run_dir"])]  # a cluster's run uses no GPU here
 
 
 def start_next(db: Database, *, home: Path) -> int | None:
     """Launch the oldest queued run when no job is live (one training job per GPU at a time)."""
     if training_now(db):
         return None
-    queued = list(db["runs"].rows_where("status = ?", [str(Status.QUEUED)], order_by="id", limit=1))
+    queued = [r for r in db["runs"].rows_where("status = ?", [str(Status.QUEUED)], order_by="id") if not is_remote(r["run_dir"])][:1]
     if not queued or not _claim(db, queued[0]["id"]):
         return None
     launch(db, queued[0]["id"], home=home)
@@ -171,11 +172,16 @@ def reconcile(db: Database) -> list[int]:
     """Mark as interrupted every live run whose process is gone; returns their ids."""
     interrupted = []
     for run in db["runs"].rows_where("status IN (?, ?)", [str(s) for s in LIVE]):
-        if not _alive(run["pid"], run["pid_started"]):
+        if not is_remote(run["run_dir"]) and not _alive(run["pid"], run["pid_started"]):
             store.update_run(db, run["id"], status=Status.INTERRUPTED, pid=None)
             store.add_event(db, run["id"], "run.interrupted", step=run["checkpoint_step"] or 0)
             interrupted.append(run["id"])
     return interrupted
+
+
+def is_remote(run_dir: str | None) -> bool:
+    """Is this run a copy of one on a cluster (engine/cluster.py), which no local process works on?"""
+    return bool(run_dir) and (Path(run_dir) / "remote-sync.json").exists()
 
 
 def _alive(pid: int | None, started: float | None) -> bool:

@@ -26,7 +26,7 @@ def a_cluster(**values) -> cluster.Cluster:
         ({"host": ""}, "login node"),
         ({"host": "login hpc; rm -rf"}, "not an address"),
         ({"time_limit": "4 hours"}, "hours:minutes:seconds"),
-        ({"gpus_per_job": 0}, "at least one GPU"),
+        ({"gpus_per_job": -1}, "0 \\(none\\) or more"),
         ({"key_file": "/nowhere/id_ed25519"}, "does not exist"),
     ],
 )
@@ -47,7 +47,7 @@ def test_a_cluster_is_added_once_and_kept_privately(tunewright_home):
 
 def test_the_batch_script_requeues_before_the_time_limit_and_is_valid_bash(tmp_path):
     script = cluster.batch_script(a_cluster(time_limit="1-00:00:00"), "~/tunewright/runs/00007")
-    for line in ("#SBATCH --requeue", "#SBATCH --signal=B:USR1@300", "#SBATCH --time=1-00:00:00",
+    for line in ("#SBATCH --requeue", "#SBATCH --signal=B:USR2@300", "#SBATCH --time=1-00:00:00",
                  "#SBATCH --partition=gpu", "#SBATCH --account=lab42", "#SBATCH --gpus-per-node=2"):
         assert line in script
     assert 'cd "$HOME"/tunewright/runs/00007' in script
@@ -133,7 +133,7 @@ def test_a_cluster_that_cannot_be_reached_keeps_the_local_rows_and_says_since_wh
     store.add_metric_steps(local, run_id, [(1, {"train_loss": 1.0})])
     (tmp_path / "run").mkdir()
     cluster.SyncState(after_metric=1, last_contact=1_700_000_000.0).write(tmp_path / "run")
-    fetch = cluster.ssh_fetch(a_cluster(host="127.0.0.1", port=1), "~/tunewright/runs/00001", 1)
+    fetch = cluster.ssh_fetch(a_cluster(host="127.0.0.1", port=1), "~/tunewright/runs/00001")
     with pytest.raises(OSError):
         cluster.sync(local, run_id, fetch, tmp_path / "run")
     assert store.metric_series(local, run_id, "train_loss") == [(1, 1.0)]

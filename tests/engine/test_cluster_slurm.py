@@ -1,0 +1,102 @@
+"""A run sent to a real Slurm over a real SSH connection: the single-node Slurm and the sshd on localhost that
+`.ci/slurm-localhost.sh` starts. Its curve appears in the local database; cancel reaches the job."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine import cluster, jobs, store
+from engine.config import from_dict
+from tests.engine.helpers import train_steps
+
+SSH_PORT = int(os.environ.get("TUNEWRIGHT_TEST_SSH_PORT", "2222"))
+KEY = Path("~/.ssh/id_ed25519").expanduser()
+
+
+def _slurm_and_ssh() -> str:
+    """Why these tests cannot run here, or "" when they can."""
+    if shutil.which("sinfo") is None or shutil.which("ssh") is None or shutil.which("rsync") is None:
+        return "Slurm, ssh or rsync is not installed (.ci/slurm-localhost.sh installs and starts them)"
+    if subprocess.run(["sinfo", "-h"], capture_output=True, timeout=20).returncode != 0:
+        return "Slurm is not running (.ci/slurm-localhost.sh starts it)"
+    if not KEY.exists():
+        return "no SSH key for localhost (.ci/slurm-localhost.sh makes one)"
+    probe = ["ssh", "-p", str(SSH_PORT), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-i", str(KEY),
+             f"{os.environ.get('USER', 'root')}@127.0.0.1", "true"]
+    if subprocess.run(probe, capture_output=True, timeout=30).returncode != 0:
+        return f"no SSH server on localhost:{SSH_PORT} that takes {KEY}"
+    return ""
+
+
+why_not = _slurm_and_ssh() if os.name == "posix" else "POSIX only"
+pytestmark = pytest.mark.skipif(bool(why_not), reason=why_not)
+
+
+@pytest.fixture
+def localhost(tmp_path) -> cluster.Cluster:
+    return cluster.Cluster(
+        name="localhost", host="127.0.0.1", port=SSH_PORT, user=os.environ.get("USER", "root"), key_file=str(KEY),
+        partition="", gpus_per_job=0, time_limit="00:30:00", remote_folder=str(tmp_path / "cluster"),
+        python=sys.executable,
+    )
+
+
+def follow(db, run_id, until, timeout=400):
+    folder = Path(store.get_run(db, run_id)["run_dir"])
+    state = cluster.SyncState.read(folder)
+    fetch = cluster.ssh_fetch(localhost_of(folder), state.run_folder)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cluster.sync(db, run_id, fetch, folder)
+        if until(store.get_run(db, run_id)):
+            return cluster.SyncState.read(folder)
+        time.sleep(2)
+    raise TimeoutError(f"the run is still {store.get_run(db, run_id)['status']}")
+
+
+_clusters: dict[Path, cluster.Cluster] = {}
+
+
+def localhost_of(folder: Path) -> cluster.Cluster:
+    return _clusters[folder]
+
+
+def send(db, home, the_cluster, values) -> int:
+    run_id = jobs.submit(db, from_dict(values), home=home)
+    assert cluster.connection_test(the_cluster) == []
+    state = cluster.send(the_cluster, db, run_id)
+    assert state.job_id.isdigit()
+    _clusters[Path(store.get_run(db, run_id)["run_dir"])] = the_cluster
+    return run_id
+
+
+def test_a_run_on_the_cluster_draws_its_curve_here(tunewright_home, localhost, tiny_classify_config):
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = send(db, tunewright_home, localhost, tiny_classify_config)
+    assert jobs.training_now(db) == []  # nothing trains on this computer
+
+    state = follow(db, run_id, lambda run: run["status"] in ("completed", "failed", "cancelled"))
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error"]
+    assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))
+    assert any(e["code"] == "run.completed" for e in store.events(db, run_id))
+    assert state.lag_seconds is not None and state.lag_seconds < 60
+
+
+def test_cancel_reaches_the_job_on_the_cluster(tunewright_home, localhost, tiny_classify_config):
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 40, "batch_size": 4})
+    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+
+    state = cluster.SyncState.read(Path(store.get_run(db, run_id)["run_dir"]))
+    done = subprocess.run(cluster.control_command(localhost, state.job_id, "cancel"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    follow(db, run_id, lambda run: run["status"] in ("cancelled", "completed", "failed", "interrupted"), timeout=120)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "cancelled" and run["checkpoint_step"] == run["step"]
+    assert train_steps(db, run_id) == list(range(1, run["step"] + 1))
