@@ -100,3 +100,21 @@ def test_cancel_reaches_the_job_on_the_cluster(tunewright_home, localhost, tiny_
     run = store.get_run(db, run_id)
     assert run["status"] == "cancelled" and run["checkpoint_step"] == run["step"]
     assert train_steps(db, run_id) == list(range(1, run["step"] + 1))
+
+
+def test_near_the_time_limit_the_job_checkpoints_requeues_and_continues(tunewright_home, localhost, tiny_classify_config):
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 6, "batch_size": 4})
+    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+
+    # What Slurm sends the batch script five minutes before the time limit (#SBATCH --signal=B:USR2@300).
+    state = cluster.SyncState.read(Path(store.get_run(db, run_id)["run_dir"]))
+    warn = cluster.ssh_command(localhost, f"scancel --batch --signal=USR2 {state.job_id}")
+    assert subprocess.run(warn, capture_output=True).returncode == 0
+    follow(db, run_id, lambda run: any(e["code"] == "run.resumed" for e in store.events(db, run_id)), timeout=300)
+    follow(db, run_id, lambda run: run["status"] in ("completed", "failed", "cancelled"), timeout=400)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error"]
+    assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))  # nothing lost or repeated
+    codes = [e["code"] for e in store.events(db, run_id)]
+    assert codes.index("run.paused") < codes.index("run.resumed")

@@ -88,7 +88,7 @@ def test_pause_resume_and_a_killed_rank_then_resume_on_one_process(tunewright_ho
     stored = store.get_run(db, run_id)["config"] | {"gpus": 1}
     store.update_run(db, run_id, config=json.dumps(stored))
     jobs.resume(db, run_id, home=tunewright_home)
-    wait_for(lambda: store.get_run(db, run_id)["status"] in ("completed", "failed", "interrupted"), timeout=300)
+    wait_for(lambda: store.get_run(db, run_id)["status"] in ("completed", "failed", "interrupted"), timeout=900)
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error_detail"]
     assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))  # nothing missing, nothing twice
