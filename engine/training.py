@@ -299,7 +299,10 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
     stopped = ""
     micro_size = config.micro_batch_size or config.batch_size
     meter = _Meter(job, steps, state)
-    monitor = Monitor(job, steps, rows=loop.steps_per_epoch * config.batch_size)
+    monitor = Monitor(
+        job, steps, rows=loop.steps_per_epoch * config.batch_size, metric=loop.metric,
+        higher_is_better=loop.higher_is_better, warmup_steps=round(config.warmup_fraction * steps),
+    )
     monitor.started()
     rollbacks = 0
     last_checkpoint = time.monotonic()
