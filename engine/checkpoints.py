@@ -302,6 +302,7 @@ def load_checkpoint(job: Job, model, optimizer, scheduler) -> TrainState | None:
     A damaged save is passed over for the one before it, then for the best weights so far (with a fresh
     optimizer), each said in an event; None when nothing was saved, or nothing saved can be read (said too,
     so a run never silently starts again at step 0)."""
+    recover_swap(job.run_dir / BEST)  # the best weights too may have been cut short mid-swap
     damaged: list[str] = []  # what was wrong with each save passed over, in words
     for folder in checkpoint_folders(job.run_dir):
         try:

@@ -64,47 +64,26 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
     run = store.get_run(db, run_id)
     store.update_run(db, run_id, error=None, error_detail=None)
 
-    import torch
-
     from engine.hardware import pick_device, pick_dtype
-    from engine.training import DiskFull, Job, saved_checkpoint_step
+    from engine.training import Job, saved_checkpoint_step
 
+    folder = Path(run["run_dir"] or jobs.run_dir(home, run_id))
     try:
         config = from_dict(run["config"])
         device = pick_device(config.device)
         job = Job(
-            db=db, run_id=run_id, config=config, run_dir=Path(run["run_dir"] or jobs.run_dir(home, run_id)),
+            db=db, run_id=run_id, config=config, run_dir=folder,
             home=home, device=device, dtype=pick_dtype(device, config.precision), controls=controls,
         )
         store.private_folder(job.run_dir)
         outcome = recipe_for(config.kind)(job)
-    except (ConfigError, DataError) as problem:
-        _fail(db, run_id, str(problem), traceback.format_exc())
-        outcome = Status.FAILED
-    except DiskFull as full:
-        _fail(db, run_id, str(full), traceback.format_exc())
-        outcome = Status.FAILED
     except store.DatabaseBusy:
         # The files hold the last checkpoint; the steps since are redone on resume. Said once it can be.
-        folder = Path(run["run_dir"] or jobs.run_dir(home, run_id))
         step = saved_checkpoint_step(folder) or 0
-        _when_possible(lambda: _end(db, run_id, Status.PAUSED, "run.paused_database_busy", step=step, seconds=round(JOB_PATIENCE_SECONDS)))
+        _when_possible(lambda: _paused_by_busy_database(db, run_id, step))
         outcome = Status.PAUSED
-    except torch.OutOfMemoryError:
-        _fail(
-            db, run_id,
-            "The model and batch did not fit in the GPU's memory. Try a smaller batch size or length limit, or LoRA.",
-            traceback.format_exc(),
-        )
-        outcome = Status.FAILED
     except Exception as error:  # noqa: BLE001 - every failure must end as a status a person can read
-        if _database_full(error):
-            folder = Path(run["run_dir"] or jobs.run_dir(home, run_id))
-            step = saved_checkpoint_step(folder)
-            reason = message("disk.full_database", folder=home, step=step or 0)[1] if step is not None else message("disk.full_database_first", folder=home)[1]
-        else:
-            reason = f"An unexpected error stopped training ({type(error).__name__}: {error})."
-        detail = traceback.format_exc()
+        reason, detail = _reason(error, home, saved_checkpoint_step(folder)), traceback.format_exc()
         _when_possible(lambda: _fail(db, run_id, reason, detail))
         outcome = Status.FAILED
     else:
@@ -121,8 +100,27 @@ JOB_PATIENCE_SECONDS = 120.0
 LAST_WORDS_SECONDS = 3600.0
 
 
+def _reason(error: Exception, home: Path, checkpoint_step: int | None) -> str:
+    """The sentence a person reads for what stopped the job."""
+    import torch
+
+    from engine.training import DiskFull
+
+    if isinstance(error, (ConfigError, DataError, DiskFull)):
+        return str(error)
+    if isinstance(error, torch.OutOfMemoryError):
+        return "The model and batch did not fit in the GPU's memory. Try a smaller batch size or length limit, or LoRA."
+    if _database_full(error):
+        if checkpoint_step is None:
+            return message("disk.full_database_first", folder=home)[1]
+        return message("disk.full_database", folder=home, step=checkpoint_step)[1]
+    return f"An unexpected error stopped training ({type(error).__name__}: {error})."
+
+
 def _database_full(error: BaseException) -> bool:
-    return isinstance(error, sqlite3.OperationalError) and "full" in str(error)
+    """SQLite could not write for lack of room: SQLITE_FULL for a full disk (ENOSPC); a file-size limit or
+    quota (EFBIG, EDQUOT) reaches it as a failed write."""
+    return isinstance(error, sqlite3.OperationalError) and getattr(error, "sqlite_errorname", "") in ("SQLITE_FULL", "SQLITE_IOERR_WRITE")
 
 
 def _when_possible(write: Callable[[], None]) -> None:
@@ -139,14 +137,17 @@ def _when_possible(write: Callable[[], None]) -> None:
                 raise
             if time.monotonic() - started > LAST_WORDS_SECONDS:
                 raise
-            print(f"Waiting to record how run ended: {error}", flush=True)
+            try:
+                print(f"Waiting to record how the run ended: {error}", flush=True)
+            except OSError:
+                pass  # the log is on the same full disk
             time.sleep(pause)
             pause = min(pause * 2, 30.0)
 
 
-def _end(db, run_id: int, status: Status, code: str, **values) -> None:
-    store.update_run(db, run_id, status=status, pid=None, request=None)
-    store.add_event(db, run_id, code, **values)
+def _paused_by_busy_database(db, run_id: int, step: int) -> None:
+    store.update_run(db, run_id, status=Status.PAUSED, pid=None, request=None, checkpoint_step=step)
+    store.add_event(db, run_id, "run.paused_database_busy", step=step, seconds=round(JOB_PATIENCE_SECONDS))
 
 
 def _fail(db, run_id: int, reason: str, detail: str) -> None:

@@ -9,6 +9,8 @@ so only the checkpoint, the big write, hits it.
 from __future__ import annotations
 
 
+import time
+
 import psutil
 import pytest
 
@@ -54,3 +56,20 @@ def test_a_full_disk_during_a_checkpoint_is_one_sentence_and_loses_nothing(db, t
     assert run["status"] == "completed", run["error_detail"]
     assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))
     assert any(e["code"] == "run.resumed" and f"step {kept} " in e["message"] for e in store.events(db, run_id))
+
+
+def test_a_full_disk_during_a_database_write_ends_in_its_sentence_not_interrupted(db, tunewright_home, tiny_classify_config, stop_jobs):
+    config = from_dict({**tiny_classify_config, "epochs": 3, "batch_size": 4})
+    run_id = jobs.start(db, config, home=tunewright_home)
+    wait_for(lambda: len(train_steps(db, run_id)) >= 3, timeout=180, every=0.05)
+    job = psutil.Process(store.get_run(db, run_id)["pid"])
+    # Every file the job writes past its first 4 KB fails, the database's log first: a disk with no room left.
+    job.rlimit(psutil.RLIMIT_FSIZE, (4096, psutil.RLIM_INFINITY))
+    time.sleep(5)  # the job meets the full disk, and waits to say so
+    assert job.is_running() and store.get_run(db, run_id)["status"] == "running"
+    job.rlimit(psutil.RLIMIT_FSIZE, (psutil.RLIM_INFINITY, psutil.RLIM_INFINITY))  # space was freed
+
+    wait_for(lambda: store.get_run(db, run_id)["status"] not in ("preparing", "running"), timeout=120)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "failed"
+    assert "There is not enough disk space to " in run["error"] and "Traceback" not in run["error"], run["error"]

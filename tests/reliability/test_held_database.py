@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -48,9 +50,9 @@ def test_list_and_status_answer_while_the_database_is_held(db, tunewright_home):
     # A run whose process is gone: looking at it marks it interrupted, a write that must wait its turn.
     run_id = store.create_run(db, kind="classify", config={}, status="running")
     store.update_run(db, run_id, pid=2**22 + 7, pid_started=1.0)
-    holder = hold(store.database_path(tunewright_home), 12)
+    holder = hold(store.database_path(tunewright_home), 25)
     listed, status = cli("list", home=tunewright_home), cli("status", str(run_id), home=tunewright_home)
-    holder.wait(30)
+    holder.wait(60)
     for result in (listed, status):
         assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert "interrupted" in listed.stdout
@@ -72,3 +74,38 @@ def test_a_write_that_cannot_wait_longer_is_one_sentence(tunewright_home, monkey
     assert str(busy.value).endswith("Close that program and try again.")
     store.add_metrics(db, run_id, 1, {"train_loss": 1.0})  # once it lets go, writing works again
     assert store.metric_series(db, run_id, "train_loss") == [(1, 1.0)]
+
+
+def test_a_job_that_cannot_write_for_long_pauses_at_its_checkpoint_and_says_so(tunewright_home, tiny_classify_config, monkeypatch):
+    from engine import job as job_process
+    from engine.job import run_job
+
+    monkeypatch.setattr(store, "PATIENCE_SECONDS", store.PATIENCE_SECONDS)  # restored after the test
+    monkeypatch.setattr(job_process, "JOB_PATIENCE_SECONDS", 1.0)  # "long" is two minutes in real life
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = jobs.submit(db, from_dict({**tiny_classify_config, "epochs": 20, "batch_size": 4, "checkpoint_minutes": 0.002}), home=tunewright_home)
+
+    held = []
+
+    def hold_after_a_checkpoint():
+        other = sqlite3.connect(store.database_path(tunewright_home), isolation_level=None, check_same_thread=False)
+        wait_for(lambda: (other.execute("SELECT checkpoint_step FROM runs WHERE id = ?", [run_id]).fetchone()[0] or 0) >= 3, timeout=300, every=0.02)
+        other.execute("BEGIN EXCLUSIVE")
+        held.append(time.monotonic())
+        time.sleep(HOLD_SECONDS)
+        other.execute("ROLLBACK")
+
+    holder = threading.Thread(target=hold_after_a_checkpoint, daemon=True)
+    holder.start()
+    assert run_job(run_id, tunewright_home) == "paused"
+    holder.join()
+    run = store.get_run(db, run_id)
+    said = [e for e in store.events(db, run_id) if e["code"] == "run.paused_database_busy"]
+    assert run["status"] == "paused" and len(said) == 1
+    assert said[0]["message"].startswith(f"Paused at step {run['checkpoint_step']}, the last checkpoint, because another program")
+
+    jobs.resume(db, run_id, home=tunewright_home)
+    wait_for(lambda: store.get_run(db, run_id)["status"] not in ("queued", "preparing", "running"), timeout=300)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error"]
+    assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 
@@ -55,6 +56,47 @@ def test_three_resumes_at_once_start_one_process(db, tunewright_home, tiny_class
     assert sum(e["code"] == "run.resumed" for e in store.events(db, run_id)) == 1
     assert repeated_steps(db, run_id) == []
     assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))
+
+
+def test_a_resume_that_found_the_run_stopped_a_moment_ago_does_not_start_it_again(db, tunewright_home, tiny_classify_config, stop_jobs, monkeypatch):
+    run_id = jobs.submit(db, from_dict({**tiny_classify_config, "epochs": 1}), home=tunewright_home)
+    store.update_run(db, run_id, status="interrupted")
+    # A slow caller (a window, a shell) reads the run as stopped; before it acts, another caller resumes it.
+    looked, resumed = threading.Event(), threading.Event()
+    get_run = store.get_run
+
+    def read_then_stall(database, wanted):
+        row = get_run(database, wanted)
+        if threading.current_thread().name == "slow" and not resumed.is_set():
+            looked.set()
+            resumed.wait(60)
+        return row
+
+    monkeypatch.setattr(store, "get_run", read_then_stall)
+    outcomes = {}
+
+    def resume(name):
+        try:
+            jobs.resume(store.open_db(store.database_path(tunewright_home)), run_id, home=tunewright_home)
+            outcomes[name] = "started"
+        except jobs.JobError as refused:
+            outcomes[name] = str(refused)
+
+    slow = threading.Thread(target=resume, args=("slow",), name="slow")
+    slow.start()
+    looked.wait(5)  # (a resume that reads nothing before it acts never stalls)
+    resume("fast")
+    resumed.set()
+    slow.join(60)
+    monkeypatch.setattr(store, "get_run", get_run)
+    assert sorted(outcomes.values()).count("started") == 1, outcomes
+
+    wait_for(lambda: store.get_run(db, run_id)["status"] not in ("queued", "preparing", "running"), timeout=300)
+    time.sleep(3)  # a second start, had there been one, would be under way by now
+    wait_for(lambda: store.get_run(db, run_id)["status"] not in ("queued", "preparing", "running"), timeout=300)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error"]
+    assert starts(db, run_id) == 1 and repeated_steps(db, run_id) == []
 
 
 def test_run_in_a_shell_then_run_detached_trains_each_run_once(db, tunewright_home, tiny_classify_config, tmp_path, stop_jobs):
