@@ -26,7 +26,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from engine import store
-from engine.protocol import message
+from engine.protocol import CHECKPOINT_PROBLEMS, message
 
 if TYPE_CHECKING:
     from engine.training import Job
@@ -276,8 +276,8 @@ class _Damaged(Exception):
     """One file of a save could not be read or does not fit the model."""
 
     def __init__(self, folder: Path, name: str) -> None:
-        code = "checkpoint.file_damaged" if (folder / name).exists() else "checkpoint.file_missing"
-        super().__init__(message(code, file=name)[1])
+        problem = "damaged" if (folder / name).exists() else "missing"
+        super().__init__(CHECKPOINT_PROBLEMS[problem].format(file=name))
 
 
 def _read_checkpoint(folder: Path, model, device: torch.device) -> tuple[TrainState, dict[str, torch.Tensor], dict]:
@@ -314,7 +314,7 @@ def load_checkpoint(job: Job, model, optimizer, scheduler) -> TrainState | None:
             damaged.append(str(error))
             continue
         except (ValueError, KeyError, TypeError, RuntimeError):  # the optimizer's or schedule's state is not this run's
-            damaged.append(message("checkpoint.file_damaged", file="optimizer.pt")[1])
+            damaged.append(CHECKPOINT_PROBLEMS["damaged"].format(file="optimizer.pt"))
             continue
         torch.set_rng_state(saved["rng"]["torch"].cpu())
         if saved["rng"]["cuda"] and torch.cuda.is_available():
@@ -326,7 +326,7 @@ def load_checkpoint(job: Job, model, optimizer, scheduler) -> TrainState | None:
     expected = bool(damaged) or (store.get_run(job.db, job.run_id)["checkpoint_step"] or 0) > 0
     if not expected:
         return None
-    what = damaged[0] if damaged else message("checkpoint.none_found")[1]
+    what = damaged[0] if damaged else CHECKPOINT_PROBLEMS["gone"]
     state = _restore_best(job, model, scheduler)
     if state is not None:
         job.event("checkpoint.used_best", what=what, step=state.step)

@@ -347,9 +347,12 @@ MESSAGES["disk.full_database_first"] = Message(
     "no checkpoint had been saved yet, so training starts again from the beginning.",
 )
 # Reliability: a checkpoint that cannot be read is passed over, and the user is told for what.
-MESSAGES["checkpoint.file_damaged"] = Message(Level.INFO, "its file {file} is damaged")
-MESSAGES["checkpoint.file_missing"] = Message(Level.INFO, "its file {file} is missing")
-MESSAGES["checkpoint.none_found"] = Message(Level.INFO, "its files are gone")
+#: What was wrong with a checkpoint, said inside the sentences below as {what}.
+CHECKPOINT_PROBLEMS = {
+    "damaged": "its file {file} is damaged",
+    "missing": "its file {file} is missing",
+    "gone": "its files are gone",
+}
 MESSAGES["checkpoint.used_previous"] = Message(
     Level.WARNING,
     "The last checkpoint could not be used ({what}), so training picked up from the one before it, at step {step}.",
