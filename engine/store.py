@@ -281,16 +281,18 @@ def get_run(db: Database, run_id: int) -> dict[str, Any]:
     rows = list(db["runs"].rows_where("id = ?", [run_id]))
     if not rows:
         raise KeyError(run_id)
-    return _run_row(db, rows[0])
+    return _run_row(home_of(db), rows[0])
 
 
 def list_runs(db: Database, *, limit: int | None = None) -> list[dict[str, Any]]:
-    return [_run_row(db, run) for run in db["runs"].rows_where(order_by="id desc", limit=limit)]
+    home = home_of(db)
+    return [_run_row(home, run) for run in db["runs"].rows_where(order_by="id desc", limit=limit)]
 
 
-def _run_row(db: Database, run: dict[str, Any]) -> dict[str, Any]:
+def _run_row(home: Path | None, run: dict[str, Any]) -> dict[str, Any]:
     run["config"] = json.loads(run["config"])
-    run["run_dir"] = full_path(db, run["run_dir"])
+    if run["run_dir"] and home is not None and not Path(run["run_dir"]).is_absolute():
+        run["run_dir"] = str(home / run["run_dir"])
     return run
 
 
