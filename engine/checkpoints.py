@@ -153,9 +153,10 @@ def recover_swap(folder: Path) -> None:
 def _flush(path: Path) -> None:
     """Ask the OS to put `path` (a file, or a folder's list of names) on the disk itself, so a rename that
     follows cannot reach the disk before the data it names."""
-    if os.name != "posix" and path.is_dir():
+    folder = path.is_dir()
+    if os.name != "posix" and folder:
         return  # Windows cannot open a folder for flushing; NTFS journals renames itself
-    handle = os.open(path, os.O_RDONLY)
+    handle = os.open(path, os.O_RDONLY if folder else os.O_RDWR)  # (Windows flushes only what it may write)
     try:
         os.fsync(handle)
     finally:
