@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as missing:
         print(f"tunewright-engine: there is no run {missing}.", file=sys.stderr)
         return 2
+    except store.DatabaseBusy as busy:
+        print(f"tunewright-engine: {busy}", file=sys.stderr)
+        return 2
 
 
 def _db():
@@ -156,7 +159,8 @@ def cmd_run(args) -> int:
         return 0
     run_id = jobs.submit(db, config, home=home)
     print(run_id, flush=True)
-    if jobs.training_now(db):
+    # Taken at once, so a `--detach` or the window finding it queued meanwhile does not start it a second time.
+    if jobs.training_now(db) or not jobs.claim(db, run_id):
         return _wait(db, run_id)  # another job trains: ours is started from the queue when it finishes
     from engine.job import run_job
 

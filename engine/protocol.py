@@ -325,6 +325,47 @@ MESSAGES["disk.full_first"] = Message(
     "There is not enough disk space to save {what} in {folder}: free some space and resume; "
     "no checkpoint had been saved yet, so training starts again from the beginning.",
 )
+# Reliability: another program holding the database.
+MESSAGES["database.busy"] = Message(
+    Level.ERROR,
+    "Another program has kept Tunewright's database busy for {seconds} seconds (perhaps a backup or a database "
+    "viewer), so nothing could be saved to it. Close that program and try again.",
+)
+MESSAGES["run.paused_database_busy"] = Message(
+    Level.WARNING,
+    "Paused at step {step}, the last checkpoint, because another program kept Tunewright's database busy for "
+    "over {seconds} seconds (perhaps a backup or a database viewer). Resume whenever you like.",
+)
+MESSAGES["disk.full_database"] = Message(
+    Level.ERROR,
+    "There is not enough disk space to record training's progress in {folder}: free some space and resume; "
+    "the last checkpoint (step {step}) is intact.",
+)
+MESSAGES["disk.full_database_first"] = Message(
+    Level.ERROR,
+    "There is not enough disk space to record training's progress in {folder}: free some space and resume; "
+    "no checkpoint had been saved yet, so training starts again from the beginning.",
+)
+# Reliability: a checkpoint that cannot be read is passed over, and the user is told for what.
+#: What was wrong with a checkpoint, said inside the sentences below as {what}.
+CHECKPOINT_PROBLEMS = {
+    "damaged": "its file {file} is damaged",
+    "missing": "its file {file} is missing",
+    "gone": "its files are gone",
+}
+MESSAGES["checkpoint.used_previous"] = Message(
+    Level.WARNING,
+    "The last checkpoint could not be used ({what}), so training picked up from the one before it, at step {step}.",
+)
+MESSAGES["checkpoint.used_best"] = Message(
+    Level.WARNING,
+    "No checkpoint could be used ({what}), so training picked up from the best model so far, at step {step}; "
+    "only the optimizer's running averages start afresh.",
+)
+MESSAGES["checkpoint.fresh_start"] = Message(
+    Level.WARNING,
+    "No checkpoint and no best model so far could be used ({what}), so training starts again from the beginning.",
+)
 # Speed (issue 4): packing, compiling
 MESSAGES["plan.packing"] = Message(
     Level.INFO,
