@@ -317,9 +317,10 @@ def describe_memory(forecast: MemoryForecast) -> str:
 def plan_without_training(config: JobConfig) -> Plan:
     """The plan a run of `config` would start with: reads the data and the model's config and tokenizer,
     never the weights."""
-    from engine.hardware import probe
+    from engine.hardware import pick_device, probe
     from engine.models.catalog import resolve
 
+    pick_device(config.device)  # a device this computer does not have is refused here, as a run would be
     source = resolve(config.model, allow_unsafe=config.allow_unsafe_weights)
     shape = load_shape(source.path, source.gguf_file)
     tokenizer = _tokenizer(source, config.allow_unsafe_weights)

@@ -535,3 +535,25 @@ MESSAGES["distill.augmented"] = Message(
     "altered copies of them (some words dropped, swapped or joined with another example's), so it sees many "
     "more examples of what the teacher knows.",
 )
+# ---- The command line: what it says when something outside the data or the config stops a command
+MESSAGES.update({
+    "cli.database_damaged": Message(
+        Level.ERROR,
+        "The list of runs in {path} is damaged and cannot be read ({detail}). Your run folders are untouched; "
+        "restoring tunewright.db from a backup brings the list back.",
+    ),
+    "cli.database_busy": Message(
+        Level.ERROR, "Another program is holding the list of runs in {path}; close it (or wait for it) and try again."
+    ),
+    "cli.read_only": Message(
+        Level.ERROR,
+        "Tunewright may not change {path} ({detail}), so this could not be done; check that you may write "
+        "there, or set TUNEWRIGHT_HOME to a folder you may write in.",
+    ),
+    "cli.no_run": Message(Level.ERROR, "there is no run {run}."),
+    "cli.unexpected": Message(
+        Level.ERROR,
+        "Something went wrong inside Tunewright ({what}); nothing you made was changed. The details for a bug "
+        "report are in {log}.",
+    ),
+})

@@ -33,6 +33,7 @@ from engine.data.conversations import PLACEHOLDER, detect_layout, parse_row
 from engine.data.errors import DataError
 from engine.data.formats import ReadOptions, head_records, iter_records, resolve_options
 from engine.protocol import MESSAGES
+from engine.quoting import shown
 
 #: A category with fewer examples than this is too rare to learn (a handful of examples teach a
 #: classifier little more than their exact words).
@@ -296,8 +297,8 @@ def _class_findings(scan: _Scan, report: Report) -> list[Finding]:
     if not counts:
         return []
     (largest, most), (smallest, fewest) = counts.most_common()[0], counts.most_common()[-1]
-    findings = [_finding("doctor.classes", len(counts), [], largest=largest, largest_count=most,
-                         smallest=smallest, smallest_count=fewest)]
+    findings = [_finding("doctor.classes", len(counts), [], largest=shown(largest), largest_count=most,
+                         smallest=shown(smallest), smallest_count=fewest)]
     lonely = sorted(name for name, count in counts.items() if count < MIN_TO_EVALUATE)
     rare = sorted(name for name, count in counts.items() if count < MIN_TO_LEARN)
     if rare and len(rare) < len(counts):
@@ -309,14 +310,14 @@ def _class_findings(scan: _Scan, report: Report) -> list[Finding]:
         findings.append(_finding("doctor.unevaluable_classes", len(lonely), rows, fix="merge_rare",
                                  fix_values={"other": OTHER}, names=_names(lonely)))
     if len(counts) > 1 and most >= IMBALANCE_RATIO * fewest:
-        findings.append(_finding("doctor.imbalance", len(counts), [], largest=largest, smallest=smallest,
+        findings.append(_finding("doctor.imbalance", len(counts), [], largest=shown(largest), smallest=shown(smallest),
                                  ratio=round(most / fewest)))
     return findings
 
 
-def _names(names: list[str], shown: int = 5) -> str:
-    quoted = ", ".join(f"'{name}'" for name in names[:shown])
-    return quoted + (f" and {len(names) - shown} more" if len(names) > shown else "")
+def _names(names: list[str], most: int = 5) -> str:
+    quoted = ", ".join(f"'{shown(name)}'" for name in names[:most])
+    return quoted + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _length_findings(scan: _Scan, task: str, tokenizer: Any, max_length: int, skip: set[int]) -> list[Finding]:
