@@ -20,7 +20,7 @@ from engine import store
 from engine.config import ConfigError, config_type, help_for
 from engine.data.doctor import DATA_FIXES, OTHER, Report, apply_fix, examine
 from engine.data.errors import DataError
-from engine.data.formats import ReadOptions
+from engine.data.formats import ReadOptions, check_ordinary
 from engine.protocol import message
 
 
@@ -51,8 +51,10 @@ def run_checkup(
     sentence is stored and returned under "error"."""
     path = Path(path).expanduser().resolve()
     outcome: dict[str, Any] = {"path": str(path)}
-    if not path.exists():  # nothing to remember about a file that is not there
-        outcome["error"] = str(DataError("file.missing", file=path.name))
+    try:  # nothing to remember about a file that is not there, or a pipe or device that never ends
+        check_ordinary(path)
+    except DataError as error:
+        outcome["error"] = str(error)
         return outcome
     _record(db, path, status="checking", started_at=time.time(), error="")
     try:

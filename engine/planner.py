@@ -337,7 +337,9 @@ def plan_without_training(config: JobConfig) -> Plan:
         from engine.data.classification import load_classification
 
         texts = load_classification(config.data, config.text_column, config.label_column).texts
-        lengths, rows = [len(ids) for ids in tokenizer(sample_rows(texts))["input_ids"]], len(texts)
+        from engine.data.tokenizing import token_ids
+
+        lengths, rows = token_ids(tokenizer, sample_rows(texts))[1], len(texts)
     if not config.eval_data:
         rows -= round(rows * config.eval_fraction)  # the share set aside for evaluation
     machine = Machine.from_probe(probe())

@@ -216,6 +216,17 @@ MESSAGES.update({
         "{count} conversations use the placeholders {names}, which the run fills in: give their values in its "
         "'template_values' setting (for example your assistant's name), or training stops at the first.",
     ),
+    "doctor.mixed_encoding": Message(
+        Level.WARNING,
+        "{count} lines of this file are in the Windows-1252 encoding and the rest in UTF-8, as when files from "
+        "two programs are pasted together; each line was read as what it is. Check that accented letters look "
+        "right, and save the file as UTF-8 to be sure.",
+    ),
+    "doctor.not_categories": Message(
+        Level.WARNING,
+        "The column '{column}' has {count} different values among {rows} rows ({per} rows each on average): "
+        "these look like names or ids, not categories to learn. Choose the column that holds the categories.",
+    ),
     "doctor.all_good": Message(Level.INFO, "No problems found in {count} {what}."),
     # The one-click fixes, as their buttons say them
     "fix.drop_empty": Message(Level.INFO, "Drop the empty rows"),

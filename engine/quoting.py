@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 #: The longest piece of user text quoted in a sentence, in characters.
 LIMIT = 60
-#: The most values a sentence lists before "and N more".
-MAX_LISTED = 12
+#: The most characters a list of values takes in a sentence before "and N more".
+LIST_CHARS = 160
 ELLIPSIS = "…"
 
 
@@ -32,8 +32,15 @@ def shown(value: object, limit: int = LIMIT) -> str:
     return cleaned
 
 
-def shown_list(values: Iterable[object], limit: int = LIMIT, most: int = MAX_LISTED) -> str:
-    """Several values, each ``shown``, joined with commas: "a, b, c and 40 more"."""
+def shown_list(values: Iterable[object], limit: int = 40, budget: int = LIST_CHARS) -> str:
+    """Several values, each ``shown``, joined with commas, as many as fit in ``budget`` characters: "a, b,
+    c and 40 more"."""
     values = list(values)
-    listed = ", ".join(shown(value, limit) for value in values[:most])
-    return listed + (f" and {len(values) - most} more" if len(values) > most else "")
+    listed: list[str] = []
+    for value in values:
+        piece = shown(value, limit)
+        if listed and sum(len(item) + 2 for item in listed) + len(piece) > budget:
+            break
+        listed.append(piece)
+    rest = len(values) - len(listed)
+    return ", ".join(listed) + (f" and {rest} more" if rest else "")

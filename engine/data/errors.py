@@ -78,11 +78,21 @@ MESSAGES: dict[str, str] = {
         "{file} would unpack to {size}, far more than any real workbook; it was not opened, as it is damaged "
         "or made to fill the disk."
     ),
+    "file.xlsx_texts_too_big": (
+        "{file} holds {size} of texts, more than can be read here without running out of memory; save "
+        "the sheet as CSV, or split the workbook."
+    ),
+    "file.xlsx_other_sheet": (
+        "Only the first sheet of {file}, '{first}', is read, and it holds almost nothing, while another sheet "
+        "holds a table (its sheets: {sheets}); move the data to the first sheet, or save its sheet as a file "
+        "of its own."
+    ),
     "csv.value_too_long": (
         "Line {line} of {file} holds a value of more than {limit} characters; a quote is probably not closed, "
         "so the rest of the file was read as one value."
     ),
     "csv.bad_line": "Line {line} of {file} cannot be read as CSV ({reason}).",
+    "json.huge_number": "{file} holds a number of thousands of digits, which cannot be data for training.",
     "json.too_deep": "{file} nests lists or groups of fields too deeply to be data for training.",
     "file.not_ordinary": (
         "{file} is not an ordinary file (it is a pipe, a device or a socket), so it cannot be read as data; "

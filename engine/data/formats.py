@@ -24,6 +24,8 @@ import csv
 import io
 import itertools
 import json
+import os
+import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.data.errors import DataError, describe
+from engine.quoting import shown_list
 
 FORMATS = ("csv", "tsv", "json", "jsonl", "parquet", "xlsx", "folder", "registry")
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -45,8 +48,54 @@ MAX_FIELD_CHARS = 16 * 2**20
 #: An .xlsx is a zip archive; one that unpacks to more than this is refused unopened (a "zip bomb").
 MAX_XLSX_UNPACKED = 2 * 2**30
 MAX_XLSX_RATIO = 200
+#: openpyxl holds a workbook's shared strings (every distinct text in it) in memory; past this many bytes
+#: unpacked they would take gigabytes, so such a workbook is refused before it is opened.
+MAX_XLSX_SHARED_STRINGS = 256 * 2**20
 
 csv.field_size_limit(MAX_FIELD_CHARS)
+
+#: A folder of texts is walked at most this deep and this wide: a folder of categories is a few levels
+#: and a few thousand files, not a disk.
+MAX_FOLDER_DEPTH = 6
+MAX_FOLDER_ENTRIES = 200_000
+#: Blank lines skipped at the top of a CSV file before its head is read to guess the header.
+MAX_LEADING_BLANK = 64 * 2**20
+
+#: UTF-8 where the bytes are UTF-8, Windows-1252 where they are not: the text of a file that was pasted
+#: together from two programs (30 rows saved on a Mac, 30 from Excel on Windows). Each character is read by
+#: what it is, where reading the whole file as Windows-1252 would turn every UTF-8 "é" into "Ã©".
+MIXED_ENCODING = "utf-8-or-windows-1252"
+_CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+
+
+def _as_windows_1252(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return "".join(chr(byte) if byte in _CP1252_UNDEFINED else bytes([byte]).decode("cp1252") for byte in bad), error.end
+
+
+codecs.register_error("tunewright-windows-1252", _as_windows_1252)
+
+
+class _MixedDecoder(codecs.BufferedIncrementalDecoder):
+    def _buffer_decode(self, data: bytes, errors: str, final: bool) -> tuple[str, int]:
+        return codecs.utf_8_decode(data, "tunewright-windows-1252", final)
+
+
+def _find_codec(name: str) -> codecs.CodecInfo | None:
+    if name != MIXED_ENCODING.replace("-", "_"):
+        return None
+    utf8 = codecs.lookup("utf-8")
+    return codecs.CodecInfo(
+        name=MIXED_ENCODING, encode=utf8.encode,
+        decode=lambda data, errors="strict": codecs.utf_8_decode(data, "tunewright-windows-1252", True),
+        incrementalencoder=utf8.incrementalencoder, incrementaldecoder=_MixedDecoder,
+        streamreader=utf8.streamreader, streamwriter=utf8.streamwriter,
+    )
+
+
+codecs.register(_find_codec)
 
 
 @dataclass
@@ -116,10 +165,9 @@ def count_records(path: str | Path, options: ReadOptions | None = None) -> int:
 def detect_format(path: Path) -> str:
     """The file's format, by its first bytes where they are telling (a Parquet file renamed .csv is still
     Parquet), else by its extension."""
+    check_ordinary(path)
     if path.is_dir():
         return "folder"
-    if not path.is_file():
-        raise DataError("file.missing", file=path.name)
     if path.name.lower() == "dataset_info.json":
         return "registry"
     head = _read_head(path, 8)
@@ -131,6 +179,21 @@ def detect_format(path: Path) -> str:
     if found is None:
         raise DataError("file.unsupported", file=path.name)
     return found
+
+
+def check_ordinary(path: Path) -> None:
+    """Refuse at once what is not a file or a folder of data: a missing path, a pipe or a device (reading
+    one waits forever, or never ends), or a whole disk or home folder given as a folder of texts."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # not there, a name too long for the file system, a folder one may not enter
+        raise DataError("file.missing", file=path.name or str(path)) from None
+    if stat.S_ISDIR(mode):
+        resolved = path.resolve()
+        if resolved == Path(resolved.anchor) or resolved == Path.home().resolve():
+            raise DataError("folder.too_wide", folder=str(resolved))
+    elif not stat.S_ISREG(mode):
+        raise DataError("file.not_ordinary", file=path.name)
 
 
 def resolve_options(path: str | Path, options: ReadOptions | None = None, *, thorough: bool = False) -> ReadOptions:
@@ -145,8 +208,7 @@ def resolve_options(path: str | Path, options: ReadOptions | None = None, *, tho
     options.format = options.format or detect_format(path)
     if options.format not in FORMATS:
         raise DataError("file.unsupported", file=path.name)
-    if not path.exists():
-        raise DataError("file.missing", file=path.name)
+    check_ordinary(path)
     if options.format in ("csv", "tsv", "json", "jsonl") and not options.encoding:
         options.encoding = detect_encoding(path, thorough=thorough)
     if options.format in ("csv", "tsv"):
@@ -191,10 +253,39 @@ def detect_encoding(path: Path, *, thorough: bool = False) -> str:
             return encoding
         _refuse_binary(path, head)
         encoding = "utf-8"
-    for candidate in (encoding, "cp1252"):
-        if _decodes(path, head, candidate, thorough):
-            return candidate
+    if _decodes(path, head, encoding, thorough):
+        return encoding
+    if thorough and _mixed_lines(path, encoding)[0]:
+        return MIXED_ENCODING
+    if _decodes(path, head, "cp1252", thorough):
+        return "cp1252"
     return "latin-1"
+
+
+def _mixed_lines(path: Path, encoding: str = "utf-8") -> tuple[int, int]:
+    """(lines with UTF-8 beyond plain ASCII, lines with bytes that are not UTF-8). Both above zero: the
+    file mixes UTF-8 with another encoding; no UTF-8 at all: it is simply in another encoding."""
+    utf8 = other = 0
+    decoder = codecs.getincrementaldecoder(encoding)(errors="surrogateescape")
+    rest = ""
+    with path.open("rb") as file:
+        while True:
+            chunk = file.read(2**20)
+            lines = (rest + decoder.decode(chunk, final=not chunk)).split("\n")
+            rest = lines.pop() if chunk else ""
+            for line in lines:
+                if line.isascii():
+                    continue
+                escaped = any("\udc80" <= char <= "\udcff" for char in line)
+                other += escaped
+                utf8 += not escaped or any(char > "\x7f" and not "\udc80" <= char <= "\udcff" for char in line)
+            if not chunk:
+                return utf8, other
+
+
+def lines_in_windows_1252(path: str | Path) -> int:
+    """How many lines of a file read as MIXED_ENCODING were in Windows-1252 (for the doctor to say)."""
+    return _mixed_lines(Path(path))[1]
 
 
 def _utf16_without_mark(head: bytes) -> str | None:
@@ -248,8 +339,22 @@ def _read_head(path: Path, size: int) -> bytes:
 
 
 def _head_text(path: Path, encoding: str) -> str:
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    return decoder.decode(_read_head(path, _HEAD_BYTES)).replace("\0", "")
+    """The first 64 KB of text from the first line that holds anything: a header under thousands of blank
+    lines is still the header."""
+    try:
+        with path.open(encoding=encoding, errors="replace", newline="") as file:
+            text, skipped = "", 0
+            while len(text) < _HEAD_BYTES // 4 and (chunk := file.read(_HEAD_BYTES)):
+                if not text:
+                    stripped = chunk.lstrip(" \t\r\n\0\ufeff")
+                    skipped += len(chunk) - len(stripped)
+                    if skipped > MAX_LEADING_BLANK:
+                        break
+                    chunk = stripped
+                text += chunk
+    except OSError as error:
+        raise DataError("file.cannot_open", file=path.name, detail=str(error)) from None
+    return text.replace("\0", "")
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -355,7 +460,7 @@ def _iter_delimited(path: Path, options: ReadOptions) -> Iterator[dict[str, Any]
                             limit=f"{MAX_FIELD_CHARS // 2**20} million") from None
         raise DataError("csv.bad_line", file=path.name, line=reader.line_num, reason=str(error)) from None
     if columns is not None and options.header and not rows:
-        raise DataError("file.only_header", file=path.name, columns=", ".join(columns))
+        raise DataError("file.only_header", file=path.name, columns=shown_list(columns))
 
 
 def _looks_like_header(rows: list[list[str]]) -> bool:
@@ -408,6 +513,8 @@ def _read_json(path: Path, encoding: str) -> list[dict[str, Any]]:
         raise DataError("json.invalid", file=path.name, line=error.lineno, column=error.colno, reason=error.msg) from None
     except RecursionError:
         raise DataError("json.too_deep", file=path.name) from None
+    except ValueError:  # Python refuses to read integers of more than 4,300 digits
+        raise DataError("json.huge_number", file=path.name) from None
     return _records_in(data, path.name)
 
 
@@ -444,6 +551,8 @@ def _iter_jsonl(path: Path, encoding: str) -> Iterator[dict[str, Any]]:
                 raise DataError("jsonl.bad_line", file=path.name, line=line_number, reason=error.msg) from None
             except RecursionError:
                 raise DataError("json.too_deep", file=path.name) from None
+            except ValueError:
+                raise DataError("json.huge_number", file=path.name) from None
             if not isinstance(record, dict):
                 raise DataError("jsonl.bad_line", file=path.name, line=line_number, reason=f"it holds {describe(record)}")
             yield record
@@ -483,6 +592,9 @@ def check_zip(path: Path) -> None:
     packed = max(1, sum(info.compress_size for info in infos))
     if unpacked > MAX_XLSX_UNPACKED or (unpacked > 100 * 2**20 and unpacked / packed > MAX_XLSX_RATIO):
         raise DataError("file.zip_bomb", file=path.name, size=f"{unpacked / 2**30:.1f} GB")
+    shared = sum(info.file_size for info in infos if info.filename.lower() == "xl/sharedstrings.xml")
+    if shared > MAX_XLSX_SHARED_STRINGS:
+        raise DataError("file.xlsx_texts_too_big", file=path.name, size=f"{shared / 2**20:,.0f} MB")
     if not any(info.filename == "xl/workbook.xml" for info in infos):
         raise DataError("file.unreadable", file=path.name, kind="an Excel file", detail="no workbook inside")
 
@@ -506,12 +618,10 @@ def _iter_xlsx(path: Path, header: bool | None) -> Iterator[dict[str, Any]]:
     try:
         if not workbook.worksheets:
             return
-        rows = (
-            ["" if cell is None else cell for cell in row]
-            for row in workbook.worksheets[0].iter_rows(values_only=True)
-        )
-        rows = (row for row in rows if any(str(cell).strip() for cell in row))
+        rows = _sheet_rows(workbook.worksheets[0])
         head = list(itertools.islice(rows, _HEADER_ROWS))
+        if len(workbook.worksheets) > 1 and (len(head) < 2 or max(map(len, head)) < 2):
+            _refuse_if_data_elsewhere(path, workbook)
         if not head:
             return
         if header is None:
@@ -531,7 +641,7 @@ def _iter_xlsx(path: Path, header: bool | None) -> Iterator[dict[str, Any]]:
             count += 1
             yield dict(zip(columns, row + [""] * (len(columns) - len(row))))
         if header and not count:
-            raise DataError("file.only_header", file=path.name, columns=", ".join(columns))
+            raise DataError("file.only_header", file=path.name, columns=shown_list(columns))
     except DataError:
         raise
     except Exception as error:  # noqa: BLE001 - a damaged sheet is found while streaming it
@@ -539,6 +649,23 @@ def _iter_xlsx(path: Path, header: bool | None) -> Iterator[dict[str, Any]]:
     finally:
         workbook.close()
         source.close()
+
+
+def _sheet_rows(sheet: Any) -> Iterator[list[Any]]:
+    """A sheet's rows that hold anything, empty cells as ""."""
+    rows = (["" if cell is None else cell for cell in row] for row in sheet.iter_rows(values_only=True))
+    return (row for row in rows if any(str(cell).strip() for cell in row))
+
+
+def _refuse_if_data_elsewhere(path: Path, workbook: Any) -> None:
+    """Only the first sheet is read; when it holds next to nothing (a title, a note) and another sheet holds
+    a table, say so by the sheets' names rather than let the columns be guessed from the note."""
+    sheets = workbook.worksheets[:50]
+    for sheet in sheets[1:]:
+        head = list(itertools.islice(_sheet_rows(sheet), 2))
+        if len(head) == 2 and max(map(len, head)) >= 2:
+            raise DataError("file.xlsx_other_sheet", file=path.name, first=sheets[0].title,
+                            sheets=shown_list(f"'{sheet.title}'" for sheet in workbook.worksheets))
 
 
 def _xlsx_head(path: Path) -> list[list[Any]]:
@@ -553,12 +680,29 @@ def _xlsx_head(path: Path) -> list[list[Any]]:
 def _iter_folder(path: Path) -> Iterator[dict[str, Any]]:
     """One row per .txt file under ``path``: its text, and the name of the sub-folder it is in as its label
     (files directly in the folder have no label). Sorted, so the order is the same on every computer."""
-    files = sorted(file for file in path.rglob("*.txt") if file.is_file())
-    if not files:
-        raise DataError("folder.no_texts", folder=path.name)
+    check_ordinary(path)
+    files = sorted(_texts_in(path))
     for file in files:
         relative = file.relative_to(path)
         label = relative.parts[0] if len(relative.parts) > 1 else ""
         encoding = detect_encoding(file, thorough=True) if file.stat().st_size else "utf-8"
         text = file.read_text(encoding=encoding).replace("\0", "")
         yield {"text": text.strip(), "label": label, "file": relative.as_posix()}
+
+
+def _texts_in(folder: Path) -> list[Path]:
+    """The .txt files under ``folder``, walked without following links, at most MAX_FOLDER_DEPTH deep and
+    MAX_FOLDER_ENTRIES wide."""
+    found: list[Path] = []
+    seen = 0
+    for root, folders, names in os.walk(folder):
+        seen += len(folders) + len(names)
+        if seen > MAX_FOLDER_ENTRIES:
+            raise DataError("folder.too_big", folder=folder.name, limit=f"{MAX_FOLDER_ENTRIES:,}")
+        depth = len(Path(root).relative_to(folder).parts)
+        if depth >= MAX_FOLDER_DEPTH:
+            folders.clear()
+        found += [Path(root) / name for name in names if name.lower().endswith(".txt") and (Path(root) / name).is_file()]
+    if not found:
+        raise DataError("folder.no_texts", folder=folder.name)
+    return found
