@@ -562,6 +562,16 @@ MESSAGES.update({
         "there, or set TUNEWRIGHT_HOME to a folder you may write in.",
     ),
     "cli.no_run": Message(Level.ERROR, "there is no run {run}."),
+    "evaluate.several_labels": Message(
+        Level.ERROR,
+        "{model} gives each text one category, but {file} gives several categories to some texts, so it cannot "
+        "be scored on that file; choose a file with one category per text.",
+    ),
+    "model.damaged": Message(
+        Level.ERROR,
+        "The model of run {run} could not be loaded: its files in {folder} may be damaged or incomplete "
+        "({detail}). Train it again, or resume it from its last checkpoint.",
+    ),
     "cli.unexpected": Message(
         Level.ERROR,
         "Something went wrong inside Tunewright ({what}); nothing you made was changed. The details for a bug "

@@ -25,6 +25,7 @@ import io
 import itertools
 import json
 import os
+import re
 import stat
 import zipfile
 from collections.abc import Iterator
@@ -65,6 +66,7 @@ MAX_LEADING_BLANK = 64 * 2**20
 #: together from two programs (30 rows saved on a Mac, 30 from Excel on Windows). Each character is read by
 #: what it is, where reading the whole file as Windows-1252 would turn every UTF-8 "é" into "Ã©".
 MIXED_ENCODING = "utf-8-or-windows-1252"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
 
 
@@ -515,7 +517,25 @@ def _read_json(path: Path, encoding: str) -> list[dict[str, Any]]:
         raise DataError("json.too_deep", file=path.name) from None
     except ValueError:  # Python refuses to read integers of more than 4,300 digits
         raise DataError("json.huge_number", file=path.name) from None
+    if _may_hold_surrogates(text):
+        data = _without_lone_surrogates(data)
     return _records_in(data, path.name)
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """JSON may spell half of a character pair ("\\ud800") alone, which no encoder or tokenizer accepts; such
+    a half becomes the replacement character "\ufffd", as any text editor shows it."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)  # json.loads has already joined every proper pair
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
+    return value
+
+
+def _may_hold_surrogates(json_text: str) -> bool:
+    return "\\ud" in json_text or "\\uD" in json_text
 
 
 def _records_in(data: Any, name: str) -> list[dict[str, Any]]:
@@ -555,7 +575,7 @@ def _iter_jsonl(path: Path, encoding: str) -> Iterator[dict[str, Any]]:
                 raise DataError("json.huge_number", file=path.name) from None
             if not isinstance(record, dict):
                 raise DataError("jsonl.bad_line", file=path.name, line=line_number, reason=f"it holds {describe(record)}")
-            yield record
+            yield _without_lone_surrogates(record) if _may_hold_surrogates(line) else record
 
 
 # Parquet and Excel: optional packages

@@ -159,3 +159,11 @@ def test_cleaned_copies_are_private_even_when_the_home_already_existed(tmp_path,
     assert stat.S_IMODE(datasets.stat().st_mode) == 0o700
     assert stat.S_IMODE(cleaned.path.stat().st_mode) == 0o600
     assert cleaned.rows == 2
+
+
+def test_a_lone_half_of_a_character_pair_becomes_a_replacement_character(tmp_path):
+    path = tmp_path / "halves.jsonl"
+    path.write_text('{"text": "caf\\ud800e \\ud83d\\ude00", "label": "x"}\n{"text": "ok", "label": "\\udfff"}\n', encoding="utf-8")
+    rows = read_records(path)
+    assert rows[0]["text"] == "caf\ufffde \U0001f600" and rows[1]["label"] == "\ufffd"
+    assert json.dumps(rows, ensure_ascii=False).encode("utf-8")  # what storing or tokenizing them needs

@@ -162,3 +162,16 @@ def test_status_into_a_closed_pipe_ends_quietly(tunewright_home):
     result = subprocess.run(f"'{sys.executable}' -m engine list | head -1", shell=True, capture_output=True, text=True, env=env, timeout=120)
     assert result.stdout.count("\n") == 1
     assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+
+
+def test_a_damaged_database_is_a_sentence(tunewright_home, capsys):
+    from engine import store
+
+    path = store.database_path(tunewright_home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 64)
+    for command in (["list"], ["status", "1"], ["models"]):
+        assert main(command) != 0
+        said = capsys.readouterr().err
+        assert said.startswith(f"tunewright-engine: The list of runs in {path} is damaged and cannot be read"), said
+        assert "Traceback" not in said and len(said.strip().splitlines()) == 1
