@@ -12,6 +12,8 @@ import time
 import traceback
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from engine import jobs, store
 from engine.config import ConfigError, JobConfig, load
 from engine.data.errors import DataError
@@ -163,6 +165,29 @@ def _db():
     return store.open_db(store.database_path())
 
 
+def _db_to_read():
+    """The database for a command that only reads it (list, status): opened read-only where the data folder
+    cannot be written (a read-only disk, a folder restored without write permission), so the runs can still
+    be seen. Returns (database, whether it can be written)."""
+    try:
+        return _db(), True
+    except (PermissionError, sqlite3.OperationalError) as error:
+        if isinstance(error, sqlite3.OperationalError) and not any(
+            words in str(error) for words in ("readonly", "unable to open")
+        ):
+            raise
+        original = error
+    path = store.database_path()
+    for options in ("mode=ro", "mode=ro&immutable=1"):  # immutable: no -shm file can be made beside it
+        try:
+            connection = sqlite3.connect(f"file:{path}?{options}", uri=True)
+            connection.execute("SELECT count(*) FROM runs").fetchone()
+            return Database(connection), False
+        except sqlite3.Error:
+            continue
+    raise original
+
+
 def cmd_probe(args) -> int:
     from engine.hardware import probe
 
@@ -243,8 +268,9 @@ def _report(db, run_id: int, outcome: Status) -> int:
 
 
 def cmd_list(args) -> int:
-    db = _db()
-    jobs.reconcile(db)
+    db, writable = _db_to_read()
+    if writable:
+        jobs.reconcile(db)
     runs = store.list_runs(db)
     if args.json:
         print(json.dumps(runs, indent=2))
@@ -255,8 +281,9 @@ def cmd_list(args) -> int:
 
 
 def cmd_status(args) -> int:
-    db = _db()
-    jobs.reconcile(db)
+    db, writable = _db_to_read()
+    if writable:
+        jobs.reconcile(db)
     run = store.get_run(db, args.run)
     run["latest_metrics"] = store.latest_metrics(db, args.run)
     run["events"] = store.events(db, args.run)

@@ -175,3 +175,42 @@ def test_a_damaged_database_is_a_sentence(tunewright_home, capsys):
         said = capsys.readouterr().err
         assert said.startswith(f"tunewright-engine: The list of runs in {path} is damaged and cannot be read"), said
         assert "Traceback" not in said and len(said.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not __import__("shutil").which("setpriv"), reason="needs root to act as another user")
+def test_a_read_only_data_folder_lists_runs_and_refuses_the_rest_in_a_sentence(tmp_path):
+    # root may write anywhere, so the commands run as 'nobody', whose data folder is read-only
+    import shutil
+    import tempfile
+
+    from engine import store
+
+    home = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        db = store.open_db(store.database_path(home))
+        store.create_run(db, kind="classify", config={}, name="kept run")
+        db.close()
+        (home / "job.json").write_text(json.dumps({**MINIMAL, "data": str(home / "data.csv")}))
+        (home / "data.csv").write_text("text,label\nhello,greet\nbye,leave\n")
+        for path in [home, *home.iterdir()]:
+            os.chown(path, 65534, 65534)
+        os.chmod(home, 0o555)
+        env = {**os.environ, "TUNEWRIGHT_HOME": str(home)}
+
+        def engine(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+                                   "-m", "engine", *args], capture_output=True, text=True, env=env, timeout=120)
+
+        listed = engine("list")
+        assert listed.returncode == 0 and "kept run" in listed.stdout, listed.stderr
+        status = engine("status", "1")
+        assert status.returncode == 0 and status.stdout.startswith("Run 1 (kept run): queued"), status.stderr
+        for args in (["pause", "1"], ["resume", "1"], ["cancel", "1"], ["run", str(home / "job.json")],
+                     ["doctor", str(home / "data.csv"), "--task", "classify"]):
+            result = engine(*args)
+            assert result.returncode != 0 and "Traceback" not in result.stderr, (args, result.stderr)
+            assert result.stderr.startswith("tunewright-engine: Tunewright may not change "), (args, result.stderr)
+            assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+    finally:
+        os.chmod(home, 0o755)
+        shutil.rmtree(home)
