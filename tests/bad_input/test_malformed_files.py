@@ -338,3 +338,18 @@ def test_each_file_gets_one_clear_sentence_for_both_tasks(tmp_path, name, maker,
 def test_a_missing_file_is_named(tmp_path):
     for task in ("classify", "chat"):
         assert outcome(tmp_path / "gone.csv", task) == "The file gone.csv does not exist."
+
+
+@pytest.mark.parametrize("name, maker", [case[:2] for case in CASES], ids=[case[0] for case in CASES])
+def test_each_file_through_the_engine_command_ends_without_a_traceback(tmp_path, capsys, name, maker):
+    from engine.__main__ import main
+
+    path = make(tmp_path, name, maker)
+    for task in ("classify", "chat"):
+        started = time.monotonic()
+        code = main(["doctor", str(path), "--task", task])
+        said = capsys.readouterr()
+        assert time.monotonic() - started < 20, f"{name} took too long for {task}"
+        assert "Traceback" not in said.out + said.err and "went wrong inside" not in said.err, said
+        if code != 0:  # refused: one sentence
+            assert len((said.out + said.err).strip().splitlines()) == 1, said
