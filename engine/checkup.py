@@ -22,6 +22,7 @@ from engine.data.doctor import DATA_FIXES, OTHER, Report, apply_fix, examine
 from engine.data.errors import DataError
 from engine.data.formats import ReadOptions, check_ordinary
 from engine.protocol import message
+from engine.quoting import shown
 
 
 def dataset_row(db: Database, path: Path | str) -> dict[str, Any] | None:
@@ -59,12 +60,12 @@ def run_checkup(
     _record(db, path, status="checking", started_at=time.time(), error="")
     try:
         if task not in ("classify", "chat"):
-            raise ConfigError(f"'{task}' is not a task the doctor knows; use classify or chat.")
+            raise ConfigError(f"'{shown(task)}' is not a task the doctor knows; use classify or chat.")
         if fix == "raise_max_length":
             return _raise_length(db, path, outcome)
         if fix:
             if fix not in DATA_FIXES:
-                raise ConfigError(f"'{fix}' is not a fix the doctor knows; use one of {', '.join(DATA_FIXES)}, raise_max_length.")
+                raise ConfigError(f"'{shown(fix)}' is not a fix the doctor knows; use one of {', '.join(DATA_FIXES)}, raise_max_length.")
             stored = dataset_row(db, path)
             previous = Report.from_dict(store_metadata(stored)["report"]) if stored and store_metadata(stored).get("report") else None
             before = previous or examine(path, task, options=options, text_column=text_column, label_column=label_column,

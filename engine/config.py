@@ -40,6 +40,13 @@ MAX_CHECKPOINT_MINUTES = 100_000
 class ConfigError(ValueError):
     """A setting a person has to change; the message is one plain sentence."""
 
+    def __init__(self, sentence: str = "") -> None:
+        # A sentence quotes what the person gave (a model name, a path); whatever that held, it stays one
+        # printable line of reasonable length.
+        if len(sentence) > 400 or not sentence.isprintable():
+            sentence = shown(sentence, 400)
+        super().__init__(sentence)
+
 
 def setting(default: Any, help: str, **choices: Any) -> Any:
     """A config field with its help text (and, optionally, `choices=[...]`)."""

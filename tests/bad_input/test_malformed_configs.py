@@ -60,6 +60,7 @@ CASES: list[tuple[str, str | bytes, str, str]] = [
     ("name_a_dict", config(name={"a": 1}), "run", "'name' must be a text"),
     ("model_a_number", config(model=7), "run", ""),
     ("model_missing", config(model=...), "run", "Choose a model"),
+    ("model_name_hostile", config(model="\x1b[2J" + "m" * 5000 + "\nInjected line"), "run", "There is no model folder at"),
     ("data_missing", config(data=...), "run", "Choose the file with your training examples"),
     ("data_not_there", config(data="HERE/nope.csv"), "run", "does not exist"),
     ("data_path_300_chars", config(data="HERE/" + "d" * 300 + ".csv"), "run", "does not exist"),
