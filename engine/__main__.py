@@ -98,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        return _answer(args)
+        code = _answer(args)
+        sys.stdout.flush()  # here, where a reader that has gone is caught, not at exit
+        return code
     except BrokenPipeError:
         # The reader went away (`status 1 | head -1`): what it wanted was printed. Point stdout at nothing
         # so that Python's own flush at exit does not complain about the pipe either.

@@ -151,7 +151,7 @@ def test_as_a_real_process(tmp_path, tunewright_home, name):
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_status_into_a_closed_pipe_ends_quietly(tunewright_home):
+def test_status_and_list_into_a_closed_pipe_end_quietly(tunewright_home):
     # `tunewright-engine list | head -1` with many runs: the reader leaves after one line
     from engine import store
 
@@ -159,10 +159,14 @@ def test_status_into_a_closed_pipe_ends_quietly(tunewright_home):
     for number in range(3000):
         db["runs"].insert({"kind": "classify", "name": f"run {number}", "status": "completed", "config": "{}",
                            "created_at": time.time()}, alter=True)
+    for number in range(2000):
+        store.add_event(db, 1, "checkpoint.saved", step=number)
     env = {**os.environ, "TUNEWRIGHT_HOME": str(tunewright_home)}
-    result = subprocess.run(f"'{sys.executable}' -m engine list | head -1", shell=True, capture_output=True, text=True, env=env, timeout=120)
-    assert result.stdout.count("\n") == 1
-    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+    for command in ("list", "status 1"):
+        result = subprocess.run(f"'{sys.executable}' -m engine {command} | head -1", shell=True, capture_output=True,
+                                text=True, env=env, timeout=120)
+        assert result.stdout.count("\n") == 1
+        assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
 
 
 def test_a_damaged_database_is_a_sentence(tunewright_home, capsys):
