@@ -32,7 +32,8 @@ import numpy as np
 from engine.data.classification import guess_columns, row_labels, row_text
 from engine.data.conversations import PLACEHOLDER, detect_layout, parse_row
 from engine.data.errors import DataError
-from engine.data.formats import MIXED_ENCODING, ReadOptions, head_records, iter_records, lines_in_windows_1252, resolve_options
+from engine.data.encodings import MIXED_ENCODING, lines_in_windows_1252
+from engine.data.formats import ReadOptions, head_records, iter_records, resolve_options
 from engine.data.tokenizing import token_ids
 from engine.protocol import MESSAGES
 from engine.quoting import shown

@@ -16,7 +16,8 @@ from typing import Any
 from engine.data.classification import guess_columns
 from engine.data.conversations import detect_layout
 from engine.data.errors import DataError
-from engine.data.formats import MIXED_ENCODING, ReadOptions, head_records
+from engine.data.encodings import MIXED_ENCODING
+from engine.data.formats import ReadOptions, head_records
 
 PREVIEW_ROWS = 50
 
