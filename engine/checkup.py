@@ -20,8 +20,9 @@ from engine import store
 from engine.config import ConfigError, config_type, help_for
 from engine.data.doctor import DATA_FIXES, OTHER, Report, apply_fix, examine
 from engine.data.errors import DataError
-from engine.data.formats import ReadOptions
+from engine.data.formats import ReadOptions, check_ordinary
 from engine.protocol import message
+from engine.quoting import shown
 
 
 def dataset_row(db: Database, path: Path | str) -> dict[str, Any] | None:
@@ -51,18 +52,20 @@ def run_checkup(
     sentence is stored and returned under "error"."""
     path = Path(path).expanduser().resolve()
     outcome: dict[str, Any] = {"path": str(path)}
-    if not path.exists():  # nothing to remember about a file that is not there
-        outcome["error"] = str(DataError("file.missing", file=path.name))
+    try:  # nothing to remember about a file that is not there, or a pipe or device that never ends
+        check_ordinary(path)
+    except DataError as error:
+        outcome["error"] = str(error)
         return outcome
     _record(db, path, status="checking", started_at=time.time(), error="")
     try:
         if task not in ("classify", "chat"):
-            raise ConfigError(f"'{task}' is not a task the doctor knows; use classify or chat.")
+            raise ConfigError(f"'{shown(task)}' is not a task the doctor knows; use classify or chat.")
         if fix == "raise_max_length":
             return _raise_length(db, path, outcome)
         if fix:
             if fix not in DATA_FIXES:
-                raise ConfigError(f"'{fix}' is not a fix the doctor knows; use one of {', '.join(DATA_FIXES)}, raise_max_length.")
+                raise ConfigError(f"'{shown(fix)}' is not a fix the doctor knows; use one of {', '.join(DATA_FIXES)}, raise_max_length.")
             stored = dataset_row(db, path)
             previous = Report.from_dict(store_metadata(stored)["report"]) if stored and store_metadata(stored).get("report") else None
             before = previous or examine(path, task, options=options, text_column=text_column, label_column=label_column,

@@ -19,10 +19,33 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from engine.protocol import JobKind
+from engine.quoting import shown
+
+#: The longest text any setting may hold (a system prompt is the longest anyone writes) and the largest
+#: config file read: past these it is no config a person wrote.
+MAX_TEXT_SETTING = 100_000
+MAX_CONFIG_BYTES = 2**20
+#: Whole-number settings: each has a ceiling well past any real run, so that a typo such as 1e308 or a
+#: seed of 2**70 is a sentence here rather than an overflow deep inside the training loop.
+LIMITS = {
+    "lora_rank": 1024, "lora_alpha": 8192, "batch_size": 65_536, "micro_batch_size": 65_536,
+    "max_length": 2**20, "max_steps": 10**8, "eval_every": 10**8, "early_stopping_patience": 10_000,
+    "seed": 2**32 - 1, "student_layers": 1000, "augment_copies": 20, "max_examples": 10**7,
+    "side_by_side": 1000, "max_new_tokens": 65_536, "run_id": 2**62,
+}
+MAX_EPOCHS = 10_000
+MAX_CHECKPOINT_MINUTES = 100_000
 
 
 class ConfigError(ValueError):
     """A setting a person has to change; the message is one plain sentence."""
+
+    def __init__(self, sentence: str = "") -> None:
+        # A sentence quotes what the person gave (a model name, a path); whatever that held, it stays one
+        # printable line of reasonable length.
+        if len(sentence) > 400 or not sentence.isprintable():
+            sentence = shown(sentence, 400)
+        super().__init__(sentence)
 
 
 def setting(default: Any, help: str, **choices: Any) -> Any:
@@ -124,7 +147,9 @@ class JobConfig:
         _check(self.max_grad_norm > 0, "max_grad_norm", "more than 0", self.max_grad_norm)
         _check(self.eval_every >= 0, "eval_every", "0 or more", self.eval_every)
         _check(self.early_stopping_patience >= 0, "early_stopping_patience", "0 or more", self.early_stopping_patience)
-        _check(self.checkpoint_minutes > 0, "checkpoint_minutes", "more than 0", self.checkpoint_minutes)
+        _check(0 < self.checkpoint_minutes <= MAX_CHECKPOINT_MINUTES, "checkpoint_minutes", "more than 0", self.checkpoint_minutes)
+        _check(self.epochs is None or self.epochs <= MAX_EPOCHS, "epochs", f"at most {MAX_EPOCHS:,}", self.epochs)
+        _check(self.seed >= 0, "seed", "a whole number of 0 or more", self.seed)
         for f in fields(self):
             options = f.metadata.get("choices")
             if options and getattr(self, f.name) not in options:
@@ -316,16 +341,28 @@ CONFIG_TYPES[EvaluateConfig.kind] = EvaluateConfig  # type: ignore[assignment]
 
 def _check(ok: bool, name: str, expected: str, got: Any) -> None:
     if not ok:
-        raise ConfigError(f"The setting '{name}' must be {expected} (it is {got!r}).")
+        raise ConfigError(f"The setting '{name}' must be {expected} (it is {shown(repr(got))}).")
+
+
+def _check_limits(config: Any) -> None:
+    """Every whole-number setting below its ceiling (LIMITS), and every text one below MAX_TEXT_SETTING."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if f.name in LIMITS and isinstance(value, int) and value > LIMITS[f.name]:
+            raise ConfigError(
+                f"The setting '{f.name}' must be at most {LIMITS[f.name]:,} (it is {shown(value)}); "
+                "no run needs more."
+            )
+        if isinstance(value, str) and len(value) > MAX_TEXT_SETTING:
+            raise ConfigError(f"The setting '{f.name}' holds {len(value):,} characters, far more than any setting needs.")
 
 
 def config_type(kind: str) -> type[JobConfig]:
-    try:
+    if isinstance(kind, str) and kind in CONFIG_TYPES:
         return CONFIG_TYPES[kind]
-    except KeyError:
-        raise ConfigError(
-            f"'{kind}' is not a kind of job Tunewright knows; use one of {', '.join(CONFIG_TYPES)}."
-        ) from None
+    raise ConfigError(
+        f"'{shown(kind)}' is not a kind of job Tunewright knows; use one of {', '.join(CONFIG_TYPES)}."
+    )
 
 
 def from_dict(values: dict[str, Any], kind: str | None = None) -> JobConfig:
@@ -337,28 +374,45 @@ def from_dict(values: dict[str, Any], kind: str | None = None) -> JobConfig:
     known = {f.name for f in fields(cls)}
     for name in values:
         if name not in known:
-            near = difflib.get_close_matches(name, known, n=1)
+            near = difflib.get_close_matches(name[:100], known, n=1)
             hint = f" Did you mean '{near[0]}'?" if near else ""
-            raise ConfigError(f"'{name}' is not a setting of a {kind} job.{hint}")
+            raise ConfigError(f"'{shown(name)}' is not a setting of a {kind} job.{hint}")
     hints = get_type_hints(cls)
-    return cls(**{name: _coerce(name, value, hints[name]) for name, value in values.items()})
+    config = cls(**{name: _coerce(name, value, hints[name]) for name, value in values.items()})
+    _check_limits(config)
+    return config
 
 
 def load(path: Path | str, overrides: list[str] = ()) -> JobConfig:
     """Read a config JSON file and apply `key=value` overrides (as from `--set`)."""
     path = Path(path)
+    name = shown(path.name)
     try:
-        values = json.loads(path.read_text(encoding="utf-8"))
+        if path.is_dir():
+            raise ConfigError(f"{name} is a folder; give the config file inside it (a .json file).")
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"{name} is not a file (it may be a pipe or a device); give a .json config file.")
+        with path.open("rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{name} is larger than 1 MB, far more than a config file holds.")
+        values = json.loads(raw.decode("utf-8-sig"))
     except FileNotFoundError:
-        raise ConfigError(f"There is no config file at {path}.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path.name} is not a valid JSON config file ({error}).") from None
+        raise ConfigError(f"There is no config file at {shown(path, 200)}.") from None
+    except OSError as error:
+        raise ConfigError(f"The config file {name} could not be read ({shown(error.strerror or error)}).") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name} is not a text file; a config is JSON text saved as UTF-8.") from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{name} is not a valid JSON config file ({error.msg} at line {error.lineno}, column {error.colno}).") from None
+    except RecursionError:
+        raise ConfigError(f"{name} nests lists or groups too deeply to be a config file.") from None
     if not isinstance(values, dict):
         raise ConfigError(f"{path.name} must hold one JSON object of settings.")
     for override in overrides:
         key, sep, raw = override.partition("=")
         if not sep:
-            raise ConfigError(f"'{override}' should be written as setting=value.")
+            raise ConfigError(f"'{shown(override)}' should be written as setting=value.")
         values[key.strip()] = _parse_raw(raw)
     return from_dict(values)
 
@@ -377,7 +431,7 @@ def _parse_raw(raw: str) -> Any:
     """`--set` values: JSON where it parses (numbers, true, {...}), else the plain string."""
     try:
         return json.loads(raw)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return raw
 
 
@@ -394,6 +448,10 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
                 return {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}[value.lower()]
             return bool(value)
         if text.startswith("int"):
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, int):
+                return value  # exact, however large; LIMITS says when it is too large
             number = float(value)
             if not number.is_integer():
                 raise ValueError
@@ -406,13 +464,16 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
         if text.startswith("dict"):
             if isinstance(value, str):
                 value = json.loads(value)
-            if not isinstance(value, dict):
+            if not isinstance(value, dict) or not all(isinstance(v, (str, int, float)) for v in value.values()):
                 raise ValueError
             return {str(k): str(v) for k, v in value.items()}
         if text.startswith("str"):
+            if isinstance(value, (list, dict, bool)):
+                raise ValueError
             return str(value)
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
-        kind = {"int": "a whole number", "float": "a number", "bool": "true or false", "dict": "a JSON object"}
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError, json.JSONDecodeError):
+        kind = {"int": "a whole number", "float": "a number", "bool": "true or false",
+                "dict": "a JSON object of names and texts", "str": "a text"}
         expected = next((v for k, v in kind.items() if text.startswith(k)), text)
-        raise ConfigError(f"The setting '{name}' must be {expected} (it is {value!r}).") from None
+        raise ConfigError(f"The setting '{name}' must be {expected} (it is {shown(repr(value))}).") from None
     return value

@@ -317,9 +317,10 @@ def describe_memory(forecast: MemoryForecast) -> str:
 def plan_without_training(config: JobConfig) -> Plan:
     """The plan a run of `config` would start with: reads the data and the model's config and tokenizer,
     never the weights."""
-    from engine.hardware import probe
+    from engine.hardware import pick_device, probe
     from engine.models.catalog import resolve
 
+    pick_device(config.device)  # a device this computer does not have is refused here, as a run would be
     source = resolve(config.model, allow_unsafe=config.allow_unsafe_weights)
     shape = load_shape(source.path, source.gguf_file)
     tokenizer = _tokenizer(source, config.allow_unsafe_weights)
@@ -336,7 +337,9 @@ def plan_without_training(config: JobConfig) -> Plan:
         from engine.data.classification import load_classification
 
         texts = load_classification(config.data, config.text_column, config.label_column).texts
-        lengths, rows = [len(ids) for ids in tokenizer(sample_rows(texts))["input_ids"]], len(texts)
+        from engine.data.tokenizing import token_ids
+
+        lengths, rows = token_ids(tokenizer, sample_rows(texts))[1], len(texts)
     if not config.eval_data:
         rows -= round(rows * config.eval_fraction)  # the share set aside for evaluation
     machine = Machine.from_probe(probe())

@@ -216,6 +216,17 @@ MESSAGES.update({
         "{count} conversations use the placeholders {names}, which the run fills in: give their values in its "
         "'template_values' setting (for example your assistant's name), or training stops at the first.",
     ),
+    "doctor.mixed_encoding": Message(
+        Level.WARNING,
+        "{count} lines of this file are in the Windows-1252 encoding and the rest in UTF-8, as when files from "
+        "two programs are pasted together; each line was read as what it is. Check that accented letters look "
+        "right, and save the file as UTF-8 to be sure.",
+    ),
+    "doctor.not_categories": Message(
+        Level.WARNING,
+        "The column '{column}' has {count} different values among {rows} rows ({per} rows each on average): "
+        "these look like names or ids, not categories to learn. Choose the column that holds the categories.",
+    ),
     "doctor.all_good": Message(Level.INFO, "No problems found in {count} {what}."),
     # The one-click fixes, as their buttons say them
     "fix.drop_empty": Message(Level.INFO, "Drop the empty rows"),
@@ -576,3 +587,35 @@ MESSAGES["distill.augmented"] = Message(
     "altered copies of them (some words dropped, swapped or joined with another example's), so it sees many "
     "more examples of what the teacher knows.",
 )
+# ---- The command line: what it says when something outside the data or the config stops a command
+MESSAGES.update({
+    "cli.database_damaged": Message(
+        Level.ERROR,
+        "The list of runs in {path} is damaged and cannot be read ({detail}). Your run folders are untouched; "
+        "restoring tunewright.db from a backup brings the list back.",
+    ),
+    "cli.database_busy": Message(
+        Level.ERROR, "Another program is holding the list of runs in {path}; close it (or wait for it) and try again."
+    ),
+    "cli.read_only": Message(
+        Level.ERROR,
+        "Tunewright may not change {path} ({detail}), so this could not be done; check that you may write "
+        "there, or set TUNEWRIGHT_HOME to a folder you may write in.",
+    ),
+    "cli.no_run": Message(Level.ERROR, "there is no run {run}."),
+    "evaluate.several_labels": Message(
+        Level.ERROR,
+        "{model} gives each text one category, but {file} gives several categories to some texts, so it cannot "
+        "be scored on that file; choose a file with one category per text.",
+    ),
+    "model.damaged": Message(
+        Level.ERROR,
+        "The model of run {run} could not be loaded: its files in {folder} may be damaged or incomplete "
+        "({detail}). Train it again, or resume it from its last checkpoint.",
+    ),
+    "cli.unexpected": Message(
+        Level.ERROR,
+        "Something went wrong inside Tunewright ({what}); nothing you made was changed. The details for a bug "
+        "report are in {log}.",
+    ),
+})

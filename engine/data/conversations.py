@@ -26,6 +26,7 @@ from typing import Any
 
 from engine.data.errors import DataError, describe
 from engine.data.formats import ReadOptions, read_records
+from engine.quoting import shown_list
 
 
 @dataclass
@@ -113,7 +114,7 @@ def detect_layout(records: list[dict[str, Any]], name: str) -> str:
         if isinstance(first, list) and first and isinstance(first[0], dict) and "from" in first[0]:
             return "sharegpt"
         return "openai"
-    raise DataError("data.unknown_chat_format", file=name, available=", ".join(sorted(keys)) or "nothing")
+    raise DataError("data.unknown_chat_format", file=name, available=shown_list(sorted(keys)) or "nothing")
 
 
 def parse_row(layout: str, record: dict[str, Any], name: str, row: int) -> Conversation:

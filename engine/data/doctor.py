@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from array import array
 from collections import Counter
@@ -31,8 +32,12 @@ import numpy as np
 from engine.data.classification import guess_columns, row_labels, row_text
 from engine.data.conversations import PLACEHOLDER, detect_layout, parse_row
 from engine.data.errors import DataError
+from engine.data.encodings import MIXED_ENCODING, lines_in_windows_1252
 from engine.data.formats import ReadOptions, head_records, iter_records, resolve_options
+from engine.data.tokenizing import token_ids
 from engine.protocol import MESSAGES
+from engine.quoting import shown
+from engine.store import PRIVATE_FILE, PRIVATE_FOLDER
 
 #: A category with fewer examples than this is too rare to learn (a handful of examples teach a
 #: classifier little more than their exact words).
@@ -41,6 +46,10 @@ MIN_TO_LEARN = 8
 MIN_TO_EVALUATE = 2
 #: The largest category this many times the smallest: the model leans towards the common ones.
 IMBALANCE_RATIO = 10
+#: More categories than this with fewer rows each on average than NOT_CATEGORIES_ROWS: the column holds
+#: names or ids (one per row, or nearly), not categories to learn.
+NOT_CATEGORIES_COUNT = 20
+NOT_CATEGORIES_ROWS = 3
 #: Below this many usable examples, fine-tuning is mostly guesswork.
 MIN_ROWS = {"classify": 50, "chat": 50}
 EXAMPLES = 5  # row numbers shown per finding
@@ -258,6 +267,8 @@ def examine(
     findings = report.findings
     what = "rows" if task == "classify" else "conversations"
 
+    if options.encoding == MIXED_ENCODING:
+        findings.append(_finding("doctor.mixed_encoding", lines_in_windows_1252(path), []))
     if scan.bad:
         findings.append(_finding("doctor.bad_rows", len(scan.bad), scan.bad, first=scan.bad_sentence))
     if scan.empty:
@@ -296,8 +307,13 @@ def _class_findings(scan: _Scan, report: Report) -> list[Finding]:
     if not counts:
         return []
     (largest, most), (smallest, fewest) = counts.most_common()[0], counts.most_common()[-1]
-    findings = [_finding("doctor.classes", len(counts), [], largest=largest, largest_count=most,
-                         smallest=smallest, smallest_count=fewest)]
+    findings = [_finding("doctor.classes", len(counts), [], largest=shown(largest), largest_count=most,
+                         smallest=shown(smallest), smallest_count=fewest)]
+    rows = sum(counts.values())
+    if len(counts) > NOT_CATEGORIES_COUNT and rows < NOT_CATEGORIES_ROWS * len(counts):
+        findings.append(_finding("doctor.not_categories", len(counts), [], rows=rows, column=shown(scan.label_column),
+                                 per=f"{rows / len(counts):.1f}"))
+        return findings  # every category is rare here: one finding says it
     lonely = sorted(name for name, count in counts.items() if count < MIN_TO_EVALUATE)
     rare = sorted(name for name, count in counts.items() if count < MIN_TO_LEARN)
     if rare and len(rare) < len(counts):
@@ -309,14 +325,14 @@ def _class_findings(scan: _Scan, report: Report) -> list[Finding]:
         findings.append(_finding("doctor.unevaluable_classes", len(lonely), rows, fix="merge_rare",
                                  fix_values={"other": OTHER}, names=_names(lonely)))
     if len(counts) > 1 and most >= IMBALANCE_RATIO * fewest:
-        findings.append(_finding("doctor.imbalance", len(counts), [], largest=largest, smallest=smallest,
+        findings.append(_finding("doctor.imbalance", len(counts), [], largest=shown(largest), smallest=shown(smallest),
                                  ratio=round(most / fewest)))
     return findings
 
 
-def _names(names: list[str], shown: int = 5) -> str:
-    quoted = ", ".join(f"'{name}'" for name in names[:shown])
-    return quoted + (f" and {len(names) - shown} more" if len(names) > shown else "")
+def _names(names: list[str], most: int = 5) -> str:
+    quoted = ", ".join(f"'{shown(name)}'" for name in names[:most])
+    return quoted + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _length_findings(scan: _Scan, task: str, tokenizer: Any, max_length: int, skip: set[int]) -> list[Finding]:
@@ -327,8 +343,8 @@ def _length_findings(scan: _Scan, task: str, tokenizer: Any, max_length: int, sk
         rows = [index for index in range(scan.rows) if index not in skip]
         for start in range(0, len(rows), 512):
             batch = rows[start : start + 512]
-            ids = tokenizer([scan.items[index] for index in batch], truncation=False)["input_ids"]
-            lengths.update({index: len(tokens) for index, tokens in zip(batch, ids)})
+            _, counted = token_ids(tokenizer, [scan.items[index] for index in batch])
+            lengths.update(zip(batch, counted))
     else:
         from engine.data.chat import tokenize_conversation
 
@@ -407,13 +423,17 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
         drop = set(evaluation.rows_also_in(scan))
         options = resolve_options(source)
 
-    folder.mkdir(parents=True, exist_ok=True)
+    # The copies hold the user's data: theirs alone, also when the folder was made earlier with looser modes.
+    folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+    os.chmod(folder, PRIVATE_FOLDER)
     # the source's own name, and a short hash of its path: two files called data.csv get two copies
     tag = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:6]
     target = folder / f"{_stem(source)}-{fix.replace('_', '-')}-{tag}.jsonl"
     partial = target.with_name(target.name + ".partial")
     kept = changed = 0
-    with partial.open("w", encoding="utf-8") as out:
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    os.fchmod(descriptor, PRIVATE_FILE)  # a partial copy left by an earlier crash keeps its old mode otherwise
+    with open(descriptor, "w", encoding="utf-8") as out:
         for index, record in enumerate(iter_records(source, options)):
             if index in drop:
                 continue

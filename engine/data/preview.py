@@ -16,6 +16,7 @@ from typing import Any
 from engine.data.classification import guess_columns
 from engine.data.conversations import detect_layout
 from engine.data.errors import DataError
+from engine.data.encodings import MIXED_ENCODING
 from engine.data.formats import ReadOptions, head_records
 
 PREVIEW_ROWS = 50
@@ -26,7 +27,8 @@ FORMAT_WORDS = {
 }
 DELIMITER_WORDS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 ENCODING_WORDS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (with a byte-order mark)", "utf-16": "UTF-16",
-                  "utf-16-le": "UTF-16", "utf-16-be": "UTF-16", "utf-32": "UTF-32", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
+                  "utf-16-le": "UTF-16", "utf-16-be": "UTF-16", "utf-32": "UTF-32", "cp1252": "Windows-1252", "latin-1": "Latin-1",
+                  MIXED_ENCODING: "UTF-8 with some lines in Windows-1252"}
 LAYOUT_WORDS = {"alpaca": "Alpaca (instruction and answer)", "sharegpt": "ShareGPT conversations",
                 "openai": "OpenAI messages"}
 

@@ -19,7 +19,7 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 
 from engine.data.chat import tokenize_prompt
 from engine.data.conversations import Turn
-from engine.export.gguf import GGUF_TYPES, gguf_file_name
+from engine.export.gguf import GGUF_TYPES, default_system_prompt, gguf_file_name, modelfile_problems
 from engine.recipes.finetune_lm import with_system_prompt
 
 # The largest logit difference allowed, as a share of the largest logit's size (at least 1): float32 folders
@@ -87,6 +87,9 @@ def _verify_language_model(source, fmt: str, folder: Path) -> dict[str, Any]:
         largest_logit = max(largest_logit, float(ours.abs().max()))
         greedy.append({"prompt": prompt, **_greedy_pair(source, model, ids)})
 
+    modelfile = folder / "Modelfile"
+    if fmt in GGUF_TYPES and modelfile.exists():
+        problems += modelfile_problems(modelfile, system_prompt or default_system_prompt(source.tokenizer))
     tolerance = TOLERANCE[fmt] * largest_logit
     if largest_difference > tolerance:
         problems.append(

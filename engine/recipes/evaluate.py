@@ -34,7 +34,8 @@ from engine.data.packing import pack
 from engine.lm_loss import packed_loss_sum
 from engine.models.catalog import ModelSource, resolve
 from engine.models.loading import load_causal_lm, load_teacher, load_tokenizer, materialize
-from engine.protocol import Status
+from engine.protocol import Status, message
+from engine.quoting import shown
 from engine.recipes import finetune_classifier, finetune_lm
 from engine.training import Job
 
@@ -137,6 +138,8 @@ def evaluate_classifier(job: Job, scored: dict[str, Any], config: EvaluateConfig
     data = load_classification(config.data, *columns)
     texts, truth_names = data.texts[: config.max_examples], data.labels[: config.max_examples]
     labels, multi_label = scored["labels"], scored["multi_label"]
+    if data.multi_label and not multi_label:
+        raise ConfigError(message("evaluate.several_labels", model=shown(scored["title"]), file=shown(Path(config.data).name))[1])
     job.event("evaluate.started", model=scored["title"], rows=len(texts), data=Path(config.data).name)
     unknown = sorted({name for names in truth_names for name in names} - set(labels))
     if unknown:

@@ -15,6 +15,7 @@ from engine.config import ClassifyConfig, ConfigError
 from engine.data.batching import length_grouped_steps
 from engine.data.classification import ClassificationData, load_classification
 from engine.data.splits import split_indices
+from engine.data.tokenizing import token_ids
 from engine.models.catalog import resolve
 from engine.models.loading import load_classifier, load_tokenizer, materialize
 from engine.models.surgery import parameter_count
@@ -140,12 +141,12 @@ def _start_at_label_prior(model, labels: list[list[str]], index: dict[str, int],
 
 
 def _tokenize(job: Job, tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
-    full = tokenizer(texts, truncation=False)["input_ids"]
-    long = [ids for ids in full if len(ids) > max_length]
+    full, lengths = token_ids(tokenizer, texts)
+    long = [length for length in lengths if length > max_length]
     if long:
         job.event(
             "data.truncated", count=len(long), rows=len(texts), max_length=max_length,
-            tokens=sum(len(ids) - max_length for ids in long),
+            tokens=sum(length - max_length for length in long),
         )
     # Keep the final [SEP]-style token when cutting, as the tokenizer's own truncation would.
     return [ids if len(ids) <= max_length else ids[: max_length - 1] + ids[-1:] for ids in full]
