@@ -160,6 +160,12 @@ class ChatConfig(JobConfig):
         {}, "Values for placeholders such as {{name}} in the examples, e.g. {\"name\": \"Ada\"}."
     )
     system_prompt: str = setting("", "A system message added to every conversation that has none.")
+    question_column: str = setting("", "A table's column with the questions (prompts). Empty: guessed from the data.")
+    answer_column: str = setting("", "A table's column with the answers to learn. Empty: guessed from the data.")
+    context_column: str = setting("", "A table's column with context or instructions for each answer (a system "
+                                  "message). Empty: guessed, or none.")
+    conversation_column: str = setting("", "A table's column with a conversation id: consecutive rows with the same "
+                                       "id are the turns of one conversation. Empty: guessed, or each row is one.")
     max_length: int | None = setting(
         512, "Longest conversation in tokens; longer ones are shortened (and counted). Empty: covers 99% of the data."
     )

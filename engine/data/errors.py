@@ -54,8 +54,9 @@ MESSAGES: dict[str, str] = {
     # Whole datasets
     "data.no_rows": "{file} has no rows with {what}.",
     "data.unknown_chat_format": (
-        "{file} does not look like conversation data: expected the fields of Alpaca (instruction, output), "
-        "ShareGPT (conversations) or OpenAI (messages), but found: {available}."
+        "{file} does not look like conversation data: expected a column of questions and one of answers (choose "
+        "them above), or the fields of Alpaca (instruction, output), ShareGPT (conversations) or OpenAI "
+        "(messages), but found: {available}."
     ),
     "data.missing_placeholders": (
         "{file} uses the placeholders {names}; give their values in the job's 'template_values' setting."

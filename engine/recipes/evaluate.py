@@ -28,7 +28,7 @@ from engine import store
 from engine.config import ConfigError, EvaluateConfig
 from engine.data.chat import tokenize_prompt
 from engine.data.classification import load_classification
-from engine.data.conversations import load_conversations
+from engine.data.conversations import ChatColumns, load_conversations
 from engine.data.errors import DataError
 from engine.data.packing import pack
 from engine.lm_loss import packed_loss_sum
@@ -212,7 +212,8 @@ def classification_report(truth: list[list[str]], predicted: list[list[str]], la
 
 def evaluate_generation(job: Job, scored: dict[str, Any], config: EvaluateConfig) -> dict[str, Any]:
     run_config = scored["run_config"]
-    data = load_conversations(config.data, run_config.template_values if run_config else {})
+    data = load_conversations(config.data, run_config.template_values if run_config else {},
+                              columns=ChatColumns.of(run_config))
     system_prompt = run_config.system_prompt if run_config else ""
     conversations = [finetune_lm.with_system_prompt(turns, system_prompt) for turns in data.conversations]
     conversations = [turns for turns in conversations if any(t.role == "assistant" for t in turns)][: config.max_examples]

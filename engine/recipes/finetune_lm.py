@@ -18,7 +18,7 @@ from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_tr
 from engine import compiling, planner
 from engine.config import ChatConfig, ConfigError
 from engine.data.chat import TokenizedExample, tokenize_conversation
-from engine.data.conversations import Turn, load_conversations
+from engine.data.conversations import ChatColumns, Turn, load_conversations
 from engine.data.errors import DataError
 from engine.data.packing import pack, padding_fraction
 from engine.data.splits import split_indices
@@ -102,12 +102,12 @@ def run(job: Job) -> Status:
 def read_conversations(job: Job, config: ChatConfig) -> tuple[list[list[Turn]], list[list[Turn]]]:
     """The training and held-out conversations, the system prompt added (the distillation recipe reads its
     data the same way)."""
-    data = load_conversations(config.data, config.template_values)
+    data = load_conversations(config.data, config.template_values, columns=ChatColumns.of(config))
     if data.filled_placeholders:
         job.event("data.template_values", names=", ".join("{{%s}}" % n for n in data.filled_placeholders))
     conversations = [with_system_prompt(turns, config.system_prompt) for turns in data.conversations]
     if config.eval_data:
-        held_out = load_conversations(config.eval_data, config.template_values).conversations
+        held_out = load_conversations(config.eval_data, config.template_values, columns=ChatColumns.of(config)).conversations
         return conversations, [with_system_prompt(t, config.system_prompt) for t in held_out]
     train_idx, eval_idx = split_indices(len(conversations), config.eval_fraction, config.seed)
     job.event("plan.split", eval_rows=len(eval_idx), rows=len(conversations), stratified="")

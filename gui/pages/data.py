@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.engine_client import EngineClient, demo_data_path
-from gui.state.data import DataError, DataSession, Description, ReadOptions, Report, count_records
+from gui.state.data import ChatColumns, DataError, DataSession, Description, ReadOptions, Report, count_records
 from gui.widgets.common import card, fill_with_scrolling, label, page_header, rgba
 
 TASKS = [("classify", "Sort texts into categories"), ("chat", "Answer like my examples")]
@@ -42,6 +42,9 @@ LENGTH_MODELS = {"classify": [("", "Don't check lengths"), ("demo:minilm", "Demo
                  "chat": [("", "Don't check lengths"), ("demo:smollm2", "Demo SmolLM2 (bundled)")]}
 FORMATS = [("", "Guess"), ("csv", "CSV"), ("tsv", "TSV"), ("json", "JSON"), ("jsonl", "JSON Lines"),
            ("parquet", "Parquet"), ("xlsx", "Excel"), ("folder", "Folder of texts"), ("registry", "LLaMA-Factory list")]
+#: The columns of chat data in a table, as ChatColumns names them, and their captions.
+CHAT_ROLES = {"question": "Question column", "answer": "Answer column", "system": "Context column (optional)",
+              "conversation": "Conversation id (optional)"}
 DELIMITERS = [(",", "Comma"), (";", "Semicolon"), ("\t", "Tab"), ("|", "Vertical bar")]
 SEVERITY = {"error": ("#b91c1c", "Problem"), "warning": ("#c2410c", "Warning"), "advice": ("#2563eb", "Advice"),
             "info": ("#4b5563", "Note")}
@@ -113,9 +116,12 @@ class DataPage(QWidget):
         self.text_column = self._combo([])
         self.label_column = self._combo([])
         self.dataset = self._combo([])
+        # chat data in a table: which columns hold what (the optional ones can be "none")
+        self.chat_combos = {role: self._combo([]) for role in CHAT_ROLES}
         self.fields = [("Task", self.task), ("Format", self.format), ("Separated by", self.delimiter),
                        ("Header row", self.header), ("Text column", self.text_column),
-                       ("Label column", self.label_column), ("Dataset", self.dataset)]
+                       ("Label column", self.label_column), ("Dataset", self.dataset),
+                       *((words, self.chat_combos[role]) for role, words in CHAT_ROLES.items())]
         self.field_labels: dict[QComboBox, QWidget] = {}
         for column, (words, combo) in enumerate(self.fields):
             caption = label(words, "FieldHelp")
@@ -217,7 +223,7 @@ class DataPage(QWidget):
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Choose your examples", "",
-            "Data (*.csv *.tsv *.txt *.json *.jsonl *.parquet *.xlsx);;All files (*)",
+            "Data (*.csv *.tsv *.txt *.json *.jsonl *.ndjson *.parquet *.xlsx *.xlsm);;All files (*)",
         )
         if path:
             self.open_path(path)
@@ -261,16 +267,21 @@ class DataPage(QWidget):
         if changed is self.format:  # another format: guess the rest again
             options = ReadOptions(format=options.format)
         keep_columns = changed in (self.text_column, self.label_column)
+        chat_columns = None
+        if changed in self.chat_combos.values():
+            chat_columns = ChatColumns(**{role: combo.currentData() or "" for role, combo in self.chat_combos.items()})
         self._describe(
             options, task=self.task.currentData(),
             text_column=(self.text_column.currentData() or "") if keep_columns else "",
             label_column=(self.label_column.currentData() or "") if keep_columns else "",
+            chat_columns=chat_columns,
         )
 
-    def _describe(self, options: ReadOptions, *, task: str, text_column: str = "", label_column: str = "") -> None:
+    def _describe(self, options: ReadOptions, *, task: str, text_column: str = "", label_column: str = "",
+                  chat_columns: ChatColumns | None = None) -> None:
         try:
             self.description = self.session.describe(self.path, options, task=task, text_column=text_column,
-                                                     label_column=label_column)
+                                                     label_column=label_column, chat_columns=chat_columns)
         except DataError as error:
             self.description = None
             self._show_fields(None)
@@ -338,6 +349,7 @@ class DataPage(QWidget):
             self.text_column: bool(description and description.task == "classify"),
             self.label_column: bool(description and description.task == "classify"),
             self.dataset: bool(options and options.format == "registry"),
+            **{combo: bool(description and description.layout == "table") for combo in self.chat_combos.values()},
         }
         for combo, shown in visible.items():
             combo.setVisible(shown)
@@ -360,6 +372,13 @@ class DataPage(QWidget):
             for column in description.columns:
                 combo.addItem(column, column)
             _select(combo, chosen)
+        for role, combo in self.chat_combos.items():
+            combo.clear()
+            if role in ("system", "conversation"):
+                combo.addItem("none", "")
+            for column in description.columns:
+                combo.addItem(column, column)
+            _select(combo, getattr(description.chat_columns, role))
         self.dataset.clear()
         for entry in description.entries:
             self.dataset.addItem(entry, entry)
@@ -395,7 +414,7 @@ class DataPage(QWidget):
         self.session.start_check(
             self.path, description.task, description.options, text_column=description.text_column,
             label_column=description.label_column, model=self.length_model_ref(), eval_path=self.eval_edit.text(),
-            fix=fix,
+            fix=fix, chat_columns=description.chat_columns if description.layout == "table" else None,
         )
         self.check_started = time.time()
         self.check_button.setEnabled(False)
@@ -437,6 +456,14 @@ class DataPage(QWidget):
             self._describe(self.description.options if self.description else ReadOptions(), task=task)
             self._show_report()
 
+    def failure(self) -> str:
+        """Why the last check of the file shown did not finish, as a sentence ("" if it did)."""
+        row = self.session.stored(self.path) if self.path else None
+        metadata = row["metadata"] if row else {}
+        if metadata.get("status") != "failed":
+            return ""
+        return metadata.get("error") or "The data doctor stopped before it finished. Check data again, or choose another file."
+
     def report(self) -> Report | None:
         """What the doctor found in the file shown, if it was checked."""
         row = self.session.stored(self.path) if self.path else None
@@ -461,6 +488,10 @@ class DataPage(QWidget):
             values["eval_data"] = self.eval_edit.text()
         if task == "classify":
             values.update(text_column=self.description.text_column, label_column=self.description.label_column)
+        if self.description.layout == "table":
+            columns = self.description.chat_columns
+            values.update(question_column=columns.question, answer_column=columns.answer,
+                          context_column=columns.system, conversation_column=columns.conversation)
         self.use_in_run.emit(values)
 
     def _poll(self) -> None:
@@ -471,7 +502,9 @@ class DataPage(QWidget):
         row = self.session.stored(self.path)
         metadata = row["metadata"] if row else {}
         if self.session.exit_code() not in (0, 1) and metadata.get("status") == "checking":
-            self.check_status.setText("The check stopped unexpectedly; see datasets/doctor.log in the data folder.")
+            # the process died before it could say why: say so where the findings go, and let Check data retry
+            self.session.forget_unfinished(self.path, self.session.exit_code())
+            self._show_report()
             return
         cleaned = self._newest_copy(after=self.check_started)
         if cleaned is not None:  # a fix made a copy: show it, with its own findings
@@ -503,8 +536,10 @@ class DataPage(QWidget):
         self._show_cleaned(metadata)
         status = metadata.get("status")
         if status == "failed":
-            self.check_status.setText("")
-            self.findings_box.addWidget(_finding_widget("error", metadata.get("error", ""), []))
+            self.check_status.setText("The check did not finish.")
+            again = QPushButton("Check again")
+            again.clicked.connect(lambda: self.check())
+            self.findings_box.addWidget(_finding_widget("error", self.failure(), [], again))
             return
         report = Report.from_dict(metadata["report"]) if metadata.get("report") else None
         if report is None:

@@ -173,7 +173,7 @@ class WizardPage(QWidget):
         elif (report := page.report()) is None:
             stored = page.session.stored(page.path)
             if stored and stored["metadata"].get("status") == "failed" or page.path in self.auto_checked:
-                blocker = "The data doctor could not check this file; see its message above, or choose another file."
+                blocker = page.failure() or "The data doctor has not checked this file yet: press Check data."
             else:
                 self.auto_checked.add(page.path)
                 page.check()
@@ -526,7 +526,8 @@ class WizardPage(QWidget):
         self.wizard.choose_task(values.pop("kind", "classify"))
         model = values.pop("model", "")
         known = set(self.expert_forms[self.wizard.task].helps)
-        data_keys = {"data", "eval_data", "text_column", "label_column"}
+        data_keys = {"data", "eval_data", "text_column", "label_column", "question_column", "answer_column",
+                     "context_column", "conversation_column"}
         self.wizard.set_data({k: v for k, v in values.items() if k in data_keys}, blocker="")
         self.wizard.settings = {k: v for k, v in values.items() if k in known - data_keys - {"name"}}
         self.wizard.name = str(values.get("name", ""))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.models.describe import ModelInfo
+from engine.protocol import message
 from gui.engine_client import ConfigError, EngineClient, Hardware, JobConfig, ask_engine, from_dict
 from gui.state import models as model_words
 from gui.state.events import Callbacks
@@ -104,6 +105,8 @@ def _failed_plan(done: subprocess.CompletedProcess) -> PlanResult:
     """The engine's own sentence (its last line on stderr), and its code when it printed one."""
     lines = done.stderr.strip().splitlines()
     sentence = lines[-1].removeprefix("tunewright-engine: ") if lines else f"exit code {done.returncode}"
+    if "Traceback (most recent call last)" in done.stderr:  # a crash: its last line is for a bug report only
+        sentence = message("plan.crashed", detail=sentence)[1]
     try:
         found = json.loads(done.stdout.strip().splitlines()[-1])
         return PlanResult(error=found["error"], error_code=found["code"], error_values=found.get("values") or {})
