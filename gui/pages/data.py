@@ -501,7 +501,7 @@ class DataPage(QWidget):
         self.check_button.setEnabled(self.description is not None)
         row = self.session.stored(self.path)
         metadata = row["metadata"] if row else {}
-        if self.session.exit_code() not in (0, 1) and metadata.get("status") == "checking":
+        if self.session.exit_code() not in (0, 1) and metadata.get("status") != "failed":
             # the process died before it could say why: say so where the findings go, and let Check data retry
             self.session.forget_unfinished(self.path, self.session.exit_code())
             self._show_report()

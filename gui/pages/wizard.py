@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
 from gui.engine_client import CONFIG_TYPES, ConfigError, EngineClient, Hardware, JobError
 from gui.state import models as model_words
 from gui.state.wizard import (
-    DISTILL_TASK, STEP_TITLES, STEPS, TASKS, Wizard, placeholder_names, recommend, recommend_teacher, teacher_runs,
+    DISTILL_TASK, STEP_TITLES, STEPS, TASKS, Wizard, default_teacher_data, placeholder_names, recommend,
+    recommend_teacher, teacher_mismatch, teacher_runs,
 )
 from gui.widgets.common import ChoiceCard, card, label, page_header, scrolling
 from gui.widgets.settings_form import SettingsForm, words
@@ -149,6 +150,8 @@ class WizardPage(QWidget):
             self.data_page.changed.connect(self._data_changed)
             self.data_page.use_in_run.connect(self._data_chosen)
             self.data_box.layout().addWidget(self.data_page)
+            if self.wizard.task == DISTILL_TASK and not self.wizard.data and (own := default_teacher_data(self.client)):
+                self.data_page.open_path(own)  # a teacher teaches best on what it learned from
         elif self.data_page.fixed_task != self._data_task():
             self.data_page.set_task(self._data_task())
         self._data_changed()
@@ -296,7 +299,11 @@ class WizardPage(QWidget):
                 self.model_table.blockSignals(False)
         self.wizard.set_model(model.ref, blocker)
         if self.wizard.task == DISTILL_TASK:
-            problem = self.student.show_teacher(model.ref, self.wizard.settings.get("student_layers"))
+            size_problem = self.student.show_teacher(model.ref, self.wizard.settings.get("student_layers"))
+            report = self.data_page.report() if self.data_page is not None else None
+            # categories the teacher never learned cannot be taught: said first, as it is the data's to fix
+            problem = teacher_mismatch(self.client, model.ref, report.classes if report else None,
+                                       self.wizard.data.get("data", "")) or size_problem
             if problem:  # it cannot teach: Next stays disabled, with this sentence
                 self.wizard.set_model(model.ref, problem)
 
