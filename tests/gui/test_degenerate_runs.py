@@ -5,10 +5,13 @@ teacher."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
 from engine import store
+from gui.app import save_screenshot
 from engine.protocol import Status
 from gui.pages.compare import ComparePage
 from gui.pages.export import ExportPage
@@ -17,6 +20,8 @@ from gui.sample import add_sample_evaluations
 from gui.state.results import weak_reason
 from gui.state.wizard import recommend_teacher, teacher_runs
 from tests.gui.test_results_pages import open_page
+
+SHOTS = os.environ.get("TUNEWRIGHT_SHOTS")  # a folder: save screenshots there
 
 
 def single_category_run(client, name: str = "Everything is 'Lost card'") -> int:
@@ -47,6 +52,8 @@ def test_compare_does_not_pick_a_single_category_run_and_says_why(with_useless_r
     page.best_button.click()
     assert page.best_id == ids["tickets"]
     assert "Everything is 'Lost card' is left out: it knows only one category ('Lost card')" in page.verdict.text()
+    if SHOTS:
+        save_screenshot(page, Path(SHOTS) / "compare-left-out.png")
 
 
 def test_the_playground_and_export_choose_another_run_and_mark_it(with_useless_run, qtbot):

@@ -8,6 +8,7 @@ from engine import store
 from engine.protocol import Status
 from gui.state.format import retry_would_fail
 from gui.state.wizard import default_teacher_data, teacher_mismatch
+from tests.gui.test_wizard import shot
 
 
 def finished_classifier(client, data: str, labels: list[str], name: str = "Card questions") -> int:
@@ -53,6 +54,7 @@ def test_a_wizard_with_a_mismatched_teacher_keeps_next_disabled_with_the_reason(
     page._choose_model(next(m for m in page.models if m.ref == f"run:{teacher}"))
     assert not page.next_button.isEnabled()
     assert "The teacher was not trained on the categories" in page.blocker.text()
+    shot(page, "distill-mismatch")
 
 
 def test_trying_again_is_offered_only_where_it_can_end_differently():
