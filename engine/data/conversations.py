@@ -150,6 +150,17 @@ def _text_share(records: list[dict[str, Any]], column: str) -> float:
     return sum(isinstance(value, str) and not _number(value) for value in values) / len(values) if values else 0.0
 
 
+def _free_text(records: list[dict[str, Any]], column: str) -> bool:
+    """Whether a column holds sentences, each its own (questions, answers), rather than a few repeated
+    words (categories, names, yes/no)."""
+    values = [str(record.get(column)).strip() for record in records if record.get(column) not in (None, "")]
+    if not values or _text_share(records, column) < 0.8:
+        return False
+    distinct = len(set(values)) / len(values)
+    words = sum(len(value.split()) for value in values) / len(values)
+    return distinct >= 0.8 and words >= 2
+
+
 def _number(text: str) -> bool:
     try:
         float(text.replace(",", "."))
@@ -177,7 +188,7 @@ def guess_chat_columns(records: list[dict[str, Any]], given: ChatColumns | None 
             setattr(chosen, role, _named(columns, role, set(chosen.to_dict().values())))
     if by_content and not chosen:
         taken = set(chosen.to_dict().values())
-        texts = [c for c in columns if c not in taken and _text_share(records, c) >= 0.8]
+        texts = [c for c in columns if c not in taken and _free_text(records, c)]
         longest = sorted(texts, key=lambda c: _average_length(records, c), reverse=True)
         if chosen.question and not chosen.answer and longest:
             chosen.answer = longest[0]
@@ -239,7 +250,8 @@ def detect_layout(records: list[dict[str, Any]], name: str, columns: ChatColumns
     """The layout of the rows, and for a table the columns it is read by; raises DataError when they are
     not conversations. Columns ``columns`` names are taken as a table's whatever the other fields."""
     keys = {key for record in records[:10] for key in record}
-    if not (columns and any(columns.to_dict().values())):
+    # columns a run names are the table's own; a file written in a standard layout is read as such
+    if not (columns and keys & {value for value in columns.to_dict().values() if value}):
         if "instruction" in keys and "output" in keys:
             return "alpaca", ChatColumns()
         if "conversations" in keys:

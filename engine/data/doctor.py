@@ -265,7 +265,7 @@ def examine(
     what = "rows" if task == "classify" else "conversations"
 
     checks: list[tuple[str, Callable[[], list[Finding]]]] = [
-        ("rows that cannot be read", lambda: _row_findings(scan, task, what)),
+        ("empty, repeated and conflicting rows", lambda: _row_findings(scan, task, what)),
         ("categories", lambda: _class_findings(scan, report) if task == "classify" else []),
         ("placeholders", lambda: _placeholder_findings(scan)),
         ("amount of data", lambda: [_finding("doctor.too_little", usable, [], needed=MIN_ROWS[task], what=what)]

@@ -10,7 +10,9 @@ learned tokens, in chunks (engine/lm_loss.py); on a GPU the decoder layers are c
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import torch
 from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_training
@@ -38,6 +40,7 @@ def run(job: Job) -> Status:
 
     # ---- data: conversations in any of the usual formats, placeholders filled in
     train_convs, eval_convs = read_conversations(job, config)
+    keep_held_out(job, eval_convs)
 
     # ---- model
     source = materialize(resolve(config.model, allow_unsafe=config.allow_unsafe_weights), job.home)
@@ -97,6 +100,19 @@ def run(job: Job) -> Status:
         compiling.compile_for_training(job, model, loop, micro_size)
     state, stopped = fit(job, model, loop, lr)
     return finish(job, model, tokenizer, state, stopped, system_prompt=config.system_prompt)
+
+
+def keep_held_out(job: Job, conversations: list[list[Turn]]) -> Path:
+    """Save the conversations the run checks itself on in its folder (as OpenAI messages), so that it can be
+    evaluated on them later with no file to find."""
+    path = job.run_dir / "held_out.jsonl"
+    if not path.exists():  # a resumed run holds back the same conversations
+        with path.open("w", encoding="utf-8") as out:
+            for turns in conversations:
+                messages = [{"role": turn.role, "content": turn.content} for turn in turns]
+                out.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
+        job.artifact("held_out", path, rows=len(conversations))
+    return path
 
 
 def read_conversations(job: Job, config: ChatConfig) -> tuple[list[list[Turn]], list[list[Turn]]]:

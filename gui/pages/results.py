@@ -301,12 +301,14 @@ class ResultsPage(QWidget):
     def _offer(self, run: dict[str, Any]) -> None:
         frame, layout = card()
         layout.addWidget(label("This run has not been evaluated yet", "CardTitle"))
-        held_out = held_out_file(run)
+        held_out = held_out_file(run, self.client.db)
         if held_out:
+            kept = Path(held_out).name == "held_out.jsonl"
+            what = "the examples it held back from training (kept with the run)" if kept else Path(held_out).name
             layout.addWidget(label(
-                f"It was checked during training on {Path(held_out).name}, examples it did not learn from. Evaluate "
+                f"It was checked during training on {what}, examples it did not learn from. Evaluate "
                 "on them to see its scores per category, its mistakes and its answers.", wrap=True))
-            button = QPushButton(f"Evaluate on {Path(held_out).name}")
+            button = QPushButton("Evaluate on its held-back examples" if kept else f"Evaluate on {Path(held_out).name}")
             button.setObjectName("Primary")
             button.clicked.connect(lambda: self.start_evaluation(held_out))
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)

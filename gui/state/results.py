@@ -99,8 +99,13 @@ def results_choices(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def held_out_file(run: dict[str, Any]) -> str:
-    """The run's own file of held-out examples, if it had one (else it set aside part of its training file)."""
+def held_out_file(run: dict[str, Any], db=None) -> str:
+    """The examples the run held back from training: kept in its folder (with ``db``), else its own file of
+    held-out examples, if it had one ("" when neither is known)."""
+    if db is not None:
+        for artifact in store.artifacts(db, run["id"]):
+            if artifact["kind"] == "held_out" and Path(artifact["path"]).exists():
+                return str(artifact["path"])
     return str(run["config"].get("eval_data") or "")
 
 

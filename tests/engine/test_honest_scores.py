@@ -11,6 +11,7 @@ import pytest
 from engine import store
 from engine.recipes.evaluate import majority_baseline, overlap
 from tests.engine.helpers import cli, run_in_process
+from tests.engine.test_export import chat_run, export_home  # noqa: F401 - the shared tiny chat run
 
 
 def held_out_evaluation(db, run_id: int) -> dict:
@@ -54,3 +55,13 @@ def test_the_baseline_is_always_answering_the_most_common_training_category():
     baseline = majority_baseline(truth, [["b"], ["b"], ["a"]], ["a", "b", "c"], multi_label=False)
     assert (baseline["label"], baseline["accuracy"]) == ("b", 0.5)
     assert overlap(["x  y", "z"], ["x y"]) == {"count": 1, "rows": 2, "share": 0.5}
+
+
+def test_a_chat_run_keeps_the_conversations_it_held_back(export_home, chat_run):
+    from engine.data.conversations import load_conversations
+
+    db, run_id = chat_run
+    kept = next(a for a in store.artifacts(db, run_id) if a["kind"] == "held_out")
+    held = load_conversations(kept["path"]).conversations
+    assert len(held) == kept["metadata"]["rows"] > 0
+    assert held[0][0].role == "system" and held[0][0].content == "You are Tuney."  # as the run saw them
