@@ -247,3 +247,15 @@ def test_a_doctor_that_breaks_is_a_stored_sentence_and_the_cli_exits_non_zero(pl
     db = store.open_db(store.database_path(tunewright_home))
     metadata = json.loads(next(db["datasets"].rows_where("path = ?", [str(planted)]))["metadata"])
     assert metadata["status"] == "failed" and "ZeroDivisionError" in metadata["error"]
+
+
+def test_a_planner_that_breaks_is_a_sentence_and_a_non_zero_exit(planted, tmp_path, tunewright_home):
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps({"kind": "classify", "model": "demo:minilm", "data": str(planted)}))
+    code = ("import sys; from engine import planner, __main__ as cli; "
+            "planner.plan_without_training = lambda config: [][1]; sys.exit(cli.main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, "plan", str(config)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stdout + done.stderr
+    assert "The plan could not be made: the engine met a problem it did not expect" in done.stderr
+    assert "IndexError: list index out of range" in done.stderr
