@@ -355,6 +355,9 @@ def evaluation_summary(db, run_id: int) -> str:
     metrics = newest["result"]["metrics"]
     if newest["result"]["task"] == "classify":
         words = f"accuracy {metrics['eval_accuracy']:.1%}, macro-F1 {metrics['eval_macro_f1']:.1%}"
+        baseline = newest["result"].get("baseline")
+        if baseline:  # the score a model that learned nothing would have, beside it
+            words += f" (always '{baseline['label']}': {baseline['accuracy']:.1%})"
     else:
         words = f"ROUGE-L {metrics['eval_rouge_l']:.0%}"
         rate = win_rate(store.reviews(db, newest["id"]), sides(newest["result"]))
