@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
 
 from gui.engine_client import EngineClient, demo_data_path
 from gui.state.data import ChatColumns, DataError, DataSession, Description, ReadOptions, Report, count_records
-from gui.widgets.common import card, fill_with_scrolling, label, page_header, rgba
+from gui.widgets.common import card, fill_with_scrolling, label, page_header
+from gui.widgets.findings import finding_widget
 
 TASKS = [("classify", "Sort texts into categories"), ("chat", "Answer like my examples")]
 #: Models whose tokenizer can count the tokens of each example, by task (the bundled ones; a model folder
@@ -46,8 +47,6 @@ FORMATS = [("", "Guess"), ("csv", "CSV"), ("tsv", "TSV"), ("json", "JSON"), ("js
 CHAT_ROLES = {"question": "Question column", "answer": "Answer column", "system": "Context column (optional)",
               "conversation": "Conversation id (optional)"}
 DELIMITERS = [(",", "Comma"), (";", "Semicolon"), ("\t", "Tab"), ("|", "Vertical bar")]
-SEVERITY = {"error": ("#b91c1c", "Problem"), "warning": ("#c2410c", "Warning"), "advice": ("#2563eb", "Advice"),
-            "info": ("#4b5563", "Note")}
 POLL_MS = 300
 CELL_CHARS = 160  # longer values are cut in the preview (the file is not)
 
@@ -539,7 +538,7 @@ class DataPage(QWidget):
             self.check_status.setText("The check did not finish.")
             again = QPushButton("Check again")
             again.clicked.connect(lambda: self.check())
-            self.findings_box.addWidget(_finding_widget("error", self.failure(), [], again))
+            self.findings_box.addWidget(finding_widget("error", self.failure(), [], again))
             return
         report = Report.from_dict(metadata["report"]) if metadata.get("report") else None
         if report is None:
@@ -557,7 +556,7 @@ class DataPage(QWidget):
                 button = QPushButton(finding.fix_label)
                 button.clicked.connect(lambda _=False, fix=finding.fix: self.check(fix))
                 self.fix_buttons[finding.fix] = button
-            self.findings_box.addWidget(_finding_widget(finding.severity, finding.message, finding.examples, button,
+            self.findings_box.addWidget(finding_widget(finding.severity, finding.message, finding.examples, button,
                                                         eval_rows=finding.code == "doctor.overlap"))
 
     def _show_cleaned(self, metadata: dict[str, Any]) -> None:
@@ -566,34 +565,6 @@ class DataPage(QWidget):
         self.cleaned.setProperty("source", source or "")
         self.open_source.setVisible(bool(source))
         self.cleaned_text.setText(metadata.get("fixed", ""))
-
-
-def _finding_widget(severity: str, text: str, rows: list[int], button: QPushButton | None = None, *,
-                    eval_rows: bool = False) -> QWidget:
-    colour, words = SEVERITY.get(severity, SEVERITY["info"])
-    frame = QFrame()
-    frame.setObjectName("Finding")
-    frame.setStyleSheet(
-        f"QFrame#Finding {{ background: {rgba(colour, 0.04)}; border: 1px solid {rgba(colour, 0.25)};"
-        " border-radius: 8px; }"
-    )
-    row = QHBoxLayout(frame)
-    row.setContentsMargins(12, 8, 12, 8)
-    pill = label(words)
-    pill.setStyleSheet(f"QLabel {{ color: {colour}; font-weight: 600; }}")
-    pill.setFixedWidth(70)
-    pill.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-    row.addWidget(pill)
-    column = QVBoxLayout()
-    column.setSpacing(2)
-    column.addWidget(label(text, wrap=True, selectable=True))
-    if rows:
-        where = "evaluation rows" if eval_rows else "rows"
-        column.addWidget(label(f"For example {where} {', '.join(map(str, rows))}", "FieldHelp"))
-    row.addLayout(column, 1)
-    if button is not None:
-        row.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
-    return frame
 
 
 def _select(combo: QComboBox, value: Any) -> None:
