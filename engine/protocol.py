@@ -147,6 +147,11 @@ def message(code: str, **values: object) -> tuple[Level, str]:
     return declared.level, declared.format(**values)
 MESSAGES["plan.learning_rate"] = Message(Level.INFO, "{reason}")
 MESSAGES["plan.method"] = Message(Level.INFO, "{reason}")
+MESSAGES["wizard.step_failed"] = Message(
+    Level.ERROR,
+    "This step met a problem it did not expect, so it cannot go on as it is: choose other data or another "
+    "model, or go back a step and come again. Detail for a bug report: {detail}",
+)
 MESSAGES["plan.crashed"] = Message(
     Level.ERROR,
     "The plan could not be made: the engine met a problem it did not expect. Change a setting or choose other "

@@ -8,7 +8,9 @@ model (`gui.state.wizard.Wizard`); the steps here only show it and pass clicks t
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.protocol import message
 from gui.engine_client import CONFIG_TYPES, ConfigError, EngineClient, Hardware, JobError
 from gui.state import models as model_words
 from gui.state.wizard import (
@@ -42,6 +45,24 @@ from gui.widgets.student_card import StudentCard
 
 NEXT_WORDS = {"task": "Next: your data", "data": "Next: the model", "model": "Next: the plan",
               "plan": "Next: review and train", "train": "Start training"}
+
+
+def _guarded(handler: Callable) -> Callable:
+    """A step's handler whose failure becomes the sentence beside Next, with the detail for a bug report, and
+    stops that step until the person changes something: never a half-updated step with no word."""
+
+    @functools.wraps(handler)
+    def run(self: WizardPage, *args: Any) -> Any:
+        try:
+            return handler(self, *args)
+        except Exception as error:  # noqa: BLE001 - any bug in a step must reach the person as a sentence
+            sentence = message("wizard.step_failed", detail=f"{type(error).__name__}: {error}")[1]
+            self.wizard.stop_step(sentence)
+            self.blocker.setText(sentence)
+            self.next_button.setEnabled(False)
+            return None
+
+    return run
 
 
 class WizardPage(QWidget):
@@ -160,6 +181,7 @@ class WizardPage(QWidget):
         """The task the data is read for: the one chosen, or for a distillation whatever the file holds."""
         return "" if self.wizard.task == DISTILL_TASK else self.wizard.task
 
+    @_guarded
     def _data_changed(self) -> None:
         """What stops the Data step: no file, a file that cannot be read as it is, or a finding the run would
         fail on. The doctor starts by itself on a new file."""
@@ -198,6 +220,7 @@ class WizardPage(QWidget):
         except DataError:
             return ""
 
+    @_guarded
     def _data_chosen(self, values: dict[str, Any]) -> None:
         self.wizard.set_data(values)
         if self.wizard.step == "data":
@@ -249,6 +272,7 @@ class WizardPage(QWidget):
         threading.Thread(target=lambda: self._catalog.emit(self.client.models()), name="tunewright-catalog",
                          daemon=True).start()
 
+    @_guarded
     def _show_models(self, models: list[Any]) -> None:
         distill = self.wizard.task == DISTILL_TASK
         task = self.wizard.data_task if distill else self.wizard.task
@@ -285,6 +309,7 @@ class WizardPage(QWidget):
         if rows:
             self._choose_model(self.models[rows[0].row()])
 
+    @_guarded
     def _choose_model(self, model: Any) -> None:
         if model is None:
             return

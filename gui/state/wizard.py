@@ -176,6 +176,14 @@ class Wizard:
         self._forget_plan()
         self.changed.emit()
 
+    def stop_step(self, sentence: str) -> None:
+        """Something in the current step failed: it stays closed, with ``sentence``, until a choice there changes."""
+        if self.step == "model":
+            self.model_blocker = sentence
+        else:
+            self.data_blocker = sentence
+        self._forget_plan()
+
     def go(self, step: str) -> None:
         self.step = step
         self.changed.emit()

@@ -98,3 +98,20 @@ def test_a_doctor_that_fails_says_so_and_can_check_again(qtbot, wizard_window, t
     monkeypatch.undo()
     page.data_page.check()  # "Check again" / "Check data" re-runs it, and this time it works
     qtbot.waitUntil(lambda: page.data_page.report() is not None and page.next_button.isEnabled(), timeout=60_000)
+
+
+def test_a_step_that_breaks_says_so_beside_next_and_recovers(qtbot, wizard_window, tmp_path, monkeypatch):
+    page = wizard_window.page("new")
+    page.task_buttons["classify"].clicked.emit()
+    page.next_button.click()
+
+    def broken():
+        raise KeyError("metadata")
+
+    monkeypatch.setattr(page.data_page, "report", broken)
+    page.data_page.open_path(str(customer_service_export(tmp_path)))
+    qtbot.waitUntil(lambda: "This step met a problem it did not expect" in page.blocker.text(), timeout=30_000)
+    assert "KeyError: 'metadata'" in page.blocker.text() and not page.next_button.isEnabled()
+    monkeypatch.undo()
+    page.data_page.changed.emit()  # anything that changes on the page looks again
+    qtbot.waitUntil(lambda: page.data_page.report() is not None and page.next_button.isEnabled(), timeout=60_000)
