@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     doctor.add_argument("--eval", type=Path, default=None, help="evaluation data, to check for overlap")
     doctor.add_argument("--text-column", default="")
     doctor.add_argument("--label-column", default="")
+    for role in ("question", "answer", "context", "conversation"):
+        doctor.add_argument(f"--{role}-column", default="", help=f"chat data in a table: the {role} column")
     doctor.add_argument("--format", default="", help="how to read the file (default: guessed)")
     doctor.add_argument("--delimiter", default="")
     doctor.add_argument("--header", choices=["yes", "no"], default=None)
@@ -353,6 +355,7 @@ def cmd_models(args) -> int:
 
 def cmd_doctor(args) -> int:
     from engine.checkup import run_checkup
+    from engine.data.conversations import ChatColumns
     from engine.data.formats import ReadOptions
 
     header = None if args.header is None else args.header == "yes"
@@ -360,6 +363,7 @@ def cmd_doctor(args) -> int:
     outcome = run_checkup(
         _db(), store.default_home(), args.file, args.task, options=options, text_column=args.text_column,
         label_column=args.label_column, eval_path=args.eval, model=args.model, max_length=args.max_length, fix=args.fix,
+        chat_columns=ChatColumns.of(args),
     )
     if args.json:
         print(json.dumps(outcome, indent=2, default=str))
@@ -381,7 +385,13 @@ def cmd_plan(args) -> int:
     if not isinstance(config, JobConfig):
         raise ConfigError(f"A plan is made for a training job; '{config.kind}' jobs are started with the '{config.kind}' command.")
     preflight(config)
-    result = plan_without_training(config)
+    try:
+        result = plan_without_training(config)
+    except (ConfigError, DataError):
+        raise
+    except Exception as error:  # noqa: BLE001 - a bug in the planner is a sentence for the person, not a traceback
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        raise ConfigError(message("plan.crashed", detail=detail)[1]) from None
     print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else describe(result))
     return 0
 

@@ -185,6 +185,12 @@ class ChatConfig(JobConfig):
         {}, "Values for placeholders such as {{name}} in the examples, e.g. {\"name\": \"Ada\"}."
     )
     system_prompt: str = setting("", "A system message added to every conversation that has none.")
+    question_column: str = setting("", "A table's column with the questions (prompts). Empty: guessed from the data.")
+    answer_column: str = setting("", "A table's column with the answers to learn. Empty: guessed from the data.")
+    context_column: str = setting("", "A table's column with context or instructions for each answer (a system "
+                                  "message). Empty: guessed, or none.")
+    conversation_column: str = setting("", "A table's column with a conversation id: consecutive rows with the same "
+                                       "id are the turns of one conversation. Empty: guessed, or each row is one.")
     max_length: int | None = setting(
         512, "Longest conversation in tokens; longer ones are shortened (and counted). Empty: covers 99% of the data."
     )
@@ -313,7 +319,9 @@ class EvaluateConfig:
     model: str = setting("", "What to score: a run number, a model folder, or a catalog model such as 'demo:minilm'.")
     data: str = setting("", "The file of held-out examples, with the right answers.")
     task: str = setting("", "'classify' or 'chat'. Empty: the run's task, or guessed from the model.", choices=["", "classify", "chat"])
-    max_examples: int = setting(200, "Score at most this many examples (the first ones in the file).")
+    max_examples: int = setting(200, "Chat models: answer at most this many examples (the first ones in the file; "
+                                "the results say how many of how many). A classifier scores every row.")
+    held_out: bool = setting(False, "The data is the examples the run held back from training (kept with the run).")
     side_by_side: int = setting(8, "Chat: how many answers to show next to the starting model's answers.")
     max_new_tokens: int = setting(64, "Chat: the longest answer generated, in tokens.")
     name: str = setting("", "A name for this evaluation, shown in the list of runs.")

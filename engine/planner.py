@@ -325,9 +325,9 @@ def plan_without_training(config: JobConfig) -> Plan:
     shape = load_shape(source.path, source.gguf_file)
     tokenizer = _tokenizer(source, config.allow_unsafe_weights)
     if config.kind == "chat":
-        from engine.data.conversations import load_conversations
+        from engine.data.conversations import ChatColumns, load_conversations
 
-        conversations = load_conversations(config.data, config.template_values).conversations
+        conversations = load_conversations(config.data, config.template_values, columns=ChatColumns.of(config)).conversations
         if config.system_prompt:
             from engine.recipes.finetune_lm import with_system_prompt
 

@@ -147,6 +147,16 @@ def message(code: str, **values: object) -> tuple[Level, str]:
     return declared.level, declared.format(**values)
 MESSAGES["plan.learning_rate"] = Message(Level.INFO, "{reason}")
 MESSAGES["plan.method"] = Message(Level.INFO, "{reason}")
+MESSAGES["wizard.step_failed"] = Message(
+    Level.ERROR,
+    "This step met a problem it did not expect, so it cannot go on as it is: choose other data or another "
+    "model, or go back a step and come again. Detail for a bug report: {detail}",
+)
+MESSAGES["plan.crashed"] = Message(
+    Level.ERROR,
+    "The plan could not be made: the engine met a problem it did not expect. Change a setting or choose other "
+    "data and try again. Detail for a bug report: {detail}",
+)
 
 
 # ---------------------------------------------------------------- the data doctor (data helper)
@@ -177,9 +187,24 @@ MESSAGES.update({
         "examples, or merge them into one category.",
     ),
     "doctor.unevaluable_classes": Message(
+        Level.ERROR,
+        "Categories with a single example, too few to learn from and none to keep aside to check whether "
+        "the model learned them: {names}. Add examples of them, or leave them out.",
+    ),
+    "doctor.one_class": Message(
+        Level.ERROR,
+        "Every usable row has the same category, '{name}' (column '{column}'): a model cannot learn to tell "
+        "categories apart from one. Choose the column that holds the categories, or a file with at least two.",
+    ),
+    "doctor.check_failed": Message(
         Level.WARNING,
-        "Categories with a single example, which cannot be kept aside to check whether the model learned "
-        "them: {names}.",
+        "One of the doctor's checks ({check}) could not be done, so its problems may go unreported; the "
+        "other checks are below. Detail for a bug report: {detail}",
+    ),
+    "doctor.crashed": Message(
+        Level.ERROR,
+        "The data doctor could not read this file through. Choose another file, or check this one's format "
+        "and columns above. Detail for a bug report: {detail}",
     ),
     "doctor.imbalance": Message(
         Level.ADVICE,
@@ -233,6 +258,7 @@ MESSAGES.update({
     "fix.drop_duplicates": Message(Level.INFO, "Drop the repeats"),
     "fix.drop_conflicts": Message(Level.INFO, "Drop the conflicting rows"),
     "fix.merge_rare": Message(Level.INFO, "Merge rare categories into '{other}'"),
+    "fix.drop_lonely": Message(Level.INFO, "Leave those categories out"),
     "fix.drop_overlap": Message(Level.INFO, "Take them out of the evaluation data"),
     "fix.raise_max_length": Message(Level.INFO, "Raise the length limit to {value}"),
     "fix.as_read": Message(Level.INFO, "Save the rows as read here"),

@@ -21,16 +21,17 @@ import json
 import math
 import os
 import time
+import traceback
 from array import array
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from engine.data.classification import guess_columns, row_labels, row_text
-from engine.data.conversations import PLACEHOLDER, detect_layout, parse_row
+from engine.data.conversations import PLACEHOLDER, ChatColumns, detect_layout, parse_row, table_conversations
 from engine.data.errors import DataError
 from engine.data.encodings import MIXED_ENCODING, lines_in_windows_1252
 from engine.data.formats import ReadOptions, head_records, iter_records, resolve_options
@@ -57,7 +58,7 @@ OTHER = "other"
 #: Fixes that write a cleaned copy of the data; "raise_max_length" changes a setting instead. "as_read"
 #: removes nothing: it saves the rows as read here (a chosen delimiter, a LLaMA-Factory entry with its
 #: column names), so that training reads them the same way.
-DATA_FIXES = ("drop_empty", "drop_duplicates", "drop_conflicts", "merge_rare", "drop_overlap", "as_read")
+DATA_FIXES = ("drop_empty", "drop_duplicates", "drop_conflicts", "merge_rare", "drop_lonely", "drop_overlap", "as_read")
 
 
 @dataclass
@@ -82,6 +83,7 @@ class Report:
     text_column: str = ""
     label_column: str = ""
     layout: str = ""
+    chat_columns: dict[str, str] = field(default_factory=dict)  # a table of chat data: ChatColumns
     classes: dict[str, int] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     eval_file: str = ""
@@ -133,6 +135,7 @@ class _Scan:
     text_column: str = ""
     label_column: str = ""
     layout: str = ""
+    chat_columns: ChatColumns = field(default_factory=ChatColumns)
     multi_label: bool = False
 
     def add(self, key: int, labels: tuple[str, ...], ids: dict[tuple[str, ...], int]) -> None:
@@ -204,7 +207,8 @@ def _normal(text: str) -> str:
     return " ".join(text.split())
 
 
-def _scan(path: Path, task: str, options: ReadOptions, text_column: str, label_column: str, keep_items: bool) -> _Scan:
+def _scan(path: Path, task: str, options: ReadOptions, text_column: str, label_column: str, keep_items: bool,
+          chat_columns: ChatColumns | None = None) -> _Scan:
     scan = _Scan()
     name = path.name
     _, head = head_records(path, options, 200)
@@ -214,7 +218,7 @@ def _scan(path: Path, task: str, options: ReadOptions, text_column: str, label_c
         scan.text_column, scan.label_column = guess_columns(head, name, text_column, label_column)
         scan.multi_label = any(isinstance(row.get(scan.label_column), list) for row in head)
     else:
-        scan.layout = detect_layout(head, name)
+        scan.layout, scan.chat_columns = detect_layout(head, name, chat_columns, by_content=True)
     ids: dict[tuple[str, ...], int] = {}
     for index, record in enumerate(iter_records(path, options)):
         scan.rows += 1
@@ -226,7 +230,7 @@ def _scan(path: Path, task: str, options: ReadOptions, text_column: str, label_c
                 key, item = hash(_normal(text)), text
                 empty = not text.strip() or (not scan.multi_label and not labels)
             else:
-                turns = parse_row(scan.layout, record, name, index + 1)
+                turns = parse_row(scan.layout, record, name, index + 1, scan.chat_columns)
                 labels = []
                 key = hash(tuple((turn.role, _normal(turn.content)) for turn in turns))
                 item = turns
@@ -254,21 +258,57 @@ def _scan(path: Path, task: str, options: ReadOptions, text_column: str, label_c
 def examine(
     path: str | Path, task: str, *, options: ReadOptions | None = None, text_column: str = "", label_column: str = "",
     eval_path: str | Path = "", tokenizer: Any = None, max_length: int | None = None, model: str = "",
+    chat_columns: ChatColumns | None = None,
 ) -> Report:
     """Check a dataset for ``task`` ("classify" or "chat"); raises DataError only when the file cannot be
     read at all. ``tokenizer`` (with ``max_length``, the limit the run would use) enables the length check."""
     path = Path(path)
     options = resolve_options(path, options, thorough=True)
-    scan = _scan(path, task, options, text_column, label_column, keep_items=tokenizer is not None)
+    scan = _scan(path, task, options, text_column, label_column, keep_items=tokenizer is not None,
+                 chat_columns=chat_columns)
     skip = scan.skip
     usable = scan.rows - len(skip)
     report = Report(str(path), task, options.to_dict(), scan.rows, usable, scan.text_column, scan.label_column,
-                    scan.layout, eval_file=str(eval_path or ""), model=model, max_length=max_length)
+                    scan.layout, scan.chat_columns.to_dict(), eval_file=str(eval_path or ""), model=model, max_length=max_length)
     findings = report.findings
     what = "rows" if task == "classify" else "conversations"
 
     if options.encoding == MIXED_ENCODING:
         findings.append(_finding("doctor.mixed_encoding", lines_in_windows_1252(path), []))
+    checks: list[tuple[str, Callable[[], list[Finding]]]] = [
+        ("empty, repeated and conflicting rows", lambda: _row_findings(scan, task, what)),
+        ("categories", lambda: _class_findings(scan, report) if task == "classify" else []),
+        ("placeholders", lambda: _placeholder_findings(scan)),
+        ("amount of data", lambda: [_finding("doctor.too_little", usable, [], needed=MIN_ROWS[task], what=what)]
+         if usable < MIN_ROWS[task] else []),
+    ]
+    if tokenizer is not None and max_length:
+        checks.append(("lengths", lambda: _length_findings(scan, task, tokenizer, max_length, skip)))
+    if eval_path:
+        checks.append(("evaluation data", lambda: _overlap_findings(scan, task, Path(eval_path))))
+    for check, run in checks:
+        findings += _guarded(check, run)
+    if not any(finding.severity in ("advice", "warning", "error") for finding in findings):
+        findings.append(_finding("doctor.all_good", usable, [], what=what))
+    order = {"error": 0, "warning": 1, "advice": 2, "info": 3}
+    findings.sort(key=lambda finding: order.get(finding.severity, 4))
+    return report
+
+
+def _guarded(check: str, run: Callable[[], list[Finding]]) -> list[Finding]:
+    """The check's findings; a check that fails is itself a finding (with the detail for a bug report), so
+    one broken check never hides the others' findings or leaves the person without a report."""
+    try:
+        return run()
+    except DataError as error:
+        return [_finding("doctor.check_failed", 0, [], check=check, detail=str(error))]
+    except Exception as error:  # noqa: BLE001 - any bug in a check must become a finding, never a crash
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        return [_finding("doctor.check_failed", 0, [], check=check, detail=detail)]
+
+
+def _row_findings(scan: _Scan, task: str, what: str) -> list[Finding]:
+    findings = []
     if scan.bad:
         findings.append(_finding("doctor.bad_rows", len(scan.bad), scan.bad, first=scan.bad_sentence))
     if scan.empty:
@@ -283,32 +323,28 @@ def examine(
         if conflicts:
             texts = len(np.unique(scan.key_array()[conflicts]))
             findings.append(_finding("doctor.conflicts", len(conflicts), conflicts, fix="drop_conflicts", texts=texts))
-        findings += _class_findings(scan, report)
-    if scan.placeholders:
-        rows = sorted({index for found in scan.placeholders.values() for index in found})
-        names = ", ".join("{{" + name + "}}" for name in scan.placeholders)
-        findings.append(_finding("doctor.placeholders", len(rows), rows, names=names))
-    if usable < MIN_ROWS[task]:
-        findings.append(_finding("doctor.too_little", usable, [], needed=MIN_ROWS[task], what=what))
-    if tokenizer is not None and max_length:
-        findings += _length_findings(scan, task, tokenizer, max_length, skip)
-    if eval_path:
-        findings += _overlap_findings(scan, task, Path(eval_path))
-    if not any(finding.severity in ("advice", "warning", "error") for finding in findings):
-        findings.append(_finding("doctor.all_good", usable, [], what=what))
-    order = {"error": 0, "warning": 1, "advice": 2, "info": 3}
-    findings.sort(key=lambda finding: order.get(finding.severity, 4))
-    return report
+    return findings
+
+
+def _placeholder_findings(scan: _Scan) -> list[Finding]:
+    if not scan.placeholders:
+        return []
+    rows = sorted({index for found in scan.placeholders.values() for index in found})
+    names = ", ".join("{{" + name + "}}" for name in scan.placeholders)
+    return [_finding("doctor.placeholders", len(rows), rows, names=names)]
 
 
 def _class_findings(scan: _Scan, report: Report) -> list[Finding]:
-    counts = scan.class_counts()
+    # a label seen only on rows that are left out (an empty text) has no example at all: not a category
+    counts = +scan.class_counts()
     report.classes = dict(counts.most_common())
     if not counts:
         return []
     (largest, most), (smallest, fewest) = counts.most_common()[0], counts.most_common()[-1]
     findings = [_finding("doctor.classes", len(counts), [], largest=shown(largest), largest_count=most,
                          smallest=shown(smallest), smallest_count=fewest)]
+    if len(counts) < 2 and not scan.multi_label:
+        return findings + [_finding("doctor.one_class", len(counts), [], name=shown(largest), column=shown(scan.label_column))]
     rows = sum(counts.values())
     if len(counts) > NOT_CATEGORIES_COUNT and rows < NOT_CATEGORIES_ROWS * len(counts):
         findings.append(_finding("doctor.not_categories", len(counts), [], rows=rows, column=shown(scan.label_column),
@@ -322,8 +358,7 @@ def _class_findings(scan: _Scan, report: Report) -> list[Finding]:
                                  minimum=MIN_TO_LEARN, names=_names(rare)))
     if lonely and len(lonely) < len(counts):
         rows = scan.rows_with(set(lonely))
-        findings.append(_finding("doctor.unevaluable_classes", len(lonely), rows, fix="merge_rare",
-                                 fix_values={"other": OTHER}, names=_names(lonely)))
+        findings.append(_finding("doctor.unevaluable_classes", len(lonely), rows, fix="drop_lonely", names=_names(lonely)))
     if len(counts) > 1 and most >= IMBALANCE_RATIO * fewest:
         findings.append(_finding("doctor.imbalance", len(counts), [], largest=shown(largest), smallest=shown(smallest),
                                  ratio=round(most / fewest)))
@@ -377,7 +412,8 @@ def _model_limit(tokenizer: Any) -> int | None:
 
 
 def _overlap_findings(scan: _Scan, task: str, eval_path: Path) -> list[Finding]:
-    evaluation = _scan(eval_path, task, resolve_options(eval_path, thorough=True), scan.text_column, scan.label_column, False)
+    evaluation = _scan(eval_path, task, resolve_options(eval_path, thorough=True), scan.text_column, scan.label_column, False,
+                       scan.chat_columns if scan.layout == "table" else None)
     shared = evaluation.rows_also_in(scan)
     if not shared:
         return []
@@ -399,8 +435,9 @@ class Cleaned:
 def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
     """Write the data the report describes, with ``fix`` applied, as JSON Lines into ``folder``.
 
-    The rows are written as read (every column kept), so nothing but what the fix removes is lost. For
-    "drop_overlap" the copy is of the evaluation file.
+    The rows are written as read (every column kept), so nothing but what the fix removes is lost; chat
+    data from a table's columns is written as OpenAI messages, so the columns chosen travel with the copy.
+    For "drop_overlap" the copy is of the evaluation file.
     """
     if fix not in DATA_FIXES:
         raise ValueError(f"{fix!r} is not a fix that writes data; use one of {', '.join(DATA_FIXES)}")
@@ -408,8 +445,9 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
     source = Path(report.eval_file if fix == "drop_overlap" else report.file)
     drop: set[int] = set()
     rename: set[str] = set()
+    columns = ChatColumns.from_dict(report.chat_columns) if report.layout == "table" and fix != "drop_overlap" else None
     if fix != "as_read":
-        scan = _scan(Path(report.file), report.task, options, report.text_column, report.label_column, False)
+        scan = _scan(Path(report.file), report.task, options, report.text_column, report.label_column, False, columns)
     if fix == "drop_empty":
         drop = set(scan.empty)
     elif fix == "drop_duplicates":
@@ -418,6 +456,8 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
         drop = set(scan.conflicts())
     elif fix == "merge_rare":
         rename = {name for name, count in scan.class_counts().items() if count < MIN_TO_LEARN}
+    elif fix == "drop_lonely":
+        drop = set(scan.rows_with({name for name, count in scan.class_counts().items() if 0 < count < MIN_TO_EVALUATE}))
     elif fix == "drop_overlap":
         evaluation = _scan(source, report.task, resolve_options(source), report.text_column, report.label_column, False)
         drop = set(evaluation.rows_also_in(scan))
@@ -431,12 +471,19 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
     target = folder / f"{_stem(source)}-{fix.replace('_', '-')}-{tag}.jsonl"
     partial = target.with_name(target.name + ".partial")
     kept = changed = 0
+    kept_rows = (record for index, record in enumerate(iter_records(source, options)) if index not in drop)
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
     os.fchmod(descriptor, PRIVATE_FILE)  # a partial copy left by an earlier crash keeps its old mode otherwise
     with open(descriptor, "w", encoding="utf-8") as out:
-        for index, record in enumerate(iter_records(source, options)):
-            if index in drop:
-                continue
+        if columns is not None:
+            rows = list(kept_rows)
+            for _, turns in table_conversations(rows, "table", columns, source.name):
+                messages = [{"role": turn.role, "content": turn.content} for turn in turns]
+                if not messages:
+                    continue
+                out.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
+            kept = len(rows)
+        for record in kept_rows:  # (empty when the table was written above)
             if rename:
                 record, did = _merge_labels(record, report.label_column, rename)
                 changed += did

@@ -60,8 +60,8 @@ MESSAGES: dict[str, str] = {
     # Whole datasets
     "data.no_rows": "{file} has no rows with {what}.",
     "data.unknown_chat_format": (
-        "{file} does not look like conversation data: expected the fields of Alpaca (instruction, output), "
-        "ShareGPT (conversations) or OpenAI (messages), but found: {available}."
+        "{file} does not look like conversation data: choose a column of questions and one of answers, or use "
+        "Alpaca, ShareGPT or OpenAI fields, but found: {available}."
     ),
     "data.missing_placeholders": (
         "{file} uses the placeholders {names}; give their values in the job's 'template_values' setting."

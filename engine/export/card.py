@@ -56,9 +56,9 @@ def data_summary(source) -> str:
             data = load_classification(config.data, config.text_column, config.label_column)
             kind = "several categories per text" if data.multi_label else "one category per text"
             return f"{len(data.texts)} labelled texts from {name} ({kind}, {len(data.label_names)} categories)."
-        from engine.data.conversations import load_conversations
+        from engine.data.conversations import ChatColumns, load_conversations
 
-        data = load_conversations(config.data, config.template_values)
+        data = load_conversations(config.data, config.template_values, columns=ChatColumns.of(config))
         return f"{len(data.conversations)} conversations from {name} ({data.format} format)."
     except Exception:  # noqa: BLE001 - the file may have moved since training; say what is known
         return f"The file {name} (no longer readable at {plain(config.data)}, so its rows are not counted here)."

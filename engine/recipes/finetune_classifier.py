@@ -5,6 +5,9 @@ Read top to bottom: data -> model -> tokens -> the four functions `fit` needs ->
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -32,6 +35,7 @@ def run(job: Job) -> Status:
     # ---- data: the training rows, and rows held out to check the model on
     data, (train_texts, train_labels), (eval_texts, eval_labels) = read_examples(job, config)
     label_names = data.label_names
+    held_out = keep_held_out(job, data, eval_texts, eval_labels)
     index = {label: i for i, label in enumerate(label_names)}
 
     # ---- model
@@ -102,7 +106,14 @@ def run(job: Job) -> Status:
     if compiling.wanted(config.compile, job.device):
         compiling.compile_for_training(job, model, loop, config.micro_batch_size or config.batch_size)
     state, stopped = fit(job, model, loop, lr)
-    return finish(job, model, tokenizer, state, stopped, labels=label_names, multi_label=data.multi_label)
+    status = finish(job, model, tokenizer, state, stopped, labels=label_names, multi_label=data.multi_label)
+    if status == Status.COMPLETED:
+        # imported here: the evaluation recipe reads this one's tokenising and batching
+        from engine.recipes.evaluate import score_held_out
+
+        score_held_out(job, model, tokenizer, held_out, labels=label_names, multi_label=data.multi_label,
+                       split=not config.eval_data)
+    return status
 
 
 Rows = tuple[list[str], list[list[str]]]  # texts and their labels
@@ -123,6 +134,19 @@ def read_examples(job: Job, config: ClassifyConfig) -> tuple[ClassificationData,
         ([data.texts[i] for i in train_idx], [data.labels[i] for i in train_idx]),
         ([data.texts[i] for i in eval_idx], [data.labels[i] for i in eval_idx]),
     )
+
+
+def keep_held_out(job: Job, data: ClassificationData, texts: list[str], labels: list[list[str]]) -> Path:
+    """Save the examples the run checks itself on in its folder, in the training file's own columns, so
+    that the scores on them can be recomputed and shown (and nobody has to find a test file)."""
+    path = job.run_dir / "held_out.jsonl"
+    if not path.exists():  # a resumed run holds back the same rows
+        with path.open("w", encoding="utf-8") as out:
+            for text, names in zip(texts, labels):
+                label = names if data.multi_label else (names[0] if names else "")
+                out.write(json.dumps({data.text_column: text, data.label_column: label}, ensure_ascii=False) + "\n")
+        job.artifact("held_out", path, rows=len(texts))
+    return path
 
 
 def _start_at_label_prior(model, labels: list[list[str]], index: dict[str, int], multi_label: bool) -> None:

@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -28,7 +29,7 @@ from engine.config import ConfigError
 from engine.protocol import Status, model_task
 from gui.engine_client import EngineClient
 from gui.state.runs import RunsModel
-from gui.state.results import finished_models
+from gui.state.results import finished_models, recommended_first
 from gui.widgets.common import StatusPill, card, label, page_header
 
 FORMAT_WORDS = {
@@ -149,17 +150,21 @@ class ExportPage(QWidget):
     # ------------------------------------------------------------ reading the database
 
     def finished_runs(self) -> list[dict[str, Any]]:
-        return finished_models(self.runs.runs)
+        """The finished models, the recommended ones first (the first is chosen by itself)."""
+        return [run for run, _ in recommended_first(self.client.db, finished_models(self.runs.runs))]
 
     def refresh(self) -> None:
-        finished = self.finished_runs()
+        marked = recommended_first(self.client.db, finished_models(self.runs.runs))
+        finished = [run for run, _ in marked]
         ids = [r["id"] for r in finished]
         if ids != [self.run_box.itemData(i) for i in range(self.run_box.count())]:
             chosen = self.run_box.currentData()
             self.run_box.blockSignals(True)
             self.run_box.clear()
-            for run in finished:
-                self.run_box.addItem(f"{run['name']} (run {run['id']})", run["id"])
+            for run, weak in marked:
+                self.run_box.addItem(f"{run['name']} (run {run['id']})" + (" · not recommended" if weak else ""), run["id"])
+                if weak:
+                    self.run_box.setItemData(self.run_box.count() - 1, f"Not recommended: {weak}.", Qt.ItemDataRole.ToolTipRole)
             if chosen in ids:
                 self.run_box.setCurrentIndex(ids.index(chosen))
             self.run_box.blockSignals(False)

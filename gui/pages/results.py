@@ -40,7 +40,11 @@ from gui.state.results import (
     confusion_shares,
     evaluation,
     evaluations_of,
+    examples_words,
     held_out_file,
+    is_held_out,
+    recommended_first,
+    score_warnings,
     results_choices,
     sides,
 )
@@ -203,7 +207,7 @@ class ResultsPage(QWidget):
 
         # Replaced in tests: the file dialog that asks for the examples to evaluate on.
         self.choose_file = lambda: QFileDialog.getOpenFileName(
-            self, "Examples to evaluate on", str(Path.home()), "Examples (*.jsonl *.json *.csv *.tsv *.parquet *.txt);;All files (*)")[0]
+            self, "Examples to evaluate on", str(Path.home()), "Examples (*.csv *.tsv *.txt *.xlsx *.xlsm *.json *.jsonl *.ndjson *.parquet);;All files (*)")[0]
         self.run_box.currentIndexChanged.connect(self._run_chosen)
         self.evaluation_box.currentIndexChanged.connect(lambda _: self._show_evaluation())
         self.other_button.clicked.connect(self.evaluate_other)
@@ -227,8 +231,9 @@ class ResultsPage(QWidget):
                 self.run_box.addItem(f"{run['name']} (run {run['id']}, {what})", run["id"])
             if chosen in ids:
                 self.run_box.setCurrentIndex(ids.index(chosen))
-            elif chosen is None:  # first look: the newest run that has results to show
-                evaluated = [run_id for run_id in ids if evaluations_of(self.client.db, run_id)]
+            elif chosen is None:  # first look: the newest recommended run that has results to show
+                evaluated = [run["id"] for run, _ in recommended_first(self.client.db, choices)
+                             if evaluations_of(self.client.db, run["id"])]
                 self.run_box.setCurrentIndex(ids.index(evaluated[0]) if evaluated else 0)
             self.run_box.blockSignals(False)
         self.other_button.setEnabled(bool(choices))
@@ -252,7 +257,7 @@ class ResultsPage(QWidget):
             self.evaluation_box.blockSignals(True)
             self.evaluation_box.clear()
             for e in found:
-                data = Path(e["config"].get("data", "")).name
+                data = "its held-back examples" if is_held_out(e) else Path(e["config"].get("data", "")).name
                 self.evaluation_box.addItem(f"on {data} (run {e['id']})", e["id"])
             # A new evaluation (the newest, first) is shown as soon as it appears.
             self.evaluation_box.setCurrentIndex(ids.index(chosen) if chosen in ids and chosen == max(ids) else 0)
@@ -296,12 +301,14 @@ class ResultsPage(QWidget):
     def _offer(self, run: dict[str, Any]) -> None:
         frame, layout = card()
         layout.addWidget(label("This run has not been evaluated yet", "CardTitle"))
-        held_out = held_out_file(run)
+        held_out = held_out_file(run, self.client.db)
         if held_out:
+            kept = Path(held_out).name == "held_out.jsonl"
+            what = "the examples it held back from training (kept with the run)" if kept else Path(held_out).name
             layout.addWidget(label(
-                f"It was checked during training on {Path(held_out).name}, examples it did not learn from. Evaluate "
+                f"It was checked during training on {what}, examples it did not learn from. Evaluate "
                 "on them to see its scores per category, its mistakes and its answers.", wrap=True))
-            button = QPushButton(f"Evaluate on {Path(held_out).name}")
+            button = QPushButton("Evaluate on its held-back examples" if kept else f"Evaluate on {Path(held_out).name}")
             button.setObjectName("Primary")
             button.clicked.connect(lambda: self.start_evaluation(held_out))
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
@@ -340,9 +347,17 @@ class ResultsPage(QWidget):
         tiles.addWidget(tile("Accuracy", f"{result['accuracy']:.1%}", "Share of texts given exactly the right category."))
         tiles.addWidget(tile("Macro-F1", f"{result['macro_f1']:.1%}",
                              "F1 averaged over categories, so rare categories count as much as common ones."))
-        tiles.addWidget(tile("Examples", f"{result['rows']:,}", f"From {Path(result.get('data', '')).name}."))
+        baseline = result.get("baseline")
+        if baseline:
+            tiles.addWidget(tile("Without learning", f"{baseline['accuracy']:.1%}",
+                                 f"The accuracy of always answering '{baseline['label']}', the most common category "
+                                 "in the training data: a model has to do better than this."))
+        source = "the examples held back from training" if is_held_out(shown) else Path(result.get("data", "")).name
+        tiles.addWidget(tile("Examples", examples_words(result), f"From {source}."))
         tiles.addWidget(tile("Wrong", f"{result['wrong_count']:,}", "Texts given a wrong category (see the last tab)."))
         self.body_layout.addWidget(_wrapped(tiles))
+        for warning in score_warnings(result):
+            self.body_layout.addWidget(label(warning, "ErrorText", wrap=True))
         tabs = QTabWidget()
         if result.get("confusion"):
             page = QWidget()
@@ -388,6 +403,7 @@ class ResultsPage(QWidget):
         tiles.addWidget(tile("Exact match", f"{metrics['eval_exact_match']:.0%}", "Answers word for word the same as the example's."))
         tiles.addWidget(tile("Token-F1", f"{metrics['eval_token_f1']:.0%}", "Words shared with the example's answer, in any order."))
         tiles.addWidget(tile("ROUGE-L", f"{metrics['eval_rouge_l']:.0%}", "The longest run of the example's words the answer keeps in order."))
+        tiles.addWidget(tile("Conversations", examples_words(result), "Each answer is generated, so a long file is scored on its first ones."))
         self.body_layout.addWidget(_wrapped(tiles))
         tabs = QTabWidget()
         answers = result.get("answers") or []

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from engine.protocol import model_task
 from gui.engine_client import CONFIG_TYPES, RESUMABLE, ClassifyConfig, EngineClient, JobError, help_for
-from gui.state.format import best_metric, duration, shown_status, time_left
+from gui.state.format import best_metric, duration, retry_would_fail, shown_status, time_left
 from gui.state.runs import RunWatcher
 from gui.theme import CURVE_COLOURS
 from gui.widgets.charts import LiveChart
@@ -42,6 +42,8 @@ class RunView(QWidget):
     back = Signal()
     acted = Signal()  # the window wrote to the database itself (pause, resume, cancel): look again now
     show_report = Signal(int)  # a finished distillation: its report of what the student kept
+    #: a run that failed on its settings or data: New run with them, to change what failed
+    change_settings = Signal(dict)
 
     def __init__(self, client: EngineClient, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -245,7 +247,11 @@ class RunView(QWidget):
         self.summary.setText(self._summary(run, status))
         self.pause_button.setVisible(status in LIVE_SHOWN | {"pausing"})
         self.pause_button.setEnabled(status in LIVE_SHOWN)
-        self.resume_button.setText("Resume" if status in ("paused", "interrupted") else "Try again")
+        settled = retry_would_fail(run)
+        self.resume_button.setText("Resume" if status in ("paused", "interrupted") else
+                                   "Change the settings…" if settled else "Try again")
+        self.resume_button.setToolTip("Trying again unchanged would stop the same way: open it in New run to change "
+                                      "the data or settings that stopped it." if settled else "")
         self.resume_button.setVisible(status in {str(s) for s in RESUMABLE})
         self.cancel_button.setVisible(status in LIVE_SHOWN | {"queued", "paused", "interrupted", "pausing"})
         self.cancel_button.setEnabled(status not in ("cancelling",))
@@ -315,6 +321,10 @@ class RunView(QWidget):
         self._act(self.client.pause, "Pausing: the run finishes its step and saves a checkpoint.")
 
     def resume(self) -> None:
+        run = self.watcher.run if self.watcher else None
+        if run and retry_would_fail(run):
+            self.change_settings.emit({key: value for key, value in run["config"].items() if key != "name"})
+            return
         self._act(self.client.resume, "")
 
     def cancel(self) -> None:

@@ -104,8 +104,8 @@ def test_alpaca_input_and_history_become_turns(tmp_path):
 
 
 def test_unknown_chat_layout_lists_the_fields(tmp_path):
-    with pytest.raises(DataError, match=r"^q.json does not look like conversation data.*found: answer, q\.$"):
-        load_conversations(write(tmp_path, "q.json", '[{"q": "x", "answer": "y"}]'))
+    with pytest.raises(DataError, match=r"^q.json does not look like conversation data.*found: score, visit\.$"):
+        load_conversations(write(tmp_path, "q.json", '[{"visit": 3, "score": 0.5}]'))
 
 
 # Classification

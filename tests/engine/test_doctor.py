@@ -90,7 +90,8 @@ def test_overlap_between_training_and_evaluation_is_counted_and_can_be_removed(p
 @pytest.mark.parametrize(
     "fix, rows, removed, gone",
     [("drop_duplicates", 69, 3, "doctor.duplicates"), ("drop_empty", 69, 3, "doctor.empty_rows"),
-     ("drop_conflicts", 69, 3, "doctor.conflicts"), ("merge_rare", 72, 0, "doctor.unevaluable_classes")],
+     ("drop_conflicts", 69, 3, "doctor.conflicts"), ("merge_rare", 72, 0, "doctor.unevaluable_classes"),
+     ("drop_lonely", 71, 1, "doctor.unevaluable_classes")],
 )
 def test_a_fix_writes_a_cleaned_copy_and_leaves_the_file_alone(planted, tunewright_home, fix, rows, removed, gone):
     before = planted.read_bytes()
@@ -187,3 +188,74 @@ def test_placeholders_in_chat_data_are_named(tmp_path):
     found = examine(path, "chat").finding("doctor.placeholders")
     assert (found.count, found.examples) == (2, [1, 3])
     assert found.message.startswith("2 conversations use the placeholders {{name}}, {{author}}, which the run fills in")
+
+
+def customer_service_export(folder: Path) -> Path:
+    """A helpdesk export as Excel on Windows saves it: semicolons, Windows-1252, 12 topics, and one empty
+    message whose topic appears nowhere else."""
+    topics = ["Karte gesperrt", "Überweisung", "Lost or stolen card", "Kontoauszug", "Zinsen", "Gebühren",
+              "Adressänderung", "Online-Banking", "Kredit", "Sparplan", "Währung", "Kündigung"]
+    lines = ["Nachricht;Thema"]
+    for i in range(120):
+        topic = topics[i % 12]
+        lines.append(f"Kunde {i}: Frage zu {topic} – bitte um Rückmeldung (Grüße, Müller);{topic}")
+    lines.append(";Beschwerde")  # the only row of that topic, and its message is empty
+    path = folder / "anfragen.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    return path
+
+
+def test_an_empty_message_of_a_topic_found_nowhere_else_is_reported_not_a_crash(tmp_path):
+    report = examine(customer_service_export(tmp_path), "classify")
+    found = {finding.code: finding for finding in report.findings}
+    assert (report.text_column, report.label_column, report.usable_rows) == ("Nachricht", "Thema", 120)
+    assert found["doctor.empty_rows"].examples == [121]
+    assert "Beschwerde" not in report.classes and len(report.classes) == 12
+    assert not [f for f in report.findings if f.severity == "error"]
+
+
+def test_one_category_is_an_error_with_a_way_forward(tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("text,label\n" + "".join(f"message {i},billing\n" for i in range(60)))
+    found = examine(path, "classify").finding("doctor.one_class")
+    assert found.severity == "error"
+    assert "'billing'" in found.message and "Choose the column that holds the categories" in found.message
+
+
+def test_a_check_that_breaks_is_a_finding_and_the_others_still_report(planted, monkeypatch):
+    from engine.data import doctor
+
+    def broken(scan, report):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(doctor, "_class_findings", broken)
+    report = examine(planted, "classify")
+    found = {finding.code: finding for finding in report.findings}
+    assert "doctor.duplicates" in found and "doctor.empty_rows" in found
+    assert found["doctor.check_failed"].message.startswith("One of the doctor's checks (categories) could not be done")
+    assert "ZeroDivisionError: division by zero" in found["doctor.check_failed"].message
+
+
+def test_a_doctor_that_breaks_is_a_stored_sentence_and_the_cli_exits_non_zero(planted, tunewright_home):
+    # a bug anywhere in the check (here, a file the reader cannot follow through) never prints a traceback
+    code = ("import sys; from engine.data import doctor; from engine import __main__ as cli; "
+            "doctor._scan = lambda *a, **k: 1 / 0; sys.exit(cli.main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, "doctor", str(planted), "--task", "classify"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
+    assert done.stdout.startswith("The data doctor could not read this file through.")
+    db = store.open_db(store.database_path(tunewright_home))
+    metadata = json.loads(next(db["datasets"].rows_where("path = ?", [str(planted)]))["metadata"])
+    assert metadata["status"] == "failed" and "ZeroDivisionError" in metadata["error"]
+
+
+def test_a_planner_that_breaks_is_a_sentence_and_a_non_zero_exit(planted, tmp_path, tunewright_home):
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps({"kind": "classify", "model": "demo:minilm", "data": str(planted)}))
+    code = ("import sys; from engine import planner, __main__ as cli; "
+            "planner.plan_without_training = lambda config: [][1]; sys.exit(cli.main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, "plan", str(config)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stdout + done.stderr
+    assert "The plan could not be made: the engine met a problem it did not expect" in done.stderr
+    assert "IndexError: list index out of range" in done.stderr

@@ -36,7 +36,7 @@ def test_the_page_opens_on_its_own_with_a_checked_sample(qtbot, client):
     assert page.path.endswith("support_tickets.csv")
     assert page.description.options.delimiter == ";" and page.description.text_column == "ticket"
     assert page.model.rowCount() == 50 and page.model.columnCount() == 2  # the head only
-    assert set(page.fix_buttons) == {"drop_conflicts", "merge_rare", "drop_empty", "drop_duplicates"}
+    assert set(page.fix_buttons) == {"drop_conflicts", "merge_rare", "drop_lonely", "drop_empty", "drop_duplicates"}
     assert any(text.startswith("Texts that appear with different labels: 1, in 2 rows.") for text in finding_texts(page))
 
 
