@@ -222,6 +222,7 @@ MESSAGES.update({
     "fix.drop_duplicates": Message(Level.INFO, "Drop the repeats"),
     "fix.drop_conflicts": Message(Level.INFO, "Drop the conflicting rows"),
     "fix.merge_rare": Message(Level.INFO, "Merge rare categories into '{other}'"),
+    "fix.drop_rare": Message(Level.INFO, "Leave out the rare categories' rows"),
     "fix.drop_overlap": Message(Level.INFO, "Take them out of the evaluation data"),
     "fix.raise_max_length": Message(Level.INFO, "Raise the length limit to {value}"),
     "fix.as_read": Message(Level.INFO, "Save the rows as read here"),

@@ -48,7 +48,7 @@ OTHER = "other"
 #: Fixes that write a cleaned copy of the data; "raise_max_length" changes a setting instead. "as_read"
 #: removes nothing: it saves the rows as read here (a chosen delimiter, a LLaMA-Factory entry with its
 #: column names), so that training reads them the same way.
-DATA_FIXES = ("drop_empty", "drop_duplicates", "drop_conflicts", "merge_rare", "drop_overlap", "as_read")
+DATA_FIXES = ("drop_empty", "drop_duplicates", "drop_conflicts", "merge_rare", "drop_rare", "drop_overlap", "as_read")
 
 
 @dataclass
@@ -300,18 +300,27 @@ def _class_findings(scan: _Scan, report: Report) -> list[Finding]:
                          smallest=smallest, smallest_count=fewest)]
     lonely = sorted(name for name, count in counts.items() if count < MIN_TO_EVALUATE)
     rare = sorted(name for name, count in counts.items() if count < MIN_TO_LEARN)
+    fix = _rare_fix(scan, rare) if rare else ""
     if rare and len(rare) < len(counts):
         rows = scan.rows_with(set(rare))
-        findings.append(_finding("doctor.rare_classes", len(rare), rows, fix="merge_rare", fix_values={"other": OTHER},
+        findings.append(_finding("doctor.rare_classes", len(rare), rows, fix=fix, fix_values={"other": OTHER},
                                  minimum=MIN_TO_LEARN, names=_names(rare)))
     if lonely and len(lonely) < len(counts):
         rows = scan.rows_with(set(lonely))
-        findings.append(_finding("doctor.unevaluable_classes", len(lonely), rows, fix="merge_rare",
+        findings.append(_finding("doctor.unevaluable_classes", len(lonely), rows, fix=fix,
                                  fix_values={"other": OTHER}, names=_names(lonely)))
     if len(counts) > 1 and most >= IMBALANCE_RATIO * fewest:
         findings.append(_finding("doctor.imbalance", len(counts), [], largest=largest, smallest=smallest,
                                  ratio=round(most / fewest)))
     return findings
+
+
+def _rare_fix(scan: _Scan, rare: list[str]) -> str:
+    """Merging the rare categories helps only when the merged one has enough examples to learn; otherwise
+    their rows are left out. Either way no category is too rare afterwards, so the finding (and its
+    button) is gone from the copy, and a second click has nothing left to do."""
+    merged = len(scan.rows_with(set(rare) | {OTHER}))
+    return "merge_rare" if merged >= MIN_TO_LEARN else "drop_rare"
 
 
 def _names(names: list[str], shown: int = 5) -> str:
@@ -392,6 +401,7 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
     source = Path(report.eval_file if fix == "drop_overlap" else report.file)
     drop: set[int] = set()
     rename: set[str] = set()
+    into: str | None = OTHER
     if fix != "as_read":
         scan = _scan(Path(report.file), report.task, options, report.text_column, report.label_column, False)
     if fix == "drop_empty":
@@ -400,31 +410,42 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
         drop = set(scan.duplicates())
     elif fix == "drop_conflicts":
         drop = set(scan.conflicts())
-    elif fix == "merge_rare":
+    elif fix in ("merge_rare", "drop_rare"):
         rename = {name for name, count in scan.class_counts().items() if count < MIN_TO_LEARN}
+        into = OTHER if fix == "merge_rare" else None
     elif fix == "drop_overlap":
         evaluation = _scan(source, report.task, resolve_options(source), report.text_column, report.label_column, False)
         drop = set(evaluation.rows_also_in(scan))
         options = resolve_options(source)
 
-    folder.mkdir(parents=True, exist_ok=True)
-    # the source's own name, and a short hash of its path: two files called data.csv get two copies
-    tag = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:6]
-    target = folder / f"{_stem(source)}-{fix.replace('_', '-')}-{tag}.jsonl"
+    # A folder per (source, fix), named by a short hash, holds a copy with the user's own file name: two
+    # files called data.csv get two copies, and a run on a copy of a copy is still "... on data".
+    tag = hashlib.sha1(f"{source.resolve()}\n{fix}".encode()).hexdigest()[:8]
+    target = folder / tag / f"{_original_stem(source, folder)}.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    kept = changed = 0
+    kept = changed = total = 0
     with partial.open("w", encoding="utf-8") as out:
         for index, record in enumerate(iter_records(source, options)):
+            total += 1
             if index in drop:
                 continue
             if rename:
-                record, did = _merge_labels(record, report.label_column, rename)
+                record, did = _merge_labels(record, report.label_column, rename, into)
+                if record is None:
+                    continue
                 changed += did
             out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
             kept += 1
     partial.replace(target)  # never a half-written copy under the real name
-    total = kept + len(drop)
     return Cleaned(target, kept, total - kept, changed)
+
+
+def _original_stem(source: Path, folder: Path) -> str:
+    """The name of the user's file a copy was made from: a copy lives at folder/<hash>/<stem>.jsonl."""
+    if source.resolve().parent.parent == folder.resolve():
+        return source.stem
+    return _stem(source)
 
 
 def _stem(path: Path) -> str:
@@ -434,11 +455,16 @@ def _stem(path: Path) -> str:
     return "".join(char if char.isalnum() or char in "-_." else "_" for char in stem)[:80] or "data"
 
 
-def _merge_labels(record: dict[str, Any], column: str, rare: set[str]) -> tuple[dict[str, Any], int]:
+def _merge_labels(record: dict[str, Any], column: str, rare: set[str], into: str | None) -> tuple[dict[str, Any] | None, int]:
+    """The record with its rare labels renamed ``into``, or taken away when ``into`` is None (a row left
+    with no label at all is returned as None: it is left out)."""
     value = record.get(column)
     if isinstance(value, list):
-        merged = list(dict.fromkeys(OTHER if str(label).strip() in rare else label for label in value))
+        merged = list(dict.fromkeys(into if str(label).strip() in rare else label for label in value))
+        merged = [label for label in merged if label is not None]
+        if not merged and value:
+            return None, 0
         return {**record, column: merged}, int(merged != value)
     if value is not None and row_labels(value, "", 0, column) and row_labels(value, "", 0, column)[0] in rare:
-        return {**record, column: OTHER}, 1
+        return (None, 0) if into is None else ({**record, column: into}, 1)
     return record, 0

@@ -516,8 +516,23 @@ class WizardPage(QWidget):
             self.start_error.show()
             return None
         self.start_error.hide()
+        self.reset()  # the next New run starts at step 1, with nothing of this one
         self.started.emit(run_id)
         return run_id
+
+    def reset(self) -> None:
+        """Back to step 1 with no task, file, model, name or settings chosen."""
+        if self.data_page is not None:  # rebuilt, empty, when the Data step is next shown
+            self.data_box.layout().removeWidget(self.data_page)
+            self.data_page.deleteLater()
+            self.data_page = None
+        self.auto_checked.clear()
+        self.name.clear()
+        self.model_detail.clear()
+        self.model_table.clearSelection()
+        self.student.hide()
+        self.start_error.hide()
+        self.wizard.reset()
 
     def load_config(self, values: dict[str, Any], *, at: str = "plan") -> None:
         """Start from given settings (a run to repeat, or the Data page's file with `at="model"`): the steps

@@ -127,6 +127,15 @@ def test_from_a_raw_csv_to_a_running_job(qtbot, wizard_window, tmp_path, tiny_en
     qtbot.waitUntil(lambda: store.get_run(window.client.db, run["id"])["status"] in ("running", "completed"),
                     timeout=120_000)
 
+    # New run again: a fresh start at step 1, never this run's Start button, name or model
+    window.show_page("new")
+    assert wizard.step == "task" and page.next_button.text() != "Start training" and not page.next_button.isEnabled()
+    assert page.blocker.text() == "Choose what the model should learn to do."
+    assert (page.name.text(), page.model_detail.text(), wizard.model_ref, wizard.data) == ("", "", "", {})
+    page.task_buttons["classify"].clicked.emit()
+    page.next_button.click()
+    assert not page.data_page.path and not page.next_button.isEnabled()
+
 
 def test_the_data_step_stops_a_file_that_is_not_examples(qtbot, wizard_window, tmp_path):
     page = wizard_window.page("new")
