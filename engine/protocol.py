@@ -201,6 +201,12 @@ MESSAGES.update({
         "Examples longer than {max_length} tokens (word pieces), the most this model reads: {count} of "
         "{rows}. {tokens} tokens in all would be cut off; shorten them, or choose a model that reads longer texts.",
     ),
+    "doctor.very_long": Message(
+        Level.WARNING,
+        "Examples of more than {words:,} words: {count}; the longest has {longest:,}. A model reads a few "
+        "thousand words of an example at most (most, a few hundred), so the rest of these would be cut off "
+        "unread. If their ends matter, split them into shorter examples.",
+    ),
     "doctor.no_answer_left": Message(
         Level.WARNING,
         "Conversations that would lose their whole answer when cut to {max_length} tokens: {count}. "
@@ -466,6 +472,11 @@ MESSAGES["distill.report_plain"] = Message(
 )
 # ---- Playground (issue 7): engine/playground.py, engine/playground_serve.py, gui/pages/playground.py
 MESSAGES["playground.loading"] = Message(Level.INFO, "Loading the model of {run}; the first answer comes once it is in memory.")
+MESSAGES["playground.makes_things_up"] = Message(
+    Level.ADVICE,
+    "A chat model writes what sounds likely, not what it knows: small ones often invent names, facts and "
+    "figures, and say them confidently. Check anything that matters before you rely on it.",
+)
 MESSAGES["playground.ready"] = Message(Level.INFO, "The model is loaded and ready.")
 MESSAGES["playground.idle"] = Message(
     Level.INFO,
@@ -536,3 +547,16 @@ MESSAGES["distill.augmented"] = Message(
     "altered copies of them (some words dropped, swapped or joined with another example's), so it sees many "
     "more examples of what the teacher knows.",
 )
+
+
+# ---------------------------------------------------------------- settings, as the window names them
+# Only the settings whose own names are engineers' words; the others read well as they are ("Learning rate").
+MESSAGES.update({
+    "setting.micro_batch_size": Message(Level.INFO, "Examples at a time"),
+    "setting.gradient_checkpointing": Message(Level.INFO, "Memory saving"),
+    "setting.max_length": Message(Level.INFO, "Length limit"),
+    "setting.max_grad_norm": Message(Level.INFO, "Largest single change"),
+    "setting.warmup_fraction": Message(Level.INFO, "Warm-up share"),
+    "setting.eval_every": Message(Level.INFO, "Check every (steps)"),
+    "setting.lora_rank": Message(Level.INFO, "Adapter size"),
+})

@@ -41,6 +41,9 @@ MIN_TO_LEARN = 8
 MIN_TO_EVALUATE = 2
 #: The largest category this many times the smallest: the model leans towards the common ones.
 IMBALANCE_RATIO = 10
+#: A text of more words than this is longer than any model here reads (a few thousand words at most; most
+#: read a few hundred): said even before a model is chosen, when lengths cannot yet be counted in tokens.
+LONG_WORDS = 2000
 #: Below this many usable examples, fine-tuning is mostly guesswork.
 MIN_ROWS = {"classify": 50, "chat": 50}
 EXAMPLES = 5  # row numbers shown per finding
@@ -121,6 +124,8 @@ class _Scan:
     bad_sentence: str = ""
     items: list[Any] = field(default_factory=list)  # texts or turns, kept only for the length check
     placeholders: dict[str, list[int]] = field(default_factory=dict)  # chat: {{name}} -> rows using it
+    very_long: list[int] = field(default_factory=list)  # rows of more than LONG_WORDS words
+    longest: int = 0  # words in the longest row
     text_column: str = ""
     label_column: str = ""
     layout: str = ""
@@ -232,11 +237,21 @@ def _scan(path: Path, task: str, options: ReadOptions, text_column: str, label_c
             scan.bad_sentence = scan.bad_sentence or str(error)
             key, labels, item, empty = 0, [], None, False
         scan.add(key, tuple(sorted(labels)) if len(labels) > 1 else tuple(labels), ids)
+        words = _word_count(item)
+        scan.longest = max(scan.longest, words)
+        if words > LONG_WORDS:
+            scan.very_long.append(index)
         if empty:
             scan.empty.append(index)
         if keep_items:
             scan.items.append(item)
     return scan
+
+
+def _word_count(item: Any) -> int:
+    if isinstance(item, str):
+        return len(item.split())
+    return sum(len(turn.content.split()) for turn in item or [])
 
 
 # ---------------------------------------------------------------- the examination
@@ -281,6 +296,9 @@ def examine(
         findings.append(_finding("doctor.too_little", usable, [], needed=MIN_ROWS[task], what=what))
     if tokenizer is not None and max_length:
         findings += _length_findings(scan, task, tokenizer, max_length, skip)
+    elif scan.very_long:
+        findings.append(_finding("doctor.very_long", len(scan.very_long), scan.very_long, words=LONG_WORDS,
+                                 longest=scan.longest))
     if eval_path:
         findings += _overlap_findings(scan, task, Path(eval_path))
     if not any(finding.severity in ("advice", "warning", "error") for finding in findings):

@@ -25,6 +25,10 @@ MESSAGES: dict[str, str] = {
     ),
     "file.needs_package": "Reading {file} needs the '{package}' package, which is not installed.",
     "file.unreadable": "{file} could not be read; it may be damaged, or not really {kind}.",
+    "file.not_a_table": (
+        "{file} is {kind}, not a table of examples, whatever its name says. Put your examples in a spreadsheet "
+        "and save it as Excel (.xlsx) or CSV."
+    ),
     "json.invalid": "{file} is not valid JSON: there is a problem at line {line}, column {column} ({reason}).",
     "json.not_a_list": "{file} should hold a list of records, but it holds {found}.",
     "json.many_lists": (

@@ -483,8 +483,18 @@ def check_zip(path: Path) -> None:
     packed = max(1, sum(info.compress_size for info in infos))
     if unpacked > MAX_XLSX_UNPACKED or (unpacked > 100 * 2**20 and unpacked / packed > MAX_XLSX_RATIO):
         raise DataError("file.zip_bomb", file=path.name, size=f"{unpacked / 2**30:.1f} GB")
-    if not any(info.filename == "xl/workbook.xml" for info in infos):
-        raise DataError("file.unreadable", file=path.name, kind="an Excel file", detail="no workbook inside")
+    names = {info.filename for info in infos}
+    if "xl/workbook.xml" not in names:
+        raise DataError("file.not_a_table", file=path.name, kind=_zip_kind(names), detail="no workbook inside")
+
+
+def _zip_kind(names: set[str]) -> str:
+    """What a zip archive that is not a workbook holds, as its owner would call it."""
+    for inside, kind in (("word/document.xml", "a Word document"), ("ppt/presentation.xml", "a PowerPoint presentation"),
+                         ("content.xml", "an OpenDocument file (LibreOffice)")):
+        if inside in names:
+            return kind
+    return "a zip archive"
 
 
 def _iter_xlsx(path: Path, header: bool | None) -> Iterator[dict[str, Any]]:

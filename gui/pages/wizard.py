@@ -424,6 +424,7 @@ class WizardPage(QWidget):
         self.memory_bar.style().unpolish(self.memory_bar)
         self.memory_bar.style().polish(self.memory_bar)
         self.time_text.setText((plan.time or {}).get("sentence", "") + (f" {plan.steps} steps." if plan.steps else ""))
+        self.time_text.setToolTip((plan.time or {}).get("detail", ""))
         items = "".join(f"<li>{_decision_html(d)}</li>" for d in plan.decisions)
         self.decisions.setText(f"<ul style='margin-left:-20px'>{items}</ul>" if items else
                                "Every setting was given; the engine decided nothing.")

@@ -25,10 +25,10 @@ from gui.state.results import confusion_shares
 # The heat map's colours: white for none of a true category's examples, deep blue for all of them.
 COLD, HOT = QColor("#ffffff"), QColor("#1d4ed8")
 UNKNOWN = "(not a trained category)"
-CELL = 34  # the smallest cell, in pixels: a three-digit count still fits
-NAME_LENGTH = 150  # the longest a column's name is drawn before it is cut with "…"
+CELL = 32  # the smallest cell, in pixels: a three-digit count still fits
+NAME_LENGTH = 180  # the longest a column's name is drawn before it is cut with "…"
 ROW_NAME_WIDTH = 220  # the same for the rows' names
-VISIBLE_HEIGHT = 560  # past this the table scrolls inside the page
+VISIBLE_HEIGHT = 640  # past this the table scrolls inside the page
 
 
 def heat_colour(share: float) -> QColor:

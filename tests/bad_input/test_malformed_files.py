@@ -161,7 +161,10 @@ CASES: list[tuple[str, Callable, str, str]] = [
     ("old_excel.csv", raw(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512)), r"^.* it looks like an old Office \(\.xls/\.doc\) file\. .*", "same"),
     ("noise.csv", random_bytes, r"^{name} is not a text file: .*", "same"),
     ("archive.csv", raw(zipped({"notes.txt": b"hello"})),
-     r"^{name} could not be read; it may be damaged, or not really an Excel file\.$", "same"),
+     r"^{name} is a zip archive, not a table of examples, whatever its name says\. Put your examples in a .*", "same"),
+    ("report.csv", raw(zipped({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"})),
+     r"^{name} is a Word document, not a table of examples, whatever its name says\. Put your examples in a "
+     r"spreadsheet and save it as Excel \(\.xlsx\) or CSV\.$", "same"),
     ("parquet_named.csv", parquet([{"text": "hi", "label": "a"}, {"text": "yo", "label": "b"}]),
      r"^2 examples: Parquet$", NOT_CHAT),
     ("workbook_named.json", workbook([["text", "label"], ["hi", "a"], ["yo", "b"]]),

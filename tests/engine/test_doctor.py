@@ -207,3 +207,14 @@ def test_placeholders_in_chat_data_are_named(tmp_path):
     found = examine(path, "chat").finding("doctor.placeholders")
     assert (found.count, found.examples) == (2, [1, 3])
     assert found.message.startswith("2 conversations use the placeholders {{name}}, {{author}}, which the run fills in")
+
+
+def test_a_text_longer_than_any_model_reads_is_flagged_before_a_model_is_chosen(tmp_path):
+    rows = [{"text": f"note {i} about {topic}", "label": topic} for i, topic in zip(range(60), ["a", "b", "c"] * 20)]
+    rows[7]["text"] = " ".join(["word"] * 30_000)  # a whole report pasted into one cell
+    path = tmp_path / "notes.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    found = {finding.code: finding for finding in examine(path, "classify").findings}
+    long = found["doctor.very_long"]
+    assert (long.count, long.examples, long.severity) == (1, [8], "warning")
+    assert long.message.startswith("Examples of more than 2,000 words: 1; the longest has 30,000.")

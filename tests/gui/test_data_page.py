@@ -35,7 +35,9 @@ def test_the_page_opens_on_its_own_with_a_checked_sample(qtbot, client):
     qtbot.addWidget(page)
     assert page.path.endswith("support_tickets.csv")
     assert page.description.options.delimiter == ";" and page.description.text_column == "ticket"
-    assert page.model.rowCount() == 50 and page.model.columnCount() == 2  # the head only
+    assert page.model.rowCount() == 50 and page.model.columnCount() == 2  # the head only, and it says so
+    qtbot.waitUntil(lambda: page.rows is not None, timeout=10_000)
+    assert page.preview_note.text() == f"Showing the first 50 rows of {page.rows:,}; the doctor and training read them all."
     assert set(page.fix_buttons) == {"drop_conflicts", "drop_rare", "drop_empty", "drop_duplicates"}
     assert any(text.startswith("Texts that appear with different labels: 1, in 2 rows.") for text in finding_texts(page))
 
