@@ -186,6 +186,11 @@ MESSAGES.update({
         "The categories are very uneven: '{largest}' has {ratio} times as many examples as '{smallest}'. "
         "The model will lean towards the common ones; more examples of the rare ones help most.",
     ),
+    "doctor.nothing_usable": Message(
+        Level.ERROR,
+        "None of the {count} rows has both a text (column '{text}') and a label (column '{label}'). Choose "
+        "the columns that hold them above, and check whether the first row holds the column names.",
+    ),
     "doctor.too_little": Message(
         Level.WARNING,
         "There are only {count} usable {what}; with fewer than {needed} the model learns little that holds "

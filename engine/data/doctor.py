@@ -292,7 +292,9 @@ def examine(
         rows = sorted({index for found in scan.placeholders.values() for index in found})
         names = ", ".join("{{" + name + "}}" for name in scan.placeholders)
         findings.append(_finding("doctor.placeholders", len(rows), rows, names=names))
-    if usable < MIN_ROWS[task]:
+    if usable == 0 and task == "classify" and scan.rows:
+        findings.append(_finding("doctor.nothing_usable", scan.rows, [], text=scan.text_column, label=scan.label_column))
+    elif usable < MIN_ROWS[task]:
         findings.append(_finding("doctor.too_little", usable, [], needed=MIN_ROWS[task], what=what))
     if tokenizer is not None and max_length:
         findings += _length_findings(scan, task, tokenizer, max_length, skip)

@@ -367,11 +367,12 @@ def _looks_like_header(rows: list[list[str]]) -> bool:
     csv.Sniffer.has_header is not used: it votes "no header" for any file whose columns are free text.
     """
     first, rest = rows[0], rows[1:]
-    if any(not cell.strip() or _is_number(cell) for cell in first):
+    # A column empty all the way down (the unused columns a spreadsheet exports) says nothing either way.
+    used = {column: cell for column, cell in enumerate(first)
+            if cell.strip() or any(column < len(row) and row[column].strip() for row in rest)}
+    if any(not cell.strip() or _is_number(cell) for cell in used.values()):
         return False
-    return not any(
-        column < len(row) and row[column] == cell for column, cell in enumerate(first) for row in rest
-    )
+    return not any(column < len(row) and row[column] == cell for column, cell in used.items() for row in rest)
 
 
 def _is_number(cell: str) -> bool:

@@ -218,3 +218,12 @@ def test_a_text_longer_than_any_model_reads_is_flagged_before_a_model_is_chosen(
     long = found["doctor.very_long"]
     assert (long.count, long.examples, long.severity) == (1, [8], "warning")
     assert long.message.startswith("Examples of more than 2,000 words: 1; the longest has 30,000.")
+
+
+def test_columns_that_hold_nothing_usable_are_an_error_that_says_what_to_choose(tmp_path):
+    path = tmp_path / "sheet.csv"
+    path.write_text("text,label,notes\n" + "".join(f"message {i},,x\n" for i in range(30)), encoding="utf-8")
+    found = {finding.code: finding for finding in examine(path, "classify", label_column="label").findings}
+    nothing = found["doctor.nothing_usable"]
+    assert nothing.severity == "error" and nothing.message.startswith("None of the 30 rows has both a text")
+    assert "Choose the columns" in nothing.message
