@@ -80,10 +80,12 @@ class HeatCell(QStyledItemDelegate):
 
 
 class UprightNames(QHeaderView):
-    """A column header whose names read upwards, cut to NAME_LENGTH pixels; each whole in its tooltip."""
+    """A column header whose names read upwards, cut to NAME_LENGTH pixels; each whole in its tooltip. A few
+    short names, which fit across their columns, are written across as usual (`upright` False)."""
 
-    def __init__(self, parent: QWidget) -> None:
+    def __init__(self, parent: QWidget, upright: bool = True) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
+        self.upright = upright
         self.setMinimumSectionSize(CELL)
         self.setDefaultSectionSize(CELL)
         self.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -92,11 +94,14 @@ class UprightNames(QHeaderView):
         return str(self.model().headerData(index, self.orientation(), Qt.ItemDataRole.DisplayRole) or "")
 
     def drawn_name(self, index: int) -> str:
-        """The name as drawn: whole when it fits, cut with "…" when it does not."""
+        """The name as drawn upright: whole when it fits, cut with "…" when it does not."""
         return self.fontMetrics().elidedText(self.name(index), Qt.TextElideMode.ElideRight, NAME_LENGTH)
 
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
+        if not self.upright:
+            hint.setHeight(self.fontMetrics().height() + 14)
+            return hint
         longest = max((self.fontMetrics().horizontalAdvance(self.drawn_name(i)) for i in range(self.count())), default=0)
         hint.setHeight(longest + 14)
         return hint
@@ -108,6 +113,11 @@ class UprightNames(QHeaderView):
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
         painter.setPen(self.palette().color(QPalette.ColorRole.Text))
         metrics = self.fontMetrics()
+        if not self.upright:
+            text = metrics.elidedText(self.name(index), Qt.TextElideMode.ElideRight, rect.width() - 8)
+            painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
+            painter.restore()
+            return
         # upwards from the bottom of the section, centred on its column
         painter.translate(rect.center().x() + (metrics.ascent() - metrics.descent()) / 2, rect.bottom() - 7)
         painter.rotate(-90)
@@ -122,7 +132,9 @@ class ConfusionHeatMap(QTableWidget):
     def __init__(self, labels: list[str], matrix: list[list[int]]) -> None:
         rows = [(name, counts) for name, counts in zip([*labels, UNKNOWN], matrix) if name != UNKNOWN or sum(counts)]
         super().__init__(len(rows), len(labels))
-        self.setHorizontalHeader(UprightNames(self))
+        # across when a few short names fit their columns (about 110 pixels at the narrowest page), else upwards
+        longest = max((self.fontMetrics().horizontalAdvance(name) for name in labels), default=0)
+        self.setHorizontalHeader(UprightNames(self, upright=len(labels) > 8 or longest > 100))
         for column, name in enumerate(labels):
             header = QTableWidgetItem(name)
             header.setToolTip(f"Chosen by the model: {name}")
