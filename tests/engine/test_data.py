@@ -317,3 +317,11 @@ def test_a_google_sheets_download_with_unused_columns_keeps_its_header(tmp_path)
     options = resolve_options(path, ReadOptions())
     assert options.header is True
     assert read_records(path, options)[0]["Feedback"] == "good 0"
+
+
+def test_a_column_every_row_shares_is_not_guessed_as_the_labels():
+    from engine.data.classification import guess_columns
+
+    records = [{"Description": f"message {i} about things", "Status": "Closed", "Case Reason": reason, "Empty": ""}
+               for i, reason in zip(range(12), ["Billing", "Delivery", "Account"] * 4)]
+    assert guess_columns(records, "cases.csv") == ("Description", "Case Reason")
