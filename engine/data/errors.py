@@ -43,7 +43,10 @@ MESSAGES: dict[str, str] = {
     # Columns and fields
     "column.missing": "{file} has no column named '{column}'; its columns are: {available}.",
     "column.no_text": "No column of {file} holds text; its columns are: {available}.",
-    "column.only_text": "{file} has only a column of texts ('{column}') and none with labels.",
+    "column.only_text": (
+        "{file} has only a column of texts ('{column}') and none with labels. Add a column with each text's "
+        "category; in a workbook, only the first sheet is read, so move the sheet with your examples to the front."
+    ),
     "column.no_label": (
         "It is not clear which column of {file} holds the labels; choose it among: {available}."
     ),

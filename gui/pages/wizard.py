@@ -180,7 +180,8 @@ class WizardPage(QWidget):
                 blocker = "The data doctor is checking your examples…"
         else:
             errors = [f for f in report.findings if f.severity == "error"]
-            blocker = (errors[0].message + " Use the fix beside it, or choose another file.") if errors else ""
+            way = " Use the fix beside it, or choose another file." if errors and errors[0].fix else " Or choose another file."
+            blocker = (errors[0].message + way) if errors else ""
         if self.wizard.data.get("data") not in (None, page.path):
             self.wizard.set_data(None, blocker)  # another file: its settings are handed over again with Next
         self.wizard.data_blocker = blocker

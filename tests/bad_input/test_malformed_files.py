@@ -184,7 +184,7 @@ CASES: list[tuple[str, Callable, str, str]] = [
     ("one_50mb_line.csv", one_huge_line,
      r"^Line 2 of {name} holds a value of more than 16 million characters; a quote is probably not closed, .*", "same"),
     ("old_mac_endings.csv", text(CSV.replace("\n", "\r")), OK_CSV.format(encoding="UTF-8"), NOT_CHAT),
-    ("one_column.csv", text("text\nhello\nbye\n"), r"^{name} has only a column of texts \('text'\) and none with labels\.$", NOT_CHAT),
+    ("one_column.csv", text("text\nhello\nbye\n"), r"^{name} has only a column of texts \('text'\) and none with labels\. Add a column with each text's category; .*", NOT_CHAT),
     ("no_labels.csv", text("text,label\nhello,\nbye,\n"), r"^{name} has no rows with both a text and a label\.$", NOT_CHAT),
     ("numbers_only.csv", text("1,2\n3,4\n5,6\n"), r"^3 examples: CSV, separated by commas, UTF-8, without a header row$", NOT_CHAT),
     # JSON of the wrong shape
