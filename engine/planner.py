@@ -111,7 +111,7 @@ class Plan:
             "config": self.config.to_dict(),
             "decisions": [asdict(d) for d in self.decisions],
             "memory": self.memory.to_dict() if self.memory else None,
-            "time": asdict(self.time) | {"sentence": self.time.sentence()} if self.time else None,
+            "time": asdict(self.time) | {"sentence": self.time.sentence(), "detail": self.time.detail()} if self.time else None,
             "steps": self.steps,
         }
 
@@ -191,8 +191,8 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
         ))
     if config.gradient_checkpointing == "auto":
         decide("gradient_checkpointing", "on" if checkpointing else "off", (
-            "Gradient checkpointing on: the model only fits by recomputing parts of it during the backward pass (about a third slower)."
-            if checkpointing else "Gradient checkpointing off: it is not needed to fit in memory, so training runs at full speed."
+            "Memory saving on: the model only fits by working parts of it out again when it learns from each batch, instead of keeping them (about a third slower)."
+            if checkpointing else "Memory saving off: the model fits in memory without it, so training runs at full speed."
         ))
     if can_forecast:
         result.memory = memory(method, config.micro_batch_size, config.gradient_checkpointing == "on")
@@ -364,5 +364,5 @@ def describe(result: Plan) -> str:
     if result.memory is not None:
         lines.append(f"- Memory: {describe_memory(result.memory)}")
     if result.time is not None:
-        lines.append(f"- Time: {result.time.sentence()}")
+        lines.append(f"- Time: {result.time.sentence()} ({result.time.detail()})")
     return "\n".join(lines)

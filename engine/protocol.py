@@ -211,6 +211,11 @@ MESSAGES.update({
         "The categories are very uneven: '{largest}' has {ratio} times as many examples as '{smallest}'. "
         "The model will lean towards the common ones; more examples of the rare ones help most.",
     ),
+    "doctor.nothing_usable": Message(
+        Level.ERROR,
+        "None of the {count} rows has both a text (column '{text}') and a label (column '{label}'). Choose "
+        "the columns that hold them above, and check whether the first row holds the column names.",
+    ),
     "doctor.too_little": Message(
         Level.WARNING,
         "There are only {count} usable {what}; with fewer than {needed} the model learns little that holds "
@@ -225,6 +230,12 @@ MESSAGES.update({
         Level.WARNING,
         "Examples longer than {max_length} tokens (word pieces), the most this model reads: {count} of "
         "{rows}. {tokens} tokens in all would be cut off; shorten them, or choose a model that reads longer texts.",
+    ),
+    "doctor.very_long": Message(
+        Level.WARNING,
+        "Examples of more than {words:,} words: {count}; the longest has {longest:,}. A model reads a few "
+        "thousand words of an example at most (most, a few hundred), so the rest of these would be cut off "
+        "unread. If their ends matter, split them into shorter examples.",
     ),
     "doctor.no_answer_left": Message(
         Level.WARNING,
@@ -259,6 +270,7 @@ MESSAGES.update({
     "fix.drop_conflicts": Message(Level.INFO, "Drop the conflicting rows"),
     "fix.merge_rare": Message(Level.INFO, "Merge rare categories into '{other}'"),
     "fix.drop_lonely": Message(Level.INFO, "Leave those categories out"),
+    "fix.drop_rare": Message(Level.INFO, "Leave out the rare categories' rows"),
     "fix.drop_overlap": Message(Level.INFO, "Take them out of the evaluation data"),
     "fix.raise_max_length": Message(Level.INFO, "Raise the length limit to {value}"),
     "fix.as_read": Message(Level.INFO, "Save the rows as read here"),
@@ -543,6 +555,11 @@ MESSAGES["distill.report_plain"] = Message(
 )
 # ---- Playground (issue 7): engine/playground.py, engine/playground_serve.py, gui/pages/playground.py
 MESSAGES["playground.loading"] = Message(Level.INFO, "Loading the model of {run}; the first answer comes once it is in memory.")
+MESSAGES["playground.makes_things_up"] = Message(
+    Level.ADVICE,
+    "A chat model writes what sounds likely, not what it knows: small ones often invent names, facts and "
+    "figures, and say them confidently. Check anything that matters before you rely on it.",
+)
 MESSAGES["playground.ready"] = Message(Level.INFO, "The model is loaded and ready.")
 MESSAGES["playground.idle"] = Message(
     Level.INFO,
@@ -644,4 +661,17 @@ MESSAGES.update({
         "Something went wrong inside Tunewright ({what}); nothing you made was changed. The details for a bug "
         "report are in {log}.",
     ),
+})
+
+
+# ---------------------------------------------------------------- settings, as the window names them
+# Only the settings whose own names are engineers' words; the others read well as they are ("Learning rate").
+MESSAGES.update({
+    "setting.micro_batch_size": Message(Level.INFO, "Examples at a time"),
+    "setting.gradient_checkpointing": Message(Level.INFO, "Memory saving"),
+    "setting.max_length": Message(Level.INFO, "Length limit"),
+    "setting.max_grad_norm": Message(Level.INFO, "Largest single change"),
+    "setting.warmup_fraction": Message(Level.INFO, "Warm-up share"),
+    "setting.eval_every": Message(Level.INFO, "Check every (steps)"),
+    "setting.lora_rank": Message(Level.INFO, "Adapter size"),
 })

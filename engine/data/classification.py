@@ -122,7 +122,8 @@ def _guess_label_column(records: list[dict[str, Any]], columns: list[str], name:
     whose values repeat the most.
 
     Values that repeat are what labels look like; among several columns, one where every value is
-    different (an id, a second text) is never taken as the labels.
+    different (an id, a second text) is never taken as the labels, nor, where another will do, one that
+    holds a single value or none (a status every row shares, an empty column).
     """
     candidates = [column for column in columns if column != exclude]
     if not candidates:
@@ -137,8 +138,10 @@ def _guess_label_column(records: list[dict[str, Any]], columns: list[str], name:
         column for column in candidates
         if not any(isinstance(record.get(column), (list, dict)) for record in records)
     ]
-    distinct = {column: len({_label_text(record.get(column)) for record in records}) for column in scalar}
+    distinct = {column: len({_label_text(record.get(column)) for record in records} - {""}) for column in scalar}
     repeating = [column for column in scalar if distinct[column] < len(records)]
+    # A column with one value (or none: a spreadsheet's unused column) would teach a single category.
+    repeating = [column for column in repeating if distinct[column] >= 2] or repeating
     if not repeating:
         raise DataError("column.no_label", file=name, available=shown_list(candidates))
     return min(repeating, key=lambda column: distinct[column])

@@ -51,6 +51,9 @@ IMBALANCE_RATIO = 10
 #: names or ids (one per row, or nearly), not categories to learn.
 NOT_CATEGORIES_COUNT = 20
 NOT_CATEGORIES_ROWS = 3
+#: A text of more words than this is longer than any model here reads (a few thousand words at most; most
+#: read a few hundred): said even before a model is chosen, when lengths cannot yet be counted in tokens.
+LONG_WORDS = 2000
 #: Below this many usable examples, fine-tuning is mostly guesswork.
 MIN_ROWS = {"classify": 50, "chat": 50}
 EXAMPLES = 5  # row numbers shown per finding
@@ -58,7 +61,8 @@ OTHER = "other"
 #: Fixes that write a cleaned copy of the data; "raise_max_length" changes a setting instead. "as_read"
 #: removes nothing: it saves the rows as read here (a chosen delimiter, a LLaMA-Factory entry with its
 #: column names), so that training reads them the same way.
-DATA_FIXES = ("drop_empty", "drop_duplicates", "drop_conflicts", "merge_rare", "drop_lonely", "drop_overlap", "as_read")
+DATA_FIXES = ("drop_empty", "drop_duplicates", "drop_conflicts", "merge_rare", "drop_rare", "drop_lonely",
+              "drop_overlap", "as_read")
 
 
 @dataclass
@@ -132,6 +136,8 @@ class _Scan:
     bad_sentence: str = ""
     items: list[Any] = field(default_factory=list)  # texts or turns, kept only for the length check
     placeholders: dict[str, list[int]] = field(default_factory=dict)  # chat: {{name}} -> rows using it
+    very_long: list[int] = field(default_factory=list)  # rows of more than LONG_WORDS words
+    longest: int = 0  # words in the longest row
     text_column: str = ""
     label_column: str = ""
     layout: str = ""
@@ -245,11 +251,21 @@ def _scan(path: Path, task: str, options: ReadOptions, text_column: str, label_c
             scan.bad_sentence = scan.bad_sentence or str(error)
             key, labels, item, empty = 0, [], None, False
         scan.add(key, tuple(sorted(labels)) if len(labels) > 1 else tuple(labels), ids)
+        words = _word_count(item)
+        scan.longest = max(scan.longest, words)
+        if words > LONG_WORDS:
+            scan.very_long.append(index)
         if empty:
             scan.empty.append(index)
         if keep_items:
             scan.items.append(item)
     return scan
+
+
+def _word_count(item: Any) -> int:
+    if isinstance(item, str):
+        return len(item.split())
+    return sum(len(turn.content.split()) for turn in item or [])
 
 
 # ---------------------------------------------------------------- the examination
@@ -279,11 +295,13 @@ def examine(
         ("empty, repeated and conflicting rows", lambda: _row_findings(scan, task, what)),
         ("categories", lambda: _class_findings(scan, report) if task == "classify" else []),
         ("placeholders", lambda: _placeholder_findings(scan)),
-        ("amount of data", lambda: [_finding("doctor.too_little", usable, [], needed=MIN_ROWS[task], what=what)]
-         if usable < MIN_ROWS[task] else []),
+        ("amount of data", lambda: _amount_findings(scan, task, usable, what)),
     ]
     if tokenizer is not None and max_length:
         checks.append(("lengths", lambda: _length_findings(scan, task, tokenizer, max_length, skip)))
+    elif scan.very_long:
+        checks.append(("lengths", lambda: [_finding("doctor.very_long", len(scan.very_long), scan.very_long,
+                                                    words=LONG_WORDS, longest=scan.longest)]))
     if eval_path:
         checks.append(("evaluation data", lambda: _overlap_findings(scan, task, Path(eval_path))))
     for check, run in checks:
@@ -326,6 +344,14 @@ def _row_findings(scan: _Scan, task: str, what: str) -> list[Finding]:
     return findings
 
 
+def _amount_findings(scan: _Scan, task: str, usable: int, what: str) -> list[Finding]:
+    if usable == 0 and task == "classify" and scan.rows:
+        return [_finding("doctor.nothing_usable", scan.rows, [], text=shown(scan.text_column), label=shown(scan.label_column))]
+    if usable < MIN_ROWS[task]:
+        return [_finding("doctor.too_little", usable, [], needed=MIN_ROWS[task], what=what)]
+    return []
+
+
 def _placeholder_findings(scan: _Scan) -> list[Finding]:
     if not scan.placeholders:
         return []
@@ -352,9 +378,10 @@ def _class_findings(scan: _Scan, report: Report) -> list[Finding]:
         return findings  # every category is rare here: one finding says it
     lonely = sorted(name for name, count in counts.items() if count < MIN_TO_EVALUATE)
     rare = sorted(name for name, count in counts.items() if count < MIN_TO_LEARN)
+    fix = _rare_fix(scan, rare) if rare else ""
     if rare and len(rare) < len(counts):
         rows = scan.rows_with(set(rare))
-        findings.append(_finding("doctor.rare_classes", len(rare), rows, fix="merge_rare", fix_values={"other": OTHER},
+        findings.append(_finding("doctor.rare_classes", len(rare), rows, fix=fix, fix_values={"other": OTHER},
                                  minimum=MIN_TO_LEARN, names=_names(rare)))
     if lonely and len(lonely) < len(counts):
         rows = scan.rows_with(set(lonely))
@@ -363,6 +390,14 @@ def _class_findings(scan: _Scan, report: Report) -> list[Finding]:
         findings.append(_finding("doctor.imbalance", len(counts), [], largest=shown(largest), smallest=shown(smallest),
                                  ratio=round(most / fewest)))
     return findings
+
+
+def _rare_fix(scan: _Scan, rare: list[str]) -> str:
+    """Merging the rare categories helps only when the merged one has enough examples to learn; otherwise
+    their rows are left out. Either way no category is too rare afterwards, so the finding (and its
+    button) is gone from the copy, and a second click has nothing left to do."""
+    merged = len(scan.rows_with(set(rare) | {OTHER}))
+    return "merge_rare" if merged >= MIN_TO_LEARN else "drop_rare"
 
 
 def _names(names: list[str], most: int = 5) -> str:
@@ -446,6 +481,7 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
     drop: set[int] = set()
     rename: set[str] = set()
     columns = ChatColumns.from_dict(report.chat_columns) if report.layout == "table" and fix != "drop_overlap" else None
+    into: str | None = OTHER
     if fix != "as_read":
         scan = _scan(Path(report.file), report.task, options, report.text_column, report.label_column, False, columns)
     if fix == "drop_empty":
@@ -454,8 +490,9 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
         drop = set(scan.duplicates())
     elif fix == "drop_conflicts":
         drop = set(scan.conflicts())
-    elif fix == "merge_rare":
+    elif fix in ("merge_rare", "drop_rare"):
         rename = {name for name, count in scan.class_counts().items() if count < MIN_TO_LEARN}
+        into = OTHER if fix == "merge_rare" else None
     elif fix == "drop_lonely":
         drop = set(scan.rows_with({name for name, count in scan.class_counts().items() if 0 < count < MIN_TO_EVALUATE}))
     elif fix == "drop_overlap":
@@ -466,32 +503,49 @@ def apply_fix(report: Report, fix: str, folder: Path) -> Cleaned:
     # The copies hold the user's data: theirs alone, also when the folder was made earlier with looser modes.
     folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
     os.chmod(folder, PRIVATE_FOLDER)
-    # the source's own name, and a short hash of its path: two files called data.csv get two copies
-    tag = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:6]
-    target = folder / f"{_stem(source)}-{fix.replace('_', '-')}-{tag}.jsonl"
+    # A folder per (source, fix), named by a short hash, holds a copy with the user's own file name: two
+    # files called data.csv get two copies, and a run on a copy of a copy is still "... on data".
+    tag = hashlib.sha1(f"{source.resolve()}\n{fix}".encode()).hexdigest()[:8]
+    target = folder / tag / f"{_original_stem(source, folder)}.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
     partial = target.with_name(target.name + ".partial")
     kept = changed = 0
-    kept_rows = (record for index, record in enumerate(iter_records(source, options)) if index not in drop)
+    read = [0]  # rows read from the source, counted as they stream past
+
+    def kept_rows():
+        for index, record in enumerate(iter_records(source, options)):
+            read[0] += 1
+            if index not in drop:
+                yield record
+
+    records = kept_rows()
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
     os.fchmod(descriptor, PRIVATE_FILE)  # a partial copy left by an earlier crash keeps its old mode otherwise
     with open(descriptor, "w", encoding="utf-8") as out:
         if columns is not None:
-            rows = list(kept_rows)
-            for _, turns in table_conversations(rows, "table", columns, source.name):
+            records = list(records)
+            for _, turns in table_conversations(records, "table", columns, source.name):
                 messages = [{"role": turn.role, "content": turn.content} for turn in turns]
-                if not messages:
-                    continue
-                out.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
-            kept = len(rows)
-        for record in kept_rows:  # (empty when the table was written above)
+                if messages:
+                    out.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
+            kept, records = len(records), []
+        for record in records:  # (empty when the table was written above)
             if rename:
-                record, did = _merge_labels(record, report.label_column, rename)
+                record, did = _merge_labels(record, report.label_column, rename, into)
+                if record is None:
+                    continue
                 changed += did
             out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
             kept += 1
     partial.replace(target)  # never a half-written copy under the real name
-    total = kept + len(drop)
-    return Cleaned(target, kept, total - kept, changed)
+    return Cleaned(target, kept, read[0] - kept, changed)
+
+
+def _original_stem(source: Path, folder: Path) -> str:
+    """The name of the user's file a copy was made from: a copy lives at folder/<hash>/<stem>.jsonl."""
+    if source.resolve().parent.parent == folder.resolve():
+        return source.stem
+    return _stem(source)
 
 
 def _stem(path: Path) -> str:
@@ -501,11 +555,16 @@ def _stem(path: Path) -> str:
     return "".join(char if char.isalnum() or char in "-_." else "_" for char in stem)[:80] or "data"
 
 
-def _merge_labels(record: dict[str, Any], column: str, rare: set[str]) -> tuple[dict[str, Any], int]:
+def _merge_labels(record: dict[str, Any], column: str, rare: set[str], into: str | None) -> tuple[dict[str, Any] | None, int]:
+    """The record with its rare labels renamed ``into``, or taken away when ``into`` is None (a row left
+    with no label at all is returned as None: it is left out)."""
     value = record.get(column)
     if isinstance(value, list):
-        merged = list(dict.fromkeys(OTHER if str(label).strip() in rare else label for label in value))
+        merged = list(dict.fromkeys(into if str(label).strip() in rare else label for label in value))
+        merged = [label for label in merged if label is not None]
+        if not merged and value:
+            return None, 0
         return {**record, column: merged}, int(merged != value)
     if value is not None and row_labels(value, "", 0, column) and row_labels(value, "", 0, column)[0] in rare:
-        return {**record, column: OTHER}, 1
+        return (None, 0) if into is None else ({**record, column: into}, 1)
     return record, 0

@@ -31,6 +31,10 @@ MESSAGES: dict[str, str] = {
     ),
     "file.needs_package": "Reading {file} needs the '{package}' package, which is not installed.",
     "file.unreadable": "{file} could not be read; it may be damaged, or not really {kind}.",
+    "file.not_a_table": (
+        "{file} is {kind}, not a table of examples, whatever its name says. Put your examples in a spreadsheet "
+        "and save it as Excel (.xlsx) or CSV."
+    ),
     "json.invalid": "{file} is not valid JSON: there is a problem at line {line}, column {column} ({reason}).",
     "json.not_a_list": "{file} should hold a list of records, but it holds {found}.",
     "json.many_lists": (
@@ -45,7 +49,10 @@ MESSAGES: dict[str, str] = {
     # Columns and fields
     "column.missing": "{file} has no column named '{column}'; its columns are: {available}.",
     "column.no_text": "No column of {file} holds text; its columns are: {available}.",
-    "column.only_text": "{file} has only a column of texts ('{column}') and none with labels.",
+    "column.only_text": (
+        "{file} has only a column of texts ('{column}') and none with labels. Add a column with each text's "
+        "category; in a workbook, only the first sheet is read, so move the sheet with your examples to the front."
+    ),
     "column.no_label": (
         "It is not clear which column of {file} holds the labels; choose it among: {available}."
     ),

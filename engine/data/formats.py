@@ -331,11 +331,12 @@ def _looks_like_header(rows: list[list[str]]) -> bool:
     csv.Sniffer.has_header is not used: it votes "no header" for any file whose columns are free text.
     """
     first, rest = rows[0], rows[1:]
-    if any(not cell.strip() or _is_number(cell) for cell in first):
+    # A column empty all the way down (the unused columns a spreadsheet exports) says nothing either way.
+    used = {column: cell for column, cell in enumerate(first)
+            if cell.strip() or any(column < len(row) and row[column].strip() for row in rest)}
+    if any(not cell.strip() or _is_number(cell) for cell in used.values()):
         return False
-    return not any(
-        column < len(row) and row[column] == cell for column, cell in enumerate(first) for row in rest
-    )
+    return not any(column < len(row) and row[column] == cell for column, cell in used.items() for row in rest)
 
 
 def _is_number(cell: str) -> bool:
@@ -472,8 +473,18 @@ def check_zip(path: Path) -> None:
     shared = sum(info.file_size for info in infos if info.filename.lower() == "xl/sharedstrings.xml")
     if shared > MAX_XLSX_SHARED_STRINGS:
         raise DataError("file.xlsx_texts_too_big", file=path.name, size=f"{shared / 2**20:,.0f} MB")
-    if not any(info.filename == "xl/workbook.xml" for info in infos):
-        raise DataError("file.unreadable", file=path.name, kind="an Excel file", detail="no workbook inside")
+    names = {info.filename for info in infos}
+    if "xl/workbook.xml" not in names:
+        raise DataError("file.not_a_table", file=path.name, kind=_zip_kind(names), detail="no workbook inside")
+
+
+def _zip_kind(names: set[str]) -> str:
+    """What a zip archive that is not a workbook holds, as its owner would call it."""
+    for inside, kind in (("word/document.xml", "a Word document"), ("ppt/presentation.xml", "a PowerPoint presentation"),
+                         ("content.xml", "an OpenDocument file (LibreOffice)")):
+        if inside in names:
+            return kind
+    return "a zip archive"
 
 
 def _iter_xlsx(path: Path, header: bool | None) -> Iterator[dict[str, Any]]:

@@ -128,7 +128,8 @@ def run(job: Job) -> Status:
     verdict |= {"format": config.format, "folder": str(folder), "bytes": size, "seconds": round(time.monotonic() - started, 1)}
     verdict_path = job.run_dir / "verification.json"
     verdict_path.write_text(json.dumps(verdict, indent=2), encoding="utf-8")
-    job.artifact("verification", verdict_path, passed=verdict["passed"], format=config.format, summary=verdict["summary"])
+    job.artifact("verification", verdict_path, passed=verdict["passed"], format=config.format, summary=verdict["summary"],
+                 detail=verdict.get("detail", ""))
     _progress(job, 4)
     if verdict["passed"]:
         job.event("export.verified", summary=verdict["summary"])

@@ -143,6 +143,9 @@ class DataPage(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setMinimumHeight(300)
         box.addWidget(self.table)
+        self.preview_note = label("", "Muted")  # says when the table shows only the file's first rows
+        self.preview_note.hide()
+        box.addWidget(self.preview_note)
         layout.addWidget(frame)
 
         frame, box = card()
@@ -329,11 +332,17 @@ class DataPage(QWidget):
             return
         rows = "counting rows…" if self.rows is None else f"{self.rows:,} rows"
         self.summary.setText(f"{Path(self.path).name}: {self.description.summary()} · {rows}")
+        shown = self.model.rowCount()
+        if self.rows is None or self.rows > shown:
+            of = "" if self.rows is None else f" of {self.rows:,}"
+            self.preview_note.setText(f"Showing the first {shown:,} rows{of}; the doctor and training read them all.")
+        self.preview_note.setVisible(bool(shown) and (self.rows is None or self.rows > shown))
 
     # ------------------------------------------------------------ what is shown
 
     def _show_empty(self) -> None:
         self.summary.setText("No file yet. Choose one above, or drop it anywhere on this page.")
+        self.preview_note.hide()
         self.check_button.setEnabled(False)
         self.train_button.setEnabled(False)
         self.check_status.setText("")

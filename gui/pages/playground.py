@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from engine import playground
 from engine.config import ConfigError
-from engine.protocol import message, model_task
+from engine.protocol import MESSAGES, message, model_task
 from gui.engine_client import EngineClient, JobError
 from gui.state.runs import RunsModel
 from gui.state.results import finished_models, recommended_first
@@ -248,6 +248,8 @@ class PlaygroundPage(QWidget):
         buttons.addWidget(self.stop_button)
         ask.addLayout(buttons)
         layout.addLayout(ask)
+        self.made_up_note = label(MESSAGES["playground.makes_things_up"].text, "Muted", wrap=True)
+        layout.addWidget(self.made_up_note)
         self.chat_note = label("", "ErrorText", wrap=True)
         self.chat_note.hide()
         layout.addWidget(self.chat_note)

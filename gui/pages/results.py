@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QLinearGradient, QPainter
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -23,8 +22,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QProgressBar,
     QPushButton,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -37,7 +34,6 @@ from engine.jobs import JobError
 from engine.protocol import Status, model_task
 from gui.state.format import KIND_WORDS, TASK_WORDS
 from gui.state.results import (
-    confusion_shares,
     evaluation,
     evaluations_of,
     examples_words,
@@ -49,93 +45,7 @@ from gui.state.results import (
     sides,
 )
 from gui.widgets.common import card, label, page_header
-
-# The heat map's colours: white for none of a true category's examples, deep blue for all of them.
-COLD, HOT = QColor("#ffffff"), QColor("#1d4ed8")
-UNKNOWN = "(not a trained category)"
-
-
-def heat_colour(share: float) -> QColor:
-    share = max(0.0, min(1.0, share))
-    return QColor(
-        round(COLD.red() + (HOT.red() - COLD.red()) * share),
-        round(COLD.green() + (HOT.green() - COLD.green()) * share),
-        round(COLD.blue() + (HOT.blue() - COLD.blue()) * share),
-    )
-
-
-class ColourScale(QWidget):
-    """The heat map's key: the gradient from 0% to 100% of a true category's examples."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFixedHeight(34)
-        self.setMinimumWidth(220)
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        bar = QRectF(0, 2, self.width() - 1, 12)
-        gradient = QLinearGradient(bar.topLeft(), bar.topRight())
-        gradient.setColorAt(0.0, COLD)
-        gradient.setColorAt(1.0, HOT)
-        painter.setPen(QColor("#cfd6df"))
-        painter.setBrush(QBrush(gradient))
-        painter.drawRect(bar)
-        painter.setPen(QColor("#6b7280"))
-        text = QRectF(0, 16, self.width(), 16)
-        painter.drawText(text, int(Qt.AlignmentFlag.AlignLeft), "0%")
-        painter.drawText(text, int(Qt.AlignmentFlag.AlignHCenter), "share of the true category's examples")
-        painter.drawText(text, int(Qt.AlignmentFlag.AlignRight), "100%")
-
-
-class HeatCell(QStyledItemDelegate):
-    """Paints a cell in its own colour: the app's style sheet draws table cells itself and would hide the
-    items' background colours."""
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
-        painter.save()
-        painter.fillRect(option.rect.adjusted(1, 1, -1, -1), index.data(Qt.ItemDataRole.BackgroundRole).color())
-        painter.setPen(index.data(Qt.ItemDataRole.ForegroundRole).color())
-        font = painter.font()
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        font.setBold(index.row() == index.column())
-        painter.setFont(font)
-        painter.drawText(option.rect, int(Qt.AlignmentFlag.AlignCenter), index.data())
-        painter.restore()
-
-
-class ConfusionHeatMap(QTableWidget):
-    """Rows: the true category; columns: the one the model chose; each cell its count, coloured by its share
-    of the row, so the diagonal (right answers) is dark and every mistake stands out in its own row."""
-
-    def __init__(self, labels: list[str], matrix: list[list[int]]) -> None:
-        rows = [(name, counts) for name, counts in zip([*labels, UNKNOWN], matrix) if name != UNKNOWN or sum(counts)]
-        super().__init__(len(rows), len(labels))
-        self.setHorizontalHeaderLabels(labels)
-        self.setVerticalHeaderLabels([name for name, _ in rows])
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.setShowGrid(False)
-        self.setItemDelegate(HeatCell(self))
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.verticalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        shares = confusion_shares([counts for _, counts in rows])
-        for r, ((name, counts), row_shares) in enumerate(zip(rows, shares)):
-            for c, (count, share) in enumerate(zip(counts, row_shares)):
-                item = QTableWidgetItem(str(count))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                item.setBackground(heat_colour(share))
-                item.setForeground(QColor("#ffffff" if share > 0.5 else "#1f2937"))
-                item.setToolTip(f"{count} texts of {name} were sorted as {labels[c]} ({share:.0%} of {name})")
-                self.setItem(r, c, item)
-        self.setMinimumHeight(60 + 34 * len(rows))
-        self.setMaximumHeight(60 + 64 * len(rows))
-
-    def cell_colour(self, row: int, column: int) -> QColor:
-        return self.item(row, column).background().color()
-
+from gui.widgets.confusion import ColourScale, ConfusionHeatMap
 
 def table(headers: list[str], rows: list[list[str]], *, stretch: int | None = None) -> QTableWidget:
     """A read-only table of text, wrapped, with the `stretch` column taking the spare width."""
@@ -364,13 +274,14 @@ class ResultsPage(QWidget):
             box = QVBoxLayout(page)
             box.addWidget(label("Rows: the right category. Columns: the category the model chose. The diagonal holds "
                                 "the right answers; a dark cell off it is a common mistake.", "Muted", wrap=True))
-            self.heat_map = ConfusionHeatMap(result["labels"], result["confusion"])
-            box.addWidget(self.heat_map, 1)
-            scale = QHBoxLayout()
+            scale = QHBoxLayout()  # above the table, so that it never covers a row
             scale.addStretch(1)
             scale.addWidget(ColourScale(), 2)
             scale.addStretch(1)
             box.addLayout(scale)
+            self.heat_map = ConfusionHeatMap(result["labels"], result["confusion"])
+            box.addWidget(self.heat_map)
+            box.addStretch(1)
             tabs.addTab(page, "Confusion matrix")
         self.per_class = table(
             ["Category", "Precision", "Recall", "F1", "Examples"],

@@ -205,7 +205,8 @@ class WizardPage(QWidget):
                 blocker = "The data doctor is checking your examples…"
         else:
             errors = [f for f in report.findings if f.severity == "error"]
-            blocker = (errors[0].message + " Use the fix beside it, or choose another file.") if errors else ""
+            way = " Use the fix beside it, or choose another file." if errors and errors[0].fix else " Or choose another file."
+            blocker = (errors[0].message + way) if errors else ""
         if self.wizard.data.get("data") not in (None, page.path):
             self.wizard.set_data(None, blocker)  # another file: its settings are handed over again with Next
         self.wizard.data_blocker = blocker
@@ -456,6 +457,7 @@ class WizardPage(QWidget):
         self.memory_bar.style().unpolish(self.memory_bar)
         self.memory_bar.style().polish(self.memory_bar)
         self.time_text.setText((plan.time or {}).get("sentence", "") + (f" {plan.steps} steps." if plan.steps else ""))
+        self.time_text.setToolTip((plan.time or {}).get("detail", ""))
         items = "".join(f"<li>{_decision_html(d)}</li>" for d in plan.decisions)
         self.decisions.setText(f"<ul style='margin-left:-20px'>{items}</ul>" if items else
                                "Every setting was given; the engine decided nothing.")
@@ -548,8 +550,23 @@ class WizardPage(QWidget):
             self.start_error.show()
             return None
         self.start_error.hide()
+        self.reset()  # the next New run starts at step 1, with nothing of this one
         self.started.emit(run_id)
         return run_id
+
+    def reset(self) -> None:
+        """Back to step 1 with no task, file, model, name or settings chosen."""
+        if self.data_page is not None:  # rebuilt, empty, when the Data step is next shown
+            self.data_box.layout().removeWidget(self.data_page)
+            self.data_page.deleteLater()
+            self.data_page = None
+        self.auto_checked.clear()
+        self.name.clear()
+        self.model_detail.clear()
+        self.model_table.clearSelection()
+        self.student.hide()
+        self.start_error.hide()
+        self.wizard.reset()
 
     def load_config(self, values: dict[str, Any], *, at: str = "plan") -> None:
         """Start from given settings (a run to repeat, or the Data page's file with `at="model"`): the steps

@@ -128,6 +128,10 @@ class Wizard:
     def __init__(self, client: EngineClient) -> None:
         self.client = client
         self.changed = Callbacks()
+        self.hardware: Hardware | None = None
+        self._start_over()
+
+    def _start_over(self) -> None:
         self.step = "task"
         self.task = ""
         self.data: dict[str, Any] = {}  # the Data step's settings for a run: data file, columns, length limit
@@ -140,7 +144,11 @@ class Wizard:
         self.plan: PlanResult | None = None
         self.planning = False
         self._plan_asked: dict[str, Any] | None = None
-        self.hardware: Hardware | None = None
+
+    def reset(self) -> None:
+        """Forget every choice (the hardware stays): the next run starts at step 1."""
+        self._start_over()
+        self.changed.emit()
 
     # ------------------------------------------------------------ choices
 
