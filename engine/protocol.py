@@ -645,7 +645,7 @@ MESSAGES.update({
         "Tunewright may not change {path} ({detail}), so this could not be done; check that you may write "
         "there, or set TUNEWRIGHT_HOME to a folder you may write in.",
     ),
-    "cli.no_run": Message(Level.ERROR, "there is no run {run}."),
+    "cli.no_run": Message(Level.ERROR, "There is no run {run}."),
     "evaluate.several_labels": Message(
         Level.ERROR,
         "{model} gives each text one category, but {file} gives several categories to some texts, so it cannot "
