@@ -202,8 +202,6 @@ class Case:
         return pytest.param(self, id=self.name, marks=self.marks)
 
 
-NEEDS_CHAT_COLUMNS = pytest.mark.xfail(reason="needs chat columns from any table (contact)", strict=False)
-NEEDS_DOCTOR_FIX = pytest.mark.xfail(reason="needs the data doctor's crash fix (contact)", strict=False)
 CASES: list[Case] = []
 
 
@@ -214,7 +212,7 @@ def case(name: str, task: str = "classify", about: str = "", marks: list[Any] | 
     return register
 
 
-@case("issue_helpdesk_cp1252", marks=[NEEDS_DOCTOR_FIX])
+@case("issue_helpdesk_cp1252")
 def _issue_helpdesk(folder: Path, rng: random.Random) -> Path:
     """The issue's first file: a customer-service export, semicolons, Windows-1252, 12 topics, and one empty
     message whose topic appears nowhere else."""
@@ -225,7 +223,7 @@ def _issue_helpdesk(folder: Path, rng: random.Random) -> Path:
                      delimiter=";", encoding="cp1252")
 
 
-@case("issue_faq_excel", task="chat", marks=[NEEDS_CHAT_COLUMNS])
+@case("issue_faq_excel", task="chat")
 def _issue_faq(folder: Path, rng: random.Random) -> Path:
     """The issue's second file: an Excel sheet with the columns Question and Answer, for "answer like my examples"."""
     question, answer, pairs = QA["en"]
@@ -447,7 +445,7 @@ def _json(folder: Path, rng: random.Random) -> Path:
     return path
 
 
-@case("multi_label_tags", marks=[NEEDS_DOCTOR_FIX])
+@case("multi_label_tags")
 def _tags(folder: Path, rng: random.Random) -> Path:
     """Tickets with several tags each, comma-separated in one cell."""
     rows = []
@@ -481,19 +479,19 @@ def _spanish(folder: Path, rng: random.Random) -> Path:
     return write_csv(folder / "tickets_soporte.csv", ["Mensaje", "Categoría"], rows)
 
 
-@case("faq_german_csv", task="chat", marks=[NEEDS_CHAT_COLUMNS])
+@case("faq_german_csv", task="chat")
 def _faq_de(folder: Path, rng: random.Random) -> Path:
     """German questions and answers from a practice's website, semicolon CSV."""
     return _faq(folder / "FAQ_Praxis.csv", "de", rng, delimiter=";", encoding="cp1252")
 
 
-@case("faq_french_csv", task="chat", marks=[NEEDS_CHAT_COLUMNS])
+@case("faq_french_csv", task="chat")
 def _faq_fr(folder: Path, rng: random.Random) -> Path:
     """French questions and answers (Question / Réponse)."""
     return _faq(folder / "faq_cabinet.csv", "fr", rng)
 
 
-@case("faq_spanish_xlsx", task="chat", marks=[NEEDS_CHAT_COLUMNS])
+@case("faq_spanish_xlsx", task="chat")
 def _faq_es(folder: Path, rng: random.Random) -> Path:
     """Spanish questions and answers in an Excel sheet (Pregunta / Respuesta)."""
     question, answer, pairs = QA["es"]
@@ -501,7 +499,7 @@ def _faq_es(folder: Path, rng: random.Random) -> Path:
     return workbook(folder / "preguntas_frecuentes.xlsx", [("Hoja1", [[question, answer], *rows])])
 
 
-@case("prompt_completion_csv", task="chat", marks=[NEEDS_CHAT_COLUMNS])
+@case("prompt_completion_csv", task="chat")
 def _prompt_completion(folder: Path, rng: random.Random) -> Path:
     """Pairs in the prompt/completion columns an older fine-tuning service asked for."""
     _, _, pairs = QA["en"]
