@@ -41,11 +41,11 @@ def models(tiny_encoder, tiny_llama):
 
 
 @pytest.fixture
-def window(qtbot, home, models):
+def window(qtbot, tunewright_home, models):
     from gui.engine_client import EngineClient
     from gui.main_window import MainWindow
 
-    client = EngineClient(home)
+    client = EngineClient(tunewright_home)
     for folder in models.values():
         client.add_model_folder(folder)
     window = MainWindow(client, probe=False)
