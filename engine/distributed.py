@@ -183,7 +183,9 @@ def leave() -> None:
 def scratch(db: Database, run_id: int) -> Database:
     """An in-memory database holding a copy of the run's row: what a rank other than 0 writes, and forgets."""
     copy = store.open_db(":memory:")
-    copy["runs"].insert(db["runs"].get(run_id) | {"parent_id": None})  # the parent's row is not copied
+    # No parent row, no holder; the run's folder as a full path (the real row's is relative to the data folder).
+    row = db["runs"].get(run_id) | {"parent_id": None, "pid": None, "run_dir": store.get_run(db, run_id)["run_dir"]}
+    copy["runs"].insert(row)
     return copy
 
 

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
-import torch
 
-from engine import distributed, jobs, proven, selftest, store
+from engine import jobs, proven, store
 from engine.config import ConfigError, from_dict
 from engine.data.errors import DataError
-from engine.hardware import pick_device, pick_dtype
-from engine.protocol import FINISHED, Status
-from engine.training import Controls, DiskFull, Job
+from engine.protocol import FINISHED, Status, message
+
+# torch and everything that imports it are imported in `run_job`, after its signal handlers are in place:
+# the import takes seconds, and a cancel sent meanwhile must not end the process without a word.
 
 
 def recipe_for(kind: str):
@@ -49,20 +51,31 @@ def recipe_for(kind: str):
 
 def run_job(run_id: int, home: Path | None = None) -> Status:
     home = home or store.default_home()
+    store.PATIENCE_SECONDS = JOB_PATIENCE_SECONDS
     db = store.open_db(store.database_path(home))
-    world = distributed.from_environment()
-    if not world.is_main:  # a rank other than 0 of a multi-GPU run: rank 0 alone writes the run's rows
+    if int(os.environ.get("RANK", "0")) > 0:
+        # A rank other than 0 of a run on several processes (torchrun's RANK): rank 0 alone holds the run,
+        # writes its rows and decides when to stop; this one writes into a throwaway copy of the run's row.
+        from engine import distributed
+
         db = distributed.scratch(db, run_id)
-    run = store.get_run(db, run_id)
-    controls = Controls(db, run_id)  # before anything slow, so an early cancel is not lost
+    controls = jobs.Controls(db, run_id)  # before anything slow, so an early cancel is not lost
     if hasattr(signal, "SIGXFSZ"):
         # A file-size limit then fails the write with EFBIG, which ends as a sentence, instead of killing
         # the process without a word.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    store.update_run(
-        db, run_id, status=Status.PREPARING, pid=os.getpid(),
-        pid_started=psutil.Process().create_time(), error=None, error_detail=None,
-    )
+    if not jobs.take_lease(db, run_id, os.getpid(), psutil.Process().create_time(), over=_launchers()):
+        print(f"Run {run_id} is already being worked on by another process; this one leaves it to that one.", flush=True)
+        return Status(store.get_run(db, run_id)["status"])
+    run = store.get_run(db, run_id)
+    store.update_run(db, run_id, error=None, error_detail=None)
+
+    from engine import distributed, selftest
+    from engine.hardware import pick_device, pick_dtype
+    from engine.training import Job, saved_checkpoint_step
+
+    world = distributed.from_environment()
+    folder = Path(run["run_dir"] or jobs.run_dir(home, run_id))
     try:
         config = from_dict(run["config"])
         device = pick_device(config.device)
@@ -74,7 +87,7 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
             return outcome
         device = distributed.join(world, device)
         job = Job(
-            db=db, run_id=run_id, config=config, run_dir=Path(run["run_dir"] or jobs.run_dir(home, run_id)),
+            db=db, run_id=run_id, config=config, run_dir=folder,
             home=home, device=device, dtype=pick_dtype(device, config.precision), controls=controls,
         )
         store.private_folder(job.run_dir)
@@ -82,21 +95,16 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
     except distributed.PeerLost:
         distributed.interrupted(db, run_id)
         outcome = Status.INTERRUPTED
-    except (ConfigError, DataError) as problem:
-        _fail(db, run_id, str(problem), traceback.format_exc())
-        outcome = Status.FAILED
-    except DiskFull as full:
-        _fail(db, run_id, str(full), traceback.format_exc())
-        outcome = Status.FAILED
-    except torch.OutOfMemoryError:
-        _fail(
-            db, run_id,
-            "The model and batch did not fit in the GPU's memory. Try a smaller batch size or length limit, or LoRA.",
-            traceback.format_exc(),
-        )
-        outcome = Status.FAILED
+    except store.DatabaseBusy:
+        # The files hold the last checkpoint; the steps since are redone on resume. Said once it can be.
+        step = saved_checkpoint_step(folder) or 0
+        _when_possible(lambda: _paused_by_busy_database(db, run_id, step))
+        outcome = Status.PAUSED
     except Exception as error:  # noqa: BLE001 - every failure must end as a status a person can read
-        _fail(db, run_id, f"An unexpected error stopped training ({type(error).__name__}: {error}).", traceback.format_exc())
+        reason, detail = _reason(error, home, saved_checkpoint_step(folder)), traceback.format_exc()
+        if not world.is_main:  # its rows are thrown away: the log keeps what stopped it
+            print(f"Rank {world.rank} stopped: {reason}\n{detail}", flush=True)
+        _when_possible(lambda: _fail(db, run_id, reason, detail))
         outcome = Status.FAILED
     else:
         finished = {"finished_at": time.time()} if outcome in FINISHED else {}
@@ -104,14 +112,26 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
         store.update_run(db, run_id, status=outcome, pid=None, request=None, **finished, **done)
     finally:
         distributed.leave()
-    if world.size == 1:  # the ranks of a multi-GPU run leave that to the process that started them
+    if world.size == 1:  # the ranks of a run on several processes leave that to the process that started them
         jobs.start_next(db, home=home)
     return outcome
 
 
-def _processes(db, run_id: int, config, device: torch.device, world: distributed.World) -> int:
+def _launchers() -> tuple[int, ...]:
+    """The processes that may hand the run to this one: its launcher, and for rank 0 of a run on several
+    processes, the job process that started torchrun (its grandparent)."""
+    parent = psutil.Process().parent()
+    grandparent = parent.ppid() if parent is not None and "RANK" in os.environ else None
+    return tuple(pid for pid in (os.getppid(), grandparent) if pid)
+
+
+def _processes(db, run_id: int, config, device, world) -> int:
     """How many processes train this run (1 inside a rank, or for a job that does not train); the choice is
     explained in an event."""
+    import torch
+
+    from engine import distributed
+
     if world.size > 1 or not hasattr(config, "gpus"):
         return 1
     gpus = torch.cuda.device_count() if device.type == "cuda" else 0
@@ -119,6 +139,12 @@ def _processes(db, run_id: int, config, device: torch.device, world: distributed
     if code:
         store.add_event(db, run_id, code, **values)
     return count
+
+
+# A job waits this long for another program to let go of the database before it stops, paused.
+JOB_PATIENCE_SECONDS = 120.0
+# Its last words (failed, paused) are retried this long: a full disk may be freed, a held database let go.
+LAST_WORDS_SECONDS = 3600.0
 
 
 def _fail(db, run_id: int, reason: str, detail: str) -> None:

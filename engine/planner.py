@@ -112,7 +112,7 @@ class Plan:
             "config": self.config.to_dict(),
             "decisions": [asdict(d) for d in self.decisions],
             "memory": self.memory.to_dict() if self.memory else None,
-            "time": asdict(self.time) | {"sentence": self.time.sentence()} if self.time else None,
+            "time": asdict(self.time) | {"sentence": self.time.sentence(), "detail": self.time.detail()} if self.time else None,
             "steps": self.steps,
         }
 
@@ -192,8 +192,8 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
         ))
     if config.gradient_checkpointing == "auto":
         decide("gradient_checkpointing", "on" if checkpointing else "off", (
-            "Gradient checkpointing on: the model only fits by recomputing parts of it during the backward pass (about a third slower)."
-            if checkpointing else "Gradient checkpointing off: it is not needed to fit in memory, so training runs at full speed."
+            "Memory saving on: the model only fits by working parts of it out again when it learns from each batch, instead of keeping them (about a third slower)."
+            if checkpointing else "Memory saving off: the model fits in memory without it, so training runs at full speed."
         ))
     if can_forecast:
         result.memory = memory(method, config.micro_batch_size, config.gradient_checkpointing == "on")
@@ -318,16 +318,17 @@ def describe_memory(forecast: MemoryForecast) -> str:
 def plan_without_training(config: JobConfig) -> Plan:
     """The plan a run of `config` would start with: reads the data and the model's config and tokenizer,
     never the weights."""
-    from engine.hardware import probe
+    from engine.hardware import pick_device, probe
     from engine.models.catalog import resolve
 
+    pick_device(config.device)  # a device this computer does not have is refused here, as a run would be
     source = resolve(config.model, allow_unsafe=config.allow_unsafe_weights)
     shape = load_shape(source.path, source.gguf_file)
     tokenizer = _tokenizer(source, config.allow_unsafe_weights)
     if config.kind == "chat":
-        from engine.data.conversations import load_conversations
+        from engine.data.conversations import ChatColumns, load_conversations
 
-        conversations = load_conversations(config.data, config.template_values).conversations
+        conversations = load_conversations(config.data, config.template_values, columns=ChatColumns.of(config)).conversations
         if config.system_prompt:
             from engine.recipes.finetune_lm import with_system_prompt
 
@@ -337,7 +338,9 @@ def plan_without_training(config: JobConfig) -> Plan:
         from engine.data.classification import load_classification
 
         texts = load_classification(config.data, config.text_column, config.label_column).texts
-        lengths, rows = [len(ids) for ids in tokenizer(sample_rows(texts))["input_ids"]], len(texts)
+        from engine.data.tokenizing import token_ids
+
+        lengths, rows = token_ids(tokenizer, sample_rows(texts))[1], len(texts)
     if not config.eval_data:
         rows -= round(rows * config.eval_fraction)  # the share set aside for evaluation
     machine = Machine.from_probe(probe())
@@ -362,5 +365,5 @@ def describe(result: Plan) -> str:
     if result.memory is not None:
         lines.append(f"- Memory: {describe_memory(result.memory)}")
     if result.time is not None:
-        lines.append(f"- Time: {result.time.sentence()}")
+        lines.append(f"- Time: {result.time.sentence()} ({result.time.detail()})")
     return "\n".join(lines)

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 from engine import store
 from engine.protocol import metric_words
+from engine.quoting import shown
+
+# Characters that start Markdown's inline markup (emphasis, code, links, images, tables, strikethrough);
+# with line breaks gone, block markup (headings, lists, quotes) cannot start inside a line either.
+_MARKUP = re.compile(r"([\\`*_\[\]|~!])")
+
+
+def plain(text: object, limit: int = 200) -> str:
+    """User text (a run name, a category, a file name, a system prompt) as Markdown that renders as exactly
+    that text: on one line, HTML and Markdown markup escaped, so a name such as ``<script>`` or
+    ``[click](javascript:...)`` shows as those characters and does nothing."""
+    return _MARKUP.sub(r"\\\1", html.escape(shown(text, limit), quote=False))
 
 USES = {
     "classify": (
@@ -34,7 +48,7 @@ HOW_TO_USE = {
 
 def data_summary(source) -> str:
     config = source.config
-    name = Path(config.data).name
+    name = plain(Path(config.data).name)
     try:
         if source.task == "classify":
             from engine.data.classification import load_classification
@@ -42,20 +56,20 @@ def data_summary(source) -> str:
             data = load_classification(config.data, config.text_column, config.label_column)
             kind = "several categories per text" if data.multi_label else "one category per text"
             return f"{len(data.texts)} labelled texts from {name} ({kind}, {len(data.label_names)} categories)."
-        from engine.data.conversations import load_conversations
+        from engine.data.conversations import ChatColumns, load_conversations
 
-        data = load_conversations(config.data, config.template_values)
+        data = load_conversations(config.data, config.template_values, columns=ChatColumns.of(config))
         return f"{len(data.conversations)} conversations from {name} ({data.format} format)."
     except Exception:  # noqa: BLE001 - the file may have moved since training; say what is known
-        return f"The file {name} (no longer readable at {config.data}, so its rows are not counted here)."
+        return f"The file {name} (no longer readable at {plain(config.data)}, so its rows are not counted here)."
 
 
 def base_model(source) -> str:
     if source.run["kind"] != "distill":
-        return f"## Base model\n{source.base.title} (`{source.config.model}`)."
+        return f"## Base model\n{plain(source.base.title)} ({plain(source.config.model)})."
     layers = getattr(source.model.config, "num_hidden_layers", None)
     return (
-        f"## Distilled from\n{source.base.title} (`{source.config.teacher}`), which taught this smaller student"
+        f"## Distilled from\n{plain(source.base.title)} ({plain(source.config.teacher)}), which taught this smaller student"
         + (f" ({layers} layers)" if layers else "") + " to answer as it does."
     )
 
@@ -73,7 +87,7 @@ def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) ->
         divergence = f", {config.divergence.replace('_', ' ')}" if source.task == "chat" else ""
         settings.append(f"- Distillation: {config.alpha:.0%} of the lesson copying the teacher at temperature {config.temperature:g}{divergence}")
     if source.task == "chat" and getattr(config, "system_prompt", ""):
-        settings.append(f"- System prompt: \"{config.system_prompt}\"")
+        settings.append(f"- System prompt: \"{plain(config.system_prompt, 2000)}\"")
     metrics = {name: value for name, value in store.latest_metrics(db, run["id"]).items() if name.startswith("eval_")}
     results = [f"- {metric_words(name, value)[0]}: {metric_words(name, value)[1]}" for name, value in sorted(metrics.items())]
     if run["best_metric_name"]:
@@ -83,17 +97,19 @@ def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) ->
         for artifact in store.artifacts(db, evaluation["id"]):
             if artifact["kind"] == "evaluation":  # a held-out evaluation the user ran on this model
                 data = Path(json.loads(evaluation["config"])["data"]).name
-                results.append(f"- On {data}: {artifact['metadata']['headline']}")
+                results.append(f"- On {plain(data)}: {plain(artifact['metadata']['headline'], 400)}")
     use, limits = USES[source.task]
-    labels = f"\n\nCategories: {', '.join(source.labels)}." if source.labels else ""
-    text = f"""# {run['name']}
+    labels = f"\n\nCategories: {', '.join(plain(label, 80) for label in source.labels)}." if source.labels else ""
+    evaluation = f"the file {plain(Path(config.eval_data).name)}" if config.eval_data else (
+        f"{config.eval_fraction:.0%} of the examples, set aside and never trained on")
+    text = f"""# {plain(run['name'])}
 
 Exported by Tunewright from run {run['id']} as **{fmt}** ({', '.join(p.name for p in written)}).
 
 {base_model(source)}{labels}
 
 ## Training data
-{data_summary(source)} Evaluation: {"the file " + Path(config.eval_data).name if config.eval_data else f"{config.eval_fraction:.0%} of the examples, set aside and never trained on"}.
+{data_summary(source)} Evaluation: {evaluation}.
 
 ## Settings
 {chr(10).join(settings)}

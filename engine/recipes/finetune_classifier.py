@@ -5,6 +5,9 @@ Read top to bottom: data -> model -> tokens -> the four functions `fit` needs ->
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -15,6 +18,7 @@ from engine.config import ClassifyConfig, ConfigError
 from engine.data.batching import length_grouped_steps
 from engine.data.classification import ClassificationData, load_classification
 from engine.data.splits import split_indices
+from engine.data.tokenizing import token_ids
 from engine.models.catalog import resolve
 from engine.models.loading import load_classifier, load_tokenizer, materialize
 from engine.models.surgery import parameter_count
@@ -31,6 +35,7 @@ def run(job: Job) -> Status:
     # ---- data: the training rows, and rows held out to check the model on
     data, (train_texts, train_labels), (eval_texts, eval_labels) = read_examples(job, config)
     label_names = data.label_names
+    held_out = keep_held_out(job, data, eval_texts, eval_labels)
     index = {label: i for i, label in enumerate(label_names)}
 
     # ---- model
@@ -101,7 +106,14 @@ def run(job: Job) -> Status:
     if compiling.wanted(config.compile, job.device):
         compiling.compile_for_training(job, model, loop, config.micro_batch_size or config.batch_size)
     state, stopped = fit(job, model, loop, lr)
-    return finish(job, model, tokenizer, state, stopped, labels=label_names, multi_label=data.multi_label)
+    status = finish(job, model, tokenizer, state, stopped, labels=label_names, multi_label=data.multi_label)
+    if status == Status.COMPLETED:
+        # imported here: the evaluation recipe reads this one's tokenising and batching
+        from engine.recipes.evaluate import score_held_out
+
+        score_held_out(job, model, tokenizer, held_out, labels=label_names, multi_label=data.multi_label,
+                       split=not config.eval_data)
+    return status
 
 
 Rows = tuple[list[str], list[list[str]]]  # texts and their labels
@@ -124,6 +136,19 @@ def read_examples(job: Job, config: ClassifyConfig) -> tuple[ClassificationData,
     )
 
 
+def keep_held_out(job: Job, data: ClassificationData, texts: list[str], labels: list[list[str]]) -> Path:
+    """Save the examples the run checks itself on in its folder, in the training file's own columns, so
+    that the scores on them can be recomputed and shown (and nobody has to find a test file)."""
+    path = job.run_dir / "held_out.jsonl"
+    if not path.exists():  # a resumed run holds back the same rows
+        with path.open("w", encoding="utf-8") as out:
+            for text, names in zip(texts, labels):
+                label = names if data.multi_label else (names[0] if names else "")
+                out.write(json.dumps({data.text_column: text, data.label_column: label}, ensure_ascii=False) + "\n")
+        job.artifact("held_out", path, rows=len(texts))
+    return path
+
+
 def _start_at_label_prior(model, labels: list[list[str]], index: dict[str, int], multi_label: bool) -> None:
     """Set the new head's bias to the log-odds of each category's share of the data, so training begins at
     "predict how common each category is" instead of spending its first epochs learning that rare
@@ -140,12 +165,12 @@ def _start_at_label_prior(model, labels: list[list[str]], index: dict[str, int],
 
 
 def _tokenize(job: Job, tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
-    full = tokenizer(texts, truncation=False)["input_ids"]
-    long = [ids for ids in full if len(ids) > max_length]
+    full, lengths = token_ids(tokenizer, texts)
+    long = [length for length in lengths if length > max_length]
     if long:
         job.event(
             "data.truncated", count=len(long), rows=len(texts), max_length=max_length,
-            tokens=sum(len(ids) - max_length for ids in long),
+            tokens=sum(length - max_length for length in long),
         )
     # Keep the final [SEP]-style token when cutting, as the tokenizer's own truncation would.
     return [ids if len(ids) <= max_length else ids[: max_length - 1] + ids[-1:] for ids in full]
