@@ -48,8 +48,9 @@ NAVIGATION = [
     ("playground", "Playground", True),
     ("compare", "Compare", True),
     ("export", "Export", True),
+    ("cluster", "Cluster", True),
 ]
-PAGES = ("home", "new", "runs", "run", "data", "models", "results", "compare", "export", "playground")
+PAGES = ("home", "new", "runs", "run", "data", "models", "results", "compare", "export", "playground", "cluster")
 
 KEEP, PAUSE_ALL, STAY = "keep", "pause", "stay"
 
@@ -205,6 +206,11 @@ class MainWindow(QMainWindow):
                 from gui.pages.playground import PlaygroundPage
 
                 page = PlaygroundPage(self.client, self.runs)
+            elif name == "cluster":
+                from gui.pages.cluster import ClusterPage
+                from gui.state.cluster import ClusterDraft
+
+                page = ClusterPage(ClusterDraft.for_home(self.client.home))
             else:
                 raise KeyError(name)
             self.pages[name] = page

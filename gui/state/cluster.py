@@ -22,6 +22,12 @@ class ClusterDraft:
         self.verdict: list[str] | None = None  # the connection test's sentences; [] when nothing is missing
         self.changed = Callbacks()
 
+    @classmethod
+    def for_home(cls, home: Path) -> ClusterDraft:
+        """The draft of the first cluster saved in this home folder, or of a new one."""
+        saved = cluster.load_clusters(home)
+        return cls(home, saved[0] if saved else None)
+
     def edit(self, name: str, value: Any) -> None:
         if value is None or value == "":
             self.values.pop(name, None)

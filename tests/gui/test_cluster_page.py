@@ -44,3 +44,13 @@ def test_the_connection_test_says_what_is_missing_then_the_cluster_is_kept(qtbot
         page.grab().save(os.path.join(folder, "cluster-settings.png"))
     page.save_button.click()
     assert [(c.host, c.port, c.partition) for c in cluster.load_clusters(tunewright_home)] == [("127.0.0.1", 1, "gpu")]
+
+
+def test_the_window_opens_the_saved_cluster_from_its_navigation(window, home):
+    cluster.save_cluster(cluster.Cluster(name="hpc", host="login.hpc.example.org", user="ada", partition="gpu"), home)
+    window.nav_buttons["cluster"].click()
+    page = window.stack.currentWidget()
+    assert isinstance(page, ClusterPage) and window.current == "cluster"
+    assert page.draft.build() == cluster.load_clusters(home)[0]
+    if folder := os.environ.get("TUNEWRIGHT_SHOTS"):
+        window.grab().save(os.path.join(folder, "cluster-in-window.png"))
