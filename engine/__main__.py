@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     rows.add_argument("run", type=int)
     rows.add_argument("--after-metric", type=int, default=0)
     rows.add_argument("--after-event", type=int, default=0)
+    requeued = commands.add_parser("requeued", help="on a cluster: a run the scheduler stopped waits in its queue")
+    requeued.add_argument("run", type=int)
+    requeued.add_argument("--why", choices=("preempted", "time_limit"), required=True)
+    commands.add_parser("follow", help="copy the remote runs' news into this data folder until none is left")
 
     listing = commands.add_parser("list", help="all runs")
     listing.add_argument("--json", action="store_true")
@@ -292,6 +296,20 @@ def cmd_submit(args) -> int:
     return 0
 
 
+def cmd_requeued(args) -> int:
+    from engine.cluster import mark_requeued
+
+    mark_requeued(_db(), args.run, args.why)
+    return 0
+
+
+def cmd_follow(args) -> int:
+    from engine.cluster import follow
+
+    follow(_db(), store.default_home())
+    return 0
+
+
 def cmd_rows(args) -> int:
     from engine.cluster import remote_rows
 
@@ -497,6 +515,8 @@ COMMANDS = {
     "selftest": cmd_selftest,
     "submit": cmd_submit,
     "rows": cmd_rows,
+    "requeued": cmd_requeued,
+    "follow": cmd_follow,
 }
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ them here, so the window shows a remote run like a local one.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -26,7 +27,7 @@ from sqlite_utils import Database
 
 from engine import store
 from engine.config import ConfigError, setting
-from engine.protocol import message
+from engine.protocol import FINISHED, LIVE, Status, message
 
 CLUSTERS = "clusters.json"
 SSH_TIMEOUT = 15  # seconds to reach the login node before saying it cannot be reached
@@ -182,7 +183,9 @@ def shell_path(path: str) -> str:
 
 # What the engine takes as pause and cancel (engine/jobs.py), sent by scancel to the job's steps only, that is
 # to the engine under srun (srun itself would take an INT for its own).
-CONTROL_SIGNALS = {"pause": "USR1", "cancel": "TERM"}
+# TERM is not among them: under Slurm it comes from the scheduler (preemption, requeue), and the engine takes
+# it as "checkpoint and stop" (engine/jobs.py's Controls).
+CONTROL_SIGNALS = {"pause": "USR1", "cancel": "INT"}
 
 
 def control_command(cluster: Cluster, job_id: str, what: str) -> list[str]:
@@ -201,8 +204,10 @@ def batch_script(cluster: Cluster, run_folder: str) -> str:
     start after a requeue continues that run from its checkpoint.
 
     Five minutes before the time limit (USR2 to this script) the engine is asked to pause (it checkpoints and
-    stops at the next step) and the job requeues itself. The window's pause and cancel are `scancel` with USR1
-    and TERM to the engine's step, which it takes as pause and cancel (`CONTROL_SIGNALS`)."""
+    stops at the next step) and the job requeues itself. A preemption is a TERM to every step: the engine
+    checkpoints and stops, and Slurm requeues the job; either way the run is recorded as waiting in the queue
+    (`mark_requeued`), not as failed or paused. The window's pause and cancel are `scancel` with USR1 and INT
+    to the engine's step, which it takes as pause and cancel (`CONTROL_SIGNALS`)."""
     options = ["--job-name=tunewright", "--nodes=1", f"--time={cluster.time_limit}", "--requeue",
                "--signal=B:USR2@300", "--open-mode=append", "--output=slurm.log"]  # sbatch runs in the run's folder
     if cluster.gpus_per_job:
@@ -231,14 +236,30 @@ stop_and_requeue() {{  # the time limit is near: checkpoint, then queue again
 }}
 trap stop_and_requeue USR2
 trap '' USR1  # a pause is the engine's alone
-rm -f requeue
+# Preemption (or scontrol requeue): Slurm sends TERM to every step, which the engine under Slurm takes as
+# "checkpoint and stop", then requeues the job itself; the next start continues the run.
+trap 'touch preempted' TERM
+rm -f requeue preempted
 srun --ntasks=1 {python} -m engine job "$run" &
 engine_pid=$!
 while kill -0 "$engine_pid" 2>/dev/null; do wait "$engine_pid"; done
 if [ -e requeue ]; then
+    {python} -m engine requeued "$run" --why time_limit
     scontrol requeue "$SLURM_JOB_ID"
+elif [ -e preempted ]; then
+    {python} -m engine requeued "$run" --why preempted
 fi
 """
+
+
+def mark_requeued(db: Database, run_id: int, why: str) -> None:
+    """On the cluster, after the engine stopped for the scheduler (it checkpointed, as for a pause): the run
+    waits in Slurm's queue, and the batch script's next start continues it. Not a failure, not a pause."""
+    run = store.get_run(db, run_id)
+    if run["status"] in FINISHED:
+        return
+    store.update_run(db, run_id, status=Status.QUEUED, pid=None, request=None)
+    store.add_event(db, run_id, "cluster.requeued", why=message(f"cluster.why.{why}")[1], step=run["checkpoint_step"] or 0)
 
 
 # ---------------------------------------------------------------- rows from the cluster
@@ -255,8 +276,10 @@ def remote_rows(db: Database, run_id: int, after_metric: int = 0, after_event: i
         [run_id, after_metric],
     )]
     events = [{k: e[k] for k in ("id", "time", "level", "code", "message", "detail")} for e in store.events(db, run_id, after_id=after_event)]
+    models = [{"kind": a["kind"], "path": a["path"], "metadata": a["metadata"]}
+              for a in db["artifacts"].rows_where("run_id = ? AND kind IN ('model', 'adapter')", [run_id], order_by="id")]
     return {"run": {k: run[k] for k in shown}, "metrics": metrics, "metric_digest": _digest(db, run_id), "events": events,
-            "now": time.time()}
+            "model": models[-1] if models else None, "now": time.time()}
 
 
 def _digest(db: Database, run_id: int) -> list[float]:
@@ -267,37 +290,39 @@ def _digest(db: Database, run_id: int) -> list[float]:
 
 @dataclass
 class SyncState:
-    """How far the local copy of a remote run has come; kept in the local run's folder."""
+    """How far the local copy of a remote run has come: its row in the `remote_runs` table."""
 
-    after_metric: int = 0
-    after_event: int = 0
+    cluster: str = ""  # the saved cluster's name
     job_id: str = ""  # Slurm's
     run_folder: str = ""  # on the cluster
+    after_metric: int = 0
+    after_event: int = 0
     last_contact: float | None = None  # when the cluster last answered (this computer's clock)
     newest_row: float | None = None  # the time of the newest row copied (the cluster's clock)
     lag_seconds: float | None = None  # how old the newest row was when it arrived
+    unreachable_since: float | None = None  # when the cluster stopped answering; None while it answers
+    model: str = ""  # the trained model's artifact on the cluster (JSON: kind, path inside its home, metadata)
+    model_fetched: int = 0  # 1 once the trained model is in the local run folder
 
     @classmethod
-    def read(cls, folder: Path) -> SyncState:
-        try:
-            return cls(**json.loads((folder / "remote-sync.json").read_text()))
-        except (OSError, ValueError, TypeError):
-            return cls()
+    def read(cls, db: Database, run_id: int) -> SyncState:
+        row = store.remote_run(db, run_id) or {}
+        return cls(**{f.name: row[f.name] for f in fields(cls) if row.get(f.name) is not None})
 
-    def write(self, folder: Path) -> None:
-        (folder / "remote-sync.json").write_text(json.dumps(asdict(self)))
+    def write(self, db: Database, run_id: int) -> None:
+        store.update_remote_run(db, run_id, **asdict(self))
 
 
-def sync(db: Database, run_id: int, fetch: Callable[[int, int], dict[str, Any] | None], folder: Path) -> SyncState:
+def sync(db: Database, run_id: int, fetch: Callable[[int, int], dict[str, Any] | None]) -> SyncState:
     """Copy a remote run's new rows into the local run `run_id`. `fetch(after_metric, after_event)` returns
     `remote_rows`' answer (through ssh). When the cluster dropped rows (a resume goes back to its
-    checkpoint), the digests differ and the curve is copied again whole. Raises OSError when unreachable;
-    the state then keeps the last contact, for "cannot reach the cluster since ...". """
-    state = SyncState.read(folder)
+    checkpoint), the digests differ and the curve is copied again whole. Raises OSError when unreachable
+    (`follow_once` then records since when)."""
+    state = SyncState.read(db, run_id)
     answer = fetch(state.after_metric, state.after_event)
+    state.last_contact, state.unreachable_since = time.time(), None
     if answer is None:  # the job waits in Slurm's queue
-        state.last_contact = time.time()
-        state.write(folder)
+        state.write(db, run_id)
         return state
     for event in answer["events"]:
         db["events"].insert({**{k: event[k] for k in ("time", "level", "code", "message", "detail")}, "run_id": run_id})
@@ -311,12 +336,13 @@ def sync(db: Database, run_id: int, fetch: Callable[[int, int], dict[str, Any] |
         _add_metric_rows(db, run_id, whole["metrics"])
         state.after_metric = whole["metrics"][-1][0] if whole["metrics"] else 0
     store.update_run(db, run_id, **{k: v for k, v in answer["run"].items() if k != "error" or v})
+    if answer.get("model"):
+        state.model = json.dumps(answer["model"])
     newest = max([row[4] for row in answer["metrics"]] + [e["time"] for e in answer["events"]], default=None)
-    state.last_contact = time.time()
     if newest is not None:
         state.newest_row = newest
         state.lag_seconds = max(0.0, answer["now"] - newest)
-    state.write(folder)
+    state.write(db, run_id)
     return state
 
 
@@ -401,8 +427,119 @@ def send(cluster: Cluster, db: Database, run_id: int, run: Runner = _run) -> Syn
     done = run(submit_command(cluster, folder))
     if done.returncode != 0:
         raise OSError(done.stderr.strip()[-300:] or f"sbatch exit status {done.returncode}")
-    state = SyncState(job_id=done.stdout.strip().split(";")[0], run_folder=folder, last_contact=time.time())
-    state.write(local_folder)
+    state = SyncState(cluster=cluster.name, job_id=done.stdout.strip().split(";")[0], run_folder=folder, last_contact=time.time())
+    state.write(db, run_id)
     store.update_run(db, run_id, status="queued", pid=None)
     return state
 
+
+
+# ---------------------------------------------------------------- following remote runs, and the model back
+
+FOLLOW_EVERY = 10.0  # seconds between two looks at the cluster
+FOLLOWER = "follower.json"  # the follower process's pid, in the home folder
+
+
+def fetch_model(cluster: Cluster, db: Database, run_id: int, run: Runner = _run) -> Path | None:
+    """Copy the finished run's trained model from the cluster into the local run folder, and record it there
+    as the run's model; None while the cluster has not said where it is. Raises OSError when rsync fails."""
+    state = SyncState.read(db, run_id)
+    if not state.model:
+        return None
+    found = json.loads(state.model)
+    local = Path(store.get_run(db, run_id)["run_dir"]) / "model"
+    local.mkdir(parents=True, exist_ok=True)
+    where = found["path"] if os.path.isabs(found["path"]) else f"{state.run_folder}/home/{found['path']}"
+    done = run(rsync_command(cluster, f"remote:{where}/", f"{local}/"))
+    if done.returncode != 0:
+        raise OSError(done.stderr.strip()[-300:] or f"rsync exit status {done.returncode}")
+    metadata = json.loads(found["metadata"]) if isinstance(found["metadata"], str) else found["metadata"]
+    store.add_artifact(db, run_id, found["kind"], local, **metadata, copied_from=cluster.name)
+    store.add_event(db, run_id, "cluster.model_fetched", cluster=cluster.name, folder=str(local))
+    state.model_fetched = 1
+    state.write(db, run_id)
+    return local
+
+
+def follow_once(db: Database, home: Path, run: Runner = _run) -> list[int]:
+    """One look at every remote run still going (or finished with its model not yet here): its new rows
+    copied, its model fetched once it is complete. A cluster that does not answer is recorded with the time
+    it stopped answering (an event the first time), and the next look tries again. Returns the runs still to
+    follow."""
+    clusters = {c.name: c for c in load_clusters(home)}
+    following = []
+    for run_id in sorted(store.remote_run_ids(db)):
+        status = store.get_run(db, run_id)["status"]
+        state = SyncState.read(db, run_id)
+        if status not in LIVE | {Status.QUEUED} and (status != Status.COMPLETED or state.model_fetched):
+            continue
+        where = clusters.get(state.cluster)
+        if where is None:  # the cluster's settings were removed: nothing to reach it with
+            continue
+        following.append(run_id)
+        try:
+            if status not in FINISHED:
+                sync(db, run_id, ssh_fetch(where, state.run_folder, run))
+            if store.get_run(db, run_id)["status"] == Status.COMPLETED:
+                fetch_model(where, db, run_id, run)
+        except OSError:
+            _unreachable(db, run_id, where)
+    return following
+
+
+def _unreachable(db: Database, run_id: int, where: Cluster) -> None:
+    state = SyncState.read(db, run_id)
+    if state.unreachable_since is None:
+        state.unreachable_since = time.time()
+        state.write(db, run_id)
+        since = time.strftime("%H:%M", time.localtime(state.unreachable_since))
+        store.add_event(db, run_id, "cluster.lost", cluster=where.name or where.host, since=since)
+
+
+def follow(db: Database, home: Path, every: float = FOLLOW_EVERY) -> None:
+    """`tunewright-engine follow`: look at the remote runs every few seconds until none is left to follow.
+    One follower per data folder; a second one leaves at once. The window starts it (`start_follower`) and
+    closing the window leaves it, and the cluster, alone."""
+    import psutil
+
+    record = home / FOLLOWER
+    if follower_alive(home):
+        return
+    record.write_text(json.dumps({"pid": os.getpid(), "started": psutil.Process().create_time()}))
+    try:
+        while follow_once(db, home):
+            time.sleep(every)
+    finally:
+        record.unlink(missing_ok=True)
+
+
+def follower_alive(home: Path) -> bool:
+    from engine.jobs import _alive
+
+    try:
+        record = json.loads((home / FOLLOWER).read_text())
+    except (OSError, ValueError):
+        return False
+    return _alive(record.get("pid"), record.get("started"))
+
+
+def start_follower(db: Database, home: Path) -> bool:
+    """Start `tunewright-engine follow` in its own session when a remote run needs following and no follower
+    runs; True when one was started."""
+    if follower_alive(home) or not _to_follow(db):
+        return False
+    from engine import jobs
+
+    with open(home / "follower.log", "ab") as log:
+        subprocess.Popen(jobs.engine_process("follow"), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                         env=jobs.engine_env(home), **jobs.detached())
+    return True
+
+
+def _to_follow(db: Database) -> bool:
+    remote = store.remote_run_ids(db)
+    if not remote:
+        return False
+    going = {str(s) for s in LIVE | {Status.QUEUED}}
+    rows = db.execute("SELECT r.status, m.model_fetched FROM runs r JOIN remote_runs m ON m.run_id = r.id")
+    return any(status in going or (status == Status.COMPLETED and not fetched) for status, fetched in rows)

@@ -39,7 +39,10 @@ class Controls:
         self._checked = 0.0
         if PAUSE_SIGNAL is not None:
             signal.signal(PAUSE_SIGNAL, lambda *_: self._set("pause"))
-        signal.signal(CANCEL_SIGNAL, lambda *_: self._set("cancel"))
+        # Under Slurm a TERM is the scheduler taking the GPUs back (preemption, a requeue): checkpoint and stop
+        # as for a pause, and the requeued job continues (engine/cluster.py); the window cancels with INT there.
+        term = "pause" if os.environ.get("SLURM_JOB_ID") else "cancel"
+        signal.signal(CANCEL_SIGNAL, lambda *_: self._set(term))
         signal.signal(signal.SIGINT, lambda *_: self._set("cancel"))
 
     def _set(self, what: str) -> None:
@@ -130,15 +133,17 @@ def start(db: Database, config: JobConfig, *, home: Path) -> int:
 def training_now(db: Database) -> list[int]:
     """The runs a live process is working on (dead ones are marked interrupted first)."""
     reconcile(db)
-    live = db["runs"].rows_where("status IN (?, ?)", [str(s) for s in LIVE], select="id, run_dir")
-    return [row["id"] for row in live if not is_remote(row["run_dir"])]  # a cluster's run uses no GPU here
+    live = db["runs"].rows_where("status IN (?, ?)", [str(s) for s in LIVE], select="id")
+    remote = store.remote_run_ids(db)  # a cluster's run uses no GPU here
+    return [row["id"] for row in live if row["id"] not in remote]
 
 
 def start_next(db: Database, *, home: Path) -> int | None:
     """Launch the oldest queued run when no job is live (one training job per GPU at a time)."""
     if training_now(db):
         return None
-    queued = [r for r in db["runs"].rows_where("status = ?", [str(Status.QUEUED)], order_by="id") if not is_remote(r["run_dir"])][:1]
+    remote = store.remote_run_ids(db)  # queued in Slurm's queue, not this computer's
+    queued = [r for r in db["runs"].rows_where("status = ?", [str(Status.QUEUED)], order_by="id") if r["id"] not in remote][:1]
     if not queued or not claim(db, queued[0]["id"]):
         return None
     launch(db, queued[0]["id"], home=home)
@@ -222,8 +227,9 @@ def resume(db: Database, run_id: int, *, home: Path) -> None:
 def reconcile(db: Database) -> list[int]:
     """Mark as interrupted every live run whose process is gone; returns their ids."""
     interrupted = []
+    remote = store.remote_run_ids(db)  # followed by engine/cluster.py, not by a local process
     for run in db["runs"].rows_where("status IN (?, ?)", [str(s) for s in LIVE]):
-        if is_remote(run["run_dir"]) or _alive(run["pid"], run["pid_started"]):
+        if run["id"] in remote or _alive(run["pid"], run["pid_started"]):
             continue
         try:
             if run["request"] == "cancel":  # it was asked to stop, and stopped before it could say so
@@ -236,11 +242,6 @@ def reconcile(db: Database) -> list[int]:
             break  # another program holds the database: whoever looks next marks it; reading goes on
         interrupted.append(run["id"])
     return interrupted
-
-
-def is_remote(run_dir: str | None) -> bool:
-    """Is this run a copy of one on a cluster (engine/cluster.py), which no local process works on?"""
-    return bool(run_dir) and (Path(run_dir) / "remote-sync.json").exists()
 
 
 def _alive(pid: int | None, started: float | None) -> bool:

@@ -693,6 +693,21 @@ MESSAGES.update({
         "Tunewright does not run on the cluster with '{python}'. Give the Python of the environment where "
         "Tunewright is installed there, or the path of the Tunewright app on the shared file system.",
     ),
+    "cluster.lost": Message(
+        Level.WARNING,
+        "Tunewright cannot reach {cluster} since {since}. The run goes on there and nothing is lost; its news "
+        "arrives here when the cluster answers again.",
+    ),
+    "cluster.model_fetched": Message(Level.INFO, "The trained model was copied from {cluster} into {folder}."),
+    "cluster.requeued": Message(
+        Level.INFO,
+        "The cluster took the GPUs back ({why}); the run saved its work at step {step} and waits in Slurm's queue "
+        "to continue from there.",
+    ),
+    "cluster.why.preempted": Message(Level.INFO, "another job had priority"),
+    "cluster.why.time_limit": Message(Level.INFO, "the time limit was near"),
+    "runs.remote_lag": Message(Level.INFO, "on {cluster}, news {lag} old"),
+    "runs.remote_unreachable": Message(Level.INFO, "{cluster} unreachable since {since}"),
 })
 # ---- The command line: what it says when something outside the data or the config stops a command
 MESSAGES.update({

@@ -584,3 +584,42 @@ def m005_paths_inside_the_data_folder(db: Database) -> None:
             if (new := relative(stored)) != stored:
                 db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", [new, row_id])
 
+
+
+@migrations()
+def m006_remote_runs(db: Database) -> None:
+    """Runs on a cluster (engine/cluster.py): where they are there, and how fresh their copy here is."""
+    db["remote_runs"].create(
+        {
+            "run_id": int,
+            "cluster": str,  # the name of a saved cluster
+            "job_id": str,  # Slurm's
+            "run_folder": str,  # on the cluster
+            "after_metric": int,  # the cluster's last metric rowid and event id copied here
+            "after_event": int,
+            "last_contact": float,  # when the cluster last answered (this computer's clock)
+            "newest_row": float,  # the time of the newest row copied (the cluster's clock)
+            "lag_seconds": float,  # how old the newest row was when it arrived
+            "unreachable_since": float,  # when the cluster stopped answering; NULL while it answers
+            "model": str,  # the trained model's artifact on the cluster, as JSON (kind, path, metadata)
+            "model_fetched": int,  # 1 once the trained model is in the local run folder
+        },
+        pk="run_id",
+        foreign_keys=[("run_id", "runs", "id")],
+        defaults={"after_metric": 0, "after_event": 0, "model_fetched": 0},
+    )
+
+
+def remote_run_ids(db: Database) -> set[int]:
+    """The runs that live on a cluster; no local process works on them."""
+    return {row[0] for row in db.execute("SELECT run_id FROM remote_runs")}
+
+
+def remote_run(db: Database, run_id: int) -> dict[str, Any] | None:
+    rows = list(db["remote_runs"].rows_where("run_id = ?", [run_id]))
+    return rows[0] if rows else None
+
+
+@patient
+def update_remote_run(db: Database, run_id: int, **fields: Any) -> None:
+    db["remote_runs"].upsert({"run_id": run_id, **fields}, pk="run_id")

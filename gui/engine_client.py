@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import jobs, store
+from engine import cluster, jobs, store
 from engine.config import CONFIG_TYPES, ChatConfig, ClassifyConfig, ConfigError, JobConfig, from_dict, help_for
 from engine.jobs import JobError, engine_env, engine_process
 from engine.models import catalog, hub
@@ -92,7 +92,12 @@ class EngineClient:
     # ------------------------------------------------------------ reading
 
     def list_runs(self) -> list[dict[str, Any]]:
-        return store.list_runs(self.db)
+        """Every run, newest first; a run on a cluster carries its `remote` row (how fresh its news is)."""
+        runs = store.list_runs(self.db)
+        remote = {row["run_id"]: row for row in self.db["remote_runs"].rows}
+        for run in runs:
+            run["remote"] = remote.get(run["id"])
+        return runs
 
     def get_run(self, run_id: int) -> dict[str, Any]:
         return store.get_run(self.db, run_id)
@@ -140,6 +145,7 @@ class EngineClient:
             return []
         gone = jobs.reconcile(self.db)
         jobs.start_next(self.db, home=self.home)
+        cluster.start_follower(self.db, self.home)  # the remote runs' news, copied here by its own process
         return gone
 
     def needs_jobs(self) -> None:

@@ -21,7 +21,17 @@ from PySide6.QtWidgets import (
 )
 
 from gui.state.eta import TIME_LEFT as STEADY
-from gui.state.format import KIND_WORDS, STATUS_GROUPS, best_metric, shown_status, status_colour, status_word, time_left, when
+from gui.state.format import (
+    KIND_WORDS,
+    STATUS_GROUPS,
+    best_metric,
+    remote_note,
+    shown_status,
+    status_colour,
+    status_word,
+    time_left,
+    when,
+)
 from gui.state.runs import RunsModel, matches
 from gui.theme import ACCENT
 from gui.widgets.common import label, page_header
@@ -91,7 +101,9 @@ class RunsTableModel(QAbstractTableModel):
     @staticmethod
     def _text(run: dict[str, Any], column: int, status: str) -> str:
         if column == NAME:
-            return run["name"] or f"Run {run['id']}"
+            name = run["name"] or f"Run {run['id']}"
+            note = remote_note(run)  # a run on a cluster: how old its news is, or since when it is out of reach
+            return f"{name} · {note}" if note else name
         if column == TASK:
             return KIND_WORDS.get(run["kind"], run["kind"])
         if column == STATUS:

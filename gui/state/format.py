@@ -6,7 +6,7 @@ import math
 import time
 from typing import Any
 
-from engine.protocol import metric_words
+from engine.protocol import message, metric_words
 
 #: What each status is called on screen, and its colour.
 STATUS_WORDS: dict[str, str] = {
@@ -140,3 +140,23 @@ def retry_would_fail(run: dict[str, Any]) -> bool:
         return False
     lines = (run.get("error_detail") or "").strip().splitlines()
     return bool(lines) and any(name in lines[-1].split(":")[0] for name in _SETTLED_ERRORS)
+
+
+def remote_note(run: dict[str, Any], now: float | None = None) -> str:
+    """For a run on a cluster: how old its newest news is, or since when the cluster cannot be reached;
+    "" for a local run, or a remote one that is over and whose model is here."""
+    remote = run.get("remote")
+    if not remote or (run.get("status") not in ACTIVE_STATUSES and remote.get("model_fetched")):
+        return ""
+    where = remote.get("cluster") or "the cluster"
+    if remote.get("unreachable_since"):
+        since = time.strftime("%H:%M", time.localtime(remote["unreachable_since"]))
+        return message("runs.remote_unreachable", cluster=where, since=since)[1]
+    if remote.get("last_contact") is None or remote.get("lag_seconds") is None:
+        return ""
+    now = now or time.time()
+    lag = max(0.0, now - remote["last_contact"]) + remote["lag_seconds"]
+    return message("runs.remote_lag", cluster=where, lag=duration(lag))[1]
+
+
+ACTIVE_STATUSES = {"queued", "preparing", "running"}

@@ -4,6 +4,7 @@ script, and a remote run's rows copied into the local database as the window wou
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -92,11 +93,9 @@ def test_a_remote_runs_rows_arrive_here_and_follow_its_resume(tmp_path, tunewrig
 
     local = store.open_db(store.database_path(tunewright_home))
     local_id = store.create_run(local, kind="classify", config={"model": "m", "data": "d"})
-    folder = tmp_path / "local-run"
-    folder.mkdir()
     fetch = rows_over_the_cli(remote_home)(remote_id)
 
-    state = cluster.sync(local, local_id, fetch, folder)
+    state = cluster.sync(local, local_id, fetch)
     assert store.metric_series(local, local_id, "train_loss") == store.metric_series(remote, remote_id, "train_loss")
     assert store.get_run(local, local_id)["status"] == "running" and store.get_run(local, local_id)["total_steps"] == 10
     assert [e["message"] for e in store.events(local, local_id)] == ["Training started on NVIDIA H100."]
@@ -106,11 +105,11 @@ def test_a_remote_runs_rows_arrive_here_and_follow_its_resume(tmp_path, tunewrig
     store.drop_metrics_after(remote, remote_id, 3)
     store.add_metric_steps(remote, remote_id, [(s, {"train_loss": 1.0 / s}) for s in range(4, 9)])
     store.add_event(remote, remote_id, "run.resumed", step=3, total_steps=10)
-    cluster.sync(local, local_id, fetch, folder)
+    cluster.sync(local, local_id, fetch)
     assert store.metric_series(local, local_id, "train_loss") == store.metric_series(remote, remote_id, "train_loss")
     assert [step for step, _ in store.metric_series(local, local_id, "train_loss")] == list(range(1, 9))
 
-    cluster.sync(local, local_id, fetch, folder)  # nothing new: nothing doubled
+    cluster.sync(local, local_id, fetch)  # nothing new: nothing doubled
     assert len(store.metric_series(local, local_id, "train_loss")) == 8
     assert len(store.events(local, local_id)) == 2
 
@@ -131,10 +130,92 @@ def test_a_cluster_that_cannot_be_reached_keeps_the_local_rows_and_says_since_wh
     local = store.open_db(store.database_path(tunewright_home))
     run_id = store.create_run(local, kind="classify", config={"model": "m", "data": "d"})
     store.add_metric_steps(local, run_id, [(1, {"train_loss": 1.0})])
-    (tmp_path / "run").mkdir()
-    cluster.SyncState(after_metric=1, last_contact=1_700_000_000.0).write(tmp_path / "run")
+    cluster.SyncState(after_metric=1, last_contact=1_700_000_000.0).write(local, run_id)
     fetch = cluster.ssh_fetch(a_cluster(host="127.0.0.1", port=1), "~/tunewright/runs/00001")
     with pytest.raises(OSError):
-        cluster.sync(local, run_id, fetch, tmp_path / "run")
+        cluster.sync(local, run_id, fetch)
     assert store.metric_series(local, run_id, "train_loss") == [(1, 1.0)]
-    assert cluster.SyncState.read(tmp_path / "run").last_contact == 1_700_000_000.0
+    assert cluster.SyncState.read(local, run_id).last_contact == 1_700_000_000.0
+
+
+def local_transport(login: str):
+    """ssh and rsync without the network: the remote command runs in a local shell, the copy is a local
+    rsync. Everything else of a cluster run (the engine's `rows`, the folders) is real."""
+
+    def run(argv: list[str]) -> subprocess.CompletedProcess:
+        if argv[0] == "ssh":
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            return subprocess.run(["bash", "-c", argv[-1]], capture_output=True, text=True, env=env)
+        assert argv[0] == "rsync"
+        at = argv.index("-e")
+        local = [a.removeprefix(f"{login}:") for a in argv[:at] + argv[at + 2 :]]
+        return subprocess.run(local, capture_output=True, text=True)
+
+    return run
+
+
+def a_finished_remote_run(folder) -> None:
+    """A run folder as the batch script leaves it on the cluster: run_id, and the cluster's own data folder
+    with the completed run and its trained model."""
+    home = folder / "home"
+    remote = store.open_db(store.database_path(home))
+    remote_id = store.create_run(remote, kind="classify", config={"model": "m", "data": "d"})
+    model = home / "runs" / f"{remote_id:05d}" / "model"
+    model.mkdir(parents=True)
+    (model / "model.safetensors").write_bytes(b"weights")
+    (model / "config.json").write_text("{}")
+    store.add_metric_steps(remote, remote_id, [(s, {"train_loss": 1.0 / s}) for s in range(1, 5)])
+    store.add_artifact(remote, remote_id, "model", model, best_step=4)
+    store.update_run(remote, remote_id, status="completed", step=4, total_steps=4, progress=1.0)
+    (folder / "run_id").write_text(f"{remote_id}\n")
+
+
+@pytest.mark.skipif(shutil.which("rsync") is None, reason="no rsync on this computer")
+def test_the_finished_model_comes_back_into_the_local_data_folder(tmp_path, tunewright_home):
+    remote_folder = tmp_path / "cluster" / "runs" / "host-00001"
+    a_finished_remote_run(remote_folder)
+    hpc = a_cluster(python=sys.executable, remote_folder=str(tmp_path / "cluster"))
+    cluster.save_cluster(hpc, tunewright_home)
+    local = store.open_db(store.database_path(tunewright_home))
+    run_id = store.create_run(local, kind="classify", config={"model": "m", "data": "d"})
+    store.update_run(local, run_id, run_dir=str(tunewright_home / "runs" / "00001"), status="running")
+    cluster.SyncState(cluster="hpc", job_id="7", run_folder=str(remote_folder)).write(local, run_id)
+
+    assert cluster.follow_once(local, tunewright_home, run=local_transport(hpc.login)) == [run_id]
+    run = store.get_run(local, run_id)
+    assert run["status"] == "completed" and [s for s, _ in store.metric_series(local, run_id, "train_loss")] == [1, 2, 3, 4]
+    model = [a for a in store.artifacts(local, run_id) if a["kind"] == "model"]
+    assert len(model) == 1 and (tunewright_home / "runs" / "00001" / "model" / "model.safetensors").read_bytes() == b"weights"
+    assert "copied from hpc" in store.events(local, run_id)[-1]["message"]
+    assert cluster.follow_once(local, tunewright_home, run=local_transport(hpc.login)) == []  # nothing left to follow
+
+
+def test_a_preempted_job_checkpoints_and_waits_in_the_queue_instead_of_failing(tmp_path, tunewright_home, monkeypatch):
+    script = cluster.batch_script(a_cluster(), "~/tunewright/runs/00007")
+    assert "trap 'touch preempted' TERM" in script and "requeued \"$run\" --why preempted" in script
+    assert cluster.CONTROL_SIGNALS["cancel"] != "TERM"  # a TERM under Slurm is the scheduler's
+
+    # Under Slurm the engine takes TERM as "checkpoint and stop", as for a pause, not as a cancel.
+    from engine import jobs
+
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = store.create_run(db, kind="classify", config={"model": "m", "data": "d"})
+    kept = {s: signal.getsignal(s) for s in (jobs.CANCEL_SIGNAL, jobs.PAUSE_SIGNAL, signal.SIGINT)}
+    try:
+        monkeypatch.setenv("SLURM_JOB_ID", "7")
+        controls = jobs.Controls(db, run_id)
+        os.kill(os.getpid(), jobs.CANCEL_SIGNAL)
+        assert controls.requested() == "pause"
+    finally:
+        for signum, handler in kept.items():
+            signal.signal(signum, handler)
+
+    store.update_run(db, run_id, status="paused", checkpoint_step=12, step=12)
+    done = subprocess.run([sys.executable, "-m", "engine", "requeued", str(run_id), "--why", "preempted"], cwd=ROOT,
+                          env={**os.environ, "TUNEWRIGHT_HOME": str(tunewright_home)}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert store.get_run(db, run_id)["status"] == "queued"
+    assert store.events(db, run_id)[-1]["message"] == (
+        "The cluster took the GPUs back (another job had priority); the run saved its work at step 12 and waits "
+        "in Slurm's queue to continue from there."
+    )

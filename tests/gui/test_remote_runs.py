@@ -1,0 +1,58 @@
+"""A run on a cluster in the Runs list: how old its news is, and since when the cluster cannot be reached
+when the SSH connection fails (a real ssh to a port nothing listens on); its news arrives when it answers."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+
+import pytest
+
+from engine import cluster, store
+from gui.pages.runs import RunsPage
+from gui.state.runs import RunsModel
+from tests.engine.test_cluster import a_cluster, a_finished_remote_run, local_transport
+
+pytestmark = pytest.mark.skipif(shutil.which("ssh") is None or shutil.which("rsync") is None, reason="no ssh or rsync")
+
+
+def test_a_remote_run_says_how_old_its_news_is_and_since_when_the_cluster_is_out_of_reach(qtbot, client, home, tmp_path):
+    remote_folder = tmp_path / "cluster" / "runs" / "host-00001"
+    a_finished_remote_run(remote_folder)
+    run_id = store.create_run(client.db, kind="classify", config={"model": "m", "data": "d"}, name="Sorting on the cluster")
+    store.update_run(client.db, run_id, run_dir=str(home / "runs" / "00001"), status="running", step=2, total_steps=4)
+    cluster.SyncState(cluster="hpc", job_id="7", run_folder=str(remote_folder)).write(client.db, run_id)
+    # The saved cluster's login node does not answer: ssh to a port nothing listens on.
+    cluster.save_cluster(a_cluster(host="127.0.0.1", port=1, python=sys.executable), home)
+
+    assert cluster.follow_once(client.db, home) == [run_id]
+    runs = RunsModel(client)
+    page = RunsPage(runs)
+    qtbot.addWidget(page)
+    page.resize(1500, 300)
+    page.show()
+    runs.refresh()
+    row = page.visible_rows()[0]
+    assert re.fullmatch(r"Sorting on the cluster · hpc unreachable since \d\d:\d\d", row["Name"]), row
+    lost = [e["message"] for e in store.events(client.db, run_id) if e["code"] == "cluster.lost"]
+    assert len(lost) == 1 and lost[0].startswith("Tunewright cannot reach hpc since ")
+    cluster.follow_once(client.db, home)  # still out of reach: said once, the time it began kept
+    assert len([e for e in store.events(client.db, run_id) if e["code"] == "cluster.lost"]) == 1
+    if folder := os.environ.get("TUNEWRIGHT_SHOTS"):
+        page.grab().save(os.path.join(folder, "runs-remote-unreachable.png"))
+
+    # It answers again: the news arrives, the run says how old it is, then the model comes back.
+    store.update_run(client.db, run_id, status="running")
+    cluster.save_cluster(a_cluster(python=sys.executable), home)
+    state_before = cluster.SyncState.read(client.db, run_id)
+    assert state_before.unreachable_since is not None
+    cluster.sync(client.db, run_id, cluster.ssh_fetch(a_cluster(python=sys.executable), str(remote_folder), local_transport("ada@login.hpc.example.org")))
+    assert cluster.SyncState.read(client.db, run_id).unreachable_since is None
+    store.update_run(client.db, run_id, status="running")  # still going there, for the look at its lag
+    runs.refresh()
+    row = page.visible_rows()[0]
+    assert re.fullmatch(r"Sorting on the cluster · on hpc, news \d+ (s|min) old", row["Name"]), row
+    if folder := os.environ.get("TUNEWRIGHT_SHOTS"):
+        page.grab().save(os.path.join(folder, "runs-remote-lag.png"))
