@@ -112,6 +112,8 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
         store.update_run(db, run_id, status=outcome, pid=None, request=None, **finished, **done)
     finally:
         distributed.leave()
+    if not world.is_main:  # its rows are thrown away: the log says how it ended
+        print(f"Rank {world.rank} ended: {outcome}", flush=True)
     if world.size == 1:  # the ranks of a run on several processes leave that to the process that started them
         jobs.start_next(db, home=home)
     return outcome
@@ -145,6 +147,56 @@ def _processes(db, run_id: int, config, device, world) -> int:
 JOB_PATIENCE_SECONDS = 120.0
 # Its last words (failed, paused) are retried this long: a full disk may be freed, a held database let go.
 LAST_WORDS_SECONDS = 3600.0
+
+
+def _reason(error: Exception, home: Path, checkpoint_step: int | None) -> str:
+    """The sentence a person reads for what stopped the job."""
+    import torch
+
+    from engine.training import DiskFull
+
+    if isinstance(error, (ConfigError, DataError, DiskFull)):
+        return str(error)
+    if isinstance(error, torch.OutOfMemoryError):
+        return "The model and batch did not fit in the GPU's memory. Try a smaller batch size or length limit, or LoRA."
+    if _database_full(error):
+        if checkpoint_step is None:
+            return message("disk.full_database_first", folder=home)[1]
+        return message("disk.full_database", folder=home, step=checkpoint_step)[1]
+    return f"An unexpected error stopped training ({type(error).__name__}: {error})."
+
+
+def _database_full(error: BaseException) -> bool:
+    """SQLite could not write for lack of room: SQLITE_FULL for a full disk (ENOSPC); a file-size limit or
+    quota (EFBIG, EDQUOT) reaches it as a failed write."""
+    return isinstance(error, sqlite3.OperationalError) and getattr(error, "sqlite_errorname", "") in ("SQLITE_FULL", "SQLITE_IOERR_WRITE")
+
+
+def _when_possible(write: Callable[[], None]) -> None:
+    """Write how the run ended, retrying while the disk is full or another program holds the database;
+    meanwhile the sentence is in engine.log. Given up after `LAST_WORDS_SECONDS` (the run then shows as
+    interrupted, and resumes from its last checkpoint)."""
+    started, pause = time.monotonic(), 1.0
+    while True:
+        try:
+            write()
+            return
+        except (store.DatabaseBusy, sqlite3.OperationalError) as error:
+            if not (isinstance(error, store.DatabaseBusy) or _database_full(error) or store.is_busy(error)):
+                raise
+            if time.monotonic() - started > LAST_WORDS_SECONDS:
+                raise
+            try:
+                print(f"Waiting to record how the run ended: {error}", flush=True)
+            except OSError:
+                pass  # the log is on the same full disk
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
+
+
+def _paused_by_busy_database(db, run_id: int, step: int) -> None:
+    store.update_run(db, run_id, status=Status.PAUSED, pid=None, request=None, checkpoint_step=step)
+    store.add_event(db, run_id, "run.paused_database_busy", step=step, seconds=round(JOB_PATIENCE_SECONDS))
 
 
 def _fail(db, run_id: int, reason: str, detail: str) -> None:

@@ -47,23 +47,18 @@ def localhost(tmp_path) -> cluster.Cluster:
 
 
 def follow(db, run_id, until, timeout=400):
-    folder = Path(store.get_run(db, run_id)["run_dir"])
-    state = cluster.SyncState.read(folder)
-    fetch = cluster.ssh_fetch(localhost_of(folder), state.run_folder)
+    state = cluster.SyncState.read(db, run_id)
+    fetch = cluster.ssh_fetch(_clusters[run_id], state.run_folder)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        cluster.sync(db, run_id, fetch, folder)
+        cluster.sync(db, run_id, fetch)
         if until(store.get_run(db, run_id)):
-            return cluster.SyncState.read(folder)
+            return cluster.SyncState.read(db, run_id)
         time.sleep(2)
     raise TimeoutError(f"the run is still {store.get_run(db, run_id)['status']}")
 
 
-_clusters: dict[Path, cluster.Cluster] = {}
-
-
-def localhost_of(folder: Path) -> cluster.Cluster:
-    return _clusters[folder]
+_clusters: dict[int, cluster.Cluster] = {}
 
 
 def send(db, home, the_cluster, values) -> int:
@@ -71,7 +66,7 @@ def send(db, home, the_cluster, values) -> int:
     assert cluster.connection_test(the_cluster) == []
     state = cluster.send(the_cluster, db, run_id)
     assert state.job_id.isdigit()
-    _clusters[Path(store.get_run(db, run_id)["run_dir"])] = the_cluster
+    _clusters[run_id] = the_cluster
     return run_id
 
 
@@ -93,7 +88,7 @@ def test_cancel_reaches_the_job_on_the_cluster(tunewright_home, localhost, tiny_
     run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 40, "batch_size": 4})
     follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
 
-    state = cluster.SyncState.read(Path(store.get_run(db, run_id)["run_dir"]))
+    state = cluster.SyncState.read(db, run_id)
     done = subprocess.run(cluster.control_command(localhost, state.job_id, "cancel"), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     follow(db, run_id, lambda run: run["status"] in ("cancelled", "completed", "failed", "interrupted"), timeout=120)
@@ -108,7 +103,7 @@ def test_near_the_time_limit_the_job_checkpoints_requeues_and_continues(tunewrig
     follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
 
     # What Slurm sends the batch script five minutes before the time limit (#SBATCH --signal=B:USR2@300).
-    state = cluster.SyncState.read(Path(store.get_run(db, run_id)["run_dir"]))
+    state = cluster.SyncState.read(db, run_id)
     warn = cluster.ssh_command(localhost, f"scancel --batch --signal=USR2 {state.job_id}")
     assert subprocess.run(warn, capture_output=True).returncode == 0
     follow(db, run_id, lambda run: any(e["code"] == "run.resumed" for e in store.events(db, run_id)), timeout=300)
