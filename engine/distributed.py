@@ -94,6 +94,14 @@ class World:
         _exchange(dist.all_reduce, loss)
         return loss
 
+    def anyone(self, flag: bool, device: torch.device) -> bool:
+        """Whether `flag` holds on any rank, on every rank (a rank out of memory stops them all)."""
+        if self.size == 1:
+            return flag
+        value = torch.tensor([int(flag)], dtype=torch.int64, device=device)
+        _exchange(dist.all_reduce, value, op=dist.ReduceOp.MAX)
+        return bool(value.item())
+
     def agree(self, value: Any) -> Any:
         """Rank 0's value, on every rank."""
         if self.size == 1:

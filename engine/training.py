@@ -169,14 +169,17 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
             stopped = request
             break
         # Out of memory: drop the partial gradients, halve the micro-batch (the loss is normalised by the
-        # step's count, so accumulation keeps the same effective batch) and retry the same step.
-        while (done := _accumulate(model, loop, world.shard(indices), micro_size, autocast, job.device)) is None:
-            if min(micro_size, len(indices)) <= 1 or world.size > 1:  # the ranks cannot retry in step
+        # step's count, so accumulation keeps the same effective batch) and retry the same step. With several
+        # processes, one rank out of memory makes them all drop the step and retry it, each with the same
+        # smaller micro-batch (computed from the largest share, so every rank agrees without asking).
+        share = math.ceil(len(indices) / world.size)
+        while world.anyone((done := _accumulate(model, loop, world.shard(indices), micro_size, autocast, job.device)) is None, job.device):
+            if min(micro_size, share) <= 1:
                 raise torch.OutOfMemoryError("even one example at a time does not fit")
             optimizer.zero_grad(set_to_none=True)
-            micro_size = min(micro_size, len(indices)) // 2
+            micro_size = min(micro_size, share) // 2
             _free_cached_memory(job.device)
-            job.event("train.oom_recovered", pieces=math.ceil(len(indices) / micro_size), size=micro_size)
+            job.event("train.oom_recovered", pieces=math.ceil(share / micro_size), size=micro_size)
             config.micro_batch_size = micro_size  # a resumed run starts with the size that fits
             job.save_config()
         micro_batches, loss_total = done

@@ -123,3 +123,45 @@ def test_each_rank_takes_its_share_of_every_step():
     shares = [distributed.World(rank=r, size=3).shard(step) for r in range(3)]
     assert sorted(i for share in shares for i in share) == step
     assert distributed.World().shard(step) == step
+
+
+RANK_1_RUNS_OUT_OF_MEMORY = '''
+import os
+if os.environ.get("RANK") == "1":  # only the second process of the run; torchrun and the job process are spared
+    import torch
+    import torch.nn.functional as F
+
+    real = F.cross_entropy
+
+    def cross_entropy(logits, targets, *args, **kwargs):
+        if torch.is_grad_enabled() and len(targets) > 2:  # training micro-batches of more than 2, as a GPU would
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(logits, targets, *args, **kwargs)
+
+    F.cross_entropy = cross_entropy
+'''
+
+
+def test_one_rank_out_of_memory_stops_the_step_on_all_and_they_go_on_with_a_smaller_batch(
+    tunewright_home, tiny_classify_config, still_encoder, tmp_path, monkeypatch
+):
+    injected = tmp_path / "inject"
+    injected.mkdir()
+    (injected / "sitecustomize.py").write_text(RANK_1_RUNS_OUT_OF_MEMORY)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(injected), os.environ.get("PYTHONPATH")])))
+    values = {**tiny_classify_config, "model": str(still_encoder), "max_steps": 4, "batch_size": 8,
+              "micro_batch_size": None, "eval_every": 4, "gpus": 2}
+    db, run_id = run_in_process(tunewright_home, values)
+
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    assert train_steps(db, run_id) == [1, 2, 3, 4]  # the step was retried by both ranks: no gap, no repeat
+    said = [e["message"] for e in store.events(db, run_id) if e["code"] == "train.oom_recovered"]
+    assert said == [
+        "The batch did not fit in the GPU's memory; it is now processed in 2 pieces of 2 examples, same effective "
+        "batch, so training continues."
+    ]
+    assert run["config"]["micro_batch_size"] == 2  # a resumed run starts with the size that fits
+    # The same curve as one process with the whole batch: the smaller pieces change nothing but memory.
+    _, alone = run_in_process(tunewright_home, {**values, "gpus": 1})
+    assert curve(db, run_id) == pytest.approx(curve(db, alone), abs=CURVE_TOLERANCE)
