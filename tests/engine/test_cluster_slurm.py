@@ -82,6 +82,11 @@ def test_a_run_on_the_cluster_draws_its_curve_here(tunewright_home, localhost, t
     assert any(e["code"] == "run.completed" for e in store.events(db, run_id))
     assert state.lag_seconds is not None and state.lag_seconds < 60
 
+    # The trained model comes back into the local data folder, recorded as the run's model.
+    local = cluster.fetch_model(localhost, db, run_id)
+    assert local == Path(run["run_dir"]) / "model" and any(local.glob("*.safetensors"))
+    assert [a["kind"] for a in store.artifacts(db, run_id)] == ["model"]
+
 
 def test_cancel_reaches_the_job_on_the_cluster(tunewright_home, localhost, tiny_classify_config):
     db = store.open_db(store.database_path(tunewright_home))
@@ -113,3 +118,20 @@ def test_near_the_time_limit_the_job_checkpoints_requeues_and_continues(tunewrig
     assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))  # nothing lost or repeated
     codes = [e["code"] for e in store.events(db, run_id)]
     assert codes.index("run.paused") < codes.index("run.resumed")
+
+
+def test_a_preempted_job_checkpoints_waits_in_the_queue_and_continues(tunewright_home, localhost, tiny_classify_config):
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 6, "batch_size": 4})
+    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+
+    # What a preemption with PreemptMode=REQUEUE does: TERM to every step and the batch script, then requeue.
+    state = cluster.SyncState.read(db, run_id)
+    assert subprocess.run(cluster.ssh_command(localhost, f"scontrol requeue {state.job_id}"), capture_output=True).returncode == 0
+    follow(db, run_id, lambda run: any(e["code"] == "run.resumed" for e in store.events(db, run_id)), timeout=300)
+    follow(db, run_id, lambda run: run["status"] in ("completed", "failed", "cancelled"), timeout=400)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error"]
+    assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))  # nothing lost or repeated
+    codes = [e["code"] for e in store.events(db, run_id)]
+    assert "cluster.requeued" in codes and "run.cancelled" not in codes and "run.failed" not in codes
