@@ -100,7 +100,8 @@ class EngineClient:
         return runs
 
     def get_run(self, run_id: int) -> dict[str, Any]:
-        return store.get_run(self.db, run_id)
+        """The run's row; a run on a cluster carries its `remote` row (how fresh its news is)."""
+        return store.get_run(self.db, run_id) | {"remote": store.remote_run(self.db, run_id)}
 
     def metrics_after(self, run_id: int, after_rowid: int = 0) -> list[MetricRow]:
         """Metric rows of a run written after `after_rowid`, in the order they were written."""

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from engine.protocol import model_task
 from gui.engine_client import CONFIG_TYPES, RESUMABLE, ClassifyConfig, EngineClient, JobError, help_for
 from gui.state.eta import TIME_LEFT
-from gui.state.format import best_metric, duration, retry_would_fail, shown_status, time_left
+from gui.state.format import best_metric, duration, remote_note, retry_would_fail, shown_status, time_left
 from gui.state.runs import RunWatcher
 from gui.theme import CURVE_COLOURS
 from gui.widgets.charts import LiveChart
@@ -288,6 +288,8 @@ class RunView(QWidget):
             parts.append(f"took {duration(run['finished_at'] - run['started_at'])}")
         if best_metric(run):
             parts.append(f"best {best_metric(run)}")
+        if note := remote_note(run):  # a run on a cluster: how old its news is, or since when it is out of reach
+            parts.append(note)
         if parts:
             return "  ·  ".join(parts)
         return {"failed": "Stopped before its first step.", "cancelled": "Cancelled before its first step."}.get(

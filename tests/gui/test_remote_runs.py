@@ -36,6 +36,9 @@ def test_a_remote_run_says_how_old_its_news_is_and_since_when_the_cluster_is_out
     runs.refresh()
     row = page.visible_rows()[0]
     assert re.fullmatch(r"Sorting on the cluster · hpc unreachable since \d\d:\d\d", row["Name"]), row
+    from gui.pages.run_view import RunView
+
+    assert re.search(r"hpc unreachable since \d\d:\d\d$", RunView._summary(client.get_run(run_id), "running"))
     lost = [e["message"] for e in store.events(client.db, run_id) if e["code"] == "cluster.lost"]
     assert len(lost) == 1 and lost[0].startswith("Tunewright cannot reach hpc since ")
     cluster.follow_once(client.db, home)  # still out of reach: said once, the time it began kept
@@ -54,5 +57,6 @@ def test_a_remote_run_says_how_old_its_news_is_and_since_when_the_cluster_is_out
     runs.refresh()
     row = page.visible_rows()[0]
     assert re.fullmatch(r"Sorting on the cluster · on hpc, news \d+ (s|min) old", row["Name"]), row
+    assert re.search(r"on hpc, news \d+ (s|min) old$", RunView._summary(client.get_run(run_id), "running"))
     if folder := os.environ.get("TUNEWRIGHT_SHOTS"):
         page.grab().save(os.path.join(folder, "runs-remote-lag.png"))
