@@ -193,6 +193,33 @@ def control_command(cluster: Cluster, job_id: str, what: str) -> list[str]:
     return ssh_command(cluster, f"scancel --signal={CONTROL_SIGNALS[what]} {int(job_id)}")
 
 
+def request(db: Database, home: Path, run_id: int, what: str, run: Runner = _run) -> None:
+    """The window's pause or cancel of a remote run: recorded in the local row at once (shown as pausing or
+    cancelling), then sent to the job with scancel over ssh; the engine there checkpoints, then stops, and the
+    follower brings its new status. A job still waiting in Slurm's queue is simply taken out of it when
+    cancelled. Raises OSError when the cluster cannot be reached (the run then says since when)."""
+    state = SyncState.read(db, run_id)
+    where = {c.name: c for c in load_clusters(home)}.get(state.cluster)
+    if where is None:
+        raise OSError(f"the cluster '{state.cluster}' is no longer among the saved clusters")
+    waiting = store.get_run(db, run_id)["status"] == Status.QUEUED
+    if waiting and what == "pause":
+        return  # nothing runs there yet
+    store.update_run(db, run_id, request=what)
+    argv = ssh_command(where, f"scancel {int(state.job_id)}") if waiting else control_command(where, state.job_id, what)
+    try:
+        done = run(argv)
+    except subprocess.TimeoutExpired as error:
+        done = subprocess.CompletedProcess(argv, 255, "", str(error))
+    if done.returncode != 0:
+        store.update_run(db, run_id, request=None)  # not delivered: the window offers it again
+        if done.returncode == 255:
+            _unreachable(db, run_id, where)
+        raise OSError(done.stderr.strip()[-300:] or f"ssh exit status {done.returncode}")
+    if waiting:
+        store.update_run(db, run_id, status=Status.CANCELLED, request=None, finished_at=time.time())
+
+
 def submit_command(cluster: Cluster, run_folder: str) -> list[str]:
     """ssh running sbatch on the run's script, from its folder; prints the Slurm job id."""
     return ssh_command(cluster, f"cd {shell_path(run_folder)} && sbatch --parsable job.sh")
@@ -335,7 +362,8 @@ def sync(db: Database, run_id: int, fetch: Callable[[int, int], dict[str, Any] |
         db.execute("DELETE FROM metrics WHERE run_id = ?", [run_id])
         _add_metric_rows(db, run_id, whole["metrics"])
         state.after_metric = whole["metrics"][-1][0] if whole["metrics"] else 0
-    store.update_run(db, run_id, **{k: v for k, v in answer["run"].items() if k != "error" or v})
+    settled = {} if answer["run"]["status"] in LIVE else {"request": None}  # a pause or cancel sent is done
+    store.update_run(db, run_id, **{k: v for k, v in answer["run"].items() if k != "error" or v}, **settled)
     if answer.get("model"):
         state.model = json.dumps(answer["model"])
     newest = max([row[4] for row in answer["metrics"]] + [e["time"] for e in answer["events"]], default=None)

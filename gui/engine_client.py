@@ -130,6 +130,8 @@ class EngineClient:
 
     def pause(self, run_id: int) -> None:
         self.needs_jobs()
+        if store.remote_run(self.db, run_id):
+            return self._tell_cluster(run_id, "pause")
         jobs.pause(self.db, run_id)
 
     def resume(self, run_id: int) -> None:
@@ -138,7 +140,21 @@ class EngineClient:
 
     def cancel(self, run_id: int) -> None:
         self.needs_jobs()
+        if store.remote_run(self.db, run_id):
+            return self._tell_cluster(run_id, "cancel")
         jobs.cancel(self.db, run_id)
+
+    def _tell_cluster(self, run_id: int, what: str) -> None:
+        """Pause or cancel a run on a cluster: ssh takes seconds, so it goes from a worker thread (with its own
+        connection to the database); a cluster out of reach is then said on the run."""
+
+        def send() -> None:
+            try:
+                cluster.request(store.open_db(store.database_path(self.home)), self.home, run_id, what)
+            except OSError:
+                pass  # recorded on the run as "unreachable since"; the follower retries the news
+
+        threading.Thread(target=send, daemon=True).start()
 
     def reconcile(self) -> list[int]:
         """Mark runs whose process has gone as interrupted, then start the next queued run if the GPU is free."""

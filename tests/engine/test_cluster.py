@@ -219,3 +219,17 @@ def test_a_preempted_job_checkpoints_and_waits_in_the_queue_instead_of_failing(t
         "The cluster took the GPUs back (another job had priority); the run saved its work at step 12 and waits "
         "in Slurm's queue to continue from there."
     )
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="no OpenSSH client on this computer")
+def test_a_pause_that_cannot_reach_the_cluster_is_not_left_pending(tunewright_home):
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = store.create_run(db, kind="classify", config={"model": "m", "data": "d"})
+    store.update_run(db, run_id, status="running")
+    cluster.save_cluster(a_cluster(host="127.0.0.1", port=1), tunewright_home)
+    cluster.SyncState(cluster="hpc", job_id="7", run_folder="~/tunewright/runs/x").write(db, run_id)
+    with pytest.raises(OSError):
+        cluster.request(db, tunewright_home, run_id, "pause")
+    run = store.get_run(db, run_id)
+    assert run["status"] == "running" and run["request"] is None  # the window offers Pause again
+    assert cluster.SyncState.read(db, run_id).unreachable_since is not None

@@ -93,12 +93,12 @@ def test_cancel_reaches_the_job_on_the_cluster(tunewright_home, localhost, tiny_
     run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 40, "batch_size": 4})
     follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
 
-    state = cluster.SyncState.read(db, run_id)
-    done = subprocess.run(cluster.control_command(localhost, state.job_id, "cancel"), capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    cluster.save_cluster(localhost, tunewright_home)
+    cluster.request(db, tunewright_home, run_id, "cancel")  # what the window's Cancel does for a remote run
+    assert store.get_run(db, run_id)["request"] == "cancel"
     follow(db, run_id, lambda run: run["status"] in ("cancelled", "completed", "failed", "interrupted"), timeout=120)
     run = store.get_run(db, run_id)
-    assert run["status"] == "cancelled" and run["checkpoint_step"] == run["step"]
+    assert run["status"] == "cancelled" and run["checkpoint_step"] == run["step"] and run["request"] is None
     assert train_steps(db, run_id) == list(range(1, run["step"] + 1))
 
 
