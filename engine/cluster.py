@@ -286,7 +286,7 @@ def mark_requeued(db: Database, run_id: int, why: str) -> None:
     if run["status"] in FINISHED:
         return
     store.update_run(db, run_id, status=Status.QUEUED, pid=None, request=None)
-    store.add_event(db, run_id, "cluster.requeued", why=message(f"cluster.why.{why}")[1], step=run["checkpoint_step"] or 0)
+    store.add_event(db, run_id, "cluster.requeued", why=message(f"cluster.why.{why}")[1].lower(), step=run["checkpoint_step"] or 0)
 
 
 # ---------------------------------------------------------------- rows from the cluster

@@ -657,14 +657,14 @@ MESSAGES.update({
         "from the plain way, so Tunewright does not use them here: {paths}. Training works as before, a little "
         "slower; the check runs again after a driver or library update.",
     ),
-    "selftest.path.packed_attention": Message(Level.INFO, "attention over packed examples"),
-    "selftest.path.chunked_loss": Message(Level.INFO, "the memory-saving loss"),
-    "selftest.path.liger_loss": Message(Level.INFO, "the Liger loss kernel"),
-    "selftest.path.fused_adamw": Message(Level.INFO, "the fused optimizer"),
-    "selftest.path.bf16": Message(Level.INFO, "16-bit (bf16) arithmetic"),
-    "selftest.path.compile": Message(Level.INFO, "compiling the model"),
-    "selftest.path.qlora": Message(Level.INFO, "4-bit models (QLoRA)"),
-    "selftest.path.multi_gpu": Message(Level.INFO, "training on several GPUs at once"),
+    "selftest.path.packed_attention": Message(Level.INFO, "Attention over packed examples"),
+    "selftest.path.chunked_loss": Message(Level.INFO, "The memory-saving loss"),
+    "selftest.path.liger_loss": Message(Level.INFO, "The Liger loss kernel"),
+    "selftest.path.fused_adamw": Message(Level.INFO, "The fused optimizer"),
+    "selftest.path.bf16": Message(Level.INFO, "Arithmetic in 16 bits (bf16)"),
+    "selftest.path.compile": Message(Level.INFO, "Compiling the model"),
+    "selftest.path.qlora": Message(Level.INFO, "Models in 4 bits (QLoRA)"),
+    "selftest.path.multi_gpu": Message(Level.INFO, "Training on several GPUs at once"),
     "plan.gpus_unproven": Message(
         Level.INFO,
         "Training on one of the {available} GPUs: the check of this computer found that training on several "
@@ -701,12 +701,12 @@ MESSAGES.update({
     "cluster.model_fetched": Message(Level.INFO, "The trained model was copied from {cluster} into {folder}."),
     "cluster.requeued": Message(
         Level.INFO,
-        "The cluster took the GPUs back ({why}); the run saved its work at step {step} and waits in Slurm's queue "
+        "The cluster took the GPUs back: {why}. The run saved its work at step {step} and waits in Slurm's queue "
         "to continue from there.",
     ),
-    "cluster.why.preempted": Message(Level.INFO, "another job had priority"),
-    "cluster.why.time_limit": Message(Level.INFO, "the time limit was near"),
-    "runs.remote_lag": Message(Level.INFO, "on {cluster}, news {lag} old"),
+    "cluster.why.preempted": Message(Level.INFO, "Another job had priority"),
+    "cluster.why.time_limit": Message(Level.INFO, "The time limit was near"),
+    "runs.remote_lag": Message(Level.INFO, "On {cluster}, news {lag} old"),
     "runs.remote_unreachable": Message(Level.INFO, "{cluster} unreachable since {since}"),
 })
 # ---- The command line: what it says when something outside the data or the config stops a command

@@ -79,5 +79,10 @@ def summary(home: Path | None = None) -> str:
     record = read(home)
     if record is None or not record.failed():
         return ""
-    names = [message(f"selftest.path.{o.path}")[1] for o in record.failed()]
+    names = [_in_a_list(message(f"selftest.path.{o.path}")[1]) for o in record.failed()]
     return message("selftest.turned_off", paths=", ".join(names), count=len(names))[1]
+
+
+def _in_a_list(name: str) -> str:
+    """A path's declared name (a capitalised label) inside a sentence: lower-case, an acronym kept."""
+    return name if name[1:2].isupper() else name[0].lower() + name[1:]

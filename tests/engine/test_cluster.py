@@ -216,7 +216,7 @@ def test_a_preempted_job_checkpoints_and_waits_in_the_queue_instead_of_failing(t
     assert done.returncode == 0, done.stderr
     assert store.get_run(db, run_id)["status"] == "queued"
     assert store.events(db, run_id)[-1]["message"] == (
-        "The cluster took the GPUs back (another job had priority); the run saved its work at step 12 and waits "
+        "The cluster took the GPUs back: another job had priority. The run saved its work at step 12 and waits "
         "in Slurm's queue to continue from there."
     )
 

@@ -56,7 +56,7 @@ def test_a_remote_run_says_how_old_its_news_is_and_since_when_the_cluster_is_out
     store.update_run(client.db, run_id, status="running")  # still going there, for the look at its lag
     runs.refresh()
     row = page.visible_rows()[0]
-    assert re.fullmatch(r"Sorting on the cluster · on hpc, news \d+ (s|min) old", row["Name"]), row
-    assert re.search(r"on hpc, news \d+ (s|min) old$", RunView._summary(client.get_run(run_id), "running"))
+    assert re.fullmatch(r"Sorting on the cluster · On hpc, news \d+ (s|min) old", row["Name"]), row
+    assert re.search(r"On hpc, news \d+ (s|min) old$", RunView._summary(client.get_run(run_id), "running"))
     if folder := os.environ.get("TUNEWRIGHT_SHOTS"):
         page.grab().save(os.path.join(folder, "runs-remote-lag.png"))

@@ -28,7 +28,7 @@ def test_home_says_which_fast_paths_are_off_here(qtbot, sample_client, tunewrigh
     page.show_hardware(Hardware.from_probe(SAMPLE_HARDWARE | {"selftest": proven.summary(tunewright_home)}))
     said = page.selftest_note.text()
     assert page.selftest_note.isVisible()
-    assert "compiling the model" in said and "4-bit models (QLoRA)" in said
+    assert "compiling the model" in said and "models in 4 bits (QLoRA)" in said
     assert "Liger" not in said  # not possible here is not a failure
     assert "Traceback" not in said and "inductor" not in said
     if folder := os.environ.get("TUNEWRIGHT_SHOTS"):
