@@ -22,6 +22,7 @@ from engine.data.doctor import DATA_FIXES, OTHER, Report, apply_fix, examine
 from engine.data.errors import DataError
 from engine.data.formats import ReadOptions
 from engine.protocol import message
+from engine.tasks import task as task_named
 
 
 def dataset_row(db: Database, path: Path | str) -> dict[str, Any] | None:
@@ -56,8 +57,7 @@ def run_checkup(
         return outcome
     _record(db, path, status="checking", started_at=time.time(), error="")
     try:
-        if task not in ("classify", "chat"):
-            raise ConfigError(f"'{task}' is not a task the doctor knows; use classify or chat.")
+        task_named(task)  # a sentence naming the tasks there are, for one that is not
         if fix == "raise_max_length":
             return _raise_length(db, path, outcome)
         if fix:

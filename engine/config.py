@@ -173,10 +173,7 @@ class DistillConfig(JobConfig):
     """Teach a smaller, faster student model to answer like a larger teacher, on your data (distillation)."""
 
     model: str = setting("", "Filled in with the teacher, so the list of runs shows it; leave it empty.")
-    task: str = setting(
-        "", "Filled in with the teacher's task when the run starts ('classify' or 'chat'); leave it empty.",
-        choices=["", "classify", "chat"],
-    )
+    task: str = setting("", "Filled in with the teacher's task when the run starts; leave it empty.")
     method: str = setting("full", "A student learns with all its weights ('full'), the only choice here.", choices=["full"])
     teacher: str = setting(
         "", "The model that teaches: a finished run ('run:12'), or a model or folder that already does the "
@@ -238,13 +235,9 @@ class DistillConfig(JobConfig):
         _check(0.0 <= self.alpha <= 1.0, "alpha", "a share from 0 to 1, such as 0.5", self.alpha)
         _check(0.0 < self.threshold < 1.0, "threshold", "a probability between 0 and 1", self.threshold)
         _check(0 <= self.augment_copies <= 20, "augment_copies", "a whole number from 0 to 20", self.augment_copies)
+        _check_task(self.task)
 
 
-CONFIG_TYPES: dict[str, type[JobConfig]] = {
-    JobKind.CLASSIFY.value: ClassifyConfig,
-    JobKind.CHAT.value: ChatConfig,
-    JobKind.DISTILL.value: DistillConfig,
-}
 
 
 # ---- Export and evaluate (issue 7): jobs that use a finished run rather than train one. They are not
@@ -287,7 +280,7 @@ class EvaluateConfig:
 
     model: str = setting("", "What to score: a run number, a model folder, or a catalog model such as 'demo:minilm'.")
     data: str = setting("", "The file of held-out examples, with the right answers.")
-    task: str = setting("", "'classify' or 'chat'. Empty: the run's task, or guessed from the model.", choices=["", "classify", "chat"])
+    task: str = setting("", "The task the model does (see `tunewright-engine example`). Empty: the run's task, or guessed from the model.")
     max_examples: int = setting(200, "Score at most this many examples (the first ones in the file).")
     side_by_side: int = setting(8, "Chat: how many answers to show next to the starting model's answers.")
     max_new_tokens: int = setting(64, "Chat: the longest answer generated, in tokens.")
@@ -305,13 +298,26 @@ class EvaluateConfig:
         _check(self.max_examples >= 1, "max_examples", "a whole number of at least 1", self.max_examples)
         _check(self.side_by_side >= 0, "side_by_side", "0 or more", self.side_by_side)
         _check(self.max_new_tokens >= 1, "max_new_tokens", "a whole number of at least 1", self.max_new_tokens)
+        _check_task(self.task)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **asdict(self)}
 
 
-CONFIG_TYPES[ExportConfig.kind] = ExportConfig  # type: ignore[assignment]
-CONFIG_TYPES[EvaluateConfig.kind] = EvaluateConfig  # type: ignore[assignment]
+def config_types() -> dict[str, type]:
+    """Every kind of job and its settings: one per task in the table of tasks, and the jobs all tasks share."""
+    from engine.tasks import TASKS  # the task modules import their config types from here
+
+    return {
+        **{name: task.config for name, task in TASKS.items()},
+        DistillConfig.kind: DistillConfig, ExportConfig.kind: ExportConfig, EvaluateConfig.kind: EvaluateConfig,
+    }
+
+
+def _check_task(name: str) -> None:
+    from engine.tasks import TASKS
+
+    _check(not name or name in TASKS, "task", f"empty or one of {', '.join(map(repr, TASKS))}", name)
 
 
 def _check(ok: bool, name: str, expected: str, got: Any) -> None:
@@ -320,11 +326,12 @@ def _check(ok: bool, name: str, expected: str, got: Any) -> None:
 
 
 def config_type(kind: str) -> type[JobConfig]:
+    known = config_types()
     try:
-        return CONFIG_TYPES[kind]
+        return known[kind]
     except KeyError:
         raise ConfigError(
-            f"'{kind}' is not a kind of job Tunewright knows; use one of {', '.join(CONFIG_TYPES)}."
+            f"'{kind}' is not a kind of job Tunewright knows; use one of {', '.join(known)}."
         ) from None
 
 

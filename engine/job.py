@@ -20,18 +20,14 @@ from engine.config import ConfigError, from_dict
 from engine.data.errors import DataError
 from engine.hardware import pick_device, pick_dtype
 from engine.protocol import FINISHED, Status
+from engine.tasks import TASKS
 from engine.training import Controls, DiskFull, Job
 
 
 def recipe_for(kind: str):
-    if kind == "classify":
-        from engine.recipes import finetune_classifier
-
-        return finetune_classifier.run
-    if kind == "chat":
-        from engine.recipes import finetune_lm
-
-        return finetune_lm.run
+    """The function that runs a job of `kind`: a task's training recipe, or one of the jobs every task shares."""
+    if kind in TASKS:
+        return TASKS[kind].train
     if kind == "export":
         from engine.export import job as export_job
 

@@ -14,24 +14,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engine.config import JobConfig
+from engine.tasks import task as task_named
 from engine.forecast import (
     GB, MemoryForecast, ModelShape, TimeForecast, forecast_memory, forecast_time, load_shape, parameter_counts,
 )
 
-# A freshly initialised classification head and LoRA's small adapters both need larger steps than
-# whole pretrained weights do; these are the usual starting points in the field for each case.
-LEARNING_RATES = {
-    ("classify", "full"): 5e-5,
-    ("classify", "lora"): 5e-4,
-    ("chat", "full"): 2e-5,
-    ("chat", "lora"): 2e-4,
-    ("chat", "qlora"): 2e-4,
-}
-
-# Small encoders (MiniLM and smaller) fine-tuned whole learn much faster at a larger rate than base-size ones:
-# all-MiniLM-L6-v2 on NLU++ hotels, 8 epochs, reached micro-F1 0.79 at 2e-4 against 0.63 at 5e-5
-# (bench/distill.md).
-SMALL_ENCODER, SMALL_ENCODER_RATE = 50_000_000, 2e-4
+# Below this size a task may learn best at its own "full_small" rate (see engine/tasks).
+SMALL_ENCODER = 50_000_000
 # Encoders below this size train every weight: fast, and the best results for text classification.
 FULL_TRAINING_LIMIT = 400_000_000
 # The length limit covers this share of the examples; the rest are shortened (and counted).
@@ -39,14 +28,15 @@ LENGTH_COVERAGE = 0.99
 
 
 def learning_rate(kind: str, method: str, parameters: int = 0) -> tuple[float, str]:
-    value = LEARNING_RATES.get((kind, method), 1e-4)
+    task = task_named(kind)
+    value = task.learning_rate(method)
     why = {
         "full": "every weight is trained, so small steps keep what the model already knows",
         "lora": "only the small adapters learn, and they need larger steps",
         "qlora": "only the small adapters learn, and they need larger steps",
     }[method]
-    if (kind, method) == ("classify", "full") and 0 < parameters <= SMALL_ENCODER:
-        value = SMALL_ENCODER_RATE
+    if method == "full" and "full_small" in task.learning_rates and 0 < parameters <= SMALL_ENCODER:
+        value = task.learning_rates["full_small"]
         why = f"a small encoder ({parameters / 1e6:.0f} million weights) learns best with larger steps"
     return value, f"Learning rate {value:g}: {why}."
 
@@ -323,20 +313,7 @@ def plan_without_training(config: JobConfig) -> Plan:
     source = resolve(config.model, allow_unsafe=config.allow_unsafe_weights)
     shape = load_shape(source.path, source.gguf_file)
     tokenizer = _tokenizer(source, config.allow_unsafe_weights)
-    if config.kind == "chat":
-        from engine.data.conversations import load_conversations
-
-        conversations = load_conversations(config.data, config.template_values).conversations
-        if config.system_prompt:
-            from engine.recipes.finetune_lm import with_system_prompt
-
-            conversations = [with_system_prompt(turns, config.system_prompt) for turns in conversations]
-        lengths, rows = chat_token_lengths(tokenizer, conversations), len(conversations)
-    else:
-        from engine.data.classification import load_classification
-
-        texts = load_classification(config.data, config.text_column, config.label_column).texts
-        lengths, rows = [len(ids) for ids in tokenizer(sample_rows(texts))["input_ids"]], len(texts)
+    lengths, rows = task_named(config.kind).plan(config, tokenizer)
     if not config.eval_data:
         rows -= round(rows * config.eval_fraction)  # the share set aside for evaluation
     machine = Machine.from_probe(probe())

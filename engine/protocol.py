@@ -46,15 +46,13 @@ MODEL_KINDS = frozenset({JobKind.CLASSIFY, JobKind.CHAT, JobKind.DISTILL})
 
 
 def model_task(run: dict) -> str | None:
-    """What the model a run makes does: "classify" or "chat"; None for a run that makes no model (an export,
-    an evaluation). A distilled student does its teacher's task, which the engine writes into the run's
-    settings when the run starts (`DistillConfig.task`); until then it is None too."""
-    kind = run.get("kind")
-    if kind in (JobKind.CLASSIFY, JobKind.CHAT):
-        return str(kind)
-    if kind == JobKind.DISTILL:
-        return (run.get("config") or {}).get("task") or None
-    return None
+    """The name of the task the model a run makes does (engine/tasks); None for a run that makes no model (an
+    export, an evaluation). A distilled student does its teacher's task, which the engine writes into the
+    run's settings when the run starts (`DistillConfig.task`); until then it is None too."""
+    from engine.tasks import task_of_run  # the table imports the configs, which import this module
+
+    found = task_of_run(run)
+    return found.name if found else None
 
 
 class Level(str, Enum):
@@ -393,6 +391,9 @@ MESSAGES["export.written"] = Message(Level.INFO, "The {format} export is written
 MESSAGES["export.verified"] = Message(Level.INFO, "The export works. {summary}")
 MESSAGES["export.check_failed"] = Message(
     Level.ERROR, "The export was written but does not behave like the model, so do not use it. {summary}"
+)
+MESSAGES["export.format_unfit"] = Message(
+    Level.ERROR, "The '{format}' format does not fit a model made to {task}; choose one of {fits}."
 )
 MESSAGES["export.failed"] = Message(Level.ERROR, "The export could not be made: {reason}")
 MESSAGES["evaluate.failed"] = Message(Level.ERROR, "The evaluation could not be done: {reason}")

@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from engine.data.classification import guess_columns, row_labels, row_text
-from engine.data.conversations import PLACEHOLDER, detect_layout, parse_row
+from engine.data.classification import row_labels
 from engine.data.errors import DataError
 from engine.data.formats import ReadOptions, head_records, iter_records, resolve_options
 from engine.protocol import MESSAGES
+from engine.tasks import task as task_named
 
 #: A category with fewer examples than this is too rare to learn (a handful of examples teach a
 #: classifier little more than their exact words).
@@ -42,7 +42,6 @@ MIN_TO_EVALUATE = 2
 #: The largest category this many times the smallest: the model leans towards the common ones.
 IMBALANCE_RATIO = 10
 #: Below this many usable examples, fine-tuning is mostly guesswork.
-MIN_ROWS = {"classify": 50, "chat": 50}
 EXAMPLES = 5  # row numbers shown per finding
 OTHER = "other"
 #: Fixes that write a cleaned copy of the data; "raise_max_length" changes a setting instead. "as_read"
@@ -125,6 +124,8 @@ class _Scan:
     label_column: str = ""
     layout: str = ""
     multi_label: bool = False
+    nothing: Any = None  # () -> what an empty row lacks, from the task's RowReader
+    lengths: Any = None  # the task's token counter, from its RowReader
 
     def add(self, key: int, labels: tuple[str, ...], ids: dict[tuple[str, ...], int]) -> None:
         if labels not in ids:
@@ -190,7 +191,19 @@ class _Scan:
         return rows[np.isin(self.key_array()[rows], other.key_array()[other.usable()])].tolist()
 
 
-def _normal(text: str) -> str:
+@dataclass
+class RowReader:
+    """What a task tells the doctor about its rows: how to read one, and how to count their tokens."""
+
+    #: (record, index) -> (a key equal for equal examples, its labels, the example, whether it is empty)
+    read: Any
+    #: (examples, row indexes, tokenizer, max_length) -> ({index: tokens}, indexes with nothing left to learn)
+    lengths: Any
+    #: () -> what an empty row lacks, for the sentence: "no answer to learn"
+    nothing: Any
+
+
+def normal(text: str) -> str:
     """Texts that differ only in spacing are the same example."""
     return " ".join(text.split())
 
@@ -201,32 +214,14 @@ def _scan(path: Path, task: str, options: ReadOptions, text_column: str, label_c
     _, head = head_records(path, options, 200)
     if not head:
         raise DataError("file.empty", file=name)
-    if task == "classify":
-        scan.text_column, scan.label_column = guess_columns(head, name, text_column, label_column)
-        scan.multi_label = any(isinstance(row.get(scan.label_column), list) for row in head)
-    else:
-        scan.layout = detect_layout(head, name)
+    reader = task_named(task).doctor(scan, head, name, text_column, label_column)
+    scan.nothing = reader.nothing
+    scan.lengths = reader.lengths
     ids: dict[tuple[str, ...], int] = {}
     for index, record in enumerate(iter_records(path, options)):
         scan.rows += 1
         try:
-            if task == "classify":
-                text = row_text(record.get(scan.text_column), name, index + 1, scan.text_column)
-                labels = row_labels(record.get(scan.label_column), name, index + 1, scan.label_column)
-                scan.multi_label = scan.multi_label or isinstance(record.get(scan.label_column), list)
-                key, item = hash(_normal(text)), text
-                empty = not text.strip() or (not scan.multi_label and not labels)
-            else:
-                turns = parse_row(scan.layout, record, name, index + 1)
-                labels = []
-                key = hash(tuple((turn.role, _normal(turn.content)) for turn in turns))
-                item = turns
-                for turn in turns:
-                    for placeholder in PLACEHOLDER.findall(turn.content):
-                        rows = scan.placeholders.setdefault(placeholder, [])
-                        if not rows or rows[-1] != index:
-                            rows.append(index)
-                empty = not any(turn.train and turn.content.strip() for turn in turns)
+            key, labels, item, empty = reader.read(record, index)
         except DataError as error:
             scan.bad.append(index)
             scan.bad_sentence = scan.bad_sentence or str(error)
@@ -246,7 +241,7 @@ def examine(
     path: str | Path, task: str, *, options: ReadOptions | None = None, text_column: str = "", label_column: str = "",
     eval_path: str | Path = "", tokenizer: Any = None, max_length: int | None = None, model: str = "",
 ) -> Report:
-    """Check a dataset for ``task`` ("classify" or "chat"); raises DataError only when the file cannot be
+    """Check a dataset for the task named ``task`` (see engine/tasks); raises DataError only when the file cannot be
     read at all. ``tokenizer`` (with ``max_length``, the limit the run would use) enables the length check."""
     path = Path(path)
     options = resolve_options(path, options, thorough=True)
@@ -256,18 +251,16 @@ def examine(
     report = Report(str(path), task, options.to_dict(), scan.rows, usable, scan.text_column, scan.label_column,
                     scan.layout, eval_file=str(eval_path or ""), model=model, max_length=max_length)
     findings = report.findings
-    what = "rows" if task == "classify" else "conversations"
+    what = task_named(task).words.examples
 
     if scan.bad:
         findings.append(_finding("doctor.bad_rows", len(scan.bad), scan.bad, first=scan.bad_sentence))
     if scan.empty:
-        nothing = "no text or no label" if task == "classify" and not scan.multi_label else (
-            "no text" if task == "classify" else "no answer to learn")
-        findings.append(_finding("doctor.empty_rows", len(scan.empty), scan.empty, fix="drop_empty", rows=scan.rows, nothing=nothing))
+        findings.append(_finding("doctor.empty_rows", len(scan.empty), scan.empty, fix="drop_empty", rows=scan.rows, nothing=scan.nothing()))
     duplicates = scan.duplicates()
     if duplicates:
         findings.append(_finding("doctor.duplicates", len(duplicates), duplicates, fix="drop_duplicates", what=what))
-    if task == "classify":
+    if scan.label_column:  # labelled examples: the same text labelled twice, and the categories' sizes
         conflicts = scan.conflicts()
         if conflicts:
             texts = len(np.unique(scan.key_array()[conflicts]))
@@ -277,10 +270,10 @@ def examine(
         rows = sorted({index for found in scan.placeholders.values() for index in found})
         names = ", ".join("{{" + name + "}}" for name in scan.placeholders)
         findings.append(_finding("doctor.placeholders", len(rows), rows, names=names))
-    if usable < MIN_ROWS[task]:
-        findings.append(_finding("doctor.too_little", usable, [], needed=MIN_ROWS[task], what=what))
+    if usable < task_named(task).min_examples:
+        findings.append(_finding("doctor.too_little", usable, [], needed=task_named(task).min_examples, what=what))
     if tokenizer is not None and max_length:
-        findings += _length_findings(scan, task, tokenizer, max_length, skip)
+        findings += _length_findings(scan, tokenizer, max_length, skip)
     if eval_path:
         findings += _overlap_findings(scan, task, Path(eval_path))
     if not any(finding.severity in ("advice", "warning", "error") for finding in findings):
@@ -319,26 +312,9 @@ def _names(names: list[str], shown: int = 5) -> str:
     return quoted + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
-def _length_findings(scan: _Scan, task: str, tokenizer: Any, max_length: int, skip: set[int]) -> list[Finding]:
+def _length_findings(scan: _Scan, tokenizer: Any, max_length: int, skip: set[int]) -> list[Finding]:
     limit = _model_limit(tokenizer)
-    lengths: dict[int, int] = {}
-    lost: list[int] = []
-    if task == "classify":
-        rows = [index for index in range(scan.rows) if index not in skip]
-        for start in range(0, len(rows), 512):
-            batch = rows[start : start + 512]
-            ids = tokenizer([scan.items[index] for index in batch], truncation=False)["input_ids"]
-            lengths.update({index: len(tokens) for index, tokens in zip(batch, ids)})
-    else:
-        from engine.data.chat import tokenize_conversation
-
-        for index in range(scan.rows):
-            if index in skip:
-                continue
-            whole = tokenize_conversation(tokenizer, scan.items[index], 10**9)
-            lengths[index] = len(whole.input_ids) if whole else 0
-            if whole and lengths[index] > max_length and tokenize_conversation(tokenizer, scan.items[index], max_length) is None:
-                lost.append(index)
+    lengths, lost = scan.lengths(scan.items, [index for index in range(scan.rows) if index not in skip], tokenizer, max_length)
     long = [index for index, length in lengths.items() if length > max_length]
     findings = []
     if long:
@@ -365,7 +341,7 @@ def _overlap_findings(scan: _Scan, task: str, eval_path: Path) -> list[Finding]:
     shared = evaluation.rows_also_in(scan)
     if not shared:
         return []
-    what = "texts" if task == "classify" else "conversations"
+    what = task_named(task).words.texts
     return [_finding("doctor.overlap", len(shared), shared, fix="drop_overlap", eval_rows=len(evaluation.usable()), what=what)]
 
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.data.classification import guess_columns
 from engine.data.conversations import detect_layout
 from engine.data.errors import DataError
 from engine.data.formats import ReadOptions, head_records
+from engine.tasks import TASKS
+from engine.tasks import task as task_named
 
 PREVIEW_ROWS = 50
 
@@ -39,7 +40,7 @@ class Description:
     options: ReadOptions
     columns: list[str]
     rows: list[dict[str, Any]]
-    #: "classify" (texts and labels) or "chat" (conversations)
+    #: the name of the task the file is read for (engine/tasks)
     task: str
     #: For chat data: "alpaca", "sharegpt" or "openai".
     layout: str = ""
@@ -64,7 +65,7 @@ class Description:
             parts.append("with a header row" if options.header else "without a header row")
         if options.format == "registry":
             parts.append(f"dataset '{options.dataset}'")
-        if self.task == "chat" and self.layout:
+        if self.layout:
             parts.append(LAYOUT_WORDS[self.layout])
         return ", ".join(parts)
 
@@ -96,22 +97,21 @@ def describe_file(
         from engine.data.registry import local_entries
 
         entries = local_entries(path)
-    layout, problem = "", ""
+    layout, layout_problem = "", ""
     try:
         layout = detect_layout(rows, path.name)
     except DataError as error:
-        if task == "chat":
-            problem = str(error)
-    task = task or ("chat" if layout else "classify")
-    description = Description(str(path), resolved, columns, rows, task, layout if task == "chat" else "", entries=entries)
-    if task == "classify":
-        try:
-            description.text_column, description.label_column = guess_columns(rows, path.name, text_column, label_column)
-        except DataError as error:
-            problem = str(error)
-        description.multi_label = any(isinstance(row.get(description.label_column), list) for row in rows)
-    description.problem = problem
+        layout_problem = str(error)
+    chosen = task_named(task) if task else guess_task(layout)
+    description = Description(str(path), resolved, columns, rows, chosen.name, layout if chosen.reads_conversations else "", entries=entries)
+    description.problem = chosen.describe_data(description, rows, path.name, text_column, label_column, layout_problem)
     return description
+
+
+def guess_task(layout: str):
+    """The task a file with no task chosen is most likely for: one that reads conversations when the rows are
+    conversations, else the first that reads tables."""
+    return next(task for task in TASKS.values() if task.reads_conversations == bool(layout))
 
 
 def _shown(value: Any) -> Any:

@@ -7,21 +7,7 @@ from pathlib import Path
 
 from engine import store
 from engine.protocol import metric_words
-
-USES = {
-    "classify": (
-        "Sorting short texts like the training examples into the categories listed above.",
-        "It only knows these categories: a text about anything else still gets one of them. Accuracy on "
-        "texts unlike the training data (other wording, language or topic) is unknown; check it on your own "
-        "examples before relying on it.",
-    ),
-    "chat": (
-        "Answering in the style and with the facts of the training conversations.",
-        "A small language model can state wrong things confidently, and tuning on a few examples changes "
-        "its manner more than its knowledge. Do not use it for medical, legal or financial advice, or where "
-        "a wrong answer harms someone, without a person checking its answers.",
-    ),
-}
+from engine.tasks import task as task_named
 
 HOW_TO_USE = {
     "merged": "Load the folder with transformers: `AutoModelFor...from_pretrained(\"{folder}\")`.",
@@ -36,16 +22,7 @@ def data_summary(source) -> str:
     config = source.config
     name = Path(config.data).name
     try:
-        if source.task == "classify":
-            from engine.data.classification import load_classification
-
-            data = load_classification(config.data, config.text_column, config.label_column)
-            kind = "several categories per text" if data.multi_label else "one category per text"
-            return f"{len(data.texts)} labelled texts from {name} ({kind}, {len(data.label_names)} categories)."
-        from engine.data.conversations import load_conversations
-
-        data = load_conversations(config.data, config.template_values)
-        return f"{len(data.conversations)} conversations from {name} ({data.format} format)."
+        return task_named(source.task).data_summary(config)
     except Exception:  # noqa: BLE001 - the file may have moved since training; say what is known
         return f"The file {name} (no longer readable at {config.data}, so its rows are not counted here)."
 
@@ -69,11 +46,10 @@ def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) ->
         + (f"{config.max_steps} steps" if config.max_steps else f"{config.epochs:g} epochs")
         + f" ({run['step']} steps done), length limit {config.max_length} tokens, seed {config.seed}",
     ]
-    if source.run["kind"] == "distill":
-        divergence = f", {config.divergence.replace('_', ' ')}" if source.task == "chat" else ""
-        settings.append(f"- Distillation: {config.alpha:.0%} of the lesson copying the teacher at temperature {config.temperature:g}{divergence}")
-    if source.task == "chat" and getattr(config, "system_prompt", ""):
-        settings.append(f"- System prompt: \"{config.system_prompt}\"")
+    distilled = source.run["kind"] == "distill"
+    if distilled:
+        settings.append(f"- Distillation: {config.alpha:.0%} of the lesson copying the teacher at temperature {config.temperature:g}")
+    settings += task_named(source.task).card_settings(config, distilled)
     metrics = {name: value for name, value in store.latest_metrics(db, run["id"]).items() if name.startswith("eval_")}
     results = [f"- {metric_words(name, value)[0]}: {metric_words(name, value)[1]}" for name, value in sorted(metrics.items())]
     if run["best_metric_name"]:
@@ -84,7 +60,7 @@ def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) ->
             if artifact["kind"] == "evaluation":  # a held-out evaluation the user ran on this model
                 data = Path(json.loads(evaluation["config"])["data"]).name
                 results.append(f"- On {data}: {artifact['metadata']['headline']}")
-    use, limits = USES[source.task]
+    use, limits = task_named(source.task).uses
     labels = f"\n\nCategories: {', '.join(source.labels)}." if source.labels else ""
     text = f"""# {run['name']}
 

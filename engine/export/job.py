@@ -20,9 +20,10 @@ from engine.export.card import write_model_card
 from engine.export.gguf import GGUF_TYPES, write_gguf, write_modelfile
 from engine.export.verify import verify_export
 from engine.models.catalog import ModelSource, resolve
-from engine.models.loading import load_causal_lm, load_classifier, load_tokenizer, materialize
+from engine.models.loading import load_tokenizer, materialize
 from engine.models.students import Teacher, find_teacher
-from engine.protocol import MODEL_KINDS, Status, model_task
+from engine.protocol import MODEL_KINDS, Status, message, model_task
+from engine.tasks import task as task_named
 from engine.training import Job
 
 
@@ -32,7 +33,7 @@ class RunModel:
 
     run: dict[str, Any]
     config: Any  # the run's ClassifyConfig or ChatConfig
-    task: str  # "classify" or "chat"
+    task: str  # its name in the table of tasks
     model: Any
     tokenizer: Any
     model_dir: Path
@@ -67,16 +68,9 @@ def load_run_model(db, run_id: int, home: Path) -> RunModel:
     is_adapter = (model_dir / "adapter_config.json").exists()
     own = ModelSource(base.ref, model_dir, base.title)
     tokenizer = load_tokenizer(own)
-    if task == "chat":
-        model = load_causal_lm(base if is_adapter else own, dtype=torch.float32, allow_unsafe=config.allow_unsafe_weights)
-        labels, multi_label = [], False
-    else:
-        metadata = next(a["metadata"] for a in store.artifacts(db, run_id) if a["kind"] in ("adapter", "model"))
-        labels, multi_label = metadata["labels"], metadata["multi_label"]
-        model = load_classifier(
-            base if is_adapter else own, labels, multi_label=multi_label, dtype=torch.float32,
-            allow_unsafe=config.allow_unsafe_weights,
-        )
+    metadata = next((a["metadata"] for a in store.artifacts(db, run_id) if a["kind"] in ("adapter", "model")), {})
+    labels, multi_label = metadata.get("labels") or [], bool(metadata.get("multi_label"))
+    model = task_named(task).load_model(base if is_adapter else own, labels, multi_label, config.allow_unsafe_weights)
     if is_adapter:
         from peft import PeftModel
 
@@ -129,10 +123,10 @@ def check_format_fits(source: RunModel, fmt: str) -> None:
     """Refuse, in a sentence, a format that does not exist for this run's model."""
     if fmt == "adapter" and not source.is_adapter:
         raise ConfigError("This run trained every weight, so there is no separate adapter; export it as 'merged'.")
-    if fmt == "onnx" and source.task != "classify":
-        raise ConfigError("ONNX export is offered for classifiers; for a chat model choose GGUF or a merged folder.")
-    if fmt in GGUF_TYPES and source.task != "chat":
-        raise ConfigError("GGUF is a format for language models; for a classifier choose ONNX or a merged folder.")
+    fits = task_named(source.task).export_formats
+    if fmt not in fits:
+        raise ConfigError(message("export.format_unfit", format=fmt, task=task_named(source.task).words.short.lower(),
+                                  fits=", ".join(f"'{name}'" for name in fits))[1])
 
 
 def write_export(source: RunModel, fmt: str, folder: Path) -> list[Path]:

@@ -28,7 +28,7 @@ from engine import store
 from engine.config import ConfigError, EvaluateConfig
 from engine.data.chat import tokenize_prompt
 from engine.data.classification import load_classification
-from engine.data.conversations import load_conversations
+from engine.data.conversations import load_conversations, with_system_prompt
 from engine.data.errors import DataError
 from engine.data.packing import pack
 from engine.lm_loss import packed_loss_sum
@@ -36,6 +36,8 @@ from engine.models.catalog import ModelSource, resolve
 from engine.models.loading import load_causal_lm, load_teacher, load_tokenizer, materialize
 from engine.protocol import Status
 from engine.recipes import finetune_classifier, finetune_lm
+from engine.tasks import Task
+from engine.tasks import task as task_named
 from engine.training import Job
 
 WRONG_EXAMPLES = 50  # the wrong answers kept for the Results page (the worst first would need a model of "worst")
@@ -47,10 +49,7 @@ def run(job: Job) -> Status:
     try:
         scored = load_what_to_score(job.db, config, job.home)
         scored["model"].to(job.device).eval()
-        if scored["task"] == "classify":
-            results = evaluate_classifier(job, scored, config)
-        else:
-            results = evaluate_generation(job, scored, config)
+        results = task_named(scored["task"]).evaluate(job, scored, config)
     except (ConfigError, DataError) as problem:  # a sentence for the person, not a training failure's wording
         job.event("evaluate.failed", reason=str(problem))
         store.update_run(job.db, job.run_id, error=str(problem))
@@ -102,26 +101,18 @@ def load_what_to_score(db, config: EvaluateConfig, home: Path) -> dict[str, Any]
             "is_adapter": source.is_adapter, "base": source.base, "teacher": source.teacher,
         }
     source = materialize(resolve(config.model), home)
-    task = config.task or _guess_task(source)
-    tokenizer = load_tokenizer(source)
-    if task == "chat":
-        return {"task": task, "model": load_causal_lm(source, dtype=torch.float32), "tokenizer": tokenizer, "title": source.title, "run_config": None}
-    from transformers import AutoModelForSequenceClassification
-
-    model = AutoModelForSequenceClassification.from_pretrained(source.path, dtype=torch.float32, use_safetensors=True)
-    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    multi_label = model.config.problem_type == "multi_label_classification"
-    return {"task": task, "model": model, "tokenizer": tokenizer, "title": source.title, "labels": labels, "multi_label": multi_label, "run_config": None}
+    task = task_named(config.task) if config.task else _guess_task(source)
+    loaded = task.load_folder(source)
+    return {"task": task.name, "tokenizer": load_tokenizer(source), "title": source.title, "run_config": None, **loaded}
 
 
-def _guess_task(source: ModelSource) -> str:
-    if source.bundled is not None and source.bundled.task == "chat":
-        return "chat"
-    architectures = json.loads((source.path / "config.json").read_text(encoding="utf-8")).get("architectures") or []
-    if any(name.endswith("ForCausalLM") for name in architectures):
-        return "chat"
-    if any(name.endswith("ForSequenceClassification") for name in architectures):
-        return "classify"
+def _guess_task(source: ModelSource) -> Task:
+    """The task a model folder already does: a bundled model's, or the one its architecture names."""
+    from engine.models.students import task_of
+
+    found = task_of(source)
+    if found is not None:
+        return task_named(found)
     raise ConfigError(
         f"{source.title} has no trained categories and is not a chat model, so there is nothing to score; "
         "evaluate a classification run trained from it instead."
@@ -214,7 +205,7 @@ def evaluate_generation(job: Job, scored: dict[str, Any], config: EvaluateConfig
     run_config = scored["run_config"]
     data = load_conversations(config.data, run_config.template_values if run_config else {})
     system_prompt = run_config.system_prompt if run_config else ""
-    conversations = [finetune_lm.with_system_prompt(turns, system_prompt) for turns in data.conversations]
+    conversations = [with_system_prompt(turns, system_prompt) for turns in data.conversations]
     conversations = [turns for turns in conversations if any(t.role == "assistant" for t in turns)][: config.max_examples]
     if not conversations:
         raise ConfigError(f"{Path(config.data).name} has no conversations with an answer to compare against.")

@@ -78,7 +78,7 @@ def run(job: Job) -> Status:
 
     lr = config.learning_rate
     if lr is None:
-        lr, reason = planner.learning_rate("classify", config.method, parameter_count(model))
+        lr, reason = planner.learning_rate(config.kind, config.method, parameter_count(model))
         job.event("plan.learning_rate", reason=reason)
         config.learning_rate = lr
         job.save_config()

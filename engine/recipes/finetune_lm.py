@@ -18,7 +18,7 @@ from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_tr
 from engine import compiling, planner
 from engine.config import ChatConfig, ConfigError
 from engine.data.chat import TokenizedExample, tokenize_conversation
-from engine.data.conversations import Turn, load_conversations
+from engine.data.conversations import Turn, load_conversations, with_system_prompt
 from engine.data.errors import DataError
 from engine.data.packing import pack, padding_fraction
 from engine.data.splits import split_indices
@@ -71,7 +71,7 @@ def run(job: Job) -> Status:
 
     lr = config.learning_rate
     if lr is None:
-        lr, reason = planner.learning_rate("chat", config.method)
+        lr, reason = planner.learning_rate(config.kind, config.method)
         job.event("plan.learning_rate", reason=reason)
         config.learning_rate = lr
         job.save_config()
@@ -112,13 +112,6 @@ def read_conversations(job: Job, config: ChatConfig) -> tuple[list[list[Turn]], 
     train_idx, eval_idx = split_indices(len(conversations), config.eval_fraction, config.seed)
     job.event("plan.split", eval_rows=len(eval_idx), rows=len(conversations), stratified="")
     return [conversations[i] for i in train_idx], [conversations[i] for i in eval_idx]
-
-
-def with_system_prompt(turns: list[Turn], system_prompt: str) -> list[Turn]:
-    """Add the configured system message to a conversation that has none (used the same way when asking)."""
-    if system_prompt and (not turns or turns[0].role != "system"):
-        return [Turn("system", system_prompt, train=False), *turns]
-    return turns
 
 
 def _load_model(job: Job, source):
