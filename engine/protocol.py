@@ -393,7 +393,7 @@ MESSAGES["export.check_failed"] = Message(
     Level.ERROR, "The export was written but does not behave like the model, so do not use it. {summary}"
 )
 MESSAGES["export.format_unfit"] = Message(
-    Level.ERROR, "The '{format}' format does not fit a model made to {task}; choose one of {fits}."
+    Level.ERROR, "{format} does not fit a model made to {task}; choose {fits}."
 )
 MESSAGES["export.failed"] = Message(Level.ERROR, "The export could not be made: {reason}")
 MESSAGES["evaluate.failed"] = Message(Level.ERROR, "The evaluation could not be done: {reason}")

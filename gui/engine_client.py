@@ -19,16 +19,22 @@ from pathlib import Path
 from typing import Any
 
 from engine import jobs, store
-from engine.config import CONFIG_TYPES, ChatConfig, ClassifyConfig, ConfigError, JobConfig, from_dict, help_for
+from engine.config import ChatConfig, ClassifyConfig, ConfigError, JobConfig, config_types, from_dict, help_for
 from engine.jobs import JobError, engine_env, engine_process
 from engine.models import catalog, hub
 from engine.models.describe import ModelInfo
 from engine.models.fit import Fit, weights_fit
 from engine.models.hub import HubModel, HubUnavailable
 from engine.protocol import FINISHED, LIVE, RESUMABLE, Status
+from engine.tasks import CONVERSATION, LABELS, TASKS, Task, task_of_run
 
 __all__ = [
-    "CONFIG_TYPES",
+    "config_types",
+    "TASKS",
+    "CONVERSATION",
+    "LABELS",
+    "Task",
+    "task_of_run",
     "ChatConfig",
     "ClassifyConfig",
     "ConfigError",

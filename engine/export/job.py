@@ -119,14 +119,21 @@ def run(job: Job) -> Status:
     return Status.FAILED
 
 
+#: The formats as the sentences name them.
+FORMAT_NAMES = {"merged": "a merged folder", "adapter": "the adapter alone", "gguf-f16": "GGUF", "gguf-q8_0": "GGUF", "onnx": "ONNX"}
+
+
 def check_format_fits(source: RunModel, fmt: str) -> None:
     """Refuse, in a sentence, a format that does not exist for this run's model."""
     if fmt == "adapter" and not source.is_adapter:
         raise ConfigError("This run trained every weight, so there is no separate adapter; export it as 'merged'.")
-    fits = task_named(source.task).export_formats
-    if fmt not in fits:
-        raise ConfigError(message("export.format_unfit", format=fmt, task=task_named(source.task).words.short.lower(),
-                                  fits=", ".join(f"'{name}'" for name in fits))[1])
+    task = task_named(source.task)
+    if fmt not in task.export_formats:
+        fits = list(dict.fromkeys(FORMAT_NAMES[name] for name in task.export_formats if name != "adapter"))
+        raise ConfigError(message(
+            "export.format_unfit", format=FORMAT_NAMES[fmt], task=task.words.short.lower(),
+            fits=", ".join(fits[:-1]) + f" or {fits[-1]}" if len(fits) > 1 else fits[0],
+        )[1])
 
 
 def write_export(source: RunModel, fmt: str, folder: Path) -> list[Path]:

@@ -34,7 +34,7 @@ class Teacher:
 
     ref: str
     source: ModelSource
-    task: str  # "classify" or "chat"
+    task: str  # its name in the table of tasks (engine/tasks)
     adapter: Path | None = None
     run_id: int | None = None
     labels: tuple[str, ...] = ()  # a LoRA classifier run's categories (its adapters hold no names)

@@ -33,6 +33,9 @@ class NotOffered:
 #: The families of models a task trains (engine/models/describe.py tells them apart).
 ENCODER, CAUSAL = "encoder", "causal language model"
 
+#: The views the window has for a task's model and results; tasks that show the same kind of thing share one.
+LABELS, CONVERSATION = "labels", "conversation"
+
 #: The stages every task declares: a function, or `NotOffered(...)`.
 STAGES = ("doctor", "plan", "train", "evaluate", "distil", "export", "playground", "demo")
 
@@ -45,10 +48,12 @@ class Words:
     detail: str  # the sentence under it in the wizard
     example: str  # an everyday example of it, under the sentence
     short: str  # in lists of runs: "Sort texts"
-    model_kind: str  # a model's task in the Models page: "Sort texts (an encoder)"
+    model_short: str  # a model's task in the Models page's list: "Sort texts"
+    model_kind: str  # the same in a model's details: "Sort texts (an encoder)"
     hub: str  # the Hub search's choice: "Text sorters"
     examples: str  # what one example is called, plural: "rows", "conversations"
     texts: str  # what is compared between training and evaluation data: "texts"
+    curves: str  # the title of the chart of its evaluation curves: "Quality"
 
 
 @dataclass(frozen=True)
@@ -61,13 +66,16 @@ class Task:
     learning_rates: dict[str, float]  # by method, the usual starting points ("full_small": a small model's)
     metric: str  # the evaluation figure that picks the best checkpoint
     higher_is_better: bool
-    curves: tuple[str, ...]  # evaluation curves the Results page draws
+    curves: tuple[str, ...]  # evaluation curves the Results page draws, the one runs are compared by first
+    eval_summary: str  # an evaluation's figures in a few words, formatted with its metrics
+    speed: tuple[str, str]  # the training speed's metric and unit
+    report_rows: tuple[tuple[str, str], ...]  # (row title, metric) of the distillation report's quality table
     export_formats: tuple[str, ...]
     distil_temperature: float
     architectures: tuple[str, ...]  # endings of the transformers classes whose models do this task already
     hub_tags: tuple[str, ...]  # the Hub's pipeline tags of models it trains, the searched one first
     uses: tuple[str, str]  # the model card's intended use and its limits
-    #: which Playground panel and Results view show it ("labels", "conversation"); tasks may share one
+    #: which Playground panel and Results view show it (LABELS, CONVERSATION)
     view: str
     min_examples: int
     model_family: str  # ENCODER or CAUSAL

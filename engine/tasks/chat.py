@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ChatConfig
-from engine.tasks import CAUSAL, Task, Words
+from engine.tasks import CAUSAL, CONVERSATION, Task, Words
 
 
 def doctor(scan, head: list[dict], name: str, text_column: str, label_column: str):
@@ -140,10 +140,12 @@ TASK = Task(
         detail="The model learns to answer questions the way your examples do: your facts, your tone, your format.",
         example="A help-desk assistant that knows your products; replies in your company's style.",
         short="Answer like examples",
+        model_short="Chat",
         model_kind="Chat (a language model)",
         hub="Chat models",
         examples="conversations",
         texts="conversations",
+        curves="Perplexity",
     ),
     config=ChatConfig,
     demo_model="demo:smollm2",
@@ -152,6 +154,9 @@ TASK = Task(
     metric="eval_loss",
     higher_is_better=False,
     curves=("eval_perplexity",),
+    report_rows=(("Evaluation loss (lower is better)", "eval_loss"), ("Perplexity (lower is better)", "eval_perplexity")),
+    speed=("tokens_per_second", "tokens/s"),
+    eval_summary="ROUGE-L {eval_rouge_l:.0%}",
     export_formats=("merged", "adapter", "gguf-f16", "gguf-q8_0"),
     # As MiniLLM and GKD use. Measured on the SmolLM2 demo (bench/distill.md): the student ends at eval loss
     # 3.27 at T=1 against 3.41 at T=2, and at T=1 the teacher's top 64 words hold 94% of its probability, so
@@ -165,7 +170,7 @@ TASK = Task(
         "its manner more than its knowledge. Do not use it for medical, legal or financial advice, or where "
         "a wrong answer harms someone, without a person checking its answers.",
     ),
-    view="conversation",
+    view=CONVERSATION,
     min_examples=50,
     model_family=CAUSAL,
     reads_conversations=True,

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ClassifyConfig
-from engine.tasks import ENCODER, Task, Words
+from engine.tasks import ENCODER, LABELS, Task, Words
 
 
 def doctor(scan, head: list[dict], name: str, text_column: str, label_column: str):
@@ -134,10 +134,12 @@ TASK = Task(
         detail="The model reads a text and picks its category, or several.",
         example="Support tickets into billing, delivery, complaint; reviews into positive or negative.",
         short="Sort texts",
+        model_short="Sort texts",
         model_kind="Sort texts (an encoder)",
         hub="Text sorters",
         examples="rows",
         texts="texts",
+        curves="Quality",
     ),
     config=ClassifyConfig,
     demo_model="demo:minilm",
@@ -149,6 +151,9 @@ TASK = Task(
     metric="eval_f1",
     higher_is_better=True,
     curves=("eval_f1", "eval_accuracy"),
+    report_rows=(("F1 on held-out examples (higher is better)", "eval_f1"), ("Exact matches", "eval_accuracy")),
+    speed=("samples_per_second", "examples/s"),
+    eval_summary="accuracy {eval_accuracy:.1%}, macro-F1 {eval_macro_f1:.1%}",
     export_formats=("merged", "adapter", "onnx"),
     # Hinton's softened categories (2 is the usual choice).
     distil_temperature=2.0,
@@ -160,7 +165,7 @@ TASK = Task(
         "texts unlike the training data (other wording, language or topic) is unknown; check it on your own "
         "examples before relying on it.",
     ),
-    view="labels",
+    view=LABELS,
     min_examples=50,
     model_family=ENCODER,
     reads_conversations=False,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +32,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.engine_client import EngineClient, demo_data_path
+from gui.engine_client import TASKS, EngineClient, demo_data_path
 from gui.state.data import DataError, DataSession, Description, ReadOptions, Report, count_records
 from gui.widgets.common import card, fill_with_scrolling, label, page_header, rgba
 
-TASKS = [("classify", "Sort texts into categories"), ("chat", "Answer like my examples")]
 #: Models whose tokenizer can count the tokens of each example, by task (the bundled ones; a model folder
 #: or Hub name can be typed in).
-LENGTH_MODELS = {"classify": [("", "Don't check lengths"), ("demo:minilm", "Demo MiniLM (bundled)")],
-                 "chat": [("", "Don't check lengths"), ("demo:smollm2", "Demo SmolLM2 (bundled)")]}
+LENGTH_MODELS = {name: [("", "Don't check lengths"), (task.demo_model, task.demo_model_title)] for name, task in TASKS.items()}
+
+
+def has_columns(task: str) -> bool:
+    """Whether the task's settings name a text and a label column (chosen here), or it reads whole examples."""
+    return {"text_column", "label_column"} <= {f.name for f in fields(TASKS[task].config)}
+
+
 FORMATS = [("", "Guess"), ("csv", "CSV"), ("tsv", "TSV"), ("json", "JSON"), ("jsonl", "JSON Lines"),
            ("parquet", "Parquet"), ("xlsx", "Excel"), ("folder", "Folder of texts"), ("registry", "LLaMA-Factory list")]
 DELIMITERS = [(",", "Comma"), (";", "Semicolon"), ("\t", "Tab"), ("|", "Vertical bar")]
@@ -106,7 +112,7 @@ class DataPage(QWidget):
         grid = QGridLayout()
         grid.setHorizontalSpacing(12)
         grid.setVerticalSpacing(4)
-        self.task = self._combo(TASKS)
+        self.task = self._combo([(name, task.words.title) for name, task in TASKS.items()])
         self.format = self._combo(FORMATS)
         self.delimiter = self._combo(DELIMITERS)
         self.header = self._combo([(True, "Yes"), (False, "No")])
@@ -335,8 +341,8 @@ class DataPage(QWidget):
             self.format: description is not None,
             self.delimiter: bool(options and options.format in ("csv", "tsv")),
             self.header: bool(options and options.format in ("csv", "tsv", "xlsx")),
-            self.text_column: bool(description and description.task == "classify"),
-            self.label_column: bool(description and description.task == "classify"),
+            self.text_column: bool(description and has_columns(description.task)),
+            self.label_column: bool(description and has_columns(description.task)),
             self.dataset: bool(options and options.format == "registry"),
         }
         for combo, shown in visible.items():
@@ -459,7 +465,7 @@ class DataPage(QWidget):
         values: dict[str, Any] = {"kind": task, "model": model, "data": self.path, **settings}
         if self.eval_edit.text():
             values["eval_data"] = self.eval_edit.text()
-        if task == "classify":
+        if has_columns(task):
             values.update(text_column=self.description.text_column, label_column=self.description.label_column)
         self.use_in_run.emit(values)
 

@@ -31,11 +31,14 @@ from PySide6.QtWidgets import (
 
 from engine import playground
 from engine.config import ConfigError
-from engine.protocol import message, model_task
-from gui.engine_client import EngineClient, JobError
+from engine.protocol import message
+from gui.engine_client import CONVERSATION, LABELS, EngineClient, JobError, task_of_run
 from gui.state.runs import RunsModel
 from gui.state.results import finished_models
 from gui.widgets.common import card, label, page_header
+
+#: How the list of runs names what each panel shows.
+VIEW_WORDS = {CONVERSATION: "chat", LABELS: "classifier"}
 
 MODEL_WORDS = {"tuned": "Your tuned model", "base": "The model it started from"}
 CURSOR = "▍"
@@ -291,7 +294,7 @@ class PlaygroundPage(QWidget):
         self.run_box.blockSignals(True)
         self.run_box.clear()
         for run in playable:
-            kind = "chat" if model_task(run) == "chat" else "classifier"
+            kind = VIEW_WORDS[task_of_run(run).view]
             self.run_box.addItem(f"{run['name']} ({kind}, #{run['id']})", run["id"])
         self.run_box.blockSignals(False)
         if not playable:
@@ -322,8 +325,8 @@ class PlaygroundPage(QWidget):
         self.shutdown()  # one model in memory at a time: put the last one away
         self.run_id = run_id
         run = self.client.get_run(run_id)
-        self.kind = model_task(run)
-        self.stack.setCurrentIndex(1 if self.kind == "chat" else 2)
+        self.kind = task_of_run(run).view  # which of the page's panels shows this run's model
+        self.stack.setCurrentIndex(1 if self.kind == CONVERSATION else 2)
         self.chat_note.hide()
         self._restore()
         self.refresh()
@@ -339,7 +342,7 @@ class PlaygroundPage(QWidget):
             row = db.execute(
                 "SELECT id FROM playground WHERE run_id = ? AND model = ? ORDER BY id DESC LIMIT 1", [run_id, which]
             ).fetchone()
-            if row and self.kind == "chat":
+            if row and self.kind == CONVERSATION:
                 request = playground.get_request(db, row[0])
                 pane.turns = list(request["conversation"] or [])
                 if request["status"] in playground.OPEN_REQUEST:
@@ -353,7 +356,7 @@ class PlaygroundPage(QWidget):
                 self.classify_request = row[0]
                 self.text_input.setPlainText(playground.get_request(db, row[0])["text"] or "")
             pane.draw()
-        if self.kind == "classify" and self.classify_request is None:
+        if self.kind == LABELS and self.classify_request is None:
             self.result_title.setText("")
             self.bars.show_result({"labels": [], "chosen": []})
 
@@ -470,7 +473,7 @@ class PlaygroundPage(QWidget):
             self.panes["base"].draw(note=message("playground.base_next")[1])
 
     def _say(self, sentence: str) -> None:
-        target = self.chat_note if self.kind == "chat" else self.classify_note
+        target = self.chat_note if self.kind == CONVERSATION else self.classify_note
         target.setText(sentence)
         target.show()
 
@@ -482,7 +485,7 @@ class PlaygroundPage(QWidget):
         if self.run_id is None:
             return
         self._show_server(self.server())
-        if self.kind == "chat":
+        if self.kind == CONVERSATION:
             for pane in self.panes.values():
                 self._show_answer(pane)
         elif self.classify_request is not None and self.classify_request != self.classify_shown:

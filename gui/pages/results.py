@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from engine.config import ConfigError, EvaluateConfig
 from engine.jobs import JobError
 from engine.protocol import Status, model_task
+from gui.engine_client import CONVERSATION, LABELS, TASKS
 from gui.state.format import KIND_WORDS, TASK_WORDS
 from gui.state.results import (
     confusion_shares,
@@ -275,12 +276,9 @@ class ResultsPage(QWidget):
             self._offer(run)
         elif shown["result"] is None:
             self._in_progress(shown)
-        elif shown["result"]["task"] == "classify":
-            self._say("")  # "Evaluating…" is over once the result is shown
-            self._classifier(shown)
         else:
-            self._say("")
-            self._chat(shown)
+            self._say("")  # "Evaluating…" is over once the result is shown
+            {LABELS: self._classifier, CONVERSATION: self._chat}[TASKS[shown["result"]["task"]].view](shown)
         self.body_layout.addStretch(0)
 
     def _clear(self) -> None:

@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.engine_client import CONFIG_TYPES, ConfigError, EngineClient, Hardware, JobError
+from gui.engine_client import TASKS, ConfigError, EngineClient, Hardware, JobError, config_types
 from gui.state import models as model_words
 from gui.state.wizard import (
-    DISTILL_TASK, STEP_TITLES, STEPS, TASKS, Wizard, placeholder_names, recommend, recommend_teacher, teacher_runs,
+    DISTILL_TASK, STEP_TITLES, STEPS, Wizard, placeholder_names, recommend, recommend_teacher, task_choices, teacher_runs,
 )
 from gui.widgets.common import ChoiceCard, card, label, page_header, scrolling
 from gui.widgets.settings_form import SettingsForm, words
@@ -124,7 +124,7 @@ class WizardPage(QWidget):
         layout.setSpacing(12)
         layout.addWidget(label("What should the model learn to do?", "SectionTitle"))
         self.task_buttons: dict[str, ChoiceCard] = {}
-        for task in TASKS:
+        for task in task_choices():
             button = ChoiceCard(task.title, task.about, f"For example: {task.example}")
             button.clicked.connect(lambda key=task.key: self.wizard.choose_task(key))
             self.task_buttons[task.key] = button
@@ -346,7 +346,7 @@ class WizardPage(QWidget):
         layout.addWidget(self.expert)
         self.expert_box, box = card()
         self.expert_forms: dict[str, SettingsForm] = {}
-        for kind, config_type in ((task.key, CONFIG_TYPES[task.key]) for task in TASKS):
+        for kind, config_type in ((task.key, config_types()[task.key]) for task in task_choices()):
             form = SettingsForm(config_type)
             form.edited.connect(self.wizard.set_setting)
             form.hide()
@@ -523,7 +523,7 @@ class WizardPage(QWidget):
         """Start from given settings (a run to repeat, or the Data page's file with `at="model"`): the steps
         they answer are done, and the wizard opens at `at`, or at the model step when no model is given."""
         values = dict(values)
-        self.wizard.choose_task(values.pop("kind", "classify"))
+        self.wizard.choose_task(values.pop("kind", next(iter(TASKS))))
         model = values.pop("model", "")
         known = set(self.expert_forms[self.wizard.task].helps)
         data_keys = {"data", "eval_data", "text_column", "label_column"}
@@ -561,7 +561,7 @@ class WizardPage(QWidget):
 
 
 def _task_title(key: str) -> str:
-    return next((task.title for task in TASKS if task.key == key), key)
+    return next((task.title for task in task_choices() if task.key == key), key)
 
 
 def _value(value: Any) -> str:

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from engine import store
-from engine.config import CONFIG_TYPES, help_for
+from engine.config import config_types, help_for
 from engine.protocol import Status, metric_words, model_task
+from engine.tasks import TASKS, task_of_run
 
 
 # ---------------------------------------------------------------- evaluations
@@ -198,10 +199,6 @@ def record_verdict(db, evaluation_id: int, prompt_index: int, tuned_side: str, v
 # ---------------------------------------------------------------- comparing runs
 
 
-TASK_METRIC = {"classify": ("eval_f1", "higher"), "chat": ("eval_loss", "lower")}
-CURVES = {"classify": ["eval_f1", "eval_accuracy"], "chat": ["eval_perplexity"]}
-
-
 def comparable(runs: list[dict[str, Any]], task: str) -> list[dict[str, Any]]:
     """Runs whose models do one task (fine-tuned or distilled) and have started training (a queued run has
     nothing to compare yet)."""
@@ -212,7 +209,7 @@ def config_diff(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The settings whose values differ between the runs: name, its meaning (the config's own help), values."""
     helps: dict[str, dict[str, Any]] = {}  # a distillation has settings a fine-tuning run lacks, and back
     for kind in dict.fromkeys(run["kind"] for run in runs):
-        for name, spec in help_for(CONFIG_TYPES[kind]).items():  # type: ignore[arg-type]
+        for name, spec in help_for(config_types()[kind]).items():  # type: ignore[arg-type]
             helps.setdefault(name, spec)
     names = [name for name in helps if name != "name"]
     rows = []
@@ -236,9 +233,10 @@ def shown_value(value: Any) -> str:
 def final_and_best(db, run: dict[str, Any]) -> dict[str, float | None]:
     """The last training loss, the best evaluation loss, and the last and best of the task's curve (F1, or
     perplexity)."""
-    task_curve = CURVES[model_task(run)][0]
+    task = task_of_run(run)
+    task_curve = task.curves[0]
     series = {name: [v for _, v in store.metric_series(db, run["id"], name)] for name in ("train_loss", "eval_loss", task_curve)}
-    best = min if task_curve == "eval_perplexity" else max  # loss-like: lower is better
+    best = max if task.higher_is_better else min  # loss-like: lower is better
     return {
         "final train_loss": series["train_loss"][-1] if series["train_loss"] else None,
         "best eval_loss": min(series["eval_loss"], default=None),
@@ -249,7 +247,8 @@ def final_and_best(db, run: dict[str, Any]) -> dict[str, float | None]:
 
 def pick_best(db, runs: list[dict[str, Any]]) -> tuple[int | None, str]:
     """The run with the best value of its task's metric on the held-out examples, and why, in a sentence."""
-    metric, better = TASK_METRIC[model_task(runs[0])]
+    task = task_of_run(runs[0])
+    metric, better = task.metric, "higher" if task.higher_is_better else "lower"
     scored = [(run, final_and_best(db, run)[f"best {metric}"]) for run in runs]
     scored = [(run, value) for run, value in scored if value is not None]
     if not scored:
@@ -276,10 +275,8 @@ def evaluation_summary(db, run_id: int) -> str:
         return ""
     newest = done[0]
     metrics = newest["result"]["metrics"]
-    if newest["result"]["task"] == "classify":
-        words = f"accuracy {metrics['eval_accuracy']:.1%}, macro-F1 {metrics['eval_macro_f1']:.1%}"
-    else:
-        words = f"ROUGE-L {metrics['eval_rouge_l']:.0%}"
+    words = TASKS[newest["result"]["task"]].eval_summary.format(**metrics)
+    if reviewable(newest["result"]):
         rate = win_rate(store.reviews(db, newest["id"]), sides(newest["result"]))
         if rate.verdicts:
             low, high = rate.interval

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.models.describe import ModelInfo
+from engine.tasks import TASKS
 from gui.engine_client import ConfigError, EngineClient, Hardware, JobConfig, ask_engine, from_dict
 from gui.state import models as model_words
 from gui.state.events import Callbacks
@@ -39,18 +40,17 @@ class Task:
     example: str
 
 
-TASKS = [
-    Task("classify", "Sort texts into categories",
-         "The model reads a text and picks its category, or several.",
-         "Support tickets into billing, delivery, complaint; reviews into positive or negative."),
-    Task("chat", "Answer like my examples",
-         "The model learns to answer questions the way your examples do: your facts, your tone, your format.",
-         "A help-desk assistant that knows your products; replies in your company's style."),
-    Task("distill", "Make a model smaller and faster",
-         "A smaller student model learns from one you trained (the teacher), on the same examples, and keeps "
-         "most of what it knows.",
-         "Your 6-layer text sorter as a 3-layer one that answers twice as fast, to run on a laptop."),
-]
+DISTILL = Task(
+    DISTILL_TASK, "Make a model smaller and faster",
+    "A smaller student model learns from one you trained (the teacher), on the same examples, and keeps "
+    "most of what it knows.",
+    "Your 6-layer text sorter as a 3-layer one that answers twice as fast, to run on a laptop.",
+)
+
+
+def task_choices() -> list[Task]:
+    """The first step's choices: every task in the table of tasks (engine/tasks), then distillation."""
+    return [*(Task(name, task.words.title, task.words.detail, task.words.example) for name, task in TASKS.items()), DISTILL]
 
 
 @dataclass
