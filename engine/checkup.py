@@ -122,11 +122,6 @@ def _tokenizer(model: str) -> Any:
     """The model's tokenizer alone (no weights); a GGUF's is read from the GGUF file itself."""
     from engine.models.catalog import resolve
 
-    source = resolve(model)
-    if source.gguf_file:
-        from transformers import AutoTokenizer
+    from engine.models.tokenizers import load_tokenizer
 
-        return AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file)
-    from engine.models.loading import load_tokenizer
-
-    return load_tokenizer(source)
+    return load_tokenizer(resolve(model))

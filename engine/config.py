@@ -18,11 +18,16 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from engine.protocol import JobKind
+from engine.protocol import JobKind, message
 
 
 class ConfigError(ValueError):
     """A setting a person has to change; the message is one plain sentence."""
+
+    @classmethod
+    def said(cls, code: str, **values: object) -> ConfigError:
+        """The error with its sentence declared in the message catalogue (engine/protocol.py)."""
+        return cls(message(code, **values)[1])
 
 
 def setting(default: Any, help: str, **choices: Any) -> Any:
@@ -106,9 +111,9 @@ class JobConfig:
 
     def __post_init__(self) -> None:
         if not self.model:
-            raise ConfigError("Choose a model to start from (for example 'demo:minilm').")
+            raise ConfigError.said("config.no_model")
         if not self.data:
-            raise ConfigError("Choose the file with your training examples.")
+            raise ConfigError.said("config.no_data")
         _check(0.0 < self.eval_fraction < 0.9, "eval_fraction", "a share between 0 and 0.9, such as 0.1", self.eval_fraction)
         for name in ("lora_rank", "lora_alpha", "batch_size", "max_length"):
             _check(getattr(self, name) is None and name == "max_length" or getattr(self, name) >= 1, name, "a whole number of at least 1", getattr(self, name))
@@ -128,10 +133,8 @@ class JobConfig:
         for f in fields(self):
             options = f.metadata.get("choices")
             if options and getattr(self, f.name) not in options:
-                raise ConfigError(
-                    f"The setting '{f.name}' must be one of {', '.join(map(repr, options))} "
-                    f"(it is {getattr(self, f.name)!r})."
-                )
+                raise ConfigError.said("config.not_a_choice", name=f.name, choices=", ".join(map(repr, options)),
+                                       value=repr(getattr(self, f.name)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **asdict(self)}
@@ -226,7 +229,7 @@ class DistillConfig(JobConfig):
 
     def __post_init__(self) -> None:
         if not self.teacher:
-            raise ConfigError("Choose the teacher: a finished run (such as 'run:12') or a model that already does the task.")
+            raise ConfigError.said("config.no_teacher")
         self.model = self.teacher  # a mirror of the teacher: the run list and queue show `model`
         super().__post_init__()
         _check(self.student_layers >= 0, "student_layers", "0 (half) or a whole number of layers", self.student_layers)
@@ -268,7 +271,7 @@ class ExportConfig:
     def __post_init__(self) -> None:
         _check(self.run_id >= 1, "run_id", "the number of a finished run", self.run_id)
         if self.format not in EXPORT_FORMATS:
-            raise ConfigError(f"The format must be one of {', '.join(EXPORT_FORMATS)} (it is {self.format!r}).")
+            raise ConfigError.said("config.not_a_choice", name="format", choices=", ".join(map(repr, EXPORT_FORMATS)), value=repr(self.format))
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **asdict(self)}
@@ -292,9 +295,9 @@ class EvaluateConfig:
 
     def __post_init__(self) -> None:
         if not self.model:
-            raise ConfigError("Choose what to evaluate: a run number, a model folder or a catalog model.")
+            raise ConfigError.said("config.nothing_to_evaluate")
         if not self.data:
-            raise ConfigError("Choose the file of held-out examples to evaluate on.")
+            raise ConfigError.said("config.no_held_out_data")
         _check(self.max_examples >= 1, "max_examples", "a whole number of at least 1", self.max_examples)
         _check(self.side_by_side >= 0, "side_by_side", "0 or more", self.side_by_side)
         _check(self.max_new_tokens >= 1, "max_new_tokens", "a whole number of at least 1", self.max_new_tokens)
@@ -322,7 +325,7 @@ def _check_task(name: str) -> None:
 
 def _check(ok: bool, name: str, expected: str, got: Any) -> None:
     if not ok:
-        raise ConfigError(f"The setting '{name}' must be {expected} (it is {got!r}).")
+        raise ConfigError.said("config.must_be", name=name, expected=expected, value=repr(got))
 
 
 def config_type(kind: str) -> type[JobConfig]:
@@ -330,9 +333,7 @@ def config_type(kind: str) -> type[JobConfig]:
     try:
         return known[kind]
     except KeyError:
-        raise ConfigError(
-            f"'{kind}' is not a kind of job Tunewright knows; use one of {', '.join(known)}."
-        ) from None
+        raise ConfigError.said("config.unknown_kind", kind=kind, kinds=", ".join(known)) from None
 
 
 def from_dict(values: dict[str, Any], kind: str | None = None) -> JobConfig:
@@ -345,8 +346,8 @@ def from_dict(values: dict[str, Any], kind: str | None = None) -> JobConfig:
     for name in values:
         if name not in known:
             near = difflib.get_close_matches(name, known, n=1)
-            hint = f" Did you mean '{near[0]}'?" if near else ""
-            raise ConfigError(f"'{name}' is not a setting of a {kind} job.{hint}")
+            hint = message("config.did_you_mean", name=near[0])[1] if near else ""
+            raise ConfigError.said("config.unknown_setting", name=name, kind=kind, hint=hint)
     hints = get_type_hints(cls)
     return cls(**{name: _coerce(name, value, hints[name]) for name, value in values.items()})
 
@@ -357,15 +358,15 @@ def load(path: Path | str, overrides: list[str] = ()) -> JobConfig:
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"There is no config file at {path}.") from None
+        raise ConfigError.said("config.no_file", path=path) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path.name} is not a valid JSON config file ({error}).") from None
+        raise ConfigError.said("config.not_json", file=path.name, error=error) from None
     if not isinstance(values, dict):
-        raise ConfigError(f"{path.name} must hold one JSON object of settings.")
+        raise ConfigError.said("config.not_an_object", file=path.name)
     for override in overrides:
         key, sep, raw = override.partition("=")
         if not sep:
-            raise ConfigError(f"'{override}' should be written as setting=value.")
+            raise ConfigError.said("config.bad_override", override=override)
         values[key.strip()] = _parse_raw(raw)
     return from_dict(values)
 
@@ -421,5 +422,5 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
     except (ValueError, KeyError, TypeError, json.JSONDecodeError):
         kind = {"int": "a whole number", "float": "a number", "bool": "true or false", "dict": "a JSON object"}
         expected = next((v for k, v in kind.items() if text.startswith(k)), text)
-        raise ConfigError(f"The setting '{name}' must be {expected} (it is {value!r}).") from None
+        raise ConfigError.said("config.must_be", name=name, expected=expected, value=repr(value)) from None
     return value

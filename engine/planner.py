@@ -245,14 +245,35 @@ def settle(job, model_folder, token_lengths: list[int], rows: int, gguf_file: st
     result = plan(job.config, machine_for(job.device), DataStats(rows, token_lengths), shape)
     for decision in result.decisions:
         setattr(job.config, decision.setting, decision.value)
-        job.event(PLAN_EVENTS.get(decision.setting, "plan.setting"), reason=decision.reason)
-    if result.memory is not None:
-        job.event("plan.memory" if result.memory.fits else "plan.memory_short", reason=result.memory.sentence())
-    if result.time is not None:
-        job.event("plan.time", reason=result.time.sentence())
+    for code, reason in plan_events(result.to_dict(), job.config.to_dict()):
+        job.event(code, reason=reason)
     if result.decisions:
         job.save_config()
     return result
+
+
+def plan_events(plan: dict[str, Any], config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(event code, sentence) for each decision of a plan (as `Plan.to_dict` gives it) that the run's config
+    kept, then the memory and the time forecasts: what a run records, whoever made the plan."""
+    events = [
+        (PLAN_EVENTS.get(decision["setting"], "plan.setting"), decision["reason"])
+        for decision in plan.get("decisions") or []
+        if config.get(decision["setting"]) == decision["value"]  # not one the person changed afterwards
+    ]
+    if plan.get("memory"):
+        events.append(("plan.memory" if plan["memory"]["fits"] else "plan.memory_short", plan["memory"]["sentence"]))
+    if plan.get("time"):
+        events.append(("plan.time", plan["time"]["sentence"]))
+    return events
+
+
+def record_plan(db, run_id: int, plan: dict[str, Any]) -> None:
+    """Store the sentences of a plan made before the run was submitted (the window's Plan step) as the run's
+    events, as `settle` does for a plan the job process makes."""
+    from engine import store
+
+    for code, reason in plan_events(plan, store.get_run(db, run_id)["config"]):
+        store.add_event(db, run_id, code, reason=reason)
 
 
 PLAN_EVENTS = {
@@ -309,10 +330,11 @@ def plan_without_training(config: JobConfig) -> Plan:
     never the weights."""
     from engine.hardware import probe
     from engine.models.catalog import resolve
+    from engine.models.tokenizers import load_tokenizer
 
     source = resolve(config.model, allow_unsafe=config.allow_unsafe_weights)
     shape = load_shape(source.path, source.gguf_file)
-    tokenizer = _tokenizer(source, config.allow_unsafe_weights)
+    tokenizer = load_tokenizer(source, allow_unsafe=config.allow_unsafe_weights)
     lengths, rows = task_named(config.kind).plan(config, tokenizer)
     if not config.eval_data:
         rows -= round(rows * config.eval_fraction)  # the share set aside for evaluation
@@ -320,16 +342,6 @@ def plan_without_training(config: JobConfig) -> Plan:
     if config.device == "cpu":
         machine = Machine("cpu", "cpu", None)
     return plan(config, machine, DataStats(rows, lengths), shape)
-
-
-def _tokenizer(source, allow_unsafe: bool):
-    from transformers import AutoTokenizer
-
-    extra = {"gguf_file": source.gguf_file} if source.gguf_file else {}
-    tokenizer = AutoTokenizer.from_pretrained(source.path, trust_remote_code=allow_unsafe, **extra)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
 
 
 def describe(result: Plan) -> str:

@@ -392,6 +392,25 @@ MESSAGES["export.verified"] = Message(Level.INFO, "The export works. {summary}")
 MESSAGES["export.check_failed"] = Message(
     Level.ERROR, "The export was written but does not behave like the model, so do not use it. {summary}"
 )
+# Configuration errors (engine/config.py): what to change, in a sentence.
+for _code, _text in {
+    "config.no_model": "Choose a model to start from (for example 'demo:minilm').",
+    "config.no_data": "Choose the file with your training examples.",
+    "config.no_teacher": "Choose the teacher: a finished run (such as 'run:12') or a model that already does the task.",
+    "config.nothing_to_evaluate": "Choose what to evaluate: a run number, a model folder or a catalog model.",
+    "config.no_held_out_data": "Choose the file of held-out examples to evaluate on.",
+    "config.must_be": "The setting '{name}' must be {expected} (it is {value}).",
+    "config.not_a_choice": "The setting '{name}' must be one of {choices} (it is {value}).",
+    "config.unknown_task": "'{name}' is not a task Tunewright knows; use one of {tasks}.",
+    "config.unknown_kind": "'{kind}' is not a kind of job Tunewright knows; use one of {kinds}.",
+    "config.unknown_setting": "'{name}' is not a setting of a {kind} job.{hint}",
+    "config.did_you_mean": " Did you mean '{name}'?",
+    "config.no_file": "There is no config file at {path}.",
+    "config.not_json": "{file} is not a valid JSON config file ({error}).",
+    "config.not_an_object": "{file} must hold one JSON object of settings.",
+    "config.bad_override": "'{override}' should be written as setting=value.",
+}.items():
+    MESSAGES[_code] = Message(Level.ERROR, _text)
 MESSAGES["export.format_unfit"] = Message(
     Level.ERROR, "{format} does not fit a model made to {task}; choose {fits}."
 )

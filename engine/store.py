@@ -421,6 +421,17 @@ def add_review(db: Database, run_id: int, prompt_index: int, *, tuned_side: str,
 
 def reviews(db: Database, run_id: int) -> list[dict[str, Any]]:
     return list(db["reviews"].rows_where("run_id = ?", [run_id], order_by="prompt_index"))
+
+
+def record_review(
+    db: Database, run_id: int, prompt_index: int, *, tuned_side: str, verdict: str, summary: dict[str, float], step: int
+) -> None:
+    """A blind-review verdict, and the win rate it leads to as the evaluation run's `review_*` metric rows
+    (the latest replaces the earlier ones): the one way the window records a verdict."""
+    add_review(db, run_id, prompt_index, tuned_side=tuned_side, verdict=verdict)
+    with db.conn:
+        db.conn.execute("DELETE FROM metrics WHERE run_id = ? AND name LIKE 'review_%'", [run_id])
+    add_metrics(db, run_id, step, summary)
 # ---------------------------------------------------------------- the playground (engine/playground.py)
 
 

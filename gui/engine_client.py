@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import jobs, store
+from engine import jobs, planner, store
 from engine.config import ChatConfig, ClassifyConfig, ConfigError, JobConfig, config_types, from_dict, help_for
 from engine.jobs import JobError, engine_env, engine_process
 from engine.models import catalog, hub
@@ -100,6 +100,16 @@ class EngineClient:
     def list_runs(self) -> list[dict[str, Any]]:
         return store.list_runs(self.db)
 
+    def reviews(self, evaluation_id: int) -> list[dict[str, Any]]:
+        """The blind-review verdicts given on an evaluation's answers."""
+        return store.reviews(self.db, evaluation_id)
+
+    def record_review(self, evaluation_id: int, prompt_index: int, *, tuned_side: str, verdict: str,
+                      summary: dict[str, float], step: int) -> None:
+        """Store a blind-review verdict and the win rate it leads to (the engine's store writes the rows)."""
+        store.record_review(self.db, evaluation_id, prompt_index, tuned_side=tuned_side, verdict=verdict,
+                            summary=summary, step=step)
+
     def get_run(self, run_id: int) -> dict[str, Any]:
         return store.get_run(self.db, run_id)
 
@@ -124,9 +134,15 @@ class EngineClient:
 
     # ------------------------------------------------------------ steering jobs
 
-    def start(self, config: JobConfig) -> int:
-        """Queue a run and start its job process now if nothing else is training."""
-        return jobs.start(self.db, config, home=self.home)
+    def start(self, config: JobConfig, plan: dict[str, Any] | None = None) -> int:
+        """Queue a run and start its job process now if nothing else is training. `plan`: the engine's plan
+        the config was made from (`tunewright-engine plan --json`), whose sentences the run keeps."""
+        if plan is None:
+            return jobs.start(self.db, config, home=self.home)
+        run_id = jobs.submit(self.db, config, home=self.home)
+        planner.record_plan(self.db, run_id, plan)
+        jobs.start_next(self.db, home=self.home)
+        return run_id
 
     def pause(self, run_id: int) -> None:
         self.needs_jobs()

@@ -424,7 +424,7 @@ def add_sample_evaluations(client: Any) -> dict[str, int]:
     from gui.state.results import record_verdict, review_order
 
     for number, (index, side) in enumerate(review_order(ids["chat_evaluation"], len(answers))[:3]):
-        record_verdict(db, ids["chat_evaluation"], index, side, "tie" if number == 2 else side)  # two wins, a tie
+        record_verdict(client, ids["chat_evaluation"], index, side, "tie" if number == 2 else side)  # two wins, a tie
     return ids
 
 

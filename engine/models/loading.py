@@ -13,6 +13,7 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 
 from engine.models.catalog import ModelSource
 from engine.models.students import Teacher
+from engine.models.tokenizers import load_tokenizer  # noqa: F401 - where the recipes find it
 from engine.tasks import task as task_named
 
 # The job writes its own plain-language events; library chatter and progress bars only fill the log.
@@ -42,13 +43,6 @@ def materialize(source: ModelSource, home: Path) -> ModelSource:
             tokenizer.save_pretrained(partial)
             partial.rename(folder)
     return ModelSource(source.ref, folder, source.title, bundled=source.bundled)
-
-
-def load_tokenizer(source: ModelSource, *, allow_unsafe: bool = False):
-    tokenizer = AutoTokenizer.from_pretrained(source.path, trust_remote_code=allow_unsafe)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
 
 
 def load_classifier(

@@ -37,15 +37,15 @@ from engine.data.chat import IGNORE, TokenizedExample
 from engine.data.errors import DataError
 from engine.models.catalog import resolve
 from engine.models.loading import load_causal_lm, load_classifier, load_teacher, load_tokenizer, materialize
+from engine.chat_steps import EVAL_BATCH as CHAT_EVAL_BATCH
+from engine.chat_steps import read_conversations, tokenize_all
+from engine.classifier_steps import batch_of as classifier_batch
+from engine.classifier_steps import evaluate as evaluate_classifier
+from engine.classifier_steps import loss_sum as classifier_loss_sum
+from engine.classifier_steps import read_examples, start_at_label_prior, targets_of, tokenize_texts
 from engine.models.students import Teacher, find_teacher, task_of
 from engine.models.surgery import keep_layers, layer_count, parameter_count
 from engine.protocol import Status, metric_words
-from engine.recipes.finetune_classifier import _batch as classifier_batch
-from engine.recipes.finetune_classifier import _evaluate as evaluate_classifier
-from engine.recipes.finetune_classifier import _loss_sum as classifier_loss_sum
-from engine.recipes.finetune_classifier import _start_at_label_prior, _targets, _tokenize, read_examples
-from engine.recipes.finetune_lm import EVAL_BATCH as CHAT_EVAL_BATCH
-from engine.recipes.finetune_lm import _tokenize_all, read_conversations
 from engine.tasks import task as task_named
 from engine.training import Job, Loop, finish, fit, load_trainable_state, seed_everything, shuffled_steps, total_steps
 
@@ -192,7 +192,7 @@ def classifier_lesson(job: Job, teacher: Teacher) -> Lesson:
                 "choose a plain encoder (or one trained on the same categories) as the student."
             )
         model = load_classifier(student_source, labels, multi_label=multi_label, dtype=torch.float32, allow_unsafe=config.allow_unsafe_weights)
-        _start_at_label_prior(model, train_labels, index, multi_label)
+        start_at_label_prior(model, train_labels, index, multi_label)
         return model, student_source.title, True, load_tokenizer(student_source, allow_unsafe=config.allow_unsafe_weights)
 
     student, fresh, tokenizer = make_student(job, teacher_model, teacher, catalog_student)
@@ -200,18 +200,18 @@ def classifier_lesson(job: Job, teacher: Teacher) -> Lesson:
     teacher_model = teacher_on_device(job, teacher_model)
 
     # ---- tokens, for the student and (when its tokenizer differs) for the teacher
-    train_ids, eval_ids = _tokenize(job, tokenizer, train_texts, config.max_length), _tokenize(job, tokenizer, eval_texts, config.max_length)
+    train_ids, eval_ids = tokenize_texts(job, tokenizer, train_texts, config.max_length), tokenize_texts(job, tokenizer, eval_texts, config.max_length)
     teacher_train_ids, teacher_eval_ids = (train_ids, eval_ids) if tokenizer is teacher_tokenizer else (
         teacher_tokenizer(train_texts, truncation=True, max_length=config.max_length)["input_ids"],
         teacher_tokenizer(eval_texts, truncation=True, max_length=config.max_length)["input_ids"],
     )
-    train_targets, eval_targets = _targets(train_labels, index, multi_label), _targets(eval_labels, index, multi_label)
+    train_targets, eval_targets = targets_of(train_labels, index, multi_label), targets_of(eval_labels, index, multi_label)
     labelled_rows = len(train_ids)
 
     # ---- altered copies of the training texts, which only the teacher labels (TinyBERT's augmentation)
     if config.alpha > 0 and config.augment_copies:
         copies = altered_copies(train_texts, config.augment_copies, config.seed)
-        train_ids = train_ids + _tokenize(job, tokenizer, copies, config.max_length)
+        train_ids = train_ids + tokenize_texts(job, tokenizer, copies, config.max_length)
         teacher_train_ids = train_ids if tokenizer is teacher_tokenizer else (
             teacher_train_ids + teacher_tokenizer(copies, truncation=True, max_length=config.max_length)["input_ids"]
         )
@@ -315,8 +315,8 @@ def chat_lesson(job: Job, teacher: Teacher) -> Lesson:
     vocab = len(tokenizer)  # models may pad their output layer beyond the vocabulary; compare real words only
 
     # ---- tokens
-    train = _tokenize_all(job, tokenizer, train_convs, config.max_length)
-    held = _tokenize_all(job, tokenizer, eval_convs, config.max_length)
+    train = tokenize_all(job, tokenizer, train_convs, config.max_length)
+    held = tokenize_all(job, tokenizer, eval_convs, config.max_length)
     if not train or not held:
         raise DataError("split.too_few", rows=len(train) + len(held))
     pad_id = tokenizer.pad_token_id

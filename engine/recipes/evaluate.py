@@ -35,7 +35,7 @@ from engine.lm_loss import packed_loss_sum
 from engine.models.catalog import ModelSource, resolve
 from engine.models.loading import load_causal_lm, load_teacher, load_tokenizer, materialize
 from engine.protocol import Status
-from engine.recipes import finetune_classifier, finetune_lm
+from engine import chat_steps, classifier_steps
 from engine.tasks import Task
 from engine.tasks import task as task_named
 from engine.training import Job
@@ -136,13 +136,13 @@ def evaluate_classifier(job: Job, scored: dict[str, Any], config: EvaluateConfig
 
     # The recipe's own tokenising and batching, so a text is cut and padded exactly as in training.
     max_length = run_config.max_length if run_config else 256
-    ids = finetune_classifier._tokenize(job, scored["tokenizer"], texts, max_length)
+    ids = classifier_steps.tokenize_texts(job, scored["tokenizer"], texts, max_length)
     placeholder = torch.zeros(len(ids))  # targets are scored below, including categories the model lacks
     probabilities = []
     with torch.no_grad():
-        for start in range(0, len(ids), finetune_classifier.EVAL_BATCH):
-            rows = list(range(start, min(start + finetune_classifier.EVAL_BATCH, len(ids))))
-            batch = finetune_classifier._batch(scored["tokenizer"], ids, placeholder, rows, job.device)
+        for start in range(0, len(ids), classifier_steps.EVAL_BATCH):
+            rows = list(range(start, min(start + classifier_steps.EVAL_BATCH, len(ids))))
+            batch = classifier_steps.batch_of(scored["tokenizer"], ids, placeholder, rows, job.device)
             logits = scored["model"](input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
             probabilities.append(logits.sigmoid() if multi_label else logits.softmax(dim=-1))
             store.update_run(job.db, job.run_id, progress=0.9 * rows[-1] / len(ids))
@@ -216,7 +216,7 @@ def evaluate_generation(job: Job, scored: dict[str, Any], config: EvaluateConfig
     # row: the recipe packs several into a row, which needs its packed attention switched on, and that
     # attention is for training, not for the generation below.
     max_length = run_config.max_length if run_config else 512
-    examples = finetune_lm._tokenize_all(job, tokenizer, conversations, max_length)
+    examples = chat_steps.tokenize_all(job, tokenizer, conversations, max_length)
     total, count = 0.0, 0
     with torch.no_grad():
         for example in examples:

@@ -116,9 +116,7 @@ def task(name: str) -> Task:
     try:
         return TASKS[str(name)]
     except KeyError:
-        raise ConfigError(
-            f"'{name}' is not a task Tunewright knows; use one of {', '.join(TASKS)}."
-        ) from None
+        raise ConfigError.said("config.unknown_task", name=name, tasks=", ".join(TASKS)) from None
 
 
 def task_of_run(run: dict) -> Task | None:

@@ -510,7 +510,7 @@ class WizardPage(QWidget):
 
     def start(self) -> int | None:
         try:
-            run_id = self.client.start(self.wizard.config())
+            run_id = self.client.start(self.wizard.config(), plan=self.wizard.plan_decided())
         except (ConfigError, JobError, OSError) as error:
             self.start_error.setText(f"The run could not be started: {error}")
             self.start_error.show()

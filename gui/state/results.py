@@ -183,14 +183,13 @@ def win_rate(rows: list[dict[str, Any]], sides: Sides = STARTING_MODEL) -> WinRa
     return WinRate(wins=wins, losses=len(rows) - wins - ties, ties=ties, sides=sides)
 
 
-def record_verdict(db, evaluation_id: int, prompt_index: int, tuned_side: str, verdict: str) -> WinRate:
-    """Store a verdict, and the win rate it leads to as metric rows of the evaluation run (step: verdicts)."""
-    store.add_review(db, evaluation_id, prompt_index, tuned_side=tuned_side, verdict=verdict)
-    rate = win_rate(store.reviews(db, evaluation_id))
+def record_verdict(client, evaluation_id: int, prompt_index: int, tuned_side: str, verdict: str) -> WinRate:
+    """Store a verdict, and the win rate it leads to as metric rows of the evaluation run (step: verdicts),
+    through the engine client."""
+    earlier = [row for row in client.reviews(evaluation_id) if row["prompt_index"] != prompt_index]
+    rate = win_rate([*earlier, {"prompt_index": prompt_index, "tuned_side": tuned_side, "verdict": verdict}])
     low, high = rate.interval
-    with db.conn:  # one win rate per evaluation: the latest replaces the earlier ones
-        db.conn.execute("DELETE FROM metrics WHERE run_id = ? AND name LIKE 'review_%'", [evaluation_id])
-    store.add_metrics(db, evaluation_id, rate.verdicts, {
+    client.record_review(evaluation_id, prompt_index, tuned_side=tuned_side, verdict=verdict, step=rate.verdicts, summary={
         "review_win_rate": rate.rate, "review_win_low": low, "review_win_high": high, "review_verdicts": rate.verdicts,
     })
     return rate

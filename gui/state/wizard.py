@@ -195,6 +195,12 @@ class Wizard:
         decided = dict(self.plan.config) if self.plan and not self.plan.error else {}
         return from_dict({**self.values(), **decided, **self.chosen()})
 
+    def plan_decided(self) -> dict[str, Any] | None:
+        """The engine's plan the run's config comes from, for the run to keep its sentences; None without one."""
+        if self.plan is None or self.plan.error or self.task == DISTILL_TASK:
+            return None
+        return {"decisions": self.plan.decisions, "memory": self.plan.memory, "time": self.plan.time}
+
     def blocker(self, step: str | None = None) -> str:
         """Why the step cannot be left forward yet, as a sentence that says what to do; "" when it can."""
         step = step or self.step

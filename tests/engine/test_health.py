@@ -78,16 +78,16 @@ def test_the_monitor_says_each_finding_once():
 
 def test_out_of_memory_halves_the_micro_batch_and_the_run_finishes(tunewright_home, tiny_classify_config, monkeypatch):
     """A loss that raises torch.OutOfMemoryError for micro-batches of more than 2 examples, as a GPU would."""
-    from engine.recipes import finetune_classifier
+    from engine import classifier_steps
 
-    real = finetune_classifier._loss_sum
+    real = classifier_steps.loss_sum
 
     def loss_that_runs_out_of_memory(logits, targets, multi_label):
         if torch.is_grad_enabled() and len(targets) > 2:  # training steps only; evaluation has its own batches
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real(logits, targets, multi_label)
 
-    monkeypatch.setattr(finetune_classifier, "_loss_sum", loss_that_runs_out_of_memory)
+    monkeypatch.setattr(classifier_steps, "loss_sum", loss_that_runs_out_of_memory)
     db, run_id = run_in_process(tunewright_home, {**tiny_classify_config, "max_steps": 4, "batch_size": 8, "micro_batch_size": None, "eval_every": 4})
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error_detail"]
