@@ -46,10 +46,11 @@ def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) ->
         + (f"{config.max_steps} steps" if config.max_steps else f"{config.epochs:g} epochs")
         + f" ({run['step']} steps done), length limit {config.max_length} tokens, seed {config.seed}",
     ]
-    distilled = source.run["kind"] == "distill"
-    if distilled:
-        settings.append(f"- Distillation: {config.alpha:.0%} of the lesson copying the teacher at temperature {config.temperature:g}")
-    settings += task_named(source.task).card_settings(config, distilled)
+    task = task_named(source.task)
+    if source.run["kind"] == "distill":
+        settings.append(f"- Distillation: {config.alpha:.0%} of the lesson copying the teacher at temperature {config.temperature:g}"
+                        + task.card_distillation(config))
+    settings += task.card_settings(config)
     metrics = {name: value for name, value in store.latest_metrics(db, run["id"]).items() if name.startswith("eval_")}
     results = [f"- {metric_words(name, value)[0]}: {metric_words(name, value)[1]}" for name, value in sorted(metrics.items())]
     if run["best_metric_name"]:

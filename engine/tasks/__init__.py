@@ -96,7 +96,8 @@ class Task:
     load_folder: Callable[..., dict]  # (source, allow_unsafe) -> {"model", "labels", "multi_label"} of a model folder
     describe_data: Callable[..., Any]  # (description, rows, name, text_column, label_column, layout problem) -> problem
     data_summary: Callable[..., str]  # (config) -> a sentence for the model card
-    card_settings: Callable[..., list[str]] = field(default=lambda config, distilled: [])
+    card_settings: Callable[..., list[str]] = field(default=lambda config: [])  # the model card's own lines
+    card_distillation: Callable[..., str] = field(default=lambda config: "")  # added to its distillation line
 
     def learning_rate(self, method: str) -> float:
         return self.learning_rates.get(method, 1e-4)

@@ -124,13 +124,12 @@ def data_summary(config) -> str:
     return f"{len(data.conversations)} conversations from {Path(config.data).name} ({data.format} format)."
 
 
-def card_settings(config, distilled: bool) -> list[str]:
-    lines = []
-    if distilled:
-        lines.append(f"- Divergence: {config.divergence.replace('_', ' ')}")
-    if getattr(config, "system_prompt", ""):
-        lines.append(f"- System prompt: \"{config.system_prompt}\"")
-    return lines
+def card_settings(config) -> list[str]:
+    return [f"- System prompt: \"{config.system_prompt}\""] if getattr(config, "system_prompt", "") else []
+
+
+def card_distillation(config) -> str:
+    return f", {config.divergence.replace('_', ' ')}"
 
 
 TASK = Task(
@@ -188,4 +187,5 @@ TASK = Task(
     describe_data=describe_data,
     data_summary=data_summary,
     card_settings=card_settings,
+    card_distillation=card_distillation,
 )
