@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sqlite3
 import sys
+import tempfile
 import time
+import traceback
 from pathlib import Path
+
+from sqlite_utils import Database
 
 from engine import jobs, store
 from engine.config import ConfigError, JobConfig, load
 from engine.data.errors import DataError
-from engine.protocol import FINISHED, Status
+from engine.protocol import FINISHED, Status, message
+from engine.quoting import shown
 from engine.tasks import TASKS
 
 
@@ -59,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     doctor.add_argument("--eval", type=Path, default=None, help="evaluation data, to check for overlap")
     doctor.add_argument("--text-column", default="")
     doctor.add_argument("--label-column", default="")
+    for role in ("question", "answer", "context", "conversation"):
+        doctor.add_argument(f"--{role}-column", default="", help=f"chat data in a table: the {role} column")
     doctor.add_argument("--format", default="", help="how to read the file (default: guessed)")
     doctor.add_argument("--delimiter", default="")
     doctor.add_argument("--header", choices=["yes", "no"], default=None)
@@ -92,22 +101,98 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
+        code = _answer(args)
+        sys.stdout.flush()  # here, where a reader that has gone is caught, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`status 1 | head -1`): what it wanted was printed. Point stdout at nothing
+        # so that Python's own flush at exit does not complain about the pipe either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _answer(args) -> int:
+    """Run the command; whatever stops it ends as one sentence on stderr, never a traceback."""
+    try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:
+        raise
     except (ConfigError, jobs.JobError) as problem:
-        print(f"tunewright-engine: {problem}", file=sys.stderr)
-        return 2
+        return _say(str(problem))
     except DataError as problem:
-        print(f"tunewright-engine: {problem}", file=sys.stderr)
         if getattr(args, "json", False):  # for a program: what went wrong, by its code and values
             print(json.dumps({"error": str(problem), "code": problem.code, "values": problem.values}, default=str))
-        return 2
+        return _say(str(problem))
     except KeyError as missing:
-        print(f"tunewright-engine: there is no run {missing}.", file=sys.stderr)
-        return 2
+        if not hasattr(args, "run"):
+            return _unexpected(missing)
+        return _say(message("cli.no_run", run=shown(missing.args[0] if missing.args else "?"))[1])
+    except store.DatabaseBusy as busy:
+        return _say(str(busy))
+    except sqlite3.DatabaseError as error:
+        path = store.database_path()
+        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+            return _say(message("cli.database_busy", path=path)[1])
+        if isinstance(error, sqlite3.OperationalError) and ("readonly" in str(error) or "unable to open" in str(error)):
+            return _say(message("cli.read_only", path=path.parent, detail=shown(error))[1])
+        return _say(message("cli.database_damaged", path=path, detail=shown(error))[1])
+    except (PermissionError, IsADirectoryError, NotADirectoryError) as error:
+        return _say(message("cli.read_only", path=shown(error.filename or store.default_home(), 200), detail=shown(error.strerror or error))[1])
+    except OSError as error:
+        if error.errno == 30:  # EROFS: the data folder is on a read-only disk
+            return _say(message("cli.read_only", path=shown(error.filename or store.default_home(), 200), detail=shown(error.strerror))[1])
+        return _unexpected(error)
+    except Exception as error:  # noqa: BLE001 - the last line of defence: a sentence, and the details in a file
+        return _unexpected(error)
+
+
+def _say(sentence: str) -> int:
+    print(f"tunewright-engine: {sentence}", file=sys.stderr)
+    return 2
+
+
+def _unexpected(error: BaseException) -> int:
+    """A sentence for a failure nobody foresaw; the traceback goes into a log file, not onto the screen."""
+    details = "".join(traceback.format_exception(error))
+    log = None
+    for folder in (store.default_home(), Path(tempfile.gettempdir())):
+        try:
+            with open(folder / "engine.log", "a", encoding="utf-8") as file:
+                file.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(sys.argv)}\n{details}")
+            log = folder / "engine.log"
+            break
+        except OSError:
+            continue
+    what = shown(f"{type(error).__name__}: {error}", 120)
+    print(f"tunewright-engine: {message('cli.unexpected', what=what, log=log or 'no file (none could be written)')[1]}", file=sys.stderr)
+    return 1
 
 
 def _db():
     return store.open_db(store.database_path())
+
+
+def _db_to_read():
+    """The database for a command that only reads it (list, status): opened read-only where the data folder
+    cannot be written (a read-only disk, a folder restored without write permission), so the runs can still
+    be seen. Returns (database, whether it can be written)."""
+    try:
+        return _db(), True
+    except (PermissionError, sqlite3.OperationalError) as error:
+        if isinstance(error, sqlite3.OperationalError) and not any(
+            words in str(error) for words in ("readonly", "unable to open")
+        ):
+            raise
+        original = error
+    path = store.database_path()
+    for options in ("mode=ro", "mode=ro&immutable=1"):  # immutable: no -shm file can be made beside it
+        try:
+            connection = sqlite3.connect(f"file:{path}?{options}", uri=True)
+            connection.execute("SELECT count(*) FROM runs").fetchone()
+            return Database(connection), False
+        except sqlite3.Error:
+            continue
+    raise original
 
 
 def cmd_probe(args) -> int:
@@ -131,13 +216,21 @@ def cmd_example(args) -> int:
     return 0
 
 
-def preflight(config: JobConfig) -> None:
+def preflight(config) -> None:
     """Fail before a run exists for what can be checked without loading anything."""
     from engine.models.catalog import resolve
 
+    if not isinstance(config, JobConfig):  # an export or an evaluation: its run and files are checked as it starts
+        return
     for label, path in (("training data", config.data), ("evaluation data", config.eval_data)):
-        if path and not Path(path).expanduser().exists():
-            raise ConfigError(f"The {label} file {path} does not exist.")
+        if not path:
+            continue
+        try:
+            found = Path(path).expanduser().exists()
+        except OSError:  # a name longer than the file system allows, or one it cannot hold
+            found = False
+        if not found:
+            raise ConfigError(f"The {label} file {shown(path, 200)} does not exist.")
     if config.kind == "distill":  # the teacher may be a run ('run:12'), which the catalog does not know
         from engine.models.students import find_teacher
 
@@ -157,7 +250,8 @@ def cmd_run(args) -> int:
         return 0
     run_id = jobs.submit(db, config, home=home)
     print(run_id, flush=True)
-    if jobs.training_now(db):
+    # Taken at once, so a `--detach` or the window finding it queued meanwhile does not start it a second time.
+    if jobs.training_now(db) or not jobs.claim(db, run_id):
         return _wait(db, run_id)  # another job trains: ours is started from the queue when it finishes
     from engine.job import run_job
 
@@ -182,8 +276,9 @@ def _report(db, run_id: int, outcome: Status) -> int:
 
 
 def cmd_list(args) -> int:
-    db = _db()
-    jobs.reconcile(db)
+    db, writable = _db_to_read()
+    if writable:
+        jobs.reconcile(db)
     runs = store.list_runs(db)
     if args.json:
         print(json.dumps(runs, indent=2))
@@ -194,8 +289,9 @@ def cmd_list(args) -> int:
 
 
 def cmd_status(args) -> int:
-    db = _db()
-    jobs.reconcile(db)
+    db, writable = _db_to_read()
+    if writable:
+        jobs.reconcile(db)
     run = store.get_run(db, args.run)
     run["latest_metrics"] = store.latest_metrics(db, args.run)
     run["events"] = store.events(db, args.run)
@@ -260,6 +356,7 @@ def cmd_models(args) -> int:
 
 def cmd_doctor(args) -> int:
     from engine.checkup import run_checkup
+    from engine.data.conversations import ChatColumns
     from engine.data.formats import ReadOptions
 
     header = None if args.header is None else args.header == "yes"
@@ -267,6 +364,7 @@ def cmd_doctor(args) -> int:
     outcome = run_checkup(
         _db(), store.default_home(), args.file, args.task, options=options, text_column=args.text_column,
         label_column=args.label_column, eval_path=args.eval, model=args.model, max_length=args.max_length, fix=args.fix,
+        chat_columns=ChatColumns.of(args),
     )
     if args.json:
         print(json.dumps(outcome, indent=2, default=str))
@@ -285,8 +383,16 @@ def cmd_plan(args) -> int:
     from engine.planner import describe, plan_without_training
 
     config = load(args.config, args.overrides)
+    if not isinstance(config, JobConfig):
+        raise ConfigError(f"A plan is made for a training job; '{config.kind}' jobs are started with the '{config.kind}' command.")
     preflight(config)
-    result = plan_without_training(config)
+    try:
+        result = plan_without_training(config)
+    except (ConfigError, DataError):
+        raise
+    except Exception as error:  # noqa: BLE001 - a bug in the planner is a sentence for the person, not a traceback
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        raise ConfigError(message("plan.crashed", detail=detail)[1]) from None
     print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else describe(result))
     return 0
 

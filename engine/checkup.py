@@ -11,6 +11,7 @@ again, so the window can show the new state at once.
 from __future__ import annotations
 
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,12 @@ from sqlite_utils import Database
 
 from engine import store
 from engine.config import ConfigError, config_type, help_for
+from engine.data.conversations import ChatColumns
 from engine.data.doctor import DATA_FIXES, OTHER, Report, apply_fix, examine
 from engine.data.errors import DataError
-from engine.data.formats import ReadOptions
+from engine.data.formats import ReadOptions, check_ordinary
 from engine.protocol import message
+from engine.quoting import shown
 from engine.tasks import task as task_named
 
 
@@ -44,16 +47,24 @@ def _record(db: Database, path: Path | str, **metadata: Any) -> int:
     return store.remember_dataset(db, path, **fields)
 
 
+def record_failure(db: Database, path: Path, sentence: str) -> None:
+    """Store that the check of ``path`` failed, with the sentence to show (e.g. its process died)."""
+    _record(db, path, status="failed", error=sentence, finished_at=time.time())
+
+
 def run_checkup(
     db: Database, home: Path, path: Path, task: str, *, options: ReadOptions | None = None, text_column: str = "",
     label_column: str = "", eval_path: Path | None = None, model: str = "", max_length: int | None = None, fix: str = "",
+    chat_columns: ChatColumns | None = None,
 ) -> dict[str, Any]:
     """Check (and with `fix`, clean) a dataset; returns what was stored. Never raises for bad data: the
     sentence is stored and returned under "error"."""
     path = Path(path).expanduser().resolve()
     outcome: dict[str, Any] = {"path": str(path)}
-    if not path.exists():  # nothing to remember about a file that is not there
-        outcome["error"] = str(DataError("file.missing", file=path.name))
+    try:  # nothing to remember about a file that is not there, or a pipe or device that never ends
+        check_ordinary(path)
+    except DataError as error:
+        outcome["error"] = str(error)
         return outcome
     _record(db, path, status="checking", started_at=time.time(), error="")
     try:
@@ -62,11 +73,13 @@ def run_checkup(
             return _raise_length(db, path, outcome)
         if fix:
             if fix not in DATA_FIXES:
-                raise ConfigError(f"'{fix}' is not a fix the doctor knows; use one of {', '.join(DATA_FIXES)}, raise_max_length.")
+                raise ConfigError(f"'{shown(fix)}' is not a fix the doctor knows; use one of {', '.join(DATA_FIXES)}, raise_max_length.")
             stored = dataset_row(db, path)
             previous = Report.from_dict(store_metadata(stored)["report"]) if stored and store_metadata(stored).get("report") else None
+            if previous and chat_columns and previous.chat_columns != chat_columns.to_dict():
+                previous = None  # checked with other columns than those chosen now
             before = previous or examine(path, task, options=options, text_column=text_column, label_column=label_column,
-                                         eval_path=eval_path or "")
+                                         eval_path=eval_path or "", chat_columns=chat_columns)
             cleaned = apply_fix(before, fix, home / "datasets")
             code = {"merge_rare": "doctor.relabelled", "as_read": "doctor.copied"}.get(fix, "doctor.fixed")
             sentence = message(code, rows=cleaned.rows, removed=cleaned.removed, changed=cleaned.changed,
@@ -77,7 +90,7 @@ def run_checkup(
             if fix == "drop_overlap":
                 eval_path = cleaned.path
             else:
-                path, options = cleaned.path, ReadOptions(format="jsonl")
+                path, options, chat_columns = cleaned.path, ReadOptions(format="jsonl"), None
                 text_column, label_column = before.text_column, before.label_column
                 eval_path = Path(before.eval_file) if before.eval_file else None
             model, max_length = model or before.model, max_length or before.max_length
@@ -87,13 +100,18 @@ def run_checkup(
             max_length = int(help_for(config_type(task))["max_length"]["default"])
         report = examine(path, task, options=options, text_column=text_column, label_column=label_column,
                          eval_path=eval_path or "", tokenizer=tokenizer, max_length=max_length if tokenizer else None,
-                         model=model)
+                         model=model, chat_columns=chat_columns)
         outcome["dataset_id"] = _record(db, path, status="checked", report=report.to_dict(), finished_at=time.time())
         outcome["report"] = report.to_dict()
         outcome["path"] = str(path)
     except (DataError, ConfigError) as error:
         _record(db, path, status="failed", error=str(error), finished_at=time.time())
         outcome["error"] = str(error)
+    except Exception as error:  # noqa: BLE001 - a bug here must reach the person as a sentence, never stop the window
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        sentence = message("doctor.crashed", detail=detail)[1]
+        _record(db, path, status="failed", error=sentence, detail=traceback.format_exc(), finished_at=time.time())
+        outcome["error"] = sentence
     return outcome
 
 

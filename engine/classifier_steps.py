@@ -3,6 +3,9 @@ evaluation): reading the examples, tokens, targets, batches, the loss and the sc
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -10,6 +13,7 @@ import torch.nn.functional as F
 from engine.config import ClassifyConfig
 from engine.data.classification import ClassificationData, load_classification
 from engine.data.splits import split_indices
+from engine.data.tokenizing import token_ids
 from engine.training import Job
 
 EVAL_BATCH = 64
@@ -35,6 +39,19 @@ def read_examples(job: Job, config: ClassifyConfig) -> tuple[ClassificationData,
     )
 
 
+def keep_held_out(job: Job, data: ClassificationData, texts: list[str], labels: list[list[str]]) -> Path:
+    """Save the examples the run checks itself on in its folder, in the training file's own columns, so
+    that the scores on them can be recomputed and shown (and nobody has to find a test file)."""
+    path = job.run_dir / "held_out.jsonl"
+    if not path.exists():  # a resumed run holds back the same rows
+        with path.open("w", encoding="utf-8") as out:
+            for text, names in zip(texts, labels):
+                label = names if data.multi_label else (names[0] if names else "")
+                out.write(json.dumps({data.text_column: text, data.label_column: label}, ensure_ascii=False) + "\n")
+        job.artifact("held_out", path, rows=len(texts))
+    return path
+
+
 def start_at_label_prior(model, labels: list[list[str]], index: dict[str, int], multi_label: bool) -> None:
     """Set the new head's bias to the log-odds of each category's share of the data, so training begins at
     "predict how common each category is" instead of spending its first epochs learning that rare
@@ -51,12 +68,12 @@ def start_at_label_prior(model, labels: list[list[str]], index: dict[str, int], 
 
 
 def tokenize_texts(job: Job, tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
-    full = tokenizer(texts, truncation=False)["input_ids"]
-    long = [ids for ids in full if len(ids) > max_length]
+    full, lengths = token_ids(tokenizer, texts)
+    long = [length for length in lengths if length > max_length]
     if long:
         job.event(
             "data.truncated", count=len(long), rows=len(texts), max_length=max_length,
-            tokens=sum(len(ids) - max_length for ids in long),
+            tokens=sum(length - max_length for length in long),
         )
     # Keep the final [SEP]-style token when cutting, as the tokenizer's own truncation would.
     return [ids if len(ids) <= max_length else ids[: max_length - 1] + ids[-1:] for ids in full]

@@ -19,10 +19,33 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from engine.protocol import JobKind, message
+from engine.quoting import shown
+
+#: The longest text any setting may hold (a system prompt is the longest anyone writes) and the largest
+#: config file read: past these it is no config a person wrote.
+MAX_TEXT_SETTING = 100_000
+MAX_CONFIG_BYTES = 2**20
+#: Whole-number settings: each has a ceiling well past any real run, so that a typo such as 1e308 or a
+#: seed of 2**70 is a sentence here rather than an overflow deep inside the training loop.
+LIMITS = {
+    "lora_rank": 1024, "lora_alpha": 8192, "batch_size": 65_536, "micro_batch_size": 65_536,
+    "max_length": 2**20, "max_steps": 10**8, "eval_every": 10**8, "early_stopping_patience": 10_000,
+    "seed": 2**32 - 1, "student_layers": 1000, "augment_copies": 20, "max_examples": 10**7,
+    "side_by_side": 1000, "max_new_tokens": 65_536, "run_id": 2**62,
+}
+MAX_EPOCHS = 10_000
+MAX_CHECKPOINT_MINUTES = 100_000
 
 
 class ConfigError(ValueError):
     """A setting a person has to change; the message is one plain sentence."""
+
+    def __init__(self, sentence: str = "") -> None:
+        # A sentence quotes what the person gave (a model name, a path); whatever that held, it stays one
+        # printable line of reasonable length.
+        if len(sentence) > 400 or not sentence.isprintable():
+            sentence = shown(sentence, 400)
+        super().__init__(sentence)
 
     @classmethod
     def said(cls, code: str, **values: object) -> ConfigError:
@@ -129,7 +152,9 @@ class JobConfig:
         _check(self.max_grad_norm > 0, "max_grad_norm", "more than 0", self.max_grad_norm)
         _check(self.eval_every >= 0, "eval_every", "0 or more", self.eval_every)
         _check(self.early_stopping_patience >= 0, "early_stopping_patience", "0 or more", self.early_stopping_patience)
-        _check(self.checkpoint_minutes > 0, "checkpoint_minutes", "more than 0", self.checkpoint_minutes)
+        _check(0 < self.checkpoint_minutes <= MAX_CHECKPOINT_MINUTES, "checkpoint_minutes", "more than 0", self.checkpoint_minutes)
+        _check(self.epochs is None or self.epochs <= MAX_EPOCHS, "epochs", f"at most {MAX_EPOCHS:,}", self.epochs)
+        _check(self.seed >= 0, "seed", "a whole number of 0 or more", self.seed)
         for f in fields(self):
             options = f.metadata.get("choices")
             if options and getattr(self, f.name) not in options:
@@ -163,6 +188,12 @@ class ChatConfig(JobConfig):
         {}, "Values for placeholders such as {{name}} in the examples, e.g. {\"name\": \"Ada\"}."
     )
     system_prompt: str = setting("", "A system message added to every conversation that has none.")
+    question_column: str = setting("", "A table's column with the questions (prompts). Empty: guessed from the data.")
+    answer_column: str = setting("", "A table's column with the answers to learn. Empty: guessed from the data.")
+    context_column: str = setting("", "A table's column with context or instructions for each answer (a system "
+                                  "message). Empty: guessed, or none.")
+    conversation_column: str = setting("", "A table's column with a conversation id: consecutive rows with the same "
+                                       "id are the turns of one conversation. Empty: guessed, or each row is one.")
     max_length: int | None = setting(
         512, "Longest conversation in tokens; longer ones are shortened (and counted). Empty: covers 99% of the data."
     )
@@ -284,7 +315,9 @@ class EvaluateConfig:
     model: str = setting("", "What to score: a run number, a model folder, or a catalog model such as 'demo:minilm'.")
     data: str = setting("", "The file of held-out examples, with the right answers.")
     task: str = setting("", "The task the model does (see `tunewright-engine example`). Empty: the run's task, or guessed from the model.")
-    max_examples: int = setting(200, "Score at most this many examples (the first ones in the file).")
+    max_examples: int = setting(200, "Chat models: answer at most this many examples (the first ones in the file; "
+                                "the results say how many of how many). A classifier scores every row.")
+    held_out: bool = setting(False, "The data is the examples the run held back from training (kept with the run).")
     side_by_side: int = setting(8, "Chat: how many answers to show next to the starting model's answers.")
     max_new_tokens: int = setting(64, "Chat: the longest answer generated, in tokens.")
     name: str = setting("", "A name for this evaluation, shown in the list of runs.")
@@ -325,15 +358,24 @@ def _check_task(name: str) -> None:
 
 def _check(ok: bool, name: str, expected: str, got: Any) -> None:
     if not ok:
-        raise ConfigError.said("config.must_be", name=name, expected=expected, value=repr(got))
+        raise ConfigError.said("config.must_be", name=name, expected=expected, value=shown(repr(got)))
+
+
+def _check_limits(config: Any) -> None:
+    """Every whole-number setting below its ceiling (LIMITS), and every text one below MAX_TEXT_SETTING."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if f.name in LIMITS and isinstance(value, int) and value > LIMITS[f.name]:
+            raise ConfigError.said("config.too_large", name=f.name, limit=LIMITS[f.name], value=shown(value))
+        if isinstance(value, str) and len(value) > MAX_TEXT_SETTING:
+            raise ConfigError.said("config.too_long", name=f.name, length=len(value))
 
 
 def config_type(kind: str) -> type[JobConfig]:
     known = config_types()
-    try:
+    if isinstance(kind, str) and kind in known:
         return known[kind]
-    except KeyError:
-        raise ConfigError.said("config.unknown_kind", kind=kind, kinds=", ".join(known)) from None
+    raise ConfigError.said("config.unknown_kind", kind=shown(kind), kinds=", ".join(known))
 
 
 def from_dict(values: dict[str, Any], kind: str | None = None) -> JobConfig:
@@ -345,28 +387,45 @@ def from_dict(values: dict[str, Any], kind: str | None = None) -> JobConfig:
     known = {f.name for f in fields(cls)}
     for name in values:
         if name not in known:
-            near = difflib.get_close_matches(name, known, n=1)
+            near = difflib.get_close_matches(name[:100], known, n=1)
             hint = message("config.did_you_mean", name=near[0])[1] if near else ""
-            raise ConfigError.said("config.unknown_setting", name=name, kind=kind, hint=hint)
+            raise ConfigError.said("config.unknown_setting", name=shown(name), kind=kind, hint=hint)
     hints = get_type_hints(cls)
-    return cls(**{name: _coerce(name, value, hints[name]) for name, value in values.items()})
+    config = cls(**{name: _coerce(name, value, hints[name]) for name, value in values.items()})
+    _check_limits(config)
+    return config
 
 
 def load(path: Path | str, overrides: list[str] = ()) -> JobConfig:
     """Read a config JSON file and apply `key=value` overrides (as from `--set`)."""
     path = Path(path)
+    name = shown(path.name)
     try:
-        values = json.loads(path.read_text(encoding="utf-8"))
+        if path.is_dir():
+            raise ConfigError.said("config.is_folder", file=name)
+        if path.exists() and not path.is_file():
+            raise ConfigError.said("config.not_a_file", file=name)
+        with path.open("rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError.said("config.file_too_large", file=name)
+        values = json.loads(raw.decode("utf-8-sig"))
     except FileNotFoundError:
-        raise ConfigError.said("config.no_file", path=path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError.said("config.not_json", file=path.name, error=error) from None
+        raise ConfigError.said("config.no_file", path=shown(path, 200)) from None
+    except OSError as error:
+        raise ConfigError.said("config.unreadable", file=name, reason=shown(error.strerror or error)) from None
+    except UnicodeDecodeError:
+        raise ConfigError.said("config.not_text", file=name) from None
+    except json.JSONDecodeError as error:
+        raise ConfigError.said("config.not_json", file=name, error=f"{error.msg} at line {error.lineno}, column {error.colno}") from None
+    except RecursionError:
+        raise ConfigError.said("config.too_deep", file=name) from None
     if not isinstance(values, dict):
-        raise ConfigError.said("config.not_an_object", file=path.name)
+        raise ConfigError.said("config.not_an_object", file=name)
     for override in overrides:
         key, sep, raw = override.partition("=")
         if not sep:
-            raise ConfigError.said("config.bad_override", override=override)
+            raise ConfigError.said("config.bad_override", override=shown(override))
         values[key.strip()] = _parse_raw(raw)
     return from_dict(values)
 
@@ -385,7 +444,7 @@ def _parse_raw(raw: str) -> Any:
     """`--set` values: JSON where it parses (numbers, true, {...}), else the plain string."""
     try:
         return json.loads(raw)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return raw
 
 
@@ -402,6 +461,10 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
                 return {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}[value.lower()]
             return bool(value)
         if text.startswith("int"):
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, int):
+                return value  # exact, however large; LIMITS says when it is too large
             number = float(value)
             if not number.is_integer():
                 raise ValueError
@@ -414,13 +477,16 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
         if text.startswith("dict"):
             if isinstance(value, str):
                 value = json.loads(value)
-            if not isinstance(value, dict):
+            if not isinstance(value, dict) or not all(isinstance(v, (str, int, float)) for v in value.values()):
                 raise ValueError
             return {str(k): str(v) for k, v in value.items()}
         if text.startswith("str"):
+            if isinstance(value, (list, dict, bool)):
+                raise ValueError
             return str(value)
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
-        kind = {"int": "a whole number", "float": "a number", "bool": "true or false", "dict": "a JSON object"}
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError, json.JSONDecodeError):
+        kind = {"int": "a whole number", "float": "a number", "bool": "true or false",
+                "dict": "a JSON object of names and texts", "str": "a text"}
         expected = next((v for k, v in kind.items() if text.startswith(k)), text)
-        raise ConfigError.said("config.must_be", name=name, expected=expected, value=repr(value)) from None
+        raise ConfigError.said("config.must_be", name=name, expected=expected, value=shown(repr(value))) from None
     return value

@@ -401,16 +401,22 @@ class TimeForecast:
     tokens: float
     flops_per_token: float
     sustained_flops: float
-    source: str
+    source: str  # how the speed was found, in an engineer's words (the detail)
+    place: str = "this computer"  # where it trains, in anyone's words
 
     def sentence(self) -> str:
-        return f"About {describe_duration(self.seconds)} ({self.tokens / 1e6:.2g} million tokens on {self.source})."
+        return f"About {describe_duration(self.seconds)} of training on {self.place}."
+
+    def detail(self) -> str:
+        """How the estimate was made, for those who ask (a tooltip, the CLI's plan)."""
+        return f"{self.tokens / 1e6:.2g} million tokens (word pieces) to process; {self.source}."
 
 
 def forecast_time(shape: ModelShape, method: str, tokens: float, seq_len: int, device_type: str, device_name: str = "") -> TimeForecast:
     per_token = flops_per_token(shape, method, seq_len)
     rate, source = sustained_flops(device_type, device_name)
-    return TimeForecast(tokens * per_token / rate, tokens, per_token, rate, source)
+    place = {"cuda": "the GPU", "mps": "the Mac's GPU"}.get(device_type, "this computer's processor")
+    return TimeForecast(tokens * per_token / rate, tokens, per_token, rate, source, place)
 
 
 def describe_duration(seconds: float) -> str:

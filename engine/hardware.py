@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import torch
 
+from engine.config import ConfigError
 from engine.protocol import message
 
 
@@ -126,6 +127,15 @@ def pick_device(requested: str = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            "The setting 'device' asks for an NVIDIA GPU ('cuda'), but this computer has none that PyTorch can "
+            "use; choose 'auto' or 'cpu'."
+        )
+    if requested == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError(
+            "The setting 'device' asks for an Apple GPU ('mps'), but this computer has none; choose 'auto' or 'cpu'."
+        )
     return torch.device(requested)
 
 

@@ -6,9 +6,9 @@ evaluated the model. Findings:
 
 - divergence: the loss became NaN or infinite, or jumped far above its best (fit rolls back to the last
   good checkpoint and continues with half the learning rate);
-- overfitting: the evaluation loss rises while the training loss falls (the best checkpoint is kept, and
-  early stopping ends the run or the event suggests stopping);
-- a plateau: the training loss no longer moves;
+- overfitting: the evaluation loss rises while the training loss falls and the evaluation score has stopped
+  improving (the best checkpoint is kept, and early stopping ends the run or the event suggests stopping);
+- a plateau: the training loss no longer moves, and neither does the evaluation score;
 - a run too short to learn: too few optimizer steps for the data;
 - an adapter that changed nothing: LoRA's B matrices still zero, or the evaluation loss where it started.
 """
@@ -29,6 +29,9 @@ PLATEAU_WINDOW = 50
 PLATEAU_CHANGE = 0.01
 # Fewer optimizer steps than this rarely teach a model anything.
 MIN_STEPS = 20
+# Advice about a run's course waits until the score it is judged by has not improved for this many evaluations:
+# a classifier's training loss can look flat, or its evaluation loss rise, while its F1 still climbs steeply.
+STALLED_EVALUATIONS = 2
 
 
 def divergence(losses: list[float]) -> str | None:
@@ -80,6 +83,15 @@ def plateau(losses: list[float], window: int = PLATEAU_WINDOW) -> tuple[float, f
     return None
 
 
+def score_stalled(scores: list[float], higher_is_better: bool, evaluations: int = STALLED_EVALUATIONS) -> bool:
+    """Whether the last `evaluations` scores are all no better than the best one before them."""
+    if len(scores) <= evaluations:
+        return False
+    earlier, recent = scores[:-evaluations], scores[-evaluations:]
+    best = max(earlier) if higher_is_better else min(earlier)
+    return all((v <= best) if higher_is_better else (v >= best) for v in recent)
+
+
 def too_short(total_steps: int) -> bool:
     return total_steps < MIN_STEPS
 
@@ -104,9 +116,13 @@ class Monitor:
     job: object  # engine.training.Job (its `event` method)
     total_steps: int
     rows: int = 0
+    metric: str = "eval_loss"  # the score that picks the best checkpoint
+    higher_is_better: bool = False
+    warmup_steps: int = 0  # the learning rate is still rising: no advice about the run's course yet
     train_steps: list[int] = field(default_factory=list)
     train_losses: list[float] = field(default_factory=list)
     eval_losses: list[float] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
     reported: set[str] = field(default_factory=set)
 
     def started(self) -> None:
@@ -120,8 +136,6 @@ class Monitor:
             self.train_losses.append(loss)
             if (problem := divergence(self.train_losses)) is not None:
                 return problem
-        if (flat := plateau(self.train_losses)) is not None:
-            self._once("health.plateau", window=PLATEAU_WINDOW, start=flat[0], end=flat[1])
         return None
 
     def rolled_back(self, to_step: int) -> None:
@@ -130,10 +144,16 @@ class Monitor:
         del self.train_steps[keep:], self.train_losses[keep:]
 
     def evaluated(self, step: int, results: dict[str, float], model: torch.nn.Module, best_step: int, early_stopping: bool) -> None:
+        if self.metric in results and math.isfinite(results[self.metric]):
+            self.scores.append(results[self.metric])
         if "eval_loss" not in results or not math.isfinite(results["eval_loss"]):
             return
         self.eval_losses.append(results["eval_loss"])
-        if (rise := overfitting(self.train_losses, self.eval_losses)) is not None:
+        # Advice on the run's course only once warm-up is over and the score it is judged by has stalled.
+        advise = step > self.warmup_steps and score_stalled(self.scores, self.higher_is_better)
+        if advise and (flat := plateau(self.train_losses)) is not None:
+            self._once("health.plateau", window=PLATEAU_WINDOW, start=flat[0], end=flat[1])
+        if advise and (rise := overfitting(self.train_losses, self.eval_losses)) is not None:
             action = (
                 "training stops early if it does not improve again." if early_stopping
                 else "you can stop the run now without losing anything."

@@ -38,6 +38,12 @@ def load_chat_model(db: Database, run_id: int | None, *, base: str = "", home: P
     return model.eval(), load_tokenizer(type(source)(source.ref, model_dir, source.title)), config.system_prompt
 
 
+#: Small models fall into loops ("yes; yes; yes; ..."). A mild penalty on tokens already used (1.1, the
+#: default of llama.cpp and Ollama) and never the same six tokens twice in a row of text: enough to break a
+#: loop, too little to bend the wording of a good answer (a real sentence rarely repeats six tokens).
+REPETITION_GUARD = {"repetition_penalty": 1.1, "no_repeat_ngram_size": 6}
+
+
 def answer(model, tokenizer, prompt: str, *, system_prompt: str = "", max_new_tokens: int = 60) -> str:
     """The model's greedy answer to one user message (greedy: the same answer every time)."""
     turns = with_system_prompt([Turn("user", prompt, train=False)], system_prompt)
@@ -45,7 +51,7 @@ def answer(model, tokenizer, prompt: str, *, system_prompt: str = "", max_new_to
     with torch.no_grad():
         out = model.generate(
             input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens, do_sample=False,
-            pad_token_id=tokenizer.pad_token_id,
+            pad_token_id=tokenizer.pad_token_id, **REPETITION_GUARD,
         )
     return tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).strip()
 

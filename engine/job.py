@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
-import torch
 
 from engine import jobs, store
 from engine.config import ConfigError, from_dict
 from engine.data.errors import DataError
-from engine.hardware import pick_device, pick_dtype
-from engine.protocol import FINISHED, Status
+from engine.protocol import FINISHED, Status, message
 from engine.tasks import TASKS
-from engine.training import Controls, DiskFull, Job
+
+# torch and everything that imports it are imported in `run_job`, after its signal handlers are in place:
+# the import takes seconds, and a cancel sent meanwhile must not end the process without a word.
 
 
 def recipe_for(kind: str):
@@ -45,41 +47,40 @@ def recipe_for(kind: str):
 
 def run_job(run_id: int, home: Path | None = None) -> Status:
     home = home or store.default_home()
+    store.PATIENCE_SECONDS = JOB_PATIENCE_SECONDS
     db = store.open_db(store.database_path(home))
-    run = store.get_run(db, run_id)
-    controls = Controls(db, run_id)  # before anything slow, so an early cancel is not lost
+    controls = jobs.Controls(db, run_id)  # before anything slow, so an early cancel is not lost
     if hasattr(signal, "SIGXFSZ"):
         # A file-size limit then fails the write with EFBIG, which ends as a sentence, instead of killing
         # the process without a word.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    store.update_run(
-        db, run_id, status=Status.PREPARING, pid=os.getpid(),
-        pid_started=psutil.Process().create_time(), error=None, error_detail=None,
-    )
+    if not jobs.take_lease(db, run_id, os.getpid(), psutil.Process().create_time(), over=(os.getppid(),)):
+        print(f"Run {run_id} is already being worked on by another process; this one leaves it to that one.", flush=True)
+        return Status(store.get_run(db, run_id)["status"])
+    run = store.get_run(db, run_id)
+    store.update_run(db, run_id, error=None, error_detail=None)
+
+    from engine.hardware import pick_device, pick_dtype
+    from engine.training import Job, saved_checkpoint_step
+
+    folder = Path(run["run_dir"] or jobs.run_dir(home, run_id))
     try:
         config = from_dict(run["config"])
         device = pick_device(config.device)
         job = Job(
-            db=db, run_id=run_id, config=config, run_dir=Path(run["run_dir"] or jobs.run_dir(home, run_id)),
+            db=db, run_id=run_id, config=config, run_dir=folder,
             home=home, device=device, dtype=pick_dtype(device, config.precision), controls=controls,
         )
         store.private_folder(job.run_dir)
         outcome = recipe_for(config.kind)(job)
-    except (ConfigError, DataError) as problem:
-        _fail(db, run_id, str(problem), traceback.format_exc())
-        outcome = Status.FAILED
-    except DiskFull as full:
-        _fail(db, run_id, str(full), traceback.format_exc())
-        outcome = Status.FAILED
-    except torch.OutOfMemoryError:
-        _fail(
-            db, run_id,
-            "The model and batch did not fit in the GPU's memory. Try a smaller batch size or length limit, or LoRA.",
-            traceback.format_exc(),
-        )
-        outcome = Status.FAILED
+    except store.DatabaseBusy:
+        # The files hold the last checkpoint; the steps since are redone on resume. Said once it can be.
+        step = saved_checkpoint_step(folder) or 0
+        _when_possible(lambda: _paused_by_busy_database(db, run_id, step))
+        outcome = Status.PAUSED
     except Exception as error:  # noqa: BLE001 - every failure must end as a status a person can read
-        _fail(db, run_id, f"An unexpected error stopped training ({type(error).__name__}: {error}).", traceback.format_exc())
+        reason, detail = _reason(error, home, saved_checkpoint_step(folder)), traceback.format_exc()
+        _when_possible(lambda: _fail(db, run_id, reason, detail))
         outcome = Status.FAILED
     else:
         finished = {"finished_at": time.time()} if outcome in FINISHED else {}
@@ -87,6 +88,62 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
         store.update_run(db, run_id, status=outcome, pid=None, request=None, **finished, **done)
     jobs.start_next(db, home=home)
     return outcome
+
+
+# A job waits this long for another program to let go of the database before it stops, paused.
+JOB_PATIENCE_SECONDS = 120.0
+# Its last words (failed, paused) are retried this long: a full disk may be freed, a held database let go.
+LAST_WORDS_SECONDS = 3600.0
+
+
+def _reason(error: Exception, home: Path, checkpoint_step: int | None) -> str:
+    """The sentence a person reads for what stopped the job."""
+    import torch
+
+    from engine.training import DiskFull
+
+    if isinstance(error, (ConfigError, DataError, DiskFull)):
+        return str(error)
+    if isinstance(error, torch.OutOfMemoryError):
+        return "The model and batch did not fit in the GPU's memory. Try a smaller batch size or length limit, or LoRA."
+    if _database_full(error):
+        if checkpoint_step is None:
+            return message("disk.full_database_first", folder=home)[1]
+        return message("disk.full_database", folder=home, step=checkpoint_step)[1]
+    return f"An unexpected error stopped training ({type(error).__name__}: {error})."
+
+
+def _database_full(error: BaseException) -> bool:
+    """SQLite could not write for lack of room: SQLITE_FULL for a full disk (ENOSPC); a file-size limit or
+    quota (EFBIG, EDQUOT) reaches it as a failed write."""
+    return isinstance(error, sqlite3.OperationalError) and getattr(error, "sqlite_errorname", "") in ("SQLITE_FULL", "SQLITE_IOERR_WRITE")
+
+
+def _when_possible(write: Callable[[], None]) -> None:
+    """Write how the run ended, retrying while the disk is full or another program holds the database;
+    meanwhile the sentence is in engine.log. Given up after `LAST_WORDS_SECONDS` (the run then shows as
+    interrupted, and resumes from its last checkpoint)."""
+    started, pause = time.monotonic(), 1.0
+    while True:
+        try:
+            write()
+            return
+        except (store.DatabaseBusy, sqlite3.OperationalError) as error:
+            if not (isinstance(error, store.DatabaseBusy) or _database_full(error) or store.is_busy(error)):
+                raise
+            if time.monotonic() - started > LAST_WORDS_SECONDS:
+                raise
+            try:
+                print(f"Waiting to record how the run ended: {error}", flush=True)
+            except OSError:
+                pass  # the log is on the same full disk
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
+
+
+def _paused_by_busy_database(db, run_id: int, step: int) -> None:
+    store.update_run(db, run_id, status=Status.PAUSED, pid=None, request=None, checkpoint_step=step)
+    store.add_event(db, run_id, "run.paused_database_busy", step=step, seconds=round(JOB_PATIENCE_SECONDS))
 
 
 def _fail(db, run_id: int, reason: str, detail: str) -> None:

@@ -28,6 +28,32 @@ PAUSE_SIGNAL = getattr(signal, "SIGUSR1", None)  # absent on Windows: the job al
 CANCEL_SIGNAL = signal.SIGTERM
 
 
+class Controls:
+    """Pause and cancel requests, in the job process: a signal sets a flag at once; the run row's `request`
+    column is also read, at most once a second, for platforms without signals. Made first thing in a job
+    process, before torch is imported, so a cancel that arrives while it prepares is not lost."""
+
+    def __init__(self, db: Database, run_id: int) -> None:
+        self.db, self.run_id = db, run_id
+        self._flag: str | None = None
+        self._checked = 0.0
+        if PAUSE_SIGNAL is not None:
+            signal.signal(PAUSE_SIGNAL, lambda *_: self._set("pause"))
+        signal.signal(CANCEL_SIGNAL, lambda *_: self._set("cancel"))
+        signal.signal(signal.SIGINT, lambda *_: self._set("cancel"))
+
+    def _set(self, what: str) -> None:
+        if self._flag != "cancel":  # cancel wins over pause
+            self._flag = what
+
+    def requested(self) -> str | None:
+        now = time.monotonic()
+        if self._flag is None and now - self._checked > 1.0:
+            self._checked = now
+            self._flag = store.get_run(self.db, self.run_id)["request"] or None
+        return self._flag
+
+
 class JobError(RuntimeError):
     """Something asked of a run that cannot be done in its state; the message is one plain sentence."""
 
@@ -88,8 +114,9 @@ def launch(db: Database, run_id: int, *, home: Path) -> int:
             engine_command(run_id), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             env=engine_env(home), **detached(),
         )
-    started = psutil.Process(process.pid).create_time()
-    store.update_run(db, run_id, status=Status.PREPARING, pid=process.pid, pid_started=started, request=None)
+    # Its own pid is written by the job itself when it takes the run (`take_lease`); this only hands the run
+    # from the launcher to its child early, so no `reconcile` meanwhile finds the launcher gone.
+    take_lease(db, run_id, process.pid, psutil.Process(process.pid).create_time(), over=(os.getpid(),))
     return process.pid
 
 
@@ -111,22 +138,40 @@ def start_next(db: Database, *, home: Path) -> int | None:
     if training_now(db):
         return None
     queued = list(db["runs"].rows_where("status = ?", [str(Status.QUEUED)], order_by="id", limit=1))
-    if not queued or not _claim(db, queued[0]["id"]):
+    if not queued or not claim(db, queued[0]["id"]):
         return None
     launch(db, queued[0]["id"], home=home)
     return queued[0]["id"]
 
 
-def _claim(db: Database, run_id: int) -> bool:
-    """Take a queued run for launching, atomically: a finishing job and the window (or a resume) may both
-    find it queued at once, and only one of them may start a process for it. Until `launch` records the
-    job's own pid, the run carries the claimer's, so no `reconcile` takes it for dead meanwhile."""
+@store.patient
+def claim(db: Database, run_id: int) -> bool:
+    """Take a queued run for starting, atomically: a finishing job and the window (or a resume, or a `run`
+    in a shell) may all find it queued at once, and only one of them may start a process for it. Until the
+    job takes the run itself, the run carries the claimer's pid, so no `reconcile` takes it for dead."""
     with db.conn:
         claimed = db.conn.execute(
             "UPDATE runs SET status = ?, pid = ?, pid_started = ?, updated_at = ? WHERE id = ? AND status = ?",
             [str(Status.PREPARING), os.getpid(), psutil.Process().create_time(), time.time(), run_id, str(Status.QUEUED)],
         )
     return claimed.rowcount == 1
+
+
+@store.patient
+def take_lease(db: Database, run_id: int, pid: int, started: float, *, over: tuple[int, ...] = ()) -> bool:
+    """Make `pid` the one live process of a run, in one transaction: only when the run has no live process,
+    or it is `pid` itself or one of `over` (the launcher handing the run to its child). False: another
+    process works on it, and the caller must leave it alone. The run is `preparing` from here."""
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")  # no other process reads the holder between this check and the write
+        holder, holder_started = db.conn.execute("SELECT pid, pid_started FROM runs WHERE id = ?", [run_id]).fetchone()
+        if holder and holder != pid and holder not in over and _alive(holder, holder_started):
+            return False
+        db.conn.execute(
+            "UPDATE runs SET status = ?, pid = ?, pid_started = ?, updated_at = ? WHERE id = ?",
+            [str(Status.PREPARING), pid, started, time.time(), run_id],
+        )
+    return True
 
 
 def pause(db: Database, run_id: int) -> None:
@@ -157,10 +202,16 @@ def _request(db: Database, run_id: int, what: str, signum: int | None) -> None:
 def resume(db: Database, run_id: int, *, home: Path) -> None:
     """Continue a paused, interrupted, failed or cancelled run from its last checkpoint."""
     reconcile(db)
-    run = store.get_run(db, run_id)
-    if run["status"] not in RESUMABLE:
+    resumable = sorted(str(status) for status in RESUMABLE)
+    with db.conn:  # only the first of several resumes at once finds it stopped, and queues it
+        queued = db.conn.execute(
+            f"""UPDATE runs SET status = ?, request = NULL, error = NULL, error_detail = NULL, finished_at = NULL,
+                updated_at = ? WHERE id = ? AND status IN ({", ".join("?" * len(resumable))})""",
+            [str(Status.QUEUED), time.time(), run_id, *resumable],
+        ).rowcount
+    if not queued:
+        run = store.get_run(db, run_id)
         raise JobError(f"Run {run_id} is {run['status']}; only a paused or stopped run can be resumed.")
-    store.update_run(db, run_id, status=Status.QUEUED, request=None, error=None, error_detail=None, finished_at=None)
     started = start_next(db, home=home) == run_id
     # A job finishing just now may have started it from the queue instead: that is as good.
     if not started and store.get_run(db, run_id)["status"] == Status.QUEUED:
@@ -171,10 +222,18 @@ def reconcile(db: Database) -> list[int]:
     """Mark as interrupted every live run whose process is gone; returns their ids."""
     interrupted = []
     for run in db["runs"].rows_where("status IN (?, ?)", [str(s) for s in LIVE]):
-        if not _alive(run["pid"], run["pid_started"]):
+        if _alive(run["pid"], run["pid_started"]):
+            continue
+        try:
+            if run["request"] == "cancel":  # it was asked to stop, and stopped before it could say so
+                store.update_run(db, run["id"], status=Status.CANCELLED, pid=None, request=None, finished_at=time.time())
+                store.add_event(db, run["id"], "run.cancelled", step=run["checkpoint_step"] or 0)
+                continue
             store.update_run(db, run["id"], status=Status.INTERRUPTED, pid=None)
             store.add_event(db, run["id"], "run.interrupted", step=run["checkpoint_step"] or 0)
-            interrupted.append(run["id"])
+        except store.DatabaseBusy:
+            break  # another program holds the database: whoever looks next marks it; reading goes on
+        interrupted.append(run["id"])
     return interrupted
 
 

@@ -101,7 +101,7 @@ class Plan:
             "config": self.config.to_dict(),
             "decisions": [asdict(d) for d in self.decisions],
             "memory": self.memory.to_dict() if self.memory else None,
-            "time": asdict(self.time) | {"sentence": self.time.sentence()} if self.time else None,
+            "time": asdict(self.time) | {"sentence": self.time.sentence(), "detail": self.time.detail()} if self.time else None,
             "steps": self.steps,
         }
 
@@ -181,8 +181,8 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
         ))
     if config.gradient_checkpointing == "auto":
         decide("gradient_checkpointing", "on" if checkpointing else "off", (
-            "Gradient checkpointing on: the model only fits by recomputing parts of it during the backward pass (about a third slower)."
-            if checkpointing else "Gradient checkpointing off: it is not needed to fit in memory, so training runs at full speed."
+            "Memory saving on: the model only fits by working parts of it out again when it learns from each batch, instead of keeping them (about a third slower)."
+            if checkpointing else "Memory saving off: the model fits in memory without it, so training runs at full speed."
         ))
     if can_forecast:
         result.memory = memory(method, config.micro_batch_size, config.gradient_checkpointing == "on")
@@ -328,10 +328,11 @@ def describe_memory(forecast: MemoryForecast) -> str:
 def plan_without_training(config: JobConfig) -> Plan:
     """The plan a run of `config` would start with: reads the data and the model's config and tokenizer,
     never the weights."""
-    from engine.hardware import probe
+    from engine.hardware import pick_device, probe
     from engine.models.catalog import resolve
     from engine.models.tokenizers import load_tokenizer
 
+    pick_device(config.device)  # a device this computer does not have is refused here, as a run would be
     source = resolve(config.model, allow_unsafe=config.allow_unsafe_weights)
     shape = load_shape(source.path, source.gguf_file)
     tokenizer = load_tokenizer(source, allow_unsafe=config.allow_unsafe_weights)
@@ -350,5 +351,5 @@ def describe(result: Plan) -> str:
     if result.memory is not None:
         lines.append(f"- Memory: {describe_memory(result.memory)}")
     if result.time is not None:
-        lines.append(f"- Time: {result.time.sentence()}")
+        lines.append(f"- Time: {result.time.sentence()} ({result.time.detail()})")
     return "\n".join(lines)

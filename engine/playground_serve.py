@@ -27,6 +27,7 @@ from engine.data.chat import tokenize_prompt
 from engine.data.conversations import Turn
 from engine.export.job import RunModel, load_run_model
 from engine.hardware import pick_device
+from engine.inference import REPETITION_GUARD
 from engine.models.loading import load_causal_lm
 from engine.protocol import message
 from engine.tasks import task as task_named
@@ -131,7 +132,7 @@ def answer_chat(db: Database, loaded: Loaded, request: dict[str, Any], ended: th
                 model.generate(
                     input_ids=input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer,
                     max_new_tokens=int(settings["max_new_tokens"]), stopping_criteria=StoppingCriteriaList([counter]),
-                    pad_token_id=tokenizer.pad_token_id, **sampling,
+                    pad_token_id=tokenizer.pad_token_id, **sampling, **REPETITION_GUARD,
                 )
         except BaseException as error:  # noqa: BLE001 - handed to the serving thread, which words it
             failure.append(error)

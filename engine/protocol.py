@@ -145,6 +145,16 @@ def message(code: str, **values: object) -> tuple[Level, str]:
     return declared.level, declared.format(**values)
 MESSAGES["plan.learning_rate"] = Message(Level.INFO, "{reason}")
 MESSAGES["plan.method"] = Message(Level.INFO, "{reason}")
+MESSAGES["wizard.step_failed"] = Message(
+    Level.ERROR,
+    "This step met a problem it did not expect, so it cannot go on as it is: choose other data or another "
+    "model, or go back a step and come again. Detail for a bug report: {detail}",
+)
+MESSAGES["plan.crashed"] = Message(
+    Level.ERROR,
+    "The plan could not be made: the engine met a problem it did not expect. Change a setting or choose other "
+    "data and try again. Detail for a bug report: {detail}",
+)
 
 
 # ---------------------------------------------------------------- the data doctor (data helper)
@@ -175,14 +185,34 @@ MESSAGES.update({
         "examples, or merge them into one category.",
     ),
     "doctor.unevaluable_classes": Message(
+        Level.ERROR,
+        "Categories with a single example, too few to learn from and none to keep aside to check whether "
+        "the model learned them: {names}. Add examples of them, or leave them out.",
+    ),
+    "doctor.one_class": Message(
+        Level.ERROR,
+        "Every usable row has the same category, '{name}' (column '{column}'): a model cannot learn to tell "
+        "categories apart from one. Choose the column that holds the categories, or a file with at least two.",
+    ),
+    "doctor.check_failed": Message(
         Level.WARNING,
-        "Categories with a single example, which cannot be kept aside to check whether the model learned "
-        "them: {names}.",
+        "One of the doctor's checks ({check}) could not be done, so its problems may go unreported; the "
+        "other checks are below. Detail for a bug report: {detail}",
+    ),
+    "doctor.crashed": Message(
+        Level.ERROR,
+        "The data doctor could not read this file through. Choose another file, or check this one's format "
+        "and columns above. Detail for a bug report: {detail}",
     ),
     "doctor.imbalance": Message(
         Level.ADVICE,
         "The categories are very uneven: '{largest}' has {ratio} times as many examples as '{smallest}'. "
         "The model will lean towards the common ones; more examples of the rare ones help most.",
+    ),
+    "doctor.nothing_usable": Message(
+        Level.ERROR,
+        "None of the {count} rows has both a text (column '{text}') and a label (column '{label}'). Choose "
+        "the columns that hold them above, and check whether the first row holds the column names.",
     ),
     "doctor.too_little": Message(
         Level.WARNING,
@@ -199,6 +229,12 @@ MESSAGES.update({
         "Examples longer than {max_length} tokens (word pieces), the most this model reads: {count} of "
         "{rows}. {tokens} tokens in all would be cut off; shorten them, or choose a model that reads longer texts.",
     ),
+    "doctor.very_long": Message(
+        Level.WARNING,
+        "Examples of more than {words:,} words: {count}; the longest has {longest:,}. A model reads a few "
+        "thousand words of an example at most (most, a few hundred), so the rest of these would be cut off "
+        "unread. If their ends matter, split them into shorter examples.",
+    ),
     "doctor.no_answer_left": Message(
         Level.WARNING,
         "Conversations that would lose their whole answer when cut to {max_length} tokens: {count}. "
@@ -214,12 +250,25 @@ MESSAGES.update({
         "{count} conversations use the placeholders {names}, which the run fills in: give their values in its "
         "'template_values' setting (for example your assistant's name), or training stops at the first.",
     ),
+    "doctor.mixed_encoding": Message(
+        Level.WARNING,
+        "{count} lines of this file are in the Windows-1252 encoding and the rest in UTF-8, as when files from "
+        "two programs are pasted together; each line was read as what it is. Check that accented letters look "
+        "right, and save the file as UTF-8 to be sure.",
+    ),
+    "doctor.not_categories": Message(
+        Level.WARNING,
+        "The column '{column}' has {count} different values among {rows} rows ({per} rows each on average): "
+        "these look like names or ids, not categories to learn. Choose the column that holds the categories.",
+    ),
     "doctor.all_good": Message(Level.INFO, "No problems found in {count} {what}."),
     # The one-click fixes, as their buttons say them
     "fix.drop_empty": Message(Level.INFO, "Drop the empty rows"),
     "fix.drop_duplicates": Message(Level.INFO, "Drop the repeats"),
     "fix.drop_conflicts": Message(Level.INFO, "Drop the conflicting rows"),
     "fix.merge_rare": Message(Level.INFO, "Merge rare categories into '{other}'"),
+    "fix.drop_lonely": Message(Level.INFO, "Leave those categories out"),
+    "fix.drop_rare": Message(Level.INFO, "Leave out the rare categories' rows"),
     "fix.drop_overlap": Message(Level.INFO, "Take them out of the evaluation data"),
     "fix.raise_max_length": Message(Level.INFO, "Raise the length limit to {value}"),
     "fix.as_read": Message(Level.INFO, "Save the rows as read here"),
@@ -323,6 +372,47 @@ MESSAGES["disk.full_first"] = Message(
     "There is not enough disk space to save {what} in {folder}: free some space and resume; "
     "no checkpoint had been saved yet, so training starts again from the beginning.",
 )
+# Reliability: another program holding the database.
+MESSAGES["database.busy"] = Message(
+    Level.ERROR,
+    "Another program has kept Tunewright's database busy for {seconds} seconds (perhaps a backup or a database "
+    "viewer), so nothing could be saved to it. Close that program and try again.",
+)
+MESSAGES["run.paused_database_busy"] = Message(
+    Level.WARNING,
+    "Paused at step {step}, the last checkpoint, because another program kept Tunewright's database busy for "
+    "over {seconds} seconds (perhaps a backup or a database viewer). Resume whenever you like.",
+)
+MESSAGES["disk.full_database"] = Message(
+    Level.ERROR,
+    "There is not enough disk space to record training's progress in {folder}: free some space and resume; "
+    "the last checkpoint (step {step}) is intact.",
+)
+MESSAGES["disk.full_database_first"] = Message(
+    Level.ERROR,
+    "There is not enough disk space to record training's progress in {folder}: free some space and resume; "
+    "no checkpoint had been saved yet, so training starts again from the beginning.",
+)
+# Reliability: a checkpoint that cannot be read is passed over, and the user is told for what.
+#: What was wrong with a checkpoint, said inside the sentences below as {what}.
+CHECKPOINT_PROBLEMS = {
+    "damaged": "its file {file} is damaged",
+    "missing": "its file {file} is missing",
+    "gone": "its files are gone",
+}
+MESSAGES["checkpoint.used_previous"] = Message(
+    Level.WARNING,
+    "The last checkpoint could not be used ({what}), so training picked up from the one before it, at step {step}.",
+)
+MESSAGES["checkpoint.used_best"] = Message(
+    Level.WARNING,
+    "No checkpoint could be used ({what}), so training picked up from the best model so far, at step {step}; "
+    "only the optimizer's running averages start afresh.",
+)
+MESSAGES["checkpoint.fresh_start"] = Message(
+    Level.WARNING,
+    "No checkpoint and no best model so far could be used ({what}), so training starts again from the beginning.",
+)
 # Speed (issue 4): packing, compiling
 MESSAGES["plan.packing"] = Message(
     Level.INFO,
@@ -409,6 +499,14 @@ for _code, _text in {
     "config.not_json": "{file} is not a valid JSON config file ({error}).",
     "config.not_an_object": "{file} must hold one JSON object of settings.",
     "config.bad_override": "'{override}' should be written as setting=value.",
+    "config.too_large": "The setting '{name}' must be at most {limit:,} (it is {value}); no run needs more.",
+    "config.too_long": "The setting '{name}' holds {length:,} characters, far more than any setting needs.",
+    "config.is_folder": "{file} is a folder; give the config file inside it (a .json file).",
+    "config.not_a_file": "{file} is not a file (it may be a pipe or a device); give a .json config file.",
+    "config.file_too_large": "{file} is larger than 1 MB, far more than a config file holds.",
+    "config.unreadable": "The config file {file} could not be read ({reason}).",
+    "config.not_text": "{file} is not a text file; a config is JSON text saved as UTF-8.",
+    "config.too_deep": "{file} nests lists or groups too deeply to be a config file.",
 }.items():
     MESSAGES[_code] = Message(Level.ERROR, _text)
 MESSAGES["export.format_unfit"] = Message(
@@ -485,6 +583,11 @@ MESSAGES["distill.report_plain"] = Message(
 )
 # ---- Playground (issue 7): engine/playground.py, engine/playground_serve.py, gui/pages/playground.py
 MESSAGES["playground.loading"] = Message(Level.INFO, "Loading the model of {run}; the first answer comes once it is in memory.")
+MESSAGES["playground.makes_things_up"] = Message(
+    Level.ADVICE,
+    "A chat model writes what sounds likely, not what it knows: small ones often invent names, facts and "
+    "figures, and say them confidently. Check anything that matters before you rely on it.",
+)
 MESSAGES["playground.ready"] = Message(Level.INFO, "The model is loaded and ready.")
 MESSAGES["playground.idle"] = Message(
     Level.INFO,
@@ -555,3 +658,48 @@ MESSAGES["distill.augmented"] = Message(
     "altered copies of them (some words dropped, swapped or joined with another example's), so it sees many "
     "more examples of what the teacher knows.",
 )
+# ---- The command line: what it says when something outside the data or the config stops a command
+MESSAGES.update({
+    "cli.database_damaged": Message(
+        Level.ERROR,
+        "The list of runs in {path} is damaged and cannot be read ({detail}). Your run folders are untouched; "
+        "restoring tunewright.db from a backup brings the list back.",
+    ),
+    "cli.database_busy": Message(
+        Level.ERROR, "Another program is holding the list of runs in {path}; close it (or wait for it) and try again."
+    ),
+    "cli.read_only": Message(
+        Level.ERROR,
+        "Tunewright may not change {path} ({detail}), so this could not be done; check that you may write "
+        "there, or set TUNEWRIGHT_HOME to a folder you may write in.",
+    ),
+    "cli.no_run": Message(Level.ERROR, "There is no run {run}."),
+    "evaluate.several_labels": Message(
+        Level.ERROR,
+        "{model} gives each text one category, but {file} gives several categories to some texts, so it cannot "
+        "be scored on that file; choose a file with one category per text.",
+    ),
+    "model.damaged": Message(
+        Level.ERROR,
+        "The model of run {run} could not be loaded: its files in {folder} may be damaged or incomplete "
+        "({detail}). Train it again, or resume it from its last checkpoint.",
+    ),
+    "cli.unexpected": Message(
+        Level.ERROR,
+        "Something went wrong inside Tunewright ({what}); nothing you made was changed. The details for a bug "
+        "report are in {log}.",
+    ),
+})
+
+
+# ---------------------------------------------------------------- settings, as the window names them
+# Only the settings whose own names are engineers' words; the others read well as they are ("Learning rate").
+MESSAGES.update({
+    "setting.micro_batch_size": Message(Level.INFO, "Examples at a time"),
+    "setting.gradient_checkpointing": Message(Level.INFO, "Memory saving"),
+    "setting.max_length": Message(Level.INFO, "Length limit"),
+    "setting.max_grad_norm": Message(Level.INFO, "Largest single change"),
+    "setting.warmup_fraction": Message(Level.INFO, "Warm-up share"),
+    "setting.eval_every": Message(Level.INFO, "Check every (steps)"),
+    "setting.lora_rank": Message(Level.INFO, "Adapter size"),
+})

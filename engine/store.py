@@ -10,8 +10,10 @@ applied one.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -173,9 +175,82 @@ def _now() -> float:
     return time.time()
 
 
+# ---------------------------------------------------------------- another program holding the database
+
+
+#: How long a write waits, retrying, for another program (a backup, a database viewer) to let go of the
+#: database before giving up with `DatabaseBusy`. Job processes wait longer than the window.
+PATIENCE_SECONDS = 30.0
+
+
+class DatabaseBusy(Exception):
+    """Another program held the database for longer than this process could wait; one plain sentence."""
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(message("database.busy", seconds=round(waited))[1])
+
+
+def is_busy(error: BaseException) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in str(error) or "busy" in str(error))
+
+
+def patient(write):
+    """Retry a write while the database is locked by another program (each try itself waits up to the
+    busy timeout), with growing pauses in between, for up to `PATIENCE_SECONDS`."""
+
+    @functools.wraps(write)
+    def writing(*args, **kwargs):
+        started, pause = time.monotonic(), 0.05
+        while True:
+            try:
+                return write(*args, **kwargs)
+            except sqlite3.OperationalError as error:
+                waited = time.monotonic() - started
+                if not is_busy(error):
+                    raise
+                if waited >= PATIENCE_SECONDS:
+                    raise DatabaseBusy(waited) from error
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
+    return writing
+
+
+# ---------------------------------------------------------------- paths inside the data folder
+
+
+def home_of(db: Database) -> Path | None:
+    """The data folder a database lives in (None in memory)."""
+    for _, name, file in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return Path(file).parent if file else None
+    return None
+
+
+def stored_path(db: Database, path: Path | str) -> str:
+    """A path inside the data folder is stored relative to it, so the folder can be moved or restored
+    elsewhere with its runs; one outside is stored as it is."""
+    home = home_of(db)
+    path = Path(path).absolute()
+    if home is not None:
+        for inside, folder in ((path, home.absolute()), (path.resolve(), home.resolve())):
+            if inside.is_relative_to(folder):
+                return inside.relative_to(folder).as_posix()
+    return str(path)
+
+
+def full_path(db: Database, stored: str | None) -> str | None:
+    """The path a stored one names now, wherever the data folder is."""
+    home = home_of(db)
+    if not stored or home is None or Path(stored).is_absolute():
+        return stored
+    return str(home / stored)
+
+
 # ---------------------------------------------------------------- runs
 
 
+@patient
 def create_run(
     db: Database,
     *,
@@ -202,25 +277,31 @@ def create_run(
 
 
 def get_run(db: Database, run_id: int) -> dict[str, Any]:
-    """The run's row, with `config` decoded. Raises KeyError for an unknown run."""
+    """The run's row, with `config` decoded and `run_dir` a full path. Raises KeyError for an unknown run."""
     rows = list(db["runs"].rows_where("id = ?", [run_id]))
     if not rows:
         raise KeyError(run_id)
-    run = rows[0]
-    run["config"] = json.loads(run["config"])
-    return run
+    return _run_row(home_of(db), rows[0])
 
 
 def list_runs(db: Database, *, limit: int | None = None) -> list[dict[str, Any]]:
-    runs = list(db["runs"].rows_where(order_by="id desc", limit=limit))
-    for run in runs:
-        run["config"] = json.loads(run["config"])
-    return runs
+    home = home_of(db)
+    return [_run_row(home, run) for run in db["runs"].rows_where(order_by="id desc", limit=limit)]
 
 
+def _run_row(home: Path | None, run: dict[str, Any]) -> dict[str, Any]:
+    run["config"] = json.loads(run["config"])
+    if run["run_dir"] and home is not None and not Path(run["run_dir"]).is_absolute():
+        run["run_dir"] = str(home / run["run_dir"])
+    return run
+
+
+@patient
 def update_run(db: Database, run_id: int, **fields: Any) -> None:
     if "status" in fields:
         fields["status"] = str(fields["status"])
+    if fields.get("run_dir"):
+        fields["run_dir"] = stored_path(db, fields["run_dir"])
     fields["updated_at"] = _now()
     db["runs"].update(run_id, fields)
 
@@ -233,6 +314,7 @@ def add_metrics(db: Database, run_id: int, step: int, values: dict[str, float]) 
     add_metric_steps(db, run_id, [(step, values)])
 
 
+@patient
 def add_metric_steps(db: Database, run_id: int, steps: list[tuple[int, dict[str, float]]]) -> None:
     """Rows for several steps in one transaction (one WAL commit, no fsync)."""
     at = _now()
@@ -248,6 +330,7 @@ def add_metric_steps(db: Database, run_id: int, steps: list[tuple[int, dict[str,
         )
 
 
+@patient
 def drop_metrics_after(db: Database, run_id: int, step: int) -> int:
     """Forget metric rows logged after `step`: a resumed run recomputes them, so none is repeated."""
     with db.conn:
@@ -283,6 +366,7 @@ def latest_metrics(db: Database, run_id: int) -> dict[str, float]:
     }
 
 
+@patient
 def add_event(
     db: Database,
     run_id: int | None,
@@ -310,12 +394,13 @@ def events(db: Database, run_id: int, *, after_id: int = 0) -> list[dict[str, An
     return list(db["events"].rows_where("run_id = ? AND id > ?", [run_id, after_id], order_by="id"))
 
 
+@patient
 def add_artifact(db: Database, run_id: int, kind: str, path: Path | str, **metadata: Any) -> None:
     db["artifacts"].insert(
         {
             "run_id": run_id,
             "kind": kind,
-            "path": str(path),
+            "path": stored_path(db, path),
             "metadata": json.dumps(metadata, sort_keys=True),
             "created_at": _now(),
         }
@@ -326,6 +411,7 @@ def artifacts(db: Database, run_id: int) -> list[dict[str, Any]]:
     rows = list(db["artifacts"].rows_where("run_id = ?", [run_id], order_by="id"))
     for row in rows:
         row["metadata"] = json.loads(row["metadata"] or "{}")
+        row["path"] = full_path(db, row["path"])
     return rows
 
 
@@ -481,3 +567,31 @@ def m004_playground(db: Database) -> None:
         defaults={"stop": 0, "output": "", "tokens": 0, "updates": 0},
     )
     db["playground"].create_index(["run_id", "status"])
+
+
+@migrations()
+def m005_paths_inside_the_data_folder(db: Database) -> None:
+    """Run folders and artifacts inside the data folder, stored as absolute paths before, become relative to
+    it. One that names an older place of the folder (it was moved before this ran) is found by its
+    `runs/NNNNN/...` part, when that folder is here."""
+    home = home_of(db)
+    if home is None:
+        return
+
+    def relative(stored: str | None) -> str | None:
+        if not stored or not Path(stored).is_absolute():
+            return stored
+        path = Path(stored)
+        if path.is_relative_to(home):
+            return path.relative_to(home).as_posix()
+        parts = path.parts
+        for index in range(len(parts) - 2, -1, -1):
+            if parts[index] == "runs" and (home / "runs" / parts[index + 1]).is_dir():
+                return Path(*parts[index:]).as_posix()
+        return stored
+
+    for table, column in (("runs", "run_dir"), ("artifacts", "path")):
+        for row_id, stored in db.execute(f"SELECT rowid, {column} FROM {table}").fetchall():
+            if (new := relative(stored)) != stored:
+                db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", [new, row_id])
+

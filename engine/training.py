@@ -10,59 +10,40 @@ stopping; checkpoints at least every few minutes; and pause/cancel at a step bou
 from __future__ import annotations
 
 import csv
-import errno
 import json
 import math
 import random
-import shutil
-import signal
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 from sqlite_utils import Database
 from transformers import get_cosine_schedule_with_warmup
 
 from engine import store
+from engine.checkpoints import (  # noqa: F401 - DiskFull and saved_checkpoint_step: the job reads them here
+    DiskFull,
+    TrainState,
+    load_checkpoint,
+    load_trainable_state,
+    save_best,
+    save_checkpoint,
+    saved_checkpoint_step,
+    write_atomically,
+)
 from engine.config import ConfigError, JobConfig
 from engine.health import Monitor
 from engine.hardware import memory_metrics
-from engine.jobs import CANCEL_SIGNAL, PAUSE_SIGNAL
+from engine.jobs import Controls
 from engine.protocol import Status, message, metric_words
 
 MicroBatch = dict[str, Any]  # tensors plus "count": the units (examples or trained tokens) its loss sums over
 
 
 # ---------------------------------------------------------------- the job's context
-
-
-class Controls:
-    """Pause and cancel requests: a signal sets a flag at once; the run row's `request` column is also read,
-    at most once a second, for platforms without signals."""
-
-    def __init__(self, db: Database, run_id: int) -> None:
-        self.db, self.run_id = db, run_id
-        self._flag: str | None = None
-        self._checked = 0.0
-        if PAUSE_SIGNAL is not None:
-            signal.signal(PAUSE_SIGNAL, lambda *_: self._set("pause"))
-        signal.signal(CANCEL_SIGNAL, lambda *_: self._set("cancel"))
-        signal.signal(signal.SIGINT, lambda *_: self._set("cancel"))
-
-    def _set(self, what: str) -> None:
-        if self._flag != "cancel":  # cancel wins over pause
-            self._flag = what
-
-    def requested(self) -> str | None:
-        now = time.monotonic()
-        if self._flag is None and now - self._checked > 1.0:
-            self._checked = now
-            self._flag = store.get_run(self.db, self.run_id)["request"] or None
-        return self._flag
 
 
 @dataclass
@@ -90,19 +71,6 @@ class Job:
 
 
 @dataclass
-class TrainState:
-    """Where training is; saved in every checkpoint so a resumed run continues at the exact step."""
-
-    step: int = 0  # optimizer steps done
-    epoch: int = 0
-    batch_in_epoch: int = 0  # steps of `epoch` done
-    best_metric: float | None = None
-    best_step: int = 0
-    evals_without_improvement: int = 0
-    lr_scale: float = 1.0  # halved each time the health monitor rolls a diverged run back
-
-
-@dataclass
 class Loop:
     """What the recipe tells `fit`."""
 
@@ -117,123 +85,6 @@ class Loop:
     steps_per_epoch: int
     tokens_key: str = ""  # micro-batch key counting real tokens, for tokens/s
     fresh_parameters: tuple[str, ...] = ()  # names of newly initialised parts (a classification head)
-
-
-# ---------------------------------------------------------------- checkpoints
-
-
-def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {name: p.detach().contiguous().clone() for name, p in model.named_parameters() if p.requires_grad}
-
-
-def load_trainable_state(model: torch.nn.Module, path: Path) -> None:
-    state = load_file(str(path), device=str(next(model.parameters()).device))
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for name, value in state.items():
-            params[name].copy_(value)
-
-
-DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
-
-
-class DiskFull(Exception):
-    """Saving `what` into `folder` ran out of disk space (or hit a file-size limit). Whatever was saved
-    there before is intact; `message_code` and `values` give the sentence the user reads."""
-
-    def __init__(self, what: str, folder: Path) -> None:
-        self.folder = folder
-        step = saved_checkpoint_step(folder.parent)
-        if step is None:
-            self.message_code, self.values = "disk.full_first", {"what": what, "folder": folder.parent}
-        else:
-            self.message_code, self.values = "disk.full", {"what": what, "folder": folder.parent, "step": step}
-        super().__init__(message(self.message_code, **self.values)[1])
-
-
-def is_disk_full(error: BaseException) -> bool:
-    """ENOSPC, EFBIG or EDQUOT, however the library that was writing wrapped it: torch raises a RuntimeError
-    whose context is the OSError; safetensors (Rust) only names the OS error in its text."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, OSError) and seen.errno in DISK_FULL_ERRNOS:
-            return True
-        if any(f"(os error {number})" in str(seen) for number in DISK_FULL_ERRNOS):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _write_atomically(folder: Path, write: Callable[[Path], None], what: str = "the checkpoint") -> None:
-    """Write into a sibling folder, then swap it in: a crash or full disk mid-write keeps the old one.
-    A full disk removes the partial copy (giving its space back) and raises `DiskFull`."""
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
-        partial.mkdir(parents=True)
-        write(partial)
-    except Exception as error:
-        shutil.rmtree(partial, ignore_errors=True)
-        if is_disk_full(error):
-            raise DiskFull(what, folder) from error
-        raise
-    old = folder.with_name(folder.name + ".old")
-    if folder.exists():
-        folder.rename(old)
-    partial.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _recover_swap(folder: Path) -> None:
-    """A process killed between the two renames of `_write_atomically` leaves only `.old`: put it back."""
-    old = folder.with_name(folder.name + ".old")
-    if not folder.exists() and old.exists():
-        old.rename(folder)
-
-
-def saved_checkpoint_step(run_dir: Path) -> int | None:
-    """The step of the checkpoint on disk, if there is one."""
-    _recover_swap(run_dir / "checkpoint")
-    try:
-        return int(json.loads((run_dir / "checkpoint" / "state.json").read_text())["step"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def save_checkpoint(job: Job, model, optimizer, scheduler, state: TrainState) -> None:
-    def write(folder: Path) -> None:
-        save_file(trainable_state(model), str(folder / "trainable.safetensors"))
-        saved = {
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            # Dropout draws from torch's generators; data order is fixed by (seed, epoch) instead.
-            "rng": {
-                "torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            },
-        }
-        # Through a Python file, so a full disk surfaces as the OSError it is (torch's own writer says less).
-        with open(folder / "optimizer.pt", "wb") as handle:
-            torch.save(saved, handle)
-        (folder / "state.json").write_text(json.dumps(asdict(state), indent=2))
-
-    _write_atomically(job.run_dir / "checkpoint", write)
-    store.update_run(job.db, job.run_id, checkpoint_step=state.step)
-
-
-def load_checkpoint(job: Job, model, optimizer, scheduler) -> TrainState | None:
-    folder = job.run_dir / "checkpoint"
-    _recover_swap(folder)
-    if not (folder / "state.json").exists():
-        return None
-    load_trainable_state(model, folder / "trainable.safetensors")
-    saved = torch.load(folder / "optimizer.pt", weights_only=True, map_location=job.device)
-    optimizer.load_state_dict(saved["optimizer"])
-    scheduler.load_state_dict(saved["scheduler"])
-    torch.set_rng_state(saved["rng"]["torch"].cpu())
-    if saved["rng"]["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([state.cpu() for state in saved["rng"]["cuda"]])
-    return TrainState(**json.loads((folder / "state.json").read_text()))
 
 
 # ---------------------------------------------------------------- the loop
@@ -299,7 +150,10 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
     stopped = ""
     micro_size = config.micro_batch_size or config.batch_size
     meter = _Meter(job, steps, state)
-    monitor = Monitor(job, steps, rows=loop.steps_per_epoch * config.batch_size)
+    monitor = Monitor(
+        job, steps, rows=loop.steps_per_epoch * config.batch_size, metric=loop.metric,
+        higher_is_better=loop.higher_is_better, warmup_steps=round(config.warmup_fraction * steps),
+    )
     monitor.started()
     rollbacks = 0
     last_checkpoint = time.monotonic()
@@ -355,7 +209,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
             monitor.evaluated(state.step, results, model, state.best_step, config.early_stopping_patience > 0)
             if _improved(results[loop.metric], state.best_metric, loop.higher_is_better):
                 state.best_metric, state.best_step, state.evals_without_improvement = results[loop.metric], state.step, 0
-                _write_atomically(job.run_dir / "best", lambda f: save_file(trainable_state(model), str(f / "trainable.safetensors")), "the best model so far")
+                save_best(job.run_dir, model, state)
                 store.update_run(job.db, job.run_id, best_metric_name=loop.metric, best_metric=state.best_metric)
                 words, value = metric_words(loop.metric, state.best_metric)
                 job.event("eval.best", metric=words, value=value, step=state.step)
@@ -543,7 +397,7 @@ def finish(job: Job, model, tokenizer, state: TrainState, stopped: str, **model_
         model.save_pretrained(folder, safe_serialization=True)
         tokenizer.save_pretrained(folder)
 
-    _write_atomically(model_dir, write_model, "the trained model")
+    write_atomically(model_dir, write_model, "the trained model")
     is_adapter = hasattr(model, "peft_config")
     job.artifact("adapter" if is_adapter else "model", model_dir, best_step=state.best_step, **model_metadata)
     job.artifact("tokenizer", model_dir)

@@ -170,6 +170,7 @@ class MainWindow(QMainWindow):
                 page.back.connect(lambda: self.show_page("runs"))
                 page.acted.connect(lambda: self.poll(force=True))
                 page.show_report.connect(self.open_distill_report)
+                page.change_settings.connect(self._change_failed_run)
             elif name == "distill_report":
                 from gui.pages.distill_report import DistillReportPage
 
@@ -240,6 +241,11 @@ class MainWindow(QMainWindow):
             return
         home.demo_error.hide()
         self._started(run_id)
+
+    def _change_failed_run(self, values: dict[str, Any]) -> None:
+        """New run at the Data step, filled in from a run that failed on its data or settings."""
+        self.page("new").load_config(values, at="data")
+        self.show_page("new")
 
     def _new_run_with(self, values: dict[str, Any]) -> None:
         """New run, filled in from the Data page (its file, columns and chosen settings)."""

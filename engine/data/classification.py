@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.data.errors import DataError, describe
 from engine.data.formats import ReadOptions, read_records
+from engine.quoting import shown_list
 
 #: Column names that mean "the text to learn from", best first.
 TEXT_NAMES = ("text", "sentence", "query", "utterance", "content", "question", "input", "review", "document")
@@ -83,7 +84,7 @@ def guess_columns(
     columns = _column_names(records)
     for given in (text_column, label_column):
         if given and given not in columns:
-            raise DataError("column.missing", file=name, column=given, available=", ".join(columns))
+            raise DataError("column.missing", file=name, column=given, available=shown_list(columns))
     text_column = text_column or _guess_text_column(records, columns, name, exclude=label_column)
     label_column = label_column or _guess_label_column(records, columns, name, exclude=text_column)
     return text_column, label_column
@@ -111,7 +112,7 @@ def _guess_text_column(records: list[dict[str, Any]], columns: list[str], name: 
         if column != exclude and column.lower() not in LABEL_NAMES and _mostly_text(records, column)
     ]
     if not candidates:
-        raise DataError("column.no_text", file=name, available=", ".join(columns))
+        raise DataError("column.no_text", file=name, available=shown_list(columns))
     by_name = _first_named(candidates, TEXT_NAMES)
     return by_name or max(candidates, key=lambda column: _average_length(records, column))
 
@@ -121,7 +122,8 @@ def _guess_label_column(records: list[dict[str, Any]], columns: list[str], name:
     whose values repeat the most.
 
     Values that repeat are what labels look like; among several columns, one where every value is
-    different (an id, a second text) is never taken as the labels.
+    different (an id, a second text) is never taken as the labels, nor, where another will do, one that
+    holds a single value or none (a status every row shares, an empty column).
     """
     candidates = [column for column in columns if column != exclude]
     if not candidates:
@@ -136,10 +138,12 @@ def _guess_label_column(records: list[dict[str, Any]], columns: list[str], name:
         column for column in candidates
         if not any(isinstance(record.get(column), (list, dict)) for record in records)
     ]
-    distinct = {column: len({_label_text(record.get(column)) for record in records}) for column in scalar}
+    distinct = {column: len({_label_text(record.get(column)) for record in records} - {""}) for column in scalar}
     repeating = [column for column in scalar if distinct[column] < len(records)]
+    # A column with one value (or none: a spreadsheet's unused column) would teach a single category.
+    repeating = [column for column in repeating if distinct[column] >= 2] or repeating
     if not repeating:
-        raise DataError("column.no_label", file=name, available=", ".join(candidates))
+        raise DataError("column.no_label", file=name, available=shown_list(candidates))
     return min(repeating, key=lambda column: distinct[column])
 
 

@@ -12,6 +12,13 @@ they have:
   text parts, with an optional per-turn ``loss_weight`` (or OpenAI's ``weight``) that says whether the
   model learns to say that turn.
 
+* **A table** (CSV, TSV, Excel, or plain JSON rows): a question column and an answer column, found by
+  their names in English, German, French or Spanish (Question/Frage/Pregunta, Answer/Antwort/Réponse/
+  Respuesta, Prompt/Response, Input/Output, ...) or, once the person has said the data is conversations,
+  by their contents; optionally a system (context) column, and a conversation id column whose consecutive
+  rows are the turns of one conversation. The window shows the columns taken and lets the person change
+  them (``ChatColumns``).
+
 Whatever the layout, the result is a list of Turns in speaking order. Which turns are learned is
 decided here (``Turn.train``), not in the tokenizer, so the data doctor and the recipes agree on it.
 """
@@ -20,12 +27,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.data.errors import DataError, describe
 from engine.data.formats import ReadOptions, read_records
+from engine.quoting import shown_list
 
 
 @dataclass
@@ -48,7 +58,7 @@ class ChatData:
     """A conversation dataset as loaded, with what was done to it, for the run's event log."""
 
     conversations: list[Conversation]
-    #: The layout recognised: "alpaca", "sharegpt" or "openai".
+    #: The layout recognised: "alpaca", "sharegpt", "openai" or "table".
     format: str
     #: The ``{{key}}`` placeholders that were filled from the template values, in order of appearance.
     filled_placeholders: list[str]
@@ -76,49 +86,203 @@ _ROLES = {
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
+@dataclass
+class ChatColumns:
+    """Which columns of a table hold what; "" for a column there is not (only question and answer are needed)."""
+
+    question: str = ""
+    answer: str = ""
+    system: str = ""
+    #: Consecutive rows with the same value here are the turns of one conversation.
+    conversation: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, config: Any) -> ChatColumns | None:
+        """The columns a job's config names (its question_column, ...), or None to guess them all."""
+        found = cls(*(str(getattr(config, f"{role}_column", "") or "") for role in ("question", "answer", "context", "conversation")))
+        return found if any(found.to_dict().values()) else None
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> ChatColumns:
+        return cls(**{key: str(value or "") for key, value in (values or {}).items() if key in cls.__dataclass_fields__})
+
+    def __bool__(self) -> bool:
+        return bool(self.question and self.answer)
+
+
+#: Column names that say what a table's column holds, compared without case, accents, "_" or "-".
+COLUMN_NAMES = {
+    "question": ("question", "questions", "prompt", "input", "query", "instruction", "user", "user message",
+                 "frage", "fragen", "eingabe", "anfrage", "anweisung", "demande", "entree", "requete",
+                 "pregunta", "preguntas", "entrada", "consulta", "q"),
+    "answer": ("answer", "answers", "response", "output", "reply", "completion", "assistant", "target",
+               "antwort", "antworten", "ausgabe", "reponse", "reponses", "sortie", "respuesta", "respuestas",
+               "salida", "a"),
+    "system": ("system", "system prompt", "context", "kontext", "systemprompt", "contexte", "contexto", "systeme",
+               "sistema"),
+    "conversation": ("conversation", "conversation id", "conversationid", "dialog", "dialogue", "dialog id",
+                     "thread", "thread id", "session", "session id", "chat id", "gesprach", "gesprach id",
+                     "unterhaltung", "dialogo", "conversacion", "id conversation"),
+}
+
+
+def _normal_name(column: str) -> str:
+    plain = unicodedata.normalize("NFKD", str(column)).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[_\-.:#]+", " ", plain.lower()).split())
+
+
+def _named(columns: list[str], role: str, taken: set[str]) -> str:
+    names = COLUMN_NAMES[role]
+    for column in columns:
+        if column not in taken and _normal_name(column) in names:
+            return column
+    for column in columns:  # "Question (EN)", "Antwort des Arztes"
+        words = _normal_name(column).split()
+        if column not in taken and words and len(words[0]) > 1 and words[0] in names and "id" not in words[1:]:
+            return column
+    return ""
+
+
+def _text_share(records: list[dict[str, Any]], column: str) -> float:
+    values = [record.get(column) for record in records if record.get(column) not in (None, "")]
+    return sum(isinstance(value, str) and not _number(value) for value in values) / len(values) if values else 0.0
+
+
+def _free_text(records: list[dict[str, Any]], column: str) -> bool:
+    """Whether a column holds sentences, each its own (questions, answers), rather than a few repeated
+    words (categories, names, yes/no)."""
+    values = [str(record.get(column)).strip() for record in records if record.get(column) not in (None, "")]
+    if not values or _text_share(records, column) < 0.8:
+        return False
+    distinct = len(set(values)) / len(values)
+    words = sum(len(value.split()) for value in values) / len(values)
+    return distinct >= 0.8 and words >= 2
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
+def _average_length(records: list[dict[str, Any]], column: str) -> float:
+    values = [str(record.get(column) or "") for record in records]
+    return sum(map(len, values)) / max(len(values), 1)
+
+
+def guess_chat_columns(records: list[dict[str, Any]], given: ChatColumns | None = None, *,
+                       by_content: bool = False) -> ChatColumns:
+    """The table's question, answer, system and conversation columns: those ``given``, else guessed from
+    the column names; with ``by_content`` (the person said this is chat data), a table whose names say
+    nothing has its two most text-like columns taken, the one with the longer values as the answers.
+    Question or answer is "" when no guess is safe."""
+    given = given or ChatColumns()
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    chosen = ChatColumns(**{key: value if value in columns else "" for key, value in given.to_dict().items()})
+    for role in ("question", "answer", "system", "conversation"):
+        if not getattr(chosen, role) and not getattr(given, role):
+            setattr(chosen, role, _named(columns, role, set(chosen.to_dict().values())))
+    if by_content and not chosen:
+        taken = set(chosen.to_dict().values())
+        texts = [c for c in columns if c not in taken and _free_text(records, c)]
+        longest = sorted(texts, key=lambda c: _average_length(records, c), reverse=True)
+        if chosen.question and not chosen.answer and longest:
+            chosen.answer = longest[0]
+        elif chosen.answer and not chosen.question and longest:
+            chosen.question = longest[0]
+        elif not chosen.question and not chosen.answer and len(longest) >= 2:
+            chosen.answer, chosen.question = longest[0], longest[1]
+    return chosen
+
+
 def load_conversations(
-    path: str | Path, template_values: dict[str, str] | None = None, options: ReadOptions | None = None
+    path: str | Path, template_values: dict[str, str] | None = None, options: ReadOptions | None = None,
+    columns: ChatColumns | None = None,
 ) -> ChatData:
-    """Read a conversation dataset in any of the three layouts, with its ``{{key}}`` placeholders filled.
+    """Read a conversation dataset in any of the layouts, with its ``{{key}}`` placeholders filled.
 
     Datasets such as LLaMA-Factory's identity.json say "I am {{name}}, developed by {{author}}" so that
     each user can give the model their own name; every placeholder must have a value in
     ``template_values``, or a DataError names the missing ones. Rows with nothing to learn are skipped
-    and counted; a field of the wrong kind, or an unknown speaker, is an error naming the row.
+    and counted; a field of the wrong kind, or an unknown speaker, is an error naming the row. ``columns``
+    says which columns of a table are which (what is not given is guessed).
     """
     name = Path(path).name
     records = read_records(path, options)
-    layout = detect_layout(records, name)
+    layout, found = detect_layout(records, name, columns, by_content=True)
     records, filled = _fill_placeholders(records, template_values or {}, name)
-    parse = {"alpaca": _from_alpaca, "sharegpt": _from_sharegpt, "openai": _from_openai}[layout]
 
-    conversations = []
-    for row, record in enumerate(records, start=1):
-        turns = parse(record, name, row)
-        if any(turn.train and turn.content.strip() for turn in turns):
-            conversations.append(turns)
+    conversations = [turns for _, turns in table_conversations(records, layout, found, name)
+                     if any(turn.train and turn.content.strip() for turn in turns)]
     if not conversations:
         raise DataError("data.no_rows", file=name, what="an answer for the model to learn")
     return ChatData(conversations, layout, filled, skipped_rows=len(records) - len(conversations))
 
 
-def detect_layout(records: list[dict[str, Any]], name: str) -> str:
+def table_conversations(records: Iterable[dict[str, Any]], layout: str, columns: ChatColumns, name: str
+                        ) -> Iterator[tuple[int, Conversation]]:
+    """(first row, turns) for each conversation; in a table with a conversation column, consecutive rows
+    with the same id are one conversation of several turns."""
+    if layout != "table" or not columns.conversation:
+        for row, record in enumerate(records, start=1):
+            yield row, parse_row(layout, record, name, row, columns)
+        return
+    start, turns, current = 1, [], None
+    for row, record in enumerate(records, start=1):
+        key = record.get(columns.conversation)
+        if turns and key != current:
+            yield start, turns
+            turns = []
+        if not turns:
+            start, current = row, key
+        pair = parse_row(layout, record, name, row, columns)
+        turns += pair if not turns else [turn for turn in pair if turn.role != "system"]
+    if turns:
+        yield start, turns
+
+
+def detect_layout(records: list[dict[str, Any]], name: str, columns: ChatColumns | None = None, *,
+                  by_content: bool = False) -> tuple[str, ChatColumns]:
+    """The layout of the rows, and for a table the columns it is read by; raises DataError when they are
+    not conversations. Columns ``columns`` names are taken as a table's whatever the other fields."""
     keys = {key for record in records[:10] for key in record}
-    if "instruction" in keys and "output" in keys:
-        return "alpaca"
-    if "conversations" in keys:
-        return "sharegpt"
-    if "messages" in keys:
-        first = next((record["messages"] for record in records if record.get("messages")), None)
-        if isinstance(first, list) and first and isinstance(first[0], dict) and "from" in first[0]:
-            return "sharegpt"
-        return "openai"
-    raise DataError("data.unknown_chat_format", file=name, available=", ".join(sorted(keys)) or "nothing")
+    # columns a run names are the table's own; a file written in a standard layout is read as such
+    if not (columns and keys & {value for value in columns.to_dict().values() if value}):
+        if "instruction" in keys and "output" in keys:
+            return "alpaca", ChatColumns()
+        if "conversations" in keys:
+            return "sharegpt", ChatColumns()
+        if "messages" in keys:
+            first = next((record["messages"] for record in records if record.get("messages")), None)
+            if isinstance(first, list) and first and isinstance(first[0], dict) and "from" in first[0]:
+                return "sharegpt", ChatColumns()
+            return "openai", ChatColumns()
+    found = guess_chat_columns(records, columns, by_content=by_content)
+    if found:
+        return "table", found
+    raise DataError("data.unknown_chat_format", file=name, available=shown_list(sorted(keys)) or "nothing")
 
 
-def parse_row(layout: str, record: dict[str, Any], name: str, row: int) -> Conversation:
+def parse_row(layout: str, record: dict[str, Any], name: str, row: int, columns: ChatColumns | None = None) -> Conversation:
     """One row as turns, in the given layout (for the data doctor, which reads rows one at a time)."""
+    if layout == "table":
+        return _from_table(record, name, row, columns or ChatColumns())
     return {"alpaca": _from_alpaca, "sharegpt": _from_sharegpt, "openai": _from_openai}[layout](record, name, row)
+
+
+def _from_table(record: dict[str, Any], name: str, row: int, columns: ChatColumns) -> Conversation:
+    question = _text(record, columns.question, name, row)
+    answer = _text(record, columns.answer, name, row)
+    system = _text(record, columns.system, name, row) if columns.system else ""
+    if not question.strip() or not answer.strip():
+        return []
+    turns = [Turn("system", system, train=False)] if system.strip() else []
+    return turns + [Turn("user", question, train=False), Turn("assistant", answer, train=True)]
 
 
 def _fill_placeholders(

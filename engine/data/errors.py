@@ -12,6 +12,12 @@ Excel, the first row under the header is row 1); line numbers are the file's own
 
 from __future__ import annotations
 
+from engine.quoting import shown
+
+#: Values that already list several of the file's names (each shortened by ``shown_list``); the rest are
+#: one piece of user text each.
+_LISTS = ("available", "columns", "names", "sheets")
+
 MESSAGES: dict[str, str] = {
     # Reading a file
     "file.missing": "The file {file} does not exist.",
@@ -25,6 +31,10 @@ MESSAGES: dict[str, str] = {
     ),
     "file.needs_package": "Reading {file} needs the '{package}' package, which is not installed.",
     "file.unreadable": "{file} could not be read; it may be damaged, or not really {kind}.",
+    "file.not_a_table": (
+        "{file} is {kind}, not a table of examples, whatever its name says. Put your examples in a spreadsheet "
+        "and save it as Excel (.xlsx) or CSV."
+    ),
     "json.invalid": "{file} is not valid JSON: there is a problem at line {line}, column {column} ({reason}).",
     "json.not_a_list": "{file} should hold a list of records, but it holds {found}.",
     "json.many_lists": (
@@ -39,7 +49,10 @@ MESSAGES: dict[str, str] = {
     # Columns and fields
     "column.missing": "{file} has no column named '{column}'; its columns are: {available}.",
     "column.no_text": "No column of {file} holds text; its columns are: {available}.",
-    "column.only_text": "{file} has only a column of texts ('{column}') and none with labels.",
+    "column.only_text": (
+        "{file} has only a column of texts ('{column}') and none with labels. Add a column with each text's "
+        "category; in a workbook, only the first sheet is read, so move the sheet with your examples to the front."
+    ),
     "column.no_label": (
         "It is not clear which column of {file} holds the labels; choose it among: {available}."
     ),
@@ -54,8 +67,8 @@ MESSAGES: dict[str, str] = {
     # Whole datasets
     "data.no_rows": "{file} has no rows with {what}.",
     "data.unknown_chat_format": (
-        "{file} does not look like conversation data: expected the fields of Alpaca (instruction, output), "
-        "ShareGPT (conversations) or OpenAI (messages), but found: {available}."
+        "{file} does not look like conversation data: choose a column of questions and one of answers, or use "
+        "Alpaca, ShareGPT or OpenAI fields, but found: {available}."
     ),
     "data.missing_placeholders": (
         "{file} uses the placeholders {names}; give their values in the job's 'template_values' setting."
@@ -72,12 +85,34 @@ MESSAGES: dict[str, str] = {
         "{file} would unpack to {size}, far more than any real workbook; it was not opened, as it is damaged "
         "or made to fill the disk."
     ),
+    "file.xlsx_texts_too_big": (
+        "{file} holds {size} of texts, more than can be read here without running out of memory; save "
+        "the sheet as CSV, or split the workbook."
+    ),
+    "file.xlsx_other_sheet": (
+        "Only the first sheet of {file}, '{first}', is read, and it holds almost nothing, while another sheet "
+        "holds a table (its sheets: {sheets}); move the data to the first sheet, or save its sheet as a file "
+        "of its own."
+    ),
     "csv.value_too_long": (
         "Line {line} of {file} holds a value of more than {limit} characters; a quote is probably not closed, "
         "so the rest of the file was read as one value."
     ),
     "csv.bad_line": "Line {line} of {file} cannot be read as CSV ({reason}).",
+    "json.huge_number": "{file} holds a number of thousands of digits, which cannot be data for training.",
     "json.too_deep": "{file} nests lists or groups of fields too deeply to be data for training.",
+    "file.not_ordinary": (
+        "{file} is not an ordinary file (it is a pipe, a device or a socket), so it cannot be read as data; "
+        "save the data in a file and choose that."
+    ),
+    "folder.too_wide": (
+        "{folder} is a whole disk or your home folder, not a folder of texts; choose the folder that holds "
+        "a sub-folder of .txt files for each category."
+    ),
+    "folder.too_big": (
+        "The folder {folder} holds more than {limit} files and folders, far more than a folder of texts for "
+        "training; choose the folder that holds a sub-folder of .txt files for each category."
+    ),
     "folder.no_texts": "The folder {folder} holds no .txt files; put each category's texts in a sub-folder of its own.",
     "registry.invalid": "{file} is not a valid LLaMA-Factory dataset list ({reason}).",
     "registry.no_local": (
@@ -111,9 +146,12 @@ class DataError(ValueError):
     """
 
     def __init__(self, code: str, **values: object) -> None:
+        # A value from the file (a column name, a label, a text) may be long or hold line breaks and
+        # control characters; the sentence stays one short printable line.
+        values = {key: shown(value, 800 if key in _LISTS else 80) if isinstance(value, str) else value
+                  for key, value in values.items()}
         self.code = code
         self.values = values
-        # A value from the file (a column name, a text) may hold line breaks; the sentence stays one line.
         super().__init__(" ".join(MESSAGES[code].format(**values).splitlines()))
 
 

@@ -19,24 +19,27 @@ torch, so the window can preview files itself.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import itertools
 import json
+import os
+import re
+import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from engine.data.encodings import HEAD_BYTES, detect_encoding, read_head
 from engine.data.errors import DataError, describe
+from engine.quoting import shown_list
 
 FORMATS = ("csv", "tsv", "json", "jsonl", "parquet", "xlsx", "folder", "registry")
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
                ".parquet": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 _CSV_DELIMITERS = ",;\t|"
-_HEAD_BYTES = 64 * 1024
 _SNIFF_CHARS = 16 * 1024  # csv.Sniffer slows down badly on long samples
 _HEADER_ROWS = 50  # rows looked at to decide whether the first one is a header
 #: Longest single CSV value. Python's default (128 KiB) refuses long documents; past this it is no text
@@ -45,8 +48,21 @@ MAX_FIELD_CHARS = 16 * 2**20
 #: An .xlsx is a zip archive; one that unpacks to more than this is refused unopened (a "zip bomb").
 MAX_XLSX_UNPACKED = 2 * 2**30
 MAX_XLSX_RATIO = 200
+#: openpyxl holds a workbook's shared strings (every distinct text in it) in memory; past this many bytes
+#: unpacked they would take gigabytes, so such a workbook is refused before it is opened.
+MAX_XLSX_SHARED_STRINGS = 256 * 2**20
 
 csv.field_size_limit(MAX_FIELD_CHARS)
+
+#: A folder of texts is walked at most this deep and this wide: a folder of categories is a few levels
+#: and a few thousand files, not a disk.
+MAX_FOLDER_DEPTH = 6
+MAX_FOLDER_ENTRIES = 200_000
+#: Blank lines skipped at the top of a CSV file before its head is read to guess the header.
+MAX_LEADING_BLANK = 64 * 2**20
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 
 @dataclass
@@ -116,13 +132,12 @@ def count_records(path: str | Path, options: ReadOptions | None = None) -> int:
 def detect_format(path: Path) -> str:
     """The file's format, by its first bytes where they are telling (a Parquet file renamed .csv is still
     Parquet), else by its extension."""
+    check_ordinary(path)
     if path.is_dir():
         return "folder"
-    if not path.is_file():
-        raise DataError("file.missing", file=path.name)
     if path.name.lower() == "dataset_info.json":
         return "registry"
-    head = _read_head(path, 8)
+    head = read_head(path, 8)
     if head.startswith(b"PAR1"):
         return "parquet"
     if head.startswith(b"PK\x03\x04"):
@@ -131,6 +146,21 @@ def detect_format(path: Path) -> str:
     if found is None:
         raise DataError("file.unsupported", file=path.name)
     return found
+
+
+def check_ordinary(path: Path) -> None:
+    """Refuse at once what is not a file or a folder of data: a missing path, a pipe or a device (reading
+    one waits forever, or never ends), or a whole disk or home folder given as a folder of texts."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # not there, a name too long for the file system, a folder one may not enter
+        raise DataError("file.missing", file=path.name or str(path)) from None
+    if stat.S_ISDIR(mode):
+        resolved = path.resolve()
+        if resolved == Path(resolved.anchor) or resolved == Path.home().resolve():
+            raise DataError("folder.too_wide", folder=str(resolved))
+    elif not stat.S_ISREG(mode):
+        raise DataError("file.not_ordinary", file=path.name)
 
 
 def resolve_options(path: str | Path, options: ReadOptions | None = None, *, thorough: bool = False) -> ReadOptions:
@@ -145,8 +175,7 @@ def resolve_options(path: str | Path, options: ReadOptions | None = None, *, tho
     options.format = options.format or detect_format(path)
     if options.format not in FORMATS:
         raise DataError("file.unsupported", file=path.name)
-    if not path.exists():
-        raise DataError("file.missing", file=path.name)
+    check_ordinary(path)
     if options.format in ("csv", "tsv", "json", "jsonl") and not options.encoding:
         options.encoding = detect_encoding(path, thorough=thorough)
     if options.format in ("csv", "tsv"):
@@ -168,88 +197,23 @@ def resolve_options(path: str | Path, options: ReadOptions | None = None, *, tho
     return options
 
 
-def detect_encoding(path: Path, *, thorough: bool = False) -> str:
-    """The encoding people's files actually use, from the byte-order mark or by trying.
-
-    UTF-16 is taken when the file starts with its byte-order mark (Excel's "Unicode text" export) or when
-    every other byte of an ASCII-looking head is zero; then UTF-8 (with or without a mark); then
-    Windows-1252, which Excel on Windows writes for "CSV"; and finally Latin-1, which can decode any bytes
-    at all, so a text file is never refused for its encoding. A file that is not text is refused here.
-    """
-    head = _read_head(path, _HEAD_BYTES)
-    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        return "utf-32"
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        if not _decodes(path, head, "utf-16", thorough):
-            raise DataError("file.unreadable", file=path.name, kind="a UTF-16 text file", detail="")
-        return "utf-16"
-    if head.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    else:
-        encoding = _utf16_without_mark(head) or ""
-        if encoding:
-            return encoding
-        _refuse_binary(path, head)
-        encoding = "utf-8"
-    for candidate in (encoding, "cp1252"):
-        if _decodes(path, head, candidate, thorough):
-            return candidate
-    return "latin-1"
-
-
-def _utf16_without_mark(head: bytes) -> str | None:
-    sample = head[: 4096 - 4096 % 2]
-    if len(sample) < 4:
-        return None
-    even, odd = sample[0::2], sample[1::2]
-    if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
-        return "utf-16-le"
-    if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
-        return "utf-16-be"
-    return None
-
-
-_MAGIC = [(b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
-          (b"GIF8", "a GIF image"), (b"\x1f\x8b", "a gzip archive"), (b"\xd0\xcf\x11\xe0", "an old Office (.xls/.doc) file"),
-          (b"7z\xbc\xaf", "a 7-Zip archive"), (b"\x7fELF", "a program")]
-
-
-def _refuse_binary(path: Path, head: bytes) -> None:
-    """A DataError for a file that is not text at all (a picture or program renamed .csv)."""
-    for magic, kind in _MAGIC:
-        if head.startswith(magic):
-            raise DataError("file.binary", file=path.name, kind=kind)
-    control = sum(1 for byte in head if byte < 32 and byte not in b"\t\n\r\f\v\x1a")
-    if head and control > max(2, len(head) // 100):
-        raise DataError("file.binary", file=path.name, kind="something other than text")
-
-
-def _decodes(path: Path, head: bytes, encoding: str, thorough: bool) -> bool:
-    decoder = codecs.getincrementaldecoder(encoding)()
-    try:
-        if not thorough:
-            decoder.decode(head, final=len(head) < _HEAD_BYTES)
-            return True
-        with path.open("rb") as file:
-            while chunk := file.read(2**20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        return True
-    except UnicodeDecodeError:
-        return False
-
-
-def _read_head(path: Path, size: int) -> bytes:
-    try:
-        with path.open("rb") as file:
-            return file.read(size)
-    except OSError as error:  # no permission, or locked by Excel on Windows
-        raise DataError("file.cannot_open", file=path.name, detail=str(error)) from None
-
-
 def _head_text(path: Path, encoding: str) -> str:
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    return decoder.decode(_read_head(path, _HEAD_BYTES)).replace("\0", "")
+    """The first 64 KB of text from the first line that holds anything: a header under thousands of blank
+    lines is still the header."""
+    try:
+        with path.open(encoding=encoding, errors="replace", newline="") as file:
+            text, skipped = "", 0
+            while len(text) < HEAD_BYTES // 4 and (chunk := file.read(HEAD_BYTES)):
+                if not text:
+                    stripped = chunk.lstrip(" \t\r\n\0\ufeff")
+                    skipped += len(chunk) - len(stripped)
+                    if skipped > MAX_LEADING_BLANK:
+                        break
+                    chunk = stripped
+                text += chunk
+    except OSError as error:
+        raise DataError("file.cannot_open", file=path.name, detail=str(error)) from None
+    return text.replace("\0", "")
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -265,7 +229,7 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _parse_head_rows(text: str, delimiter: str) -> list[list[str]]:
-    if len(text) >= _HEAD_BYTES // 4 and "\n" in text:
+    if len(text) >= HEAD_BYTES // 4 and "\n" in text:
         text = text[: text.rindex("\n")]  # the last line of the head may be cut
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = []
@@ -355,7 +319,7 @@ def _iter_delimited(path: Path, options: ReadOptions) -> Iterator[dict[str, Any]
                             limit=f"{MAX_FIELD_CHARS // 2**20} million") from None
         raise DataError("csv.bad_line", file=path.name, line=reader.line_num, reason=str(error)) from None
     if columns is not None and options.header and not rows:
-        raise DataError("file.only_header", file=path.name, columns=", ".join(columns))
+        raise DataError("file.only_header", file=path.name, columns=shown_list(columns))
 
 
 def _looks_like_header(rows: list[list[str]]) -> bool:
@@ -367,11 +331,12 @@ def _looks_like_header(rows: list[list[str]]) -> bool:
     csv.Sniffer.has_header is not used: it votes "no header" for any file whose columns are free text.
     """
     first, rest = rows[0], rows[1:]
-    if any(not cell.strip() or _is_number(cell) for cell in first):
+    # A column empty all the way down (the unused columns a spreadsheet exports) says nothing either way.
+    used = {column: cell for column, cell in enumerate(first)
+            if cell.strip() or any(column < len(row) and row[column].strip() for row in rest)}
+    if any(not cell.strip() or _is_number(cell) for cell in used.values()):
         return False
-    return not any(
-        column < len(row) and row[column] == cell for column, cell in enumerate(first) for row in rest
-    )
+    return not any(column < len(row) and row[column] == cell for column, cell in used.items() for row in rest)
 
 
 def _is_number(cell: str) -> bool:
@@ -408,7 +373,27 @@ def _read_json(path: Path, encoding: str) -> list[dict[str, Any]]:
         raise DataError("json.invalid", file=path.name, line=error.lineno, column=error.colno, reason=error.msg) from None
     except RecursionError:
         raise DataError("json.too_deep", file=path.name) from None
+    except ValueError:  # Python refuses to read integers of more than 4,300 digits
+        raise DataError("json.huge_number", file=path.name) from None
+    if _may_hold_surrogates(text):
+        data = _without_lone_surrogates(data)
     return _records_in(data, path.name)
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """JSON may spell half of a character pair ("\\ud800") alone, which no encoder or tokenizer accepts; such
+    a half becomes the replacement character "\ufffd", as any text editor shows it."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)  # json.loads has already joined every proper pair
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
+    return value
+
+
+def _may_hold_surrogates(json_text: str) -> bool:
+    return "\\ud" in json_text or "\\uD" in json_text
 
 
 def _records_in(data: Any, name: str) -> list[dict[str, Any]]:
@@ -444,9 +429,11 @@ def _iter_jsonl(path: Path, encoding: str) -> Iterator[dict[str, Any]]:
                 raise DataError("jsonl.bad_line", file=path.name, line=line_number, reason=error.msg) from None
             except RecursionError:
                 raise DataError("json.too_deep", file=path.name) from None
+            except ValueError:
+                raise DataError("json.huge_number", file=path.name) from None
             if not isinstance(record, dict):
                 raise DataError("jsonl.bad_line", file=path.name, line=line_number, reason=f"it holds {describe(record)}")
-            yield record
+            yield _without_lone_surrogates(record) if _may_hold_surrogates(line) else record
 
 
 # Parquet and Excel: optional packages
@@ -483,8 +470,21 @@ def check_zip(path: Path) -> None:
     packed = max(1, sum(info.compress_size for info in infos))
     if unpacked > MAX_XLSX_UNPACKED or (unpacked > 100 * 2**20 and unpacked / packed > MAX_XLSX_RATIO):
         raise DataError("file.zip_bomb", file=path.name, size=f"{unpacked / 2**30:.1f} GB")
-    if not any(info.filename == "xl/workbook.xml" for info in infos):
-        raise DataError("file.unreadable", file=path.name, kind="an Excel file", detail="no workbook inside")
+    shared = sum(info.file_size for info in infos if info.filename.lower() == "xl/sharedstrings.xml")
+    if shared > MAX_XLSX_SHARED_STRINGS:
+        raise DataError("file.xlsx_texts_too_big", file=path.name, size=f"{shared / 2**20:,.0f} MB")
+    names = {info.filename for info in infos}
+    if "xl/workbook.xml" not in names:
+        raise DataError("file.not_a_table", file=path.name, kind=_zip_kind(names), detail="no workbook inside")
+
+
+def _zip_kind(names: set[str]) -> str:
+    """What a zip archive that is not a workbook holds, as its owner would call it."""
+    for inside, kind in (("word/document.xml", "a Word document"), ("ppt/presentation.xml", "a PowerPoint presentation"),
+                         ("content.xml", "an OpenDocument file (LibreOffice)")):
+        if inside in names:
+            return kind
+    return "a zip archive"
 
 
 def _iter_xlsx(path: Path, header: bool | None) -> Iterator[dict[str, Any]]:
@@ -506,12 +506,10 @@ def _iter_xlsx(path: Path, header: bool | None) -> Iterator[dict[str, Any]]:
     try:
         if not workbook.worksheets:
             return
-        rows = (
-            ["" if cell is None else cell for cell in row]
-            for row in workbook.worksheets[0].iter_rows(values_only=True)
-        )
-        rows = (row for row in rows if any(str(cell).strip() for cell in row))
+        rows = _sheet_rows(workbook.worksheets[0])
         head = list(itertools.islice(rows, _HEADER_ROWS))
+        if len(workbook.worksheets) > 1 and (len(head) < 2 or max(map(len, head)) < 2):
+            _refuse_if_data_elsewhere(path, workbook)
         if not head:
             return
         if header is None:
@@ -531,7 +529,7 @@ def _iter_xlsx(path: Path, header: bool | None) -> Iterator[dict[str, Any]]:
             count += 1
             yield dict(zip(columns, row + [""] * (len(columns) - len(row))))
         if header and not count:
-            raise DataError("file.only_header", file=path.name, columns=", ".join(columns))
+            raise DataError("file.only_header", file=path.name, columns=shown_list(columns))
     except DataError:
         raise
     except Exception as error:  # noqa: BLE001 - a damaged sheet is found while streaming it
@@ -539,6 +537,23 @@ def _iter_xlsx(path: Path, header: bool | None) -> Iterator[dict[str, Any]]:
     finally:
         workbook.close()
         source.close()
+
+
+def _sheet_rows(sheet: Any) -> Iterator[list[Any]]:
+    """A sheet's rows that hold anything, empty cells as ""."""
+    rows = (["" if cell is None else cell for cell in row] for row in sheet.iter_rows(values_only=True))
+    return (row for row in rows if any(str(cell).strip() for cell in row))
+
+
+def _refuse_if_data_elsewhere(path: Path, workbook: Any) -> None:
+    """Only the first sheet is read; when it holds next to nothing (a title, a note) and another sheet holds
+    a table, say so by the sheets' names rather than let the columns be guessed from the note."""
+    sheets = workbook.worksheets[:50]
+    for sheet in sheets[1:]:
+        head = list(itertools.islice(_sheet_rows(sheet), 2))
+        if len(head) == 2 and max(map(len, head)) >= 2:
+            raise DataError("file.xlsx_other_sheet", file=path.name, first=sheets[0].title,
+                            sheets=shown_list(f"'{sheet.title}'" for sheet in workbook.worksheets))
 
 
 def _xlsx_head(path: Path) -> list[list[Any]]:
@@ -553,12 +568,29 @@ def _xlsx_head(path: Path) -> list[list[Any]]:
 def _iter_folder(path: Path) -> Iterator[dict[str, Any]]:
     """One row per .txt file under ``path``: its text, and the name of the sub-folder it is in as its label
     (files directly in the folder have no label). Sorted, so the order is the same on every computer."""
-    files = sorted(file for file in path.rglob("*.txt") if file.is_file())
-    if not files:
-        raise DataError("folder.no_texts", folder=path.name)
+    check_ordinary(path)
+    files = sorted(_texts_in(path))
     for file in files:
         relative = file.relative_to(path)
         label = relative.parts[0] if len(relative.parts) > 1 else ""
         encoding = detect_encoding(file, thorough=True) if file.stat().st_size else "utf-8"
         text = file.read_text(encoding=encoding).replace("\0", "")
         yield {"text": text.strip(), "label": label, "file": relative.as_posix()}
+
+
+def _texts_in(folder: Path) -> list[Path]:
+    """The .txt files under ``folder``, walked without following links, at most MAX_FOLDER_DEPTH deep and
+    MAX_FOLDER_ENTRIES wide."""
+    found: list[Path] = []
+    seen = 0
+    for root, folders, names in os.walk(folder):
+        seen += len(folders) + len(names)
+        if seen > MAX_FOLDER_ENTRIES:
+            raise DataError("folder.too_big", folder=folder.name, limit=f"{MAX_FOLDER_ENTRIES:,}")
+        depth = len(Path(root).relative_to(folder).parts)
+        if depth >= MAX_FOLDER_DEPTH:
+            folders.clear()
+        found += [Path(root) / name for name in names if name.lower().endswith(".txt") and (Path(root) / name).is_file()]
+    if not found:
+        raise DataError("folder.no_texts", folder=folder.name)
+    return found

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.data.conversations import detect_layout
+from engine.data.conversations import ChatColumns, detect_layout
 from engine.data.errors import DataError
+from engine.data.encodings import MIXED_ENCODING
 from engine.data.formats import ReadOptions, head_records
 from engine.tasks import TASKS
 from engine.tasks import task as task_named
@@ -27,9 +28,10 @@ FORMAT_WORDS = {
 }
 DELIMITER_WORDS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 ENCODING_WORDS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (with a byte-order mark)", "utf-16": "UTF-16",
-                  "utf-16-le": "UTF-16", "utf-16-be": "UTF-16", "utf-32": "UTF-32", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
+                  "utf-16-le": "UTF-16", "utf-16-be": "UTF-16", "utf-32": "UTF-32", "cp1252": "Windows-1252", "latin-1": "Latin-1",
+                  MIXED_ENCODING: "UTF-8 with some lines in Windows-1252"}
 LAYOUT_WORDS = {"alpaca": "Alpaca (instruction and answer)", "sharegpt": "ShareGPT conversations",
-                "openai": "OpenAI messages"}
+                "openai": "OpenAI messages", "table": "questions and answers in columns"}
 
 
 @dataclass
@@ -42,8 +44,10 @@ class Description:
     rows: list[dict[str, Any]]
     #: the name of the task the file is read for (engine/tasks)
     task: str
-    #: For chat data: "alpaca", "sharegpt" or "openai".
+    #: For chat data: "alpaca", "sharegpt", "openai" or "table".
     layout: str = ""
+    #: For chat data in a table: which columns hold the questions, answers, context and conversation ids.
+    chat_columns: ChatColumns = field(default_factory=ChatColumns)
     text_column: str = ""
     label_column: str = ""
     multi_label: bool = False
@@ -73,14 +77,14 @@ class Description:
         return {
             "path": self.path, "options": self.options.to_dict(), "columns": self.columns, "task": self.task,
             "layout": self.layout, "text_column": self.text_column, "label_column": self.label_column,
-            "multi_label": self.multi_label, "entries": self.entries, "problem": self.problem,
+            "multi_label": self.multi_label, "chat_columns": self.chat_columns.to_dict(), "entries": self.entries, "problem": self.problem,
             "summary": self.summary(), "preview": [{k: _shown(v) for k, v in row.items()} for row in self.rows],
         }
 
 
 def describe_file(
     path: str | Path, options: ReadOptions | None = None, *, task: str = "", text_column: str = "",
-    label_column: str = "", limit: int = PREVIEW_ROWS,
+    label_column: str = "", chat_columns: ChatColumns | None = None, limit: int = PREVIEW_ROWS,
 ) -> Description:
     """Guess how to read ``path`` and what is in it, from its first ``limit`` rows.
 
@@ -97,13 +101,16 @@ def describe_file(
         from engine.data.registry import local_entries
 
         entries = local_entries(path)
-    layout, layout_problem = "", ""
+    layout, found, layout_problem = "", ChatColumns(), ""
     try:
-        layout = detect_layout(rows, path.name)
+        # only names say "conversations" on their own; the contents decide once the person chose the task
+        layout, found = detect_layout(rows, path.name, chat_columns, by_content=bool(task) and task_named(task).reads_conversations)
     except DataError as error:
         layout_problem = str(error)
     chosen = task_named(task) if task else guess_task(layout)
     description = Description(str(path), resolved, columns, rows, chosen.name, layout if chosen.reads_conversations else "", entries=entries)
+    if chosen.reads_conversations:
+        description.chat_columns = found
     description.problem = chosen.describe_data(description, rows, path.name, text_column, label_column, layout_problem)
     return description
 

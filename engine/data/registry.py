@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.data.errors import DataError
+from engine.quoting import shown_list
 
 #: Alpaca's fields as LLaMA-Factory calls them in ``columns``, and the names conversations.py reads.
 _ALPACA = {"prompt": "instruction", "query": "input", "response": "output", "system": "system", "history": "history"}
@@ -60,7 +61,7 @@ def iter_entry(path: Path, name: str) -> Iterator[dict[str, Any]]:
     registry = load_registry(path)
     entry = registry.get(name)
     if entry is None:
-        raise DataError("registry.unknown", file=path.name, dataset=name, available=", ".join(local_entries(path)) or "none")
+        raise DataError("registry.unknown", file=path.name, dataset=name, available=shown_list(local_entries(path)) or "none")
     if not isinstance(entry.get("file_name"), str):
         raise DataError("registry.remote", file=path.name, dataset=name)
     if entry.get("ranking"):

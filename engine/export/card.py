@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 from engine import store
 from engine.protocol import metric_words
+from engine.quoting import shown
 from engine.tasks import task as task_named
+
+# Characters that start Markdown's inline markup (emphasis, code, links, images, tables, strikethrough);
+# with line breaks gone, block markup (headings, lists, quotes) cannot start inside a line either.
+_MARKUP = re.compile(r"([\\`*_\[\]|~!])")
+
+
+def plain(text: object, limit: int = 200) -> str:
+    """User text (a run name, a category, a file name, a system prompt) as Markdown that renders as exactly
+    that text: on one line, HTML and Markdown markup escaped, so a name such as ``<script>`` or
+    ``[click](javascript:...)`` shows as those characters and does nothing."""
+    return _MARKUP.sub(r"\\\1", html.escape(shown(text, limit), quote=False))
+
 
 HOW_TO_USE = {
     "merged": "Load the folder with transformers: `AutoModelFor...from_pretrained(\"{folder}\")`.",
@@ -20,19 +35,20 @@ HOW_TO_USE = {
 
 def data_summary(source) -> str:
     config = source.config
-    name = Path(config.data).name
+    name = plain(Path(config.data).name)
     try:
-        return task_named(source.task).data_summary(config)
+        # the task's sentence names the user's file: escaped as any user text
+        return plain(task_named(source.task).data_summary(config), 400)
     except Exception:  # noqa: BLE001 - the file may have moved since training; say what is known
-        return f"The file {name} (no longer readable at {config.data}, so its rows are not counted here)."
+        return f"The file {name} (no longer readable at {plain(config.data)}, so its rows are not counted here)."
 
 
 def base_model(source) -> str:
     if source.run["kind"] != "distill":
-        return f"## Base model\n{source.base.title} (`{source.config.model}`)."
+        return f"## Base model\n{plain(source.base.title)} ({plain(source.config.model)})."
     layers = getattr(source.model.config, "num_hidden_layers", None)
     return (
-        f"## Distilled from\n{source.base.title} (`{source.config.teacher}`), which taught this smaller student"
+        f"## Distilled from\n{plain(source.base.title)} ({plain(source.config.teacher)}), which taught this smaller student"
         + (f" ({layers} layers)" if layers else "") + " to answer as it does."
     )
 
@@ -60,17 +76,19 @@ def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) ->
         for artifact in store.artifacts(db, evaluation["id"]):
             if artifact["kind"] == "evaluation":  # a held-out evaluation the user ran on this model
                 data = Path(json.loads(evaluation["config"])["data"]).name
-                results.append(f"- On {data}: {artifact['metadata']['headline']}")
-    use, limits = task_named(source.task).uses
-    labels = f"\n\nCategories: {', '.join(source.labels)}." if source.labels else ""
-    text = f"""# {run['name']}
+                results.append(f"- On {plain(data)}: {plain(artifact['metadata']['headline'], 400)}")
+    use, limits = task.uses
+    labels = f"\n\nCategories: {', '.join(plain(label, 80) for label in source.labels)}." if source.labels else ""
+    evaluation = f"the file {plain(Path(config.eval_data).name)}" if config.eval_data else (
+        f"{config.eval_fraction:.0%} of the examples, set aside and never trained on")
+    text = f"""# {plain(run['name'])}
 
 Exported by Tunewright from run {run['id']} as **{fmt}** ({', '.join(p.name for p in written)}).
 
 {base_model(source)}{labels}
 
 ## Training data
-{data_summary(source)} Evaluation: {"the file " + Path(config.eval_data).name if config.eval_data else f"{config.eval_fraction:.0%} of the examples, set aside and never trained on"}.
+{data_summary(source)} Evaluation: {evaluation}.
 
 ## Settings
 {chr(10).join(settings)}

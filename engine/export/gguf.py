@@ -204,7 +204,7 @@ def write_modelfile(folder: Path, gguf_path: Path, tokenizer, system_prompt: str
             "The model's chat template is not the ChatML layout the Ollama Modelfile is written for, so no "
             "Modelfile was written; the GGUF file itself is fine for llama.cpp."
         )
-    system = system_prompt or default_system_prompt(tokenizer)
+    system = ollama_text(system_prompt or default_system_prompt(tokenizer))
     lines = [f"FROM ./{gguf_path.name}", f'TEMPLATE """{OLLAMA_CHATML}"""']
     if system:
         lines.append(f'SYSTEM """{system}"""')
@@ -215,6 +215,102 @@ def write_modelfile(folder: Path, gguf_path: Path, tokenizer, system_prompt: str
     path = folder / "Modelfile"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def ollama_text(text: str) -> str:
+    """``text`` as it can stand between a Modelfile's triple quotes and be read back whole.
+
+    Ollama's reader has no escapes: a triple-quoted value ends at the first line break where the value
+    so far ends in three double quotes, so a prompt holding three quotes in a row could close its value
+    early and have the rest read as commands of its own (ADAPTER, PARAMETER ...). Such runs are broken
+    with spaces. Ollama drops characters it cannot print, so they are dropped here too, and line breaks
+    are written as "\\n", keeping what the file says and what Ollama reads the same."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    printable = "".join(char for char in text if char.isprintable() or char in "\t\n")
+    return re.sub(r'"{3,}', lambda run: " ".join(run.group()), printable)
+
+
+def read_modelfile(text: str) -> list[tuple[str, str]]:
+    """The commands of a Modelfile as Ollama's parser reads them (its parser/parser.go): a list of (command,
+    value), the command lower-case and FROM's called "model"; ValueError where Ollama would refuse the file.
+
+    Its rules: a command is letters then a space or tab; PARAMETER's name follows as one word; a value runs
+    to a line break at which it unquotes (a value opened with three quotes needs three closing ones before
+    that line break, one opened with one quote one); characters that cannot be printed are dropped."""
+    commands: list[tuple[str, str]] = []
+    state, buffer, name = "nil", "", ""
+    for char in text:
+        if state == "nil":
+            if char == "#":
+                state = "comment"
+            elif char not in " \t\r\n":
+                state, buffer = "name", char
+        elif state == "comment":
+            state = "nil" if char in "\r\n" else "comment"
+        elif state == "name":
+            if char.isascii() and char.isalpha():
+                buffer += char
+            elif char in " \t" and buffer.lower() in _OLLAMA_COMMANDS:
+                word = buffer.lower()
+                state, name, buffer = ("parameter" if word == "parameter" else "value"), ("model" if word == "from" else word), ""
+            else:
+                raise ValueError(f"'{buffer}' is not a Modelfile command")
+        elif state == "parameter":
+            if char.isascii() and (char.isalnum() or char == "_"):
+                buffer += char
+            elif char in " \t":
+                state, name, buffer = "value", buffer, ""
+            else:
+                raise ValueError("a PARAMETER without a value")
+        elif state == "value":
+            if char in "\r\n":
+                value = _unquote(buffer.strip())
+                if value is None:
+                    buffer += char
+                else:
+                    commands.append((name, value))
+                    state, buffer = "nil", ""
+            elif char in " \t" or char.isprintable():
+                buffer += char
+    if state == "value":
+        value = _unquote(buffer.strip())
+        if value is None:
+            raise ValueError("a quoted value is not closed")
+        commands.append((name, value))
+    elif state not in ("nil", "comment"):
+        raise ValueError("the file ends inside a command")
+    if not any(command == "model" for command, _ in commands):
+        raise ValueError("no FROM line")
+    return commands
+
+
+_OLLAMA_COMMANDS = {"from", "license", "template", "system", "adapter", "draft", "renderer", "parser", "parameter", "message", "requires"}
+
+
+def _unquote(value: str) -> str | None:
+    if value.startswith('"""'):
+        return value[3:-3] if len(value) >= 6 and value.endswith('"""') else None
+    if value.startswith('"'):
+        return value[1:-1] if len(value) >= 2 and value.endswith('"') else None
+    return value
+
+
+def modelfile_problems(path: Path, system_prompt: str) -> list[str]:
+    """What is wrong with a written Modelfile, read by Ollama's rules: it must hold its FROM, TEMPLATE, the
+    one SYSTEM we meant (when there is one) and stop words, and nothing else."""
+    try:
+        commands = read_modelfile(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        return [f"Ollama could not read the Modelfile ({error})."]
+    names = [name for name, _ in commands]
+    problems = []
+    unexpected = sorted(set(names) - {"model", "template", "system", "stop"})
+    if unexpected or names.count("model") != 1 or names.count("template") != 1 or names.count("system") > 1:
+        problems.append(f"Ollama would read commands in the Modelfile that were not meant to be there ({', '.join(unexpected or names)}).")
+    systems = [value for name, value in commands if name == "system"]
+    if system_prompt and systems != [ollama_text(system_prompt)]:
+        problems.append("Ollama would not read the system prompt in the Modelfile as it was written.")
+    return problems
 
 
 def default_system_prompt(tokenizer) -> str:

@@ -16,6 +16,7 @@ import torch
 
 from engine import store
 from engine.config import ConfigError, ExportConfig, from_dict
+from engine.data.errors import DataError
 from engine.export.card import write_model_card
 from engine.export.gguf import GGUF_TYPES, write_gguf, write_modelfile
 from engine.export.verify import verify_export
@@ -23,6 +24,7 @@ from engine.models.catalog import ModelSource, resolve
 from engine.models.loading import load_tokenizer, materialize
 from engine.models.students import Teacher, find_teacher
 from engine.protocol import MODEL_KINDS, Status, message, model_task
+from engine.quoting import shown
 from engine.tasks import task as task_named
 from engine.training import Job
 
@@ -66,6 +68,17 @@ def load_run_model(db, run_id: int, home: Path) -> RunModel:
     else:
         base = materialize(resolve(config.model, allow_unsafe=config.allow_unsafe_weights), home)
     is_adapter = (model_dir / "adapter_config.json").exists()
+    try:
+        tokenizer, model, labels, multi_label = _load_saved(db, run_id, config, task, base, model_dir, is_adapter)
+    except (ConfigError, DataError):
+        raise
+    except Exception as error:  # noqa: BLE001 - truncated weights, a garbled config: each library says it its own way
+        raise ConfigError(message("model.damaged", run=run_id, folder=model_dir, detail=shown(f"{type(error).__name__}: {error}", 120))[1]) from error
+    return RunModel(run, config, task, model.eval(), tokenizer, model_dir, base, is_adapter, labels, multi_label, teacher)
+
+
+def _load_saved(db, run_id: int, config, task: str, base: ModelSource, model_dir: Path, is_adapter: bool):
+    """The tokenizer, model, labels and whether several labels apply, as the run saved them."""
     own = ModelSource(base.ref, model_dir, base.title)
     tokenizer = load_tokenizer(own)
     metadata = next((a["metadata"] for a in store.artifacts(db, run_id) if a["kind"] in ("adapter", "model")), {})
@@ -75,7 +88,7 @@ def load_run_model(db, run_id: int, home: Path) -> RunModel:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, model_dir)
-    return RunModel(run, config, task, model.eval(), tokenizer, model_dir, base, is_adapter, labels, multi_label, teacher)
+    return tokenizer, model, labels, multi_label
 
 
 # ---------------------------------------------------------------- the job
@@ -109,7 +122,8 @@ def run(job: Job) -> Status:
     verdict |= {"format": config.format, "folder": str(folder), "bytes": size, "seconds": round(time.monotonic() - started, 1)}
     verdict_path = job.run_dir / "verification.json"
     verdict_path.write_text(json.dumps(verdict, indent=2), encoding="utf-8")
-    job.artifact("verification", verdict_path, passed=verdict["passed"], format=config.format, summary=verdict["summary"])
+    job.artifact("verification", verdict_path, passed=verdict["passed"], format=config.format, summary=verdict["summary"],
+                 detail=verdict.get("detail", ""))
     _progress(job, 4)
     if verdict["passed"]:
         job.event("export.verified", summary=verdict["summary"])

@@ -89,10 +89,14 @@ def resolve(ref: str, *, allow_unsafe: bool = False) -> ModelSource:
             raise ConfigError(message("model.not_installed", title=bundled.title)[1])
         return ModelSource(ref, folder / bundled.subpath, bundled.title, bundled.gguf_file, bundled)
     path = Path(ref).expanduser()
-    if path.is_dir():
+    try:
+        is_folder, is_gguf = path.is_dir(), path.suffix == ".gguf" and path.is_file()
+    except OSError:  # a name longer than the file system allows: no such folder
+        is_folder = is_gguf = False
+    if is_folder:
         check_folder(path, allow_unsafe=allow_unsafe)
         return ModelSource(ref, path, path.name)
-    if path.suffix == ".gguf" and path.is_file():
+    if is_gguf:
         return ModelSource(ref, path.parent, path.stem, gguf_file=path.name)
     if _looks_like_hub_name(ref):
         cached = hub_cache_folder(ref)

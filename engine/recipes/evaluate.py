@@ -18,6 +18,7 @@ import re
 import string
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,15 @@ from engine import store
 from engine.config import ConfigError, EvaluateConfig
 from engine.data.chat import tokenize_prompt
 from engine.data.classification import load_classification
-from engine.data.conversations import load_conversations, with_system_prompt
+from engine.data.conversations import ChatColumns, load_conversations, with_system_prompt
 from engine.data.errors import DataError
 from engine.data.packing import pack
 from engine.lm_loss import packed_loss_sum
 from engine.models.catalog import ModelSource, resolve
 from engine.models.loading import load_causal_lm, load_teacher, load_tokenizer, materialize
-from engine.protocol import Status
 from engine import chat_steps, classifier_steps
+from engine.protocol import Status, message
+from engine.quoting import shown
 from engine.tasks import Task
 from engine.tasks import task as task_named
 from engine.training import Job
@@ -54,15 +56,48 @@ def run(job: Job) -> Status:
         job.event("evaluate.failed", reason=str(problem))
         store.update_run(job.db, job.run_id, error=str(problem))
         return Status.FAILED
-    results |= {"model": config.model, "title": scored["title"], "task": scored["task"], "data": config.data}
+    _record(job, config, scored, results)
+    return Status.COMPLETED
 
+
+def score_held_out(job: Job, model, tokenizer, path: Path, *, labels: list[str], multi_label: bool, split: bool) -> None:
+    """Score a run that just finished on the examples it held back (``path``, kept in its folder), as an
+    evaluation run of its own: Results shows it as soon as training ends, with no file to choose.
+    ``split``: the examples were set aside from the training file (else they are the run's evaluation file).
+    A failure here is an event of the run, never a failed training."""
+    from engine.jobs import run_dir
+
+    task = task_named(job.config.kind)
+    config = EvaluateConfig(model=str(job.run_id), data=str(path), task=task.name, held_out=split,
+                            name=f"{store.get_run(job.db, job.run_id)['name']}: held-back examples")
+    # created running, never queued: no one else may start it
+    evaluation_id = store.create_run(job.db, kind=config.kind, config=config.to_dict(), name=config.name,
+                                     parent_id=job.run_id, status=Status.RUNNING)
+    folder = store.private_folder(run_dir(job.home, evaluation_id))
+    store.update_run(job.db, evaluation_id, run_dir=str(folder), started_at=time.time(), total_steps=1)
+    evaluation = replace(job, run_id=evaluation_id, config=config, run_dir=folder)
+    scored = {"task": task.name, "model": model.eval(), "tokenizer": tokenizer, "title": config.name,
+              "labels": labels, "multi_label": multi_label, "run_config": job.config}
+    try:
+        results = task.evaluate(evaluation, scored, config)
+    except (ConfigError, DataError) as problem:
+        job.event("evaluate.failed", reason=str(problem))
+        store.update_run(job.db, evaluation_id, status=Status.FAILED, error=str(problem), finished_at=time.time())
+        return
+    _record(evaluation, config, scored, results)
+    store.update_run(job.db, evaluation_id, status=Status.COMPLETED, finished_at=time.time())
+
+
+def _record(job: Job, config: EvaluateConfig, scored: dict[str, Any], results: dict[str, Any]) -> None:
+    """The results as metric rows of the evaluation run and its evaluation.json artifact."""
+    results |= {"model": config.model, "title": scored["title"], "task": scored["task"], "data": config.data,
+                "held_out": config.held_out}
     store.add_metrics(job.db, job.run_id, 0, results["metrics"])
     path = job.run_dir / "evaluation.json"
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     job.artifact("evaluation", path, task=scored["task"], headline=results["headline"], **results["metrics"])
     job.event("evaluate.finished", headline=results["headline"])
     store.update_run(job.db, job.run_id, step=1, progress=1.0)
-    return Status.COMPLETED
 
 
 def evaluate_in_process(db, config: EvaluateConfig, *, home: Path) -> dict[str, Any]:
@@ -126,8 +161,11 @@ def evaluate_classifier(job: Job, scored: dict[str, Any], config: EvaluateConfig
     run_config = scored["run_config"]
     columns = (run_config.text_column, run_config.label_column) if run_config else ("", "")
     data = load_classification(config.data, *columns)
-    texts, truth_names = data.texts[: config.max_examples], data.labels[: config.max_examples]
+    # every row: a classifier scores thousands a second, and a sample would leave the score to chance
+    texts, truth_names = data.texts, data.labels
     labels, multi_label = scored["labels"], scored["multi_label"]
+    if data.multi_label and not multi_label:
+        raise ConfigError(message("evaluate.several_labels", model=shown(scored["title"]), file=shown(Path(config.data).name))[1])
     job.event("evaluate.started", model=scored["title"], rows=len(texts), data=Path(config.data).name)
     unknown = sorted({name for names in truth_names for name in names} - set(labels))
     if unknown:
@@ -163,8 +201,59 @@ def evaluate_classifier(job: Job, scored: dict[str, Any], config: EvaluateConfig
         if sorted(truth) != sorted(guess)
     ]
     metrics = {"eval_accuracy": report["accuracy"], "eval_macro_f1": report["macro_f1"]}
+    training = _training_rows(run_config, config)
+    baseline = majority_baseline(truth_names, training[1] if training else truth_names, labels, multi_label)
+    metrics["baseline_accuracy"] = baseline["accuracy"]
     headline = f"accuracy {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.1%} on {len(texts)} examples"
-    return {"headline": headline, "metrics": metrics, "rows": len(texts), **report, "wrong": wrong[:WRONG_EXAMPLES], "wrong_count": len(wrong)}
+    return {"headline": headline, "metrics": metrics, "rows": len(texts), "file_rows": len(texts), **report,
+            "baseline": baseline, "overlap": overlap(texts, training[0]) if training else None,
+            "wrong": wrong[:WRONG_EXAMPLES], "wrong_count": len(wrong)}
+
+
+def _training_rows(run_config: Any, config: EvaluateConfig) -> tuple[list[str], list[list[str]]] | None:
+    """The texts and labels the run trained on (its whole file: held-back rows of a split are in it too, so
+    the overlap is counted by text), or None when the model is not a run or its file is gone."""
+    if run_config is None or not getattr(run_config, "data", ""):
+        return None
+    try:
+        trained = load_classification(run_config.data, run_config.text_column, run_config.label_column)
+    except (DataError, OSError):
+        return None
+    if config.held_out:  # the run's own held-back rows: the rest of its file is what it learned from
+        held = Counter(_normal(text) for text in load_classification(config.data, trained.text_column, trained.label_column).texts)
+        kept = [(t, l) for t, l in zip(trained.texts, trained.labels) if not _take(held, _normal(t))]
+        return [t for t, _ in kept], [l for _, l in kept]
+    return trained.texts, trained.labels
+
+
+def _take(counter: Counter, key: str) -> bool:
+    if counter[key] > 0:
+        counter[key] -= 1
+        return True
+    return False
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+def overlap(texts: list[str], trained: list[str]) -> dict[str, Any]:
+    """How many evaluation texts the model also learned from (spacing aside): scores on those say what it
+    remembers, not how it does on new text."""
+    known = {_normal(text) for text in trained}
+    count = sum(_normal(text) in known for text in texts)
+    return {"count": count, "rows": len(texts), "share": count / max(len(texts), 1)}
+
+
+def majority_baseline(truth: list[list[str]], trained: list[list[str]], labels: list[str], multi_label: bool) -> dict[str, Any]:
+    """What always answering the training data's most common category would score on these examples: the
+    score a model has to beat to have learned anything (with several categories per text: the most common
+    set of categories)."""
+    common = Counter(tuple(sorted(names)) for names in trained).most_common(1)
+    guess = list(common[0][0]) if common else []
+    report = classification_report(truth, [guess] * len(truth), labels or guess, multi_label=multi_label) if guess else None
+    return {"label": ", ".join(guess), "accuracy": report["accuracy"] if report else 0.0,
+            "macro_f1": report["macro_f1"] if report else 0.0}
 
 
 def classification_report(truth: list[list[str]], predicted: list[list[str]], labels: list[str], *, multi_label: bool) -> dict[str, Any]:
@@ -203,10 +292,12 @@ def classification_report(truth: list[list[str]], predicted: list[list[str]], la
 
 def evaluate_generation(job: Job, scored: dict[str, Any], config: EvaluateConfig) -> dict[str, Any]:
     run_config = scored["run_config"]
-    data = load_conversations(config.data, run_config.template_values if run_config else {})
+    data = load_conversations(config.data, run_config.template_values if run_config else {},
+                              columns=ChatColumns.of(run_config))
     system_prompt = run_config.system_prompt if run_config else ""
     conversations = [with_system_prompt(turns, system_prompt) for turns in data.conversations]
-    conversations = [turns for turns in conversations if any(t.role == "assistant" for t in turns)][: config.max_examples]
+    answered = [turns for turns in conversations if any(t.role == "assistant" for t in turns)]
+    conversations = answered[: config.max_examples]  # each answer is generated, so a sample: stated below
     if not conversations:
         raise ConfigError(f"{Path(config.data).name} has no conversations with an answer to compare against.")
     job.event("evaluate.started", model=scored["title"], rows=len(conversations), data=Path(config.data).name)
@@ -252,9 +343,11 @@ def evaluate_generation(job: Job, scored: dict[str, Any], config: EvaluateConfig
     }
     headline = (
         f"perplexity {metrics['eval_perplexity']:.3g}, exact match {metrics['eval_exact_match']:.0%}, "
-        f"token-F1 {metrics['eval_token_f1']:.0%}, ROUGE-L {metrics['eval_rouge_l']:.0%} on {len(rows)} conversations"
+        f"token-F1 {metrics['eval_token_f1']:.0%}, ROUGE-L {metrics['eval_rouge_l']:.0%} on "
+        + (f"{len(rows)} conversations" if len(rows) == len(answered) else
+           f"the first {len(rows)} of {len(answered)} conversations")
     )
-    return {"headline": headline, "metrics": metrics, "rows": len(rows), "answers": rows}
+    return {"headline": headline, "metrics": metrics, "rows": len(rows), "file_rows": len(answered), "answers": rows}
 
 
 def _add_answers(key: str, other, rows, conversations, scored, config: EvaluateConfig, job: Job) -> None:

@@ -26,6 +26,7 @@ def run(job: Job) -> Status:
     # ---- data: the training rows, and rows held out to check the model on
     data, (train_texts, train_labels), (eval_texts, eval_labels) = steps.read_examples(job, config)
     label_names = data.label_names
+    held_out = steps.keep_held_out(job, data, eval_texts, eval_labels)
     index = {label: i for i, label in enumerate(label_names)}
 
     # ---- model
@@ -96,4 +97,11 @@ def run(job: Job) -> Status:
     if compiling.wanted(config.compile, job.device):
         compiling.compile_for_training(job, model, loop, config.micro_batch_size or config.batch_size)
     state, stopped = fit(job, model, loop, lr)
-    return finish(job, model, tokenizer, state, stopped, labels=label_names, multi_label=data.multi_label)
+    status = finish(job, model, tokenizer, state, stopped, labels=label_names, multi_label=data.multi_label)
+    if status == Status.COMPLETED:
+        # imported here: the evaluation recipe reads the shared classifier steps and this run's model
+        from engine.recipes.evaluate import score_held_out
+
+        score_held_out(job, model, tokenizer, held_out, labels=label_names, multi_label=data.multi_label,
+                       split=not config.eval_data)
+    return status

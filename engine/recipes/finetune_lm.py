@@ -16,7 +16,7 @@ import torch
 from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_training
 
 from engine import compiling, planner
-from engine.chat_steps import EVAL_BATCH, read_conversations, tokenize_all
+from engine.chat_steps import EVAL_BATCH, keep_held_out, read_conversations, tokenize_all
 from engine.config import ChatConfig, ConfigError
 from engine.data.errors import DataError
 from engine.data.packing import pack, padding_fraction
@@ -34,6 +34,7 @@ def run(job: Job) -> Status:
 
     # ---- data: conversations in any of the usual formats, placeholders filled in
     train_convs, eval_convs = read_conversations(job, config)
+    keep_held_out(job, eval_convs)
 
     # ---- model
     source = materialize(resolve(config.model, allow_unsafe=config.allow_unsafe_weights), job.home)

@@ -9,15 +9,15 @@ from engine.config import ChatConfig
 from engine.tasks import CAUSAL, CONVERSATION, Task, Words
 
 
-def doctor(scan, head: list[dict], name: str, text_column: str, label_column: str):
+def doctor(scan, head: list[dict], name: str, text_column: str, label_column: str, chat_columns=None):
     """Recognise the conversation layout from the first rows; returns the reader of one row."""
     from engine.data.conversations import PLACEHOLDER, detect_layout, parse_row
     from engine.data.doctor import RowReader, normal
 
-    scan.layout = detect_layout(head, name)
+    scan.layout, scan.chat_columns = detect_layout(head, name, chat_columns, by_content=True)
 
     def read(record: dict, index: int):
-        turns = parse_row(scan.layout, record, name, index + 1)
+        turns = parse_row(scan.layout, record, name, index + 1, scan.chat_columns)
         for placeholder in PLACEHOLDER.findall(" ".join(turn.content for turn in turns)):
             rows = scan.placeholders.setdefault(placeholder, [])
             if not rows or rows[-1] != index:
@@ -45,10 +45,10 @@ def describe_data(description, rows: list[dict], name: str, text_column: str, la
 
 
 def plan(config, tokenizer) -> tuple[list[int], int]:
-    from engine.data.conversations import load_conversations, with_system_prompt
+    from engine.data.conversations import ChatColumns, load_conversations, with_system_prompt
     from engine.planner import chat_token_lengths
 
-    conversations = load_conversations(config.data, config.template_values).conversations
+    conversations = load_conversations(config.data, config.template_values, columns=ChatColumns.of(config)).conversations
     if config.system_prompt:
         conversations = [with_system_prompt(turns, config.system_prompt) for turns in conversations]
     return chat_token_lengths(tokenizer, conversations), len(conversations)
@@ -120,12 +120,16 @@ def load_folder(source, allow_unsafe: bool = False) -> dict[str, Any]:
 def data_summary(config) -> str:
     from engine.data.conversations import load_conversations
 
-    data = load_conversations(config.data, config.template_values)
+    from engine.data.conversations import ChatColumns
+
+    data = load_conversations(config.data, config.template_values, columns=ChatColumns.of(config))
     return f"{len(data.conversations)} conversations from {Path(config.data).name} ({data.format} format)."
 
 
 def card_settings(config) -> list[str]:
-    return [f"- System prompt: \"{config.system_prompt}\""] if getattr(config, "system_prompt", "") else []
+    from engine.export.card import plain
+
+    return [f"- System prompt: \"{plain(config.system_prompt, 2000)}\""] if getattr(config, "system_prompt", "") else []
 
 
 def card_distillation(config) -> str:

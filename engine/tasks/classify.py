@@ -9,7 +9,7 @@ from engine.config import ClassifyConfig
 from engine.tasks import ENCODER, LABELS, Task, Words
 
 
-def doctor(scan, head: list[dict], name: str, text_column: str, label_column: str):
+def doctor(scan, head: list[dict], name: str, text_column: str, label_column: str, chat_columns=None):
     """Guess the text and label columns from the first rows; returns the reader of one row."""
     from engine.data.classification import guess_columns, row_labels, row_text
     from engine.data.doctor import RowReader, normal
@@ -25,11 +25,12 @@ def doctor(scan, head: list[dict], name: str, text_column: str, label_column: st
         return hash(normal(text)), labels, text, empty
 
     def lengths(items: list, rows: list[int], tokenizer, max_length: int):
+        from engine.data.tokenizing import token_ids
+
         found: dict[int, int] = {}
         for start in range(0, len(rows), 512):
             batch = rows[start : start + 512]
-            ids = tokenizer([items[index] for index in batch], truncation=False)["input_ids"]
-            found.update({index: len(tokens) for index, tokens in zip(batch, ids)})
+            found.update(zip(batch, token_ids(tokenizer, [items[index] for index in batch])[1]))
         return found, []
 
     return RowReader(read, lengths, nothing=lambda: "no text" if scan.multi_label else "no text or no label")
@@ -53,7 +54,9 @@ def plan(config, tokenizer) -> tuple[list[int], int]:
     from engine.planner import sample_rows
 
     texts = load_classification(config.data, config.text_column, config.label_column).texts
-    return [len(ids) for ids in tokenizer(sample_rows(texts))["input_ids"]], len(texts)
+    from engine.data.tokenizing import token_ids
+
+    return token_ids(tokenizer, sample_rows(texts))[1], len(texts)
 
 
 def train(job):

@@ -33,8 +33,9 @@ from PySide6.QtWidgets import (
 )
 
 from gui.engine_client import TASKS, EngineClient, demo_data_path
-from gui.state.data import DataError, DataSession, Description, ReadOptions, Report, count_records
-from gui.widgets.common import card, fill_with_scrolling, label, page_header, rgba
+from gui.state.data import ChatColumns, DataError, DataSession, Description, ReadOptions, Report, count_records
+from gui.widgets.common import card, fill_with_scrolling, label, page_header
+from gui.widgets.findings import finding_widget
 
 #: Models whose tokenizer can count the tokens of each example, by task (the bundled ones; a model folder
 #: or Hub name can be typed in).
@@ -48,9 +49,10 @@ def has_columns(task: str) -> bool:
 
 FORMATS = [("", "Guess"), ("csv", "CSV"), ("tsv", "TSV"), ("json", "JSON"), ("jsonl", "JSON Lines"),
            ("parquet", "Parquet"), ("xlsx", "Excel"), ("folder", "Folder of texts"), ("registry", "LLaMA-Factory list")]
+#: The columns of chat data in a table, as ChatColumns names them, and their captions.
+CHAT_ROLES = {"question": "Question column", "answer": "Answer column", "system": "Context column (optional)",
+              "conversation": "Conversation id (optional)"}
 DELIMITERS = [(",", "Comma"), (";", "Semicolon"), ("\t", "Tab"), ("|", "Vertical bar")]
-SEVERITY = {"error": ("#b91c1c", "Problem"), "warning": ("#c2410c", "Warning"), "advice": ("#2563eb", "Advice"),
-            "info": ("#4b5563", "Note")}
 POLL_MS = 300
 CELL_CHARS = 160  # longer values are cut in the preview (the file is not)
 
@@ -119,9 +121,12 @@ class DataPage(QWidget):
         self.text_column = self._combo([])
         self.label_column = self._combo([])
         self.dataset = self._combo([])
+        # chat data in a table: which columns hold what (the optional ones can be "none")
+        self.chat_combos = {role: self._combo([]) for role in CHAT_ROLES}
         self.fields = [("Task", self.task), ("Format", self.format), ("Separated by", self.delimiter),
                        ("Header row", self.header), ("Text column", self.text_column),
-                       ("Label column", self.label_column), ("Dataset", self.dataset)]
+                       ("Label column", self.label_column), ("Dataset", self.dataset),
+                       *((words, self.chat_combos[role]) for role, words in CHAT_ROLES.items())]
         self.field_labels: dict[QComboBox, QWidget] = {}
         for column, (words, combo) in enumerate(self.fields):
             caption = label(words, "FieldHelp")
@@ -144,6 +149,9 @@ class DataPage(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setMinimumHeight(300)
         box.addWidget(self.table)
+        self.preview_note = label("", "Muted")  # says when the table shows only the file's first rows
+        self.preview_note.hide()
+        box.addWidget(self.preview_note)
         layout.addWidget(frame)
 
         frame, box = card()
@@ -223,7 +231,7 @@ class DataPage(QWidget):
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Choose your examples", "",
-            "Data (*.csv *.tsv *.txt *.json *.jsonl *.parquet *.xlsx);;All files (*)",
+            "Data (*.csv *.tsv *.txt *.json *.jsonl *.ndjson *.parquet *.xlsx *.xlsm);;All files (*)",
         )
         if path:
             self.open_path(path)
@@ -267,16 +275,21 @@ class DataPage(QWidget):
         if changed is self.format:  # another format: guess the rest again
             options = ReadOptions(format=options.format)
         keep_columns = changed in (self.text_column, self.label_column)
+        chat_columns = None
+        if changed in self.chat_combos.values():
+            chat_columns = ChatColumns(**{role: combo.currentData() or "" for role, combo in self.chat_combos.items()})
         self._describe(
             options, task=self.task.currentData(),
             text_column=(self.text_column.currentData() or "") if keep_columns else "",
             label_column=(self.label_column.currentData() or "") if keep_columns else "",
+            chat_columns=chat_columns,
         )
 
-    def _describe(self, options: ReadOptions, *, task: str, text_column: str = "", label_column: str = "") -> None:
+    def _describe(self, options: ReadOptions, *, task: str, text_column: str = "", label_column: str = "",
+                  chat_columns: ChatColumns | None = None) -> None:
         try:
             self.description = self.session.describe(self.path, options, task=task, text_column=text_column,
-                                                     label_column=label_column)
+                                                     label_column=label_column, chat_columns=chat_columns)
         except DataError as error:
             self.description = None
             self._show_fields(None)
@@ -325,11 +338,17 @@ class DataPage(QWidget):
             return
         rows = "counting rows…" if self.rows is None else f"{self.rows:,} rows"
         self.summary.setText(f"{Path(self.path).name}: {self.description.summary()} · {rows}")
+        shown = self.model.rowCount()
+        if self.rows is None or self.rows > shown:
+            of = "" if self.rows is None else f" of {self.rows:,}"
+            self.preview_note.setText(f"Showing the first {shown:,} rows{of}; the doctor and training read them all.")
+        self.preview_note.setVisible(bool(shown) and (self.rows is None or self.rows > shown))
 
     # ------------------------------------------------------------ what is shown
 
     def _show_empty(self) -> None:
         self.summary.setText("No file yet. Choose one above, or drop it anywhere on this page.")
+        self.preview_note.hide()
         self.check_button.setEnabled(False)
         self.train_button.setEnabled(False)
         self.check_status.setText("")
@@ -344,6 +363,7 @@ class DataPage(QWidget):
             self.text_column: bool(description and has_columns(description.task)),
             self.label_column: bool(description and has_columns(description.task)),
             self.dataset: bool(options and options.format == "registry"),
+            **{combo: bool(description and description.layout == "table") for combo in self.chat_combos.values()},
         }
         for combo, shown in visible.items():
             combo.setVisible(shown)
@@ -366,6 +386,13 @@ class DataPage(QWidget):
             for column in description.columns:
                 combo.addItem(column, column)
             _select(combo, chosen)
+        for role, combo in self.chat_combos.items():
+            combo.clear()
+            if role in ("system", "conversation"):
+                combo.addItem("none", "")
+            for column in description.columns:
+                combo.addItem(column, column)
+            _select(combo, getattr(description.chat_columns, role))
         self.dataset.clear()
         for entry in description.entries:
             self.dataset.addItem(entry, entry)
@@ -401,7 +428,7 @@ class DataPage(QWidget):
         self.session.start_check(
             self.path, description.task, description.options, text_column=description.text_column,
             label_column=description.label_column, model=self.length_model_ref(), eval_path=self.eval_edit.text(),
-            fix=fix,
+            fix=fix, chat_columns=description.chat_columns if description.layout == "table" else None,
         )
         self.check_started = time.time()
         self.check_button.setEnabled(False)
@@ -443,6 +470,14 @@ class DataPage(QWidget):
             self._describe(self.description.options if self.description else ReadOptions(), task=task)
             self._show_report()
 
+    def failure(self) -> str:
+        """Why the last check of the file shown did not finish, as a sentence ("" if it did)."""
+        row = self.session.stored(self.path) if self.path else None
+        metadata = row["metadata"] if row else {}
+        if metadata.get("status") != "failed":
+            return ""
+        return metadata.get("error") or "The data doctor stopped before it finished. Check data again, or choose another file."
+
     def report(self) -> Report | None:
         """What the doctor found in the file shown, if it was checked."""
         row = self.session.stored(self.path) if self.path else None
@@ -467,6 +502,10 @@ class DataPage(QWidget):
             values["eval_data"] = self.eval_edit.text()
         if has_columns(task):
             values.update(text_column=self.description.text_column, label_column=self.description.label_column)
+        if self.description.layout == "table":
+            columns = self.description.chat_columns
+            values.update(question_column=columns.question, answer_column=columns.answer,
+                          context_column=columns.system, conversation_column=columns.conversation)
         self.use_in_run.emit(values)
 
     def _poll(self) -> None:
@@ -476,8 +515,10 @@ class DataPage(QWidget):
         self.check_button.setEnabled(self.description is not None)
         row = self.session.stored(self.path)
         metadata = row["metadata"] if row else {}
-        if self.session.exit_code() not in (0, 1) and metadata.get("status") == "checking":
-            self.check_status.setText("The check stopped unexpectedly; see datasets/doctor.log in the data folder.")
+        if self.session.exit_code() not in (0, 1) and metadata.get("status") != "failed":
+            # the process died before it could say why: say so where the findings go, and let Check data retry
+            self.session.forget_unfinished(self.path, self.session.exit_code())
+            self._show_report()
             return
         cleaned = self._newest_copy(after=self.check_started)
         if cleaned is not None:  # a fix made a copy: show it, with its own findings
@@ -509,8 +550,10 @@ class DataPage(QWidget):
         self._show_cleaned(metadata)
         status = metadata.get("status")
         if status == "failed":
-            self.check_status.setText("")
-            self.findings_box.addWidget(_finding_widget("error", metadata.get("error", ""), []))
+            self.check_status.setText("The check did not finish.")
+            again = QPushButton("Check again")
+            again.clicked.connect(lambda: self.check())
+            self.findings_box.addWidget(finding_widget("error", self.failure(), [], again))
             return
         report = Report.from_dict(metadata["report"]) if metadata.get("report") else None
         if report is None:
@@ -528,7 +571,7 @@ class DataPage(QWidget):
                 button = QPushButton(finding.fix_label)
                 button.clicked.connect(lambda _=False, fix=finding.fix: self.check(fix))
                 self.fix_buttons[finding.fix] = button
-            self.findings_box.addWidget(_finding_widget(finding.severity, finding.message, finding.examples, button,
+            self.findings_box.addWidget(finding_widget(finding.severity, finding.message, finding.examples, button,
                                                         eval_rows=finding.code == "doctor.overlap"))
 
     def _show_cleaned(self, metadata: dict[str, Any]) -> None:
@@ -537,34 +580,6 @@ class DataPage(QWidget):
         self.cleaned.setProperty("source", source or "")
         self.open_source.setVisible(bool(source))
         self.cleaned_text.setText(metadata.get("fixed", ""))
-
-
-def _finding_widget(severity: str, text: str, rows: list[int], button: QPushButton | None = None, *,
-                    eval_rows: bool = False) -> QWidget:
-    colour, words = SEVERITY.get(severity, SEVERITY["info"])
-    frame = QFrame()
-    frame.setObjectName("Finding")
-    frame.setStyleSheet(
-        f"QFrame#Finding {{ background: {rgba(colour, 0.04)}; border: 1px solid {rgba(colour, 0.25)};"
-        " border-radius: 8px; }"
-    )
-    row = QHBoxLayout(frame)
-    row.setContentsMargins(12, 8, 12, 8)
-    pill = label(words)
-    pill.setStyleSheet(f"QLabel {{ color: {colour}; font-weight: 600; }}")
-    pill.setFixedWidth(70)
-    pill.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-    row.addWidget(pill)
-    column = QVBoxLayout()
-    column.setSpacing(2)
-    column.addWidget(label(text, wrap=True, selectable=True))
-    if rows:
-        where = "evaluation rows" if eval_rows else "rows"
-        column.addWidget(label(f"For example {where} {', '.join(map(str, rows))}", "FieldHelp"))
-    row.addLayout(column, 1)
-    if button is not None:
-        row.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
-    return frame
 
 
 def _select(combo: QComboBox, value: Any) -> None:

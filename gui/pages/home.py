@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from engine.protocol import MESSAGES
 from gui.engine_client import Hardware
+from gui.state.eta import TIME_LEFT
 from gui.state.format import best_metric, shown_status, size, time_left, when
 from gui.state.runs import RunsModel
 from gui.widgets.common import StatusPill, card, fill_with_scrolling, label, page_header
@@ -199,7 +200,7 @@ class HomePage(QWidget):
             progress.setValue(round((run["progress"] or 0) * 1000))
             progress.setFixedWidth(140)
             if status in ("running", "preparing", "pausing"):
-                note = time_left(run["eta_seconds"]) or f"step {run['step'] or 0}"
+                note = time_left(TIME_LEFT.seconds(run)) or f"step {run['step'] or 0}"
             else:
                 note = best_metric(run) or when(run["finished_at"] or run["created_at"])
             self.recent_grid.addWidget(name, row, 0)

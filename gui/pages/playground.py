@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
 
 from engine import playground
 from engine.config import ConfigError
-from engine.protocol import message
+from engine.protocol import MESSAGES, message
 from gui.engine_client import CONVERSATION, LABELS, EngineClient, JobError, task_of_run
 from gui.state.runs import RunsModel
-from gui.state.results import finished_models
+from gui.state.results import finished_models, recommended_first
 from gui.widgets.common import card, label, page_header
 
 #: How the list of runs names what each panel shows.
@@ -251,6 +251,8 @@ class PlaygroundPage(QWidget):
         buttons.addWidget(self.stop_button)
         ask.addLayout(buttons)
         layout.addLayout(ask)
+        self.made_up_note = label(MESSAGES["playground.makes_things_up"].text, "Muted", wrap=True)
+        layout.addWidget(self.made_up_note)
         self.chat_note = label("", "ErrorText", wrap=True)
         self.chat_note.hide()
         layout.addWidget(self.chat_note)
@@ -286,16 +288,19 @@ class PlaygroundPage(QWidget):
 
     def reload_runs(self) -> None:
         """Fill the run list (the finished runs may have changed); keeps the chosen run."""
-        playable = playable_runs(self.runs.runs)
+        marked = recommended_first(self.client.db, playable_runs(self.runs.runs))
+        playable = [run for run, _ in marked]
         ids = [run["id"] for run in playable]
         if ids == [self.run_box.itemData(i) for i in range(self.run_box.count())]:
             return
         keep = self.run_id
         self.run_box.blockSignals(True)
         self.run_box.clear()
-        for run in playable:
+        for run, weak in marked:
             kind = VIEW_WORDS[task_of_run(run).view]
-            self.run_box.addItem(f"{run['name']} ({kind}, #{run['id']})", run["id"])
+            self.run_box.addItem(f"{run['name']} ({kind}, #{run['id']})" + (" · not recommended" if weak else ""), run["id"])
+            if weak:
+                self.run_box.setItemData(self.run_box.count() - 1, f"Not recommended: {weak}.", Qt.ItemDataRole.ToolTipRole)
         self.run_box.blockSignals(False)
         if not playable:
             self.stack.setCurrentWidget(self.empty)
@@ -305,7 +310,7 @@ class PlaygroundPage(QWidget):
         self.choose_run(keep if keep in ids else self._first_choice(ids))
 
     def _first_choice(self, ids: list[int]) -> int:
-        """The run last played with (it has a conversation to show), else the newest."""
+        """The run last played with (it has a conversation to show), else the newest recommended one."""
         row = self.client.db.execute(
             f"SELECT run_id FROM playground WHERE run_id IN ({','.join('?' * len(ids))}) ORDER BY id DESC LIMIT 1", ids
         ).fetchone()

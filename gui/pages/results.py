@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QLinearGradient, QPainter
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -23,8 +22,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QProgressBar,
     QPushButton,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -38,101 +35,18 @@ from engine.protocol import Status, model_task
 from gui.engine_client import CONVERSATION, LABELS, TASKS
 from gui.state.format import KIND_WORDS, TASK_WORDS
 from gui.state.results import (
-    confusion_shares,
     evaluation,
     evaluations_of,
+    examples_words,
     held_out_file,
+    is_held_out,
+    recommended_first,
+    score_warnings,
     results_choices,
     sides,
 )
 from gui.widgets.common import card, label, page_header
-
-# The heat map's colours: white for none of a true category's examples, deep blue for all of them.
-COLD, HOT = QColor("#ffffff"), QColor("#1d4ed8")
-UNKNOWN = "(not a trained category)"
-
-
-def heat_colour(share: float) -> QColor:
-    share = max(0.0, min(1.0, share))
-    return QColor(
-        round(COLD.red() + (HOT.red() - COLD.red()) * share),
-        round(COLD.green() + (HOT.green() - COLD.green()) * share),
-        round(COLD.blue() + (HOT.blue() - COLD.blue()) * share),
-    )
-
-
-class ColourScale(QWidget):
-    """The heat map's key: the gradient from 0% to 100% of a true category's examples."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFixedHeight(34)
-        self.setMinimumWidth(220)
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        bar = QRectF(0, 2, self.width() - 1, 12)
-        gradient = QLinearGradient(bar.topLeft(), bar.topRight())
-        gradient.setColorAt(0.0, COLD)
-        gradient.setColorAt(1.0, HOT)
-        painter.setPen(QColor("#cfd6df"))
-        painter.setBrush(QBrush(gradient))
-        painter.drawRect(bar)
-        painter.setPen(QColor("#6b7280"))
-        text = QRectF(0, 16, self.width(), 16)
-        painter.drawText(text, int(Qt.AlignmentFlag.AlignLeft), "0%")
-        painter.drawText(text, int(Qt.AlignmentFlag.AlignHCenter), "share of the true category's examples")
-        painter.drawText(text, int(Qt.AlignmentFlag.AlignRight), "100%")
-
-
-class HeatCell(QStyledItemDelegate):
-    """Paints a cell in its own colour: the app's style sheet draws table cells itself and would hide the
-    items' background colours."""
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
-        painter.save()
-        painter.fillRect(option.rect.adjusted(1, 1, -1, -1), index.data(Qt.ItemDataRole.BackgroundRole).color())
-        painter.setPen(index.data(Qt.ItemDataRole.ForegroundRole).color())
-        font = painter.font()
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        font.setBold(index.row() == index.column())
-        painter.setFont(font)
-        painter.drawText(option.rect, int(Qt.AlignmentFlag.AlignCenter), index.data())
-        painter.restore()
-
-
-class ConfusionHeatMap(QTableWidget):
-    """Rows: the true category; columns: the one the model chose; each cell its count, coloured by its share
-    of the row, so the diagonal (right answers) is dark and every mistake stands out in its own row."""
-
-    def __init__(self, labels: list[str], matrix: list[list[int]]) -> None:
-        rows = [(name, counts) for name, counts in zip([*labels, UNKNOWN], matrix) if name != UNKNOWN or sum(counts)]
-        super().__init__(len(rows), len(labels))
-        self.setHorizontalHeaderLabels(labels)
-        self.setVerticalHeaderLabels([name for name, _ in rows])
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.setShowGrid(False)
-        self.setItemDelegate(HeatCell(self))
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.verticalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        shares = confusion_shares([counts for _, counts in rows])
-        for r, ((name, counts), row_shares) in enumerate(zip(rows, shares)):
-            for c, (count, share) in enumerate(zip(counts, row_shares)):
-                item = QTableWidgetItem(str(count))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                item.setBackground(heat_colour(share))
-                item.setForeground(QColor("#ffffff" if share > 0.5 else "#1f2937"))
-                item.setToolTip(f"{count} texts of {name} were sorted as {labels[c]} ({share:.0%} of {name})")
-                self.setItem(r, c, item)
-        self.setMinimumHeight(60 + 34 * len(rows))
-        self.setMaximumHeight(60 + 64 * len(rows))
-
-    def cell_colour(self, row: int, column: int) -> QColor:
-        return self.item(row, column).background().color()
-
+from gui.widgets.confusion import ColourScale, ConfusionHeatMap
 
 def table(headers: list[str], rows: list[list[str]], *, stretch: int | None = None) -> QTableWidget:
     """A read-only table of text, wrapped, with the `stretch` column taking the spare width."""
@@ -204,7 +118,7 @@ class ResultsPage(QWidget):
 
         # Replaced in tests: the file dialog that asks for the examples to evaluate on.
         self.choose_file = lambda: QFileDialog.getOpenFileName(
-            self, "Examples to evaluate on", str(Path.home()), "Examples (*.jsonl *.json *.csv *.tsv *.parquet *.txt);;All files (*)")[0]
+            self, "Examples to evaluate on", str(Path.home()), "Examples (*.csv *.tsv *.txt *.xlsx *.xlsm *.json *.jsonl *.ndjson *.parquet);;All files (*)")[0]
         self.run_box.currentIndexChanged.connect(self._run_chosen)
         self.evaluation_box.currentIndexChanged.connect(lambda _: self._show_evaluation())
         self.other_button.clicked.connect(self.evaluate_other)
@@ -228,8 +142,9 @@ class ResultsPage(QWidget):
                 self.run_box.addItem(f"{run['name']} (run {run['id']}, {what})", run["id"])
             if chosen in ids:
                 self.run_box.setCurrentIndex(ids.index(chosen))
-            elif chosen is None:  # first look: the newest run that has results to show
-                evaluated = [run_id for run_id in ids if evaluations_of(self.client.db, run_id)]
+            elif chosen is None:  # first look: the newest recommended run that has results to show
+                evaluated = [run["id"] for run, _ in recommended_first(self.client.db, choices)
+                             if evaluations_of(self.client.db, run["id"])]
                 self.run_box.setCurrentIndex(ids.index(evaluated[0]) if evaluated else 0)
             self.run_box.blockSignals(False)
         self.other_button.setEnabled(bool(choices))
@@ -253,7 +168,7 @@ class ResultsPage(QWidget):
             self.evaluation_box.blockSignals(True)
             self.evaluation_box.clear()
             for e in found:
-                data = Path(e["config"].get("data", "")).name
+                data = "its held-back examples" if is_held_out(e) else Path(e["config"].get("data", "")).name
                 self.evaluation_box.addItem(f"on {data} (run {e['id']})", e["id"])
             # A new evaluation (the newest, first) is shown as soon as it appears.
             self.evaluation_box.setCurrentIndex(ids.index(chosen) if chosen in ids and chosen == max(ids) else 0)
@@ -294,12 +209,14 @@ class ResultsPage(QWidget):
     def _offer(self, run: dict[str, Any]) -> None:
         frame, layout = card()
         layout.addWidget(label("This run has not been evaluated yet", "CardTitle"))
-        held_out = held_out_file(run)
+        held_out = held_out_file(run, self.client.db)
         if held_out:
+            kept = Path(held_out).name == "held_out.jsonl"
+            what = "the examples it held back from training (kept with the run)" if kept else Path(held_out).name
             layout.addWidget(label(
-                f"It was checked during training on {Path(held_out).name}, examples it did not learn from. Evaluate "
+                f"It was checked during training on {what}, examples it did not learn from. Evaluate "
                 "on them to see its scores per category, its mistakes and its answers.", wrap=True))
-            button = QPushButton(f"Evaluate on {Path(held_out).name}")
+            button = QPushButton("Evaluate on its held-back examples" if kept else f"Evaluate on {Path(held_out).name}")
             button.setObjectName("Primary")
             button.clicked.connect(lambda: self.start_evaluation(held_out))
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
@@ -338,22 +255,31 @@ class ResultsPage(QWidget):
         tiles.addWidget(tile("Accuracy", f"{result['accuracy']:.1%}", "Share of texts given exactly the right category."))
         tiles.addWidget(tile("Macro-F1", f"{result['macro_f1']:.1%}",
                              "F1 averaged over categories, so rare categories count as much as common ones."))
-        tiles.addWidget(tile("Examples", f"{result['rows']:,}", f"From {Path(result.get('data', '')).name}."))
+        baseline = result.get("baseline")
+        if baseline:
+            tiles.addWidget(tile("Without learning", f"{baseline['accuracy']:.1%}",
+                                 f"The accuracy of always answering '{baseline['label']}', the most common category "
+                                 "in the training data: a model has to do better than this."))
+        source = "the examples held back from training" if is_held_out(shown) else Path(result.get("data", "")).name
+        tiles.addWidget(tile("Examples", examples_words(result), f"From {source}."))
         tiles.addWidget(tile("Wrong", f"{result['wrong_count']:,}", "Texts given a wrong category (see the last tab)."))
         self.body_layout.addWidget(_wrapped(tiles))
+        for warning in score_warnings(result):
+            self.body_layout.addWidget(label(warning, "ErrorText", wrap=True))
         tabs = QTabWidget()
         if result.get("confusion"):
             page = QWidget()
             box = QVBoxLayout(page)
             box.addWidget(label("Rows: the right category. Columns: the category the model chose. The diagonal holds "
                                 "the right answers; a dark cell off it is a common mistake.", "Muted", wrap=True))
-            self.heat_map = ConfusionHeatMap(result["labels"], result["confusion"])
-            box.addWidget(self.heat_map, 1)
-            scale = QHBoxLayout()
+            scale = QHBoxLayout()  # above the table, so that it never covers a row
             scale.addStretch(1)
             scale.addWidget(ColourScale(), 2)
             scale.addStretch(1)
             box.addLayout(scale)
+            self.heat_map = ConfusionHeatMap(result["labels"], result["confusion"])
+            box.addWidget(self.heat_map)
+            box.addStretch(1)
             tabs.addTab(page, "Confusion matrix")
         self.per_class = table(
             ["Category", "Precision", "Recall", "F1", "Examples"],
@@ -386,6 +312,7 @@ class ResultsPage(QWidget):
         tiles.addWidget(tile("Exact match", f"{metrics['eval_exact_match']:.0%}", "Answers word for word the same as the example's."))
         tiles.addWidget(tile("Token-F1", f"{metrics['eval_token_f1']:.0%}", "Words shared with the example's answer, in any order."))
         tiles.addWidget(tile("ROUGE-L", f"{metrics['eval_rouge_l']:.0%}", "The longest run of the example's words the answer keeps in order."))
+        tiles.addWidget(tile("Conversations", examples_words(result), "Each answer is generated, so a long file is scored on its first ones."))
         self.body_layout.addWidget(_wrapped(tiles))
         tabs = QTabWidget()
         answers = result.get("answers") or []

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -27,11 +28,13 @@ from PySide6.QtWidgets import (
 
 from engine.protocol import metric_words
 from gui.engine_client import RESUMABLE, TASKS, ClassifyConfig, EngineClient, JobError, config_types, help_for, task_of_run
-from gui.state.format import best_metric, duration, shown_status, time_left
+from gui.state.eta import TIME_LEFT
+from gui.state.format import best_metric, duration, retry_would_fail, shown_status, time_left
 from gui.state.runs import RunWatcher
 from gui.theme import CURVE_COLOURS
 from gui.widgets.charts import LiveChart
 from gui.widgets.common import StatusPill, label
+from gui.widgets.settings_form import words
 
 BLUE, ORANGE, GREEN, PURPLE, TEAL, PINK = CURVE_COLOURS
 LEVEL_COLOURS = {"info": "#2563eb", "advice": "#7c3aed", "warning": "#b45309", "error": "#b91c1c"}
@@ -42,6 +45,8 @@ class RunView(QWidget):
     back = Signal()
     acted = Signal()  # the window wrote to the database itself (pause, resume, cancel): look again now
     show_report = Signal(int)  # a finished distillation: its report of what the student kept
+    #: a run that failed on its settings or data: New run with them, to change what failed
+    change_settings = Signal(dict)
 
     def __init__(self, client: EngineClient, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +92,7 @@ class RunView(QWidget):
         self.summary = label("", "Muted")
         self.action_note = label("", "Muted", wrap=True)
         self.action_note.hide()
+        self.note_while: set[str] = set()  # the statuses the action note is true in
         layout.addWidget(self.progress)
         layout.addWidget(self.summary)
         layout.addWidget(self.action_note)
@@ -150,6 +156,8 @@ class RunView(QWidget):
             self.refresh()
             return
         self.watcher = RunWatcher(self.client, run_id)
+        hardware = self.client.cached_hardware()  # what the last probe found; None before the first
+        self.no_gpu_here = hardware is not None and not hardware.gpus
         self.watcher.run_changed.connect(self._show_row)
         self.watcher.events_added.connect(self._add_events)
         self.watcher.metrics_changed.connect(self._metrics_changed)
@@ -213,7 +221,8 @@ class RunView(QWidget):
         watcher = self.watcher
         if not watcher or "gpu" not in self.charts:
             return
-        cpu_only = len(watcher.series_for("train_loss")) > 0 and not len(watcher.series_for("gpu_allocated"))
+        # No GPU memory to show: none was reported, and this computer has no GPU or the run is under way without one
+        cpu_only = not len(watcher.series_for("gpu_allocated")) and (self.no_gpu_here or len(watcher.series_for("train_loss")) > 0)
         gpu, ram = self.charts["gpu"], self.charts["ram"]
         if cpu_only == gpu.isHidden():
             return
@@ -240,9 +249,15 @@ class RunView(QWidget):
         self.pill.set_status(status)
         self.progress.setValue(round((run["progress"] or 0) * 1000))
         self.summary.setText(self._summary(run, status))
+        if status not in self.note_while:  # "Pausing: ..." is said while it pauses, never under Paused
+            self.action_note.hide()
         self.pause_button.setVisible(status in LIVE_SHOWN | {"pausing"})
         self.pause_button.setEnabled(status in LIVE_SHOWN)
-        self.resume_button.setText("Resume" if status in ("paused", "interrupted") else "Try again")
+        settled = retry_would_fail(run)
+        self.resume_button.setText("Resume" if status in ("paused", "interrupted") else
+                                   "Change the settings…" if settled else "Try again")
+        self.resume_button.setToolTip("Trying again unchanged would stop the same way: open it in New run to change "
+                                      "the data or settings that stopped it." if settled else "")
         self.resume_button.setVisible(status in {str(s) for s in RESUMABLE})
         self.cancel_button.setVisible(status in LIVE_SHOWN | {"queued", "paused", "interrupted", "pausing"})
         self.cancel_button.setEnabled(status not in ("cancelling",))
@@ -262,15 +277,18 @@ class RunView(QWidget):
             parts.append(f"Step {run['step'] or 0:,} of {total:,}")
         if run["epoch"]:
             parts.append(f"epoch {run['epoch']:.2f}")
-        if status in ("running", "preparing", "pausing") and time_left(run["eta_seconds"]):
-            parts.append(time_left(run["eta_seconds"]))
+        if status in ("running", "preparing", "pausing") and time_left(TIME_LEFT.seconds(run)):
+            parts.append(time_left(TIME_LEFT.seconds(run)))
         elif status == "queued":
             parts.append("waits for the job before it to finish")
         elif run.get("finished_at") and run.get("started_at"):
             parts.append(f"took {duration(run['finished_at'] - run['started_at'])}")
         if best_metric(run):
             parts.append(f"best {best_metric(run)}")
-        return "  ·  ".join(parts) or "Getting ready…"
+        if parts:
+            return "  ·  ".join(parts)
+        return {"failed": "Stopped before its first step.", "cancelled": "Cancelled before its first step."}.get(
+            status, "Getting ready…" if status in ("preparing", "running", "queued") else "")
 
     # ------------------------------------------------------------ events and settings
 
@@ -297,7 +315,7 @@ class RunView(QWidget):
             row = self.config_table.rowCount()
             self.config_table.insertRow(row)
             shown = "automatic" if value is None else json.dumps(value) if isinstance(value, dict) else str(value)
-            key = QTableWidgetItem(name.replace("_", " "))
+            key = QTableWidgetItem(words(name))
             key.setForeground(QBrush(QColor("#6b7280")))
             item = QTableWidgetItem(shown)
             tip = helps.get(name, {}).get("help", "")
@@ -309,21 +327,39 @@ class RunView(QWidget):
     # ------------------------------------------------------------ steering
 
     def pause(self) -> None:
-        self._act(self.client.pause, "Pausing: the run finishes its step and saves a checkpoint.")
+        self._act(self.client.pause, "Pausing: the run finishes its step and saves a checkpoint.",
+                  while_status={"running", "preparing", "pausing"})
 
     def resume(self) -> None:
+        run = self.watcher.run if self.watcher else None
+        if run and retry_would_fail(run):
+            self.change_settings.emit({key: value for key, value in run["config"].items() if key != "name"})
+            return
         self._act(self.client.resume, "")
 
     def cancel(self) -> None:
-        self._act(self.client.cancel, "")
+        if self.run_id is not None and self.ask_to_cancel():
+            self._act(self.client.cancel, "")
 
-    def _act(self, action: Any, note: str) -> None:
+    def ask_to_cancel(self) -> bool:
+        """Ask before cancelling (a click meant for Pause must not end a run); tests replace this."""
+        answer = QMessageBox.question(
+            self, "Cancel this run?",
+            "Cancel this run? It stops after its current step and cannot be resumed; the model saved at its "
+            "last checkpoint is kept. To stop for now and go on later, use Pause instead.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _act(self, action: Any, note: str, while_status: set[str] | None = None) -> None:
         if self.run_id is None:
             return
+        self.note_while = while_status or set()
         try:
             action(self.run_id)
         except (JobError, KeyError) as error:
             note = str(error)
+            self.note_while = {shown_status(self.watcher.run)} if self.watcher and self.watcher.run else set()
         self.action_note.setText(note)
         self.action_note.setVisible(bool(note))
         self.refresh()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.state.eta import TIME_LEFT as STEADY
 from gui.state.format import KIND_WORDS, STATUS_GROUPS, best_metric, shown_status, status_colour, status_word, time_left, when
 from gui.state.runs import RunsModel, matches
 from gui.theme import ACCENT
@@ -98,7 +99,7 @@ class RunsTableModel(QAbstractTableModel):
         if column == PROGRESS:
             return f"{(run['progress'] or 0) * 100:.0f}%"
         if column == TIME_LEFT:
-            return time_left(run["eta_seconds"]).removesuffix(" left") if status in ("running", "preparing", "pausing") else ""
+            return time_left(STEADY.seconds(run)).removesuffix(" left") if status in ("running", "preparing", "pausing") else ""
         if column == BEST:
             return best_metric(run)
         if column == STARTED:

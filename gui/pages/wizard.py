@@ -8,7 +8,9 @@ model (`gui.state.wizard.Wizard`); the steps here only show it and pass clicks t
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +32,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.protocol import message
 from gui.engine_client import TASKS, ConfigError, EngineClient, Hardware, JobError, config_types
 from gui.state import models as model_words
 from gui.state.wizard import (
-    DISTILL_TASK, STEP_TITLES, STEPS, Wizard, placeholder_names, recommend, recommend_teacher, task_choices, teacher_runs,
+    DISTILL_TASK, STEP_TITLES, STEPS, Wizard, default_teacher_data, placeholder_names, recommend,
+    recommend_teacher, task_choices, teacher_mismatch, teacher_runs,
 )
 from gui.widgets.common import ChoiceCard, card, label, page_header, scrolling
 from gui.widgets.settings_form import SettingsForm, words
@@ -41,6 +45,24 @@ from gui.widgets.student_card import StudentCard
 
 NEXT_WORDS = {"task": "Next: your data", "data": "Next: the model", "model": "Next: the plan",
               "plan": "Next: review and train", "train": "Start training"}
+
+
+def _guarded(handler: Callable) -> Callable:
+    """A step's handler whose failure becomes the sentence beside Next, with the detail for a bug report, and
+    stops that step until the person changes something: never a half-updated step with no word."""
+
+    @functools.wraps(handler)
+    def run(self: WizardPage, *args: Any) -> Any:
+        try:
+            return handler(self, *args)
+        except Exception as error:  # noqa: BLE001 - any bug in a step must reach the person as a sentence
+            sentence = message("wizard.step_failed", detail=f"{type(error).__name__}: {error}")[1]
+            self.wizard.stop_step(sentence)
+            self.blocker.setText(sentence)
+            self.next_button.setEnabled(False)
+            return None
+
+    return run
 
 
 class WizardPage(QWidget):
@@ -149,6 +171,8 @@ class WizardPage(QWidget):
             self.data_page.changed.connect(self._data_changed)
             self.data_page.use_in_run.connect(self._data_chosen)
             self.data_box.layout().addWidget(self.data_page)
+            if self.wizard.task == DISTILL_TASK and not self.wizard.data and (own := default_teacher_data(self.client)):
+                self.data_page.open_path(own)  # a teacher teaches best on what it learned from
         elif self.data_page.fixed_task != self._data_task():
             self.data_page.set_task(self._data_task())
         self._data_changed()
@@ -157,6 +181,7 @@ class WizardPage(QWidget):
         """The task the data is read for: the one chosen, or for a distillation whatever the file holds."""
         return "" if self.wizard.task == DISTILL_TASK else self.wizard.task
 
+    @_guarded
     def _data_changed(self) -> None:
         """What stops the Data step: no file, a file that cannot be read as it is, or a finding the run would
         fail on. The doctor starts by itself on a new file."""
@@ -173,14 +198,15 @@ class WizardPage(QWidget):
         elif (report := page.report()) is None:
             stored = page.session.stored(page.path)
             if stored and stored["metadata"].get("status") == "failed" or page.path in self.auto_checked:
-                blocker = "The data doctor could not check this file; see its message above, or choose another file."
+                blocker = page.failure() or "The data doctor has not checked this file yet: press Check data."
             else:
                 self.auto_checked.add(page.path)
                 page.check()
                 blocker = "The data doctor is checking your examples…"
         else:
             errors = [f for f in report.findings if f.severity == "error"]
-            blocker = (errors[0].message + " Use the fix beside it, or choose another file.") if errors else ""
+            way = " Use the fix beside it, or choose another file." if errors and errors[0].fix else " Or choose another file."
+            blocker = (errors[0].message + way) if errors else ""
         if self.wizard.data.get("data") not in (None, page.path):
             self.wizard.set_data(None, blocker)  # another file: its settings are handed over again with Next
         self.wizard.data_blocker = blocker
@@ -195,6 +221,7 @@ class WizardPage(QWidget):
         except DataError:
             return ""
 
+    @_guarded
     def _data_chosen(self, values: dict[str, Any]) -> None:
         self.wizard.set_data(values)
         if self.wizard.step == "data":
@@ -246,6 +273,7 @@ class WizardPage(QWidget):
         threading.Thread(target=lambda: self._catalog.emit(self.client.models()), name="tunewright-catalog",
                          daemon=True).start()
 
+    @_guarded
     def _show_models(self, models: list[Any]) -> None:
         distill = self.wizard.task == DISTILL_TASK
         task = self.wizard.data_task if distill else self.wizard.task
@@ -282,6 +310,7 @@ class WizardPage(QWidget):
         if rows:
             self._choose_model(self.models[rows[0].row()])
 
+    @_guarded
     def _choose_model(self, model: Any) -> None:
         if model is None:
             return
@@ -296,7 +325,11 @@ class WizardPage(QWidget):
                 self.model_table.blockSignals(False)
         self.wizard.set_model(model.ref, blocker)
         if self.wizard.task == DISTILL_TASK:
-            problem = self.student.show_teacher(model.ref, self.wizard.settings.get("student_layers"))
+            size_problem = self.student.show_teacher(model.ref, self.wizard.settings.get("student_layers"))
+            report = self.data_page.report() if self.data_page is not None else None
+            # categories the teacher never learned cannot be taught: said first, as it is the data's to fix
+            problem = teacher_mismatch(self.client, model.ref, report.classes if report else None,
+                                       self.wizard.data.get("data", "")) or size_problem
             if problem:  # it cannot teach: Next stays disabled, with this sentence
                 self.wizard.set_model(model.ref, problem)
 
@@ -424,6 +457,7 @@ class WizardPage(QWidget):
         self.memory_bar.style().unpolish(self.memory_bar)
         self.memory_bar.style().polish(self.memory_bar)
         self.time_text.setText((plan.time or {}).get("sentence", "") + (f" {plan.steps} steps." if plan.steps else ""))
+        self.time_text.setToolTip((plan.time or {}).get("detail", ""))
         items = "".join(f"<li>{_decision_html(d)}</li>" for d in plan.decisions)
         self.decisions.setText(f"<ul style='margin-left:-20px'>{items}</ul>" if items else
                                "Every setting was given; the engine decided nothing.")
@@ -516,8 +550,23 @@ class WizardPage(QWidget):
             self.start_error.show()
             return None
         self.start_error.hide()
+        self.reset()  # the next New run starts at step 1, with nothing of this one
         self.started.emit(run_id)
         return run_id
+
+    def reset(self) -> None:
+        """Back to step 1 with no task, file, model, name or settings chosen."""
+        if self.data_page is not None:  # rebuilt, empty, when the Data step is next shown
+            self.data_box.layout().removeWidget(self.data_page)
+            self.data_page.deleteLater()
+            self.data_page = None
+        self.auto_checked.clear()
+        self.name.clear()
+        self.model_detail.clear()
+        self.model_table.clearSelection()
+        self.student.hide()
+        self.start_error.hide()
+        self.wizard.reset()
 
     def load_config(self, values: dict[str, Any], *, at: str = "plan") -> None:
         """Start from given settings (a run to repeat, or the Data page's file with `at="model"`): the steps
@@ -526,7 +575,8 @@ class WizardPage(QWidget):
         self.wizard.choose_task(values.pop("kind", next(iter(TASKS))))
         model = values.pop("model", "")
         known = set(self.expert_forms[self.wizard.task].helps)
-        data_keys = {"data", "eval_data", "text_column", "label_column"}
+        data_keys = {"data", "eval_data", "text_column", "label_column", "question_column", "answer_column",
+                     "context_column", "conversation_column"}
         self.wizard.set_data({k: v for k, v in values.items() if k in data_keys}, blocker="")
         self.wizard.settings = {k: v for k, v in values.items() if k in known - data_keys - {"name"}}
         self.wizard.name = str(values.get("name", ""))

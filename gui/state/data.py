@@ -14,14 +14,16 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from engine.data.conversations import ChatColumns
 from engine.data.doctor import Report
 from engine.data.errors import DataError
 from engine.data.formats import ReadOptions, count_records
 from engine.data.preview import Description, describe_file
 from engine.jobs import engine_env, engine_process
+from engine.protocol import message
 from gui.engine_client import EngineClient
 
-__all__ = ["DataError", "DataSession", "Description", "ReadOptions", "Report", "count_records"]
+__all__ = ["ChatColumns", "DataError", "DataSession", "Description", "ReadOptions", "Report", "count_records"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,17 +36,22 @@ class DataSession:
         self.process: subprocess.Popen | None = None
 
     def describe(self, path: str | Path, options: ReadOptions, *, task: str = "", text_column: str = "",
-                 label_column: str = "") -> Description:
+                 label_column: str = "", chat_columns: ChatColumns | None = None) -> Description:
         """How the file reads and its first rows; raises DataError with the sentence to show."""
-        return describe_file(path, options, task=task, text_column=text_column, label_column=label_column)
+        return describe_file(path, options, task=task, text_column=text_column, label_column=label_column,
+                             chat_columns=chat_columns)
 
     def start_check(self, path: str | Path, task: str, options: ReadOptions, *, text_column: str = "",
-                    label_column: str = "", model: str = "", eval_path: str = "", fix: str = "") -> subprocess.Popen:
+                    label_column: str = "", model: str = "", eval_path: str = "", fix: str = "",
+                    chat_columns: ChatColumns | None = None) -> subprocess.Popen:
         arguments = [str(path), "--task", task]
+        chat = chat_columns.to_dict() if chat_columns else {}
         for flag, value in (("--format", options.format), ("--delimiter", options.delimiter),
                             ("--dataset", options.dataset), ("--text-column", text_column),
                             ("--label-column", label_column), ("--model", model), ("--eval", eval_path),
-                            ("--fix", fix)):
+                            ("--fix", fix), ("--question-column", chat.get("question")),
+                            ("--answer-column", chat.get("answer")), ("--context-column", chat.get("system")),
+                            ("--conversation-column", chat.get("conversation"))):
             if value:
                 arguments += [flag, value]
         if options.header is not None:
@@ -64,6 +71,13 @@ class DataSession:
 
     def exit_code(self) -> int | None:
         return None if self.process is None else self.process.poll()
+
+    def forget_unfinished(self, path: str | Path, exit_code: int | None) -> None:
+        """Mark a check whose process ended without a word as failed, with the sentence the page shows."""
+        from engine.checkup import record_failure
+
+        record_failure(self.client.db, Path(path).expanduser().resolve(), message(
+            "doctor.crashed", detail=f"the checking process ended with code {exit_code}; see datasets/doctor.log")[1])
 
     def stored(self, path: str | Path) -> dict[str, Any] | None:
         """The dataset's row, its metadata decoded, or None if it was never checked."""

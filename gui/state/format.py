@@ -128,3 +128,16 @@ def best_metric(run: dict[str, Any]) -> str:
         return ""
     words, shown = metric_words(name, value)
     return f"{words[0].upper()}{words[1:]} {shown}"
+
+
+#: The engine's errors that say the settings or the data are wrong: running the same run again fails the same way.
+_SETTLED_ERRORS = ("ConfigError", "DataError")
+
+
+def retry_would_fail(run: dict[str, Any]) -> bool:
+    """Whether a failed run failed on its settings or data (not on something passing, such as memory or a
+    process killed), so that trying it again unchanged would fail the same way."""
+    if run.get("status") != "failed":
+        return False
+    lines = (run.get("error_detail") or "").strip().splitlines()
+    return bool(lines) and any(name in lines[-1].split(":")[0] for name in _SETTLED_ERRORS)

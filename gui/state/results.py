@@ -19,7 +19,7 @@ from typing import Any
 from engine import store
 from engine.config import config_types, help_for
 from engine.protocol import Status, metric_words, model_task
-from engine.tasks import TASKS, task_of_run
+from engine.tasks import LABELS, TASKS, task_of_run
 
 
 # ---------------------------------------------------------------- evaluations
@@ -66,6 +66,31 @@ def finished_models(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def weak_reason(db, run: dict[str, Any]) -> str:
+    """Why a finished run's model is not to be picked as the best, as the end of a sentence ("" when nothing
+    is known against it): a classifier that knows one category, or that does no better on its held-back
+    examples than always answering the most common category."""
+    if getattr(task_of_run(run), "view", None) != LABELS:  # only a model that answers with categories
+        return ""
+    for artifact in store.artifacts(db, run["id"]):
+        labels = artifact["metadata"].get("labels") if artifact["kind"] in ("model", "adapter") else None
+        if labels is not None and len(labels) < 2:
+            return f"it knows only one category ('{labels[0] if labels else 'none'}'), so it cannot tell any apart"
+    held = [e for e in evaluations_of(db, run["id"]) if e["result"] is not None and is_held_out(e)]
+    if held and not beats_baseline(held[0]["result"]):
+        baseline = held[0]["result"]["baseline"]
+        return (f"on its held-back examples it does no better than always answering '{baseline['label']}' "
+                f"({baseline['accuracy']:.0%})")
+    return ""
+
+
+def recommended_first(db, runs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """The runs, each with its `weak_reason`, those without one first (otherwise in the order given): the
+    first is the one a page picks by itself."""
+    marked = [(run, weak_reason(db, run)) for run in runs]
+    return sorted(marked, key=lambda pair: bool(pair[1]))
+
+
 def results_choices(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What the Results page offers: finished models, and evaluations of models that are not runs."""
     models = {run["id"] for run in finished_models(runs)}
@@ -75,9 +100,52 @@ def results_choices(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def held_out_file(run: dict[str, Any]) -> str:
-    """The run's own file of held-out examples, if it had one (else it set aside part of its training file)."""
+def held_out_file(run: dict[str, Any], db=None) -> str:
+    """The examples the run held back from training: kept in its folder (with ``db``), else its own file of
+    held-out examples, if it had one ("" when neither is known)."""
+    if db is not None:
+        for artifact in store.artifacts(db, run["id"]):
+            if artifact["kind"] == "held_out" and Path(artifact["path"]).exists():
+                return str(artifact["path"])
     return str(run["config"].get("eval_data") or "")
+
+
+def is_held_out(evaluation_run: dict[str, Any]) -> bool:
+    """Whether an evaluation scored the examples its run held back (kept in the run's folder)."""
+    return bool(evaluation_run["config"].get("held_out")) or Path(str(evaluation_run["config"].get("data", ""))).name == "held_out.jsonl"
+
+
+def examples_words(result: dict[str, Any]) -> str:
+    """How many examples were scored: "477", or "200 of 477" when a sample was."""
+    rows, total = result["rows"], result.get("file_rows") or result["rows"]
+    return f"{rows:,}" if rows == total else f"{rows:,} of {total:,}"
+
+
+def score_warnings(result: dict[str, Any]) -> list[str]:
+    """What makes the scores say less than they seem to, in sentences: examples the model learned from, and a
+    model that does no better than always giving the most common category."""
+    warnings = []
+    overlap = result.get("overlap") or {}
+    if overlap.get("count"):
+        warnings.append(
+            f"{overlap['count']:,} of these {overlap['rows']:,} examples ({overlap['share']:.0%}) are also in the "
+            "training data: on those the model is remembering, not judging, so these scores overstate how well it "
+            "does on new text. Evaluate on examples it has not seen for an honest score.")
+    baseline = result.get("baseline")
+    if baseline and not beats_baseline(result):
+        warnings.append(
+            f"This model does no better than always answering '{baseline['label']}' ({baseline['accuracy']:.1%}): "
+            "it has not learned to tell the categories apart. It is not offered as the best model.")
+    return warnings
+
+
+def beats_baseline(result: dict[str, Any]) -> bool:
+    """Whether a classifier's accuracy is above always answering the most common category (and it knows more
+    than one category)."""
+    baseline = result.get("baseline")
+    if len(result.get("labels") or []) < 2:
+        return False
+    return baseline is None or result["accuracy"] > baseline["accuracy"] + 1e-9
 
 
 def confusion_shares(matrix: list[list[int]]) -> list[list[float]]:
@@ -248,10 +316,19 @@ def pick_best(db, runs: list[dict[str, Any]]) -> tuple[int | None, str]:
     """The run with the best value of its task's metric on the held-out examples, and why, in a sentence."""
     task = task_of_run(runs[0])
     metric, better = task.metric, "higher" if task.higher_is_better else "lower"
-    scored = [(run, final_and_best(db, run)[f"best {metric}"]) for run in runs]
+    weak = {run["id"]: reason for run, reason in recommended_first(db, runs) if reason}
+    left_out = " ".join(f"{run['name']} is left out: {weak[run['id']]}." for run in runs if run["id"] in weak)
+    scored = [(run, final_and_best(db, run)[f"best {metric}"]) for run in runs if run["id"] not in weak]
     scored = [(run, value) for run, value in scored if value is not None]
     if not scored:
+        if weak:
+            return None, f"None of these runs can be recommended. {left_out}"
         return None, "None of these runs has been evaluated yet, so there is nothing to pick from."
+    best_id, sentence = _best_of(scored, metric, better)
+    return best_id, f"{sentence} {left_out}".strip()
+
+
+def _best_of(scored: list[tuple[dict[str, Any], float]], metric: str, better: str) -> tuple[int, str]:
     scored.sort(key=lambda pair: pair[1], reverse=better == "higher")
     (best, value), others = scored[0], scored[1:]
     words, shown = metric_words(metric, value)
@@ -275,6 +352,9 @@ def evaluation_summary(db, run_id: int) -> str:
     newest = done[0]
     metrics = newest["result"]["metrics"]
     words = TASKS[newest["result"]["task"]].eval_summary.format(**metrics)
+    baseline = newest["result"].get("baseline")
+    if baseline:  # the score a model that learned nothing would have, beside it
+        words += f" (always '{baseline['label']}': {baseline['accuracy']:.1%})"
     if reviewable(newest["result"]):
         rate = win_rate(store.reviews(db, newest["id"]), sides(newest["result"]))
         if rate.verdicts:

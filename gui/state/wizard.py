@@ -18,7 +18,9 @@ from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import store
 from engine.models.describe import ModelInfo
+from engine.protocol import message
 from engine.tasks import TASKS
 from gui.engine_client import ConfigError, EngineClient, Hardware, JobConfig, ask_engine, from_dict
 from gui.state import models as model_words
@@ -104,6 +106,8 @@ def _failed_plan(done: subprocess.CompletedProcess) -> PlanResult:
     """The engine's own sentence (its last line on stderr), and its code when it printed one."""
     lines = done.stderr.strip().splitlines()
     sentence = lines[-1].removeprefix("tunewright-engine: ") if lines else f"exit code {done.returncode}"
+    if "Traceback (most recent call last)" in done.stderr:  # a crash: its last line is for a bug report only
+        sentence = message("plan.crashed", detail=sentence)[1]
     try:
         found = json.loads(done.stdout.strip().splitlines()[-1])
         return PlanResult(error=found["error"], error_code=found["code"], error_values=found.get("values") or {})
@@ -124,6 +128,10 @@ class Wizard:
     def __init__(self, client: EngineClient) -> None:
         self.client = client
         self.changed = Callbacks()
+        self.hardware: Hardware | None = None
+        self._start_over()
+
+    def _start_over(self) -> None:
         self.step = "task"
         self.task = ""
         self.data: dict[str, Any] = {}  # the Data step's settings for a run: data file, columns, length limit
@@ -136,7 +144,11 @@ class Wizard:
         self.plan: PlanResult | None = None
         self.planning = False
         self._plan_asked: dict[str, Any] | None = None
-        self.hardware: Hardware | None = None
+
+    def reset(self) -> None:
+        """Forget every choice (the hardware stays): the next run starts at step 1."""
+        self._start_over()
+        self.changed.emit()
 
     # ------------------------------------------------------------ choices
 
@@ -171,6 +183,14 @@ class Wizard:
             self.settings[name] = value
         self._forget_plan()
         self.changed.emit()
+
+    def stop_step(self, sentence: str) -> None:
+        """Something in the current step failed: it stays closed, with ``sentence``, until a choice there changes."""
+        if self.step == "model":
+            self.model_blocker = sentence
+        else:
+            self.data_blocker = sentence
+        self._forget_plan()
 
     def go(self, step: str) -> None:
         self.step = step
@@ -271,18 +291,80 @@ class Wizard:
 
 
 def teacher_runs(client: EngineClient, task: str) -> list[Any]:
-    """The user's finished runs of this task, as catalog entries that can teach (newest first)."""
-    return [
-        ModelInfo(name=f"{run['name']} (your run {run['id']})", ref=f"run:{run['id']}", source="run", path=run["run_dir"] or "",
-                  task=task, about=f"trained by you from {Path(run['config'].get('model', '')).name}")
-        for run in client.list_runs() if run["kind"] == task and run["status"] == "completed"
-    ]
+    """The user's finished runs of this task, as catalog entries that can teach (newest first); a run that
+    learned nothing worth teaching carries the reason as its problem, so it cannot be chosen."""
+    from gui.state.results import weak_reason
+
+    runs = [run for run in client.list_runs() if run["kind"] == task and run["status"] == "completed"]
+    teachers = []
+    for run in runs:
+        weak = weak_reason(client.db, run)
+        teachers.append(ModelInfo(
+            name=f"{run['name']} (your run {run['id']})", ref=f"run:{run['id']}", source="run", path=run["run_dir"] or "",
+            task=task, about=f"trained by you from {Path(run['config'].get('model', '')).name}",
+            problem=f"It cannot teach: {weak}. Choose another run, or train a better one first." if weak else ""))
+    return teachers
+
+
+def teacher_labels(client: EngineClient, ref: str) -> list[str] | None:
+    """The categories a teacher that is one of the user's runs was trained on (None: not known here)."""
+    if not ref.startswith("run:") or not ref[4:].isdigit():
+        return None
+    for artifact in store.artifacts(client.db, int(ref[4:])):
+        if artifact["kind"] in ("model", "adapter") and "labels" in artifact["metadata"]:
+            return list(artifact["metadata"]["labels"])
+    return None
+
+
+def teacher_data(client: EngineClient, ref: str) -> str:
+    """The file a teacher that is one of the user's runs was trained on ("" when not known or gone)."""
+    if not ref.startswith("run:") or not ref[4:].isdigit():
+        return ""
+    try:
+        data = str(client.get_run(int(ref[4:]))["config"].get("data") or "")
+    except KeyError:
+        return ""
+    return data if data and Path(data).exists() else ""
+
+
+def default_teacher_data(client: EngineClient) -> str:
+    """The data a distillation starts from: the training file of the run it would recommend as teacher."""
+    from gui.state.results import recommended_first
+
+    runs = [run for run in client.list_runs() if run["kind"] in TASKS and run["status"] == "completed"]
+    for run, weak in recommended_first(client.db, runs):
+        if not weak and (data := teacher_data(client, f"run:{run['id']}")):
+            return data
+    return ""
+
+
+def teacher_mismatch(client: EngineClient, ref: str, data_classes: dict[str, int] | None, data_file: str) -> str:
+    """The sentence that stops a distillation whose data has categories the teacher never learned (with the
+    way on), or "" when they match or cannot be known before the run."""
+    labels = teacher_labels(client, ref)
+    if labels is None or not data_classes:
+        return ""
+    unknown = [name for name in data_classes if name not in set(labels)]
+    if not unknown:
+        return ""
+    shown = ", ".join(f"'{name}'" for name in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    own = teacher_data(client, ref)
+    fix = (f"Go back to the Data step and use the teacher's own data ({Path(own).name}), or choose a teacher trained "
+           "on these categories." if own and Path(own).resolve() != Path(data_file).resolve() else
+           "Choose a teacher trained on these categories, or data with the teacher's categories.")
+    return f"The teacher was not trained on the categories {shown} that {Path(data_file).name} has, so it cannot teach them. {fix}"
 
 
 def recommend_teacher(models: list[Any]) -> tuple[Any, str]:
     runs = [m for m in models if m.source == "run"]
+    good = [m for m in runs if m.usable]
+    if good:
+        skipped = len(runs) - len(good)
+        return good[0], ("It is your latest finished run on this kind of data that learned its task, so it has the most "
+                         "to teach." + (" Runs that learned too little to teach are marked, with the reason." if skipped else ""))
     if runs:
-        return runs[0], "It is your latest finished run on this kind of data: it knows your task, so it has the most to teach."
+        return None, ("None of your finished runs on this kind of data learned enough to teach (each says why). "
+                      "Train a better one first, or choose a model below that already does the task.")
     return None, ("None of your runs has finished on this kind of data yet. Train one first (a teacher has to know "
                   "your task), or choose a model below that already does it.")
 

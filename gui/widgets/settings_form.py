@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLineEdit, QVBoxLayout, QWidget
 
+from engine.protocol import MESSAGES
 from gui.engine_client import help_for
 from gui.widgets.common import label
 
@@ -21,8 +22,10 @@ AUTOMATIC = "Automatic"
 
 
 def words(name: str) -> str:
-    """'max_grad_norm' -> 'Max grad norm'."""
-    return name.replace("_", " ").capitalize()
+    """A setting's name as a person reads it: the catalogue's plain name where it has one
+    ('micro_batch_size' -> 'Examples at a time'), else its own ('learning_rate' -> 'Learning rate')."""
+    plain = MESSAGES.get(f"setting.{name}")
+    return plain.text if plain else name.replace("_", " ").capitalize()
 
 
 def shown(value: Any) -> str:

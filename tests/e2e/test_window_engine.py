@@ -81,6 +81,7 @@ def test_start_watch_pause_resume_cancel(qtbot, home, engine_config, cleanup):
     assert steps == sorted(set(steps))
     assert steps == [s for s, _ in store.metric_series(window.client.db, run_id, "train_loss")][: len(steps)]
 
+    view.ask_to_cancel = lambda: True  # the question, answered Yes
     view.cancel_button.click()
     qtbot.waitUntil(lambda: view.pill.text() in ("Cancelling…", "Cancelled"), timeout=1000)
     qtbot.waitUntil(lambda: view.pill.text() == "Cancelled", timeout=120_000)

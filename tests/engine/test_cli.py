@@ -41,7 +41,7 @@ def test_a_bad_setting_is_one_sentence_and_a_failure(tunewright_home, tmp_path):
 
 def test_steering_an_unknown_or_finished_run_says_why(tunewright_home):
     result = cli("pause", "42", home=tunewright_home)
-    assert result.returncode == 2 and "there is no run 42" in result.stderr
+    assert result.returncode == 2 and "There is no run 42" in result.stderr
 
 
 def test_an_unknown_model_folder_is_refused_before_a_run_exists(tunewright_home, tmp_path, intents_file):

@@ -104,8 +104,8 @@ def test_alpaca_input_and_history_become_turns(tmp_path):
 
 
 def test_unknown_chat_layout_lists_the_fields(tmp_path):
-    with pytest.raises(DataError, match=r"^q.json does not look like conversation data.*found: answer, q\.$"):
-        load_conversations(write(tmp_path, "q.json", '[{"q": "x", "answer": "y"}]'))
+    with pytest.raises(DataError, match=r"^q.json does not look like conversation data.*found: score, visit\.$"):
+        load_conversations(write(tmp_path, "q.json", '[{"visit": 3, "score": 0.5}]'))
 
 
 # Classification
@@ -307,3 +307,21 @@ def test_an_unstable_template_falls_back_to_its_generation_marks(tokenizer, monk
             tokenize_conversation(tokenizer, turns, 64)
     else:
         assert learned_text(tokenizer, tokenize_conversation(tokenizer, turns, 64)) == learned
+
+
+def test_a_google_sheets_download_with_unused_columns_keeps_its_header(tmp_path):
+    from engine.data.formats import ReadOptions, read_records, resolve_options
+
+    path = tmp_path / "Feedback - Sheet1.csv"
+    path.write_text("Date,Feedback,Sentiment,,\n" + "".join(f"1/10,good {i},positive,,\n" for i in range(5)), encoding="utf-8")
+    options = resolve_options(path, ReadOptions())
+    assert options.header is True
+    assert read_records(path, options)[0]["Feedback"] == "good 0"
+
+
+def test_a_column_every_row_shares_is_not_guessed_as_the_labels():
+    from engine.data.classification import guess_columns
+
+    records = [{"Description": f"message {i} about things", "Status": "Closed", "Case Reason": reason, "Empty": ""}
+               for i, reason in zip(range(12), ["Billing", "Delivery", "Account"] * 4)]
+    assert guess_columns(records, "cases.csv") == ("Description", "Case Reason")

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 def test_minilm_learns_hotel_intents_far_beyond_the_majority_baseline(demo_classifier):
     config = example("classify").to_dict()  # the demo exactly as a first-time user runs it
     home, run_id = demo_classifier
-    run = store.get_run(store.open_db(store.database_path(home)), run_id)
+    db = store.open_db(store.database_path(home))
+    run = store.get_run(db, run_id)
 
     # The baseline on the same held-out rows: every text gets the most common intent.
     data = load_classification(config["data"])
@@ -35,6 +36,9 @@ def test_minilm_learns_hotel_intents_far_beyond_the_majority_baseline(demo_class
 
     print(f"micro-F1 {run['best_metric']:.3f} vs always-'{majority}' {baseline:.3f}")
     assert run["best_metric"] >= 2 * baseline and run["best_metric"] >= baseline + 0.25
+    # Its F1 climbs to the end: the health monitor must not have called it a plateau or overfitting.
+    said = {event["code"] for event in store.events(db, run_id)}
+    assert not said & {"health.plateau", "health.overfitting"}, said
 
 
 def test_smollm2_learns_who_it_is_from_identity_json(tunewright_home):

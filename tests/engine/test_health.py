@@ -76,6 +76,41 @@ def test_the_monitor_says_each_finding_once():
     assert monitor.train_steps == list(range(1, 21))
 
 
+def _replay(monitor: health.Monitor, train: list[float], evaluations: dict[int, dict[str, float]]) -> None:
+    """Feed a recorded run to the monitor as `fit` does: loss rows as flushed, then each evaluation."""
+    for step, loss in enumerate(train, 1):
+        monitor.losses_flushed([(step, loss)])
+        if step in evaluations:
+            monitor.evaluated(step, evaluations[step], None, best_step=step, early_stopping=False)
+
+
+def test_no_plateau_advice_while_the_score_still_climbs():
+    """A 77-category intent set: the loss looks flat after 170 steps while F1 goes from 46% to 93%."""
+    train = falling(100, 4.3, 3.0) + [3.0 + 0.002 * math.sin(i) for i in range(300)]
+    f1 = [0.12, 0.30, 0.46, 0.61, 0.72, 0.80, 0.86, 0.90, 0.93]
+    evaluations = {40 * (i + 1): {"eval_loss": 3.0 + 0.01 * i, "eval_f1": v} for i, v in enumerate(f1)}
+    job = _Events()
+    _replay(health.Monitor(job, 400, rows=10_000, metric="eval_f1", higher_is_better=True, warmup_steps=24), train, evaluations)
+    assert job.codes == []
+
+
+def test_plateau_and_overfitting_are_said_once_the_score_has_stalled():
+    train = falling(100, 4.3, 3.0) + [3.0 + 0.002 * math.sin(i) for i in range(300)]
+    f1 = [0.40, 0.60, 0.70, 0.70, 0.69, 0.69, 0.68, 0.68, 0.67]
+    evaluations = {40 * (i + 1): {"eval_loss": 1.0 + 0.1 * abs(i - 2), "eval_f1": v} for i, v in enumerate(f1)}
+    job = _Events()
+    _replay(health.Monitor(job, 400, rows=10_000, metric="eval_f1", higher_is_better=True, warmup_steps=24), train, evaluations)
+    assert sorted(job.codes) == ["health.overfitting", "health.plateau"]
+
+
+def test_no_advice_during_warm_up():
+    train = [2.0 + 0.001 * math.sin(i) for i in range(120)]
+    evaluations = {s: {"eval_loss": 1.0 + 0.1 * i} for i, s in enumerate(range(20, 121, 20))}
+    job = _Events()
+    _replay(health.Monitor(job, 1000, rows=10_000, warmup_steps=150), train, evaluations)
+    assert job.codes == []
+
+
 def test_out_of_memory_halves_the_micro_batch_and_the_run_finishes(tunewright_home, tiny_classify_config, monkeypatch):
     """A loss that raises torch.OutOfMemoryError for micro-batches of more than 2 examples, as a GPU would."""
     from engine import classifier_steps

@@ -134,3 +134,29 @@ def test_a_model_that_cannot_load_says_why_and_answers_its_waiting_questions_wit
     assert server["status"] == "failed" and server["error"].startswith("The model could not be loaded: Run")
     waiting = playground.get_request(db, question)
     assert waiting["status"] == "failed" and waiting["error"] == server["error"]
+
+
+def test_generation_is_guarded_against_repetition(tiny_llama):
+    """A tiny random model loops at once; with the guard the Playground and `ask` use, no six tokens
+    come twice in its answer."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from engine.inference import REPETITION_GUARD
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama).eval()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
+    ids = torch.tensor([tokenizer("Who is the head physician?")["input_ids"]])
+
+    def answer(**guard) -> list[int]:
+        with torch.no_grad():
+            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=80,
+                                 do_sample=False, pad_token_id=tokenizer.pad_token_id, **guard)
+        return out[0, ids.shape[1]:].tolist()
+
+    def repeated_sixes(tokens: list[int]) -> int:
+        sixes = [tuple(tokens[i : i + 6]) for i in range(len(tokens) - 5)]
+        return len(sixes) - len(set(sixes))
+
+    assert repeated_sixes(answer()) > 0  # unguarded, it loops
+    assert repeated_sixes(answer(**REPETITION_GUARD)) == 0

@@ -35,8 +35,10 @@ def test_the_page_opens_on_its_own_with_a_checked_sample(qtbot, client):
     qtbot.addWidget(page)
     assert page.path.endswith("support_tickets.csv")
     assert page.description.options.delimiter == ";" and page.description.text_column == "ticket"
-    assert page.model.rowCount() == 50 and page.model.columnCount() == 2  # the head only
-    assert set(page.fix_buttons) == {"drop_conflicts", "merge_rare", "drop_empty", "drop_duplicates"}
+    assert page.model.rowCount() == 50 and page.model.columnCount() == 2  # the head only, and it says so
+    qtbot.waitUntil(lambda: page.rows is not None, timeout=10_000)
+    assert page.preview_note.text() == f"Showing the first 50 rows of {page.rows:,}; the doctor and training read them all."
+    assert set(page.fix_buttons) == {"drop_conflicts", "drop_rare", "drop_lonely", "drop_empty", "drop_duplicates"}
     assert any(text.startswith("Texts that appear with different labels: 1, in 2 rows.") for text in finding_texts(page))
 
 
@@ -70,7 +72,7 @@ def test_open_check_and_fix_a_file(qtbot, client, tmp_path):
     qtbot.mouseClick(page.fix_buttons["drop_duplicates"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "datasets" in page.path, timeout=30000)
     cleaned = Path(page.path)
-    assert cleaned.parent == client.home / "datasets" and cleaned.suffix == ".jsonl"
+    assert cleaned.parent.parent == client.home / "datasets" and cleaned.suffix == ".jsonl"
     assert page.cleaned.isVisible() and page.cleaned_text.text().startswith("Saved a cleaned copy with 61 rows (2 removed)")
     qtbot.waitUntil(lambda: "Checked" in page.check_status.text(), timeout=30000)
     assert "drop_duplicates" not in page.fix_buttons and "drop_empty" in page.fix_buttons
@@ -164,7 +166,7 @@ def test_a_llamafactory_entry_is_saved_as_read_before_training(qtbot, window, tm
     page.train_button.click()
     qtbot.waitUntil(lambda: window.current == "new", timeout=30000)
     data = Path(window.page("new").wizard.data["data"])
-    assert data.parent == window.client.home / "datasets" and data.suffix == ".jsonl"
+    assert data.parent.parent == window.client.home / "datasets" and data.suffix == ".jsonl"
     from engine.data.conversations import load_conversations
 
     assert [turn.content for turn in load_conversations(data).conversations[2]] == ["q2", "a2"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QLabel
+
 from gui.app import save_screenshot
 from gui.engine_client import EngineClient
 from gui.pages.distill_report import DistillReportPage, add_sample_report
@@ -19,6 +21,11 @@ def test_the_report_shows_teacher_student_and_plain_side_by_side(qtbot, home, tm
     assert rows["F1 on held-out examples (higher is better)"] == ["64.2%", "62.3%", "51.5%"]
     assert rows["Time per example"] == ["6.2 ms", "3.3 ms", "3.3 ms"]
     assert "The student keeps 97% of the teacher's F1" in page.sentences.text()
+    # every speed-up is said beside the figures it is worked out from, and agrees with them
+    tiles = " ".join(label.text() for label in page.findChildren(QLabel))
+    teacher_rate, student_rate = (float(text.replace(",", "")) for text in rows["Examples per second, in batches"][:2])
+    assert f"{6.2 / 3.3:.1f}x" in tiles and "one example at a time" in tiles
+    assert f"{student_rate / teacher_rate:.1f}x in batches" in tiles
     assert save_screenshot(page, tmp_path / "report.png")
 
 

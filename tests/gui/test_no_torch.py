@@ -39,4 +39,6 @@ def test_window_starts_quickly_without_torch(tmp_path):
         assert report["torch_imported"] is False
         timings.append(report["seconds"])
     print(f"start-up to a drawn window: {min(timings):.2f} s (runs: {', '.join(f'{t:.2f}' for t in timings)})")
-    assert min(timings) < 1.5
+    # 1.2-1.35 s on the machine this was written on; on a slower one the same code took 1.83 s. The bound
+    # catches what it is for (torch alone adds several seconds), not a machine's speed.
+    assert min(timings) < 2.0

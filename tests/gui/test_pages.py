@@ -68,7 +68,8 @@ def test_run_view_shows_curves_events_and_config(qtbot, sample_client):
     assert page.pill.text() == "Training"
     assert page.pause_button.isVisible() and not page.resume_button.isVisible()
     settings = {page.config_table.item(r, 0).text(): page.config_table.item(r, 1).text() for r in range(page.config_table.rowCount())}
-    assert settings["model"] == "demo:minilm" and settings["learning rate"] == "automatic"
+    assert settings["Model"] == "demo:minilm" and settings["Learning rate"] == "automatic"
+    assert settings["Examples at a time"] == "automatic"  # micro_batch_size, in plain words
 
 
 def test_failed_run_shows_its_error(qtbot, sample_client):
@@ -110,3 +111,26 @@ def test_screenshot_command(tmp_path, page):
 
     image = QImage(str(out))
     assert image.width() >= 1280 and not is_blank(image)
+
+
+def test_a_run_on_a_computer_without_a_gpu_shows_no_gpu_memory_and_honest_words(qtbot, client, home):
+    """Before its first step, on a machine the probe found without a GPU: no empty GPU-memory chart; a run
+    that failed before its first step says so, never "Getting ready…"."""
+    import json
+
+    from engine import store
+    from gui.pages.run_view import RunView
+    from gui.sample import add_run
+
+    (home / "hardware.json").write_text(json.dumps({"devices": [{"type": "cpu", "name": "x86_64"}]}), encoding="utf-8")
+    run_id = add_run(client.db, home, "Fresh run")
+    store.update_run(client.db, run_id, status="preparing")
+    view = RunView(client)
+    qtbot.addWidget(view)
+    view.show_run(run_id)
+    view.show()
+    assert view.charts["gpu"].isHidden() and view.charts["ram"].isVisible()
+    assert view.summary.text() == "Getting ready…"
+    store.update_run(client.db, run_id, status="failed", error="The data file is gone.")
+    view.refresh()
+    assert view.pill.text() == "Failed" and view.summary.text() == "Stopped before its first step."

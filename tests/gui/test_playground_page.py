@@ -69,6 +69,7 @@ def test_a_prompt_streams_into_the_window_and_stop_ends_the_answer(qtbot, client
     window.nav_buttons["playground"].click()
     page = window.page("playground")
     assert page.run_id == run_id and "loads when you ask" in page.state.text()
+    assert page.made_up_note.isVisible() and "small ones often invent names" in page.made_up_note.text()
     exited = threading.Event()
     page.launch = lambda run: fake_model_process(home, run, exited)
 

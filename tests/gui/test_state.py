@@ -94,3 +94,26 @@ def test_status_words_and_best_metric():
     assert fmt.status_word(fmt.shown_status(run)) == "Pausing…"
     assert fmt.best_metric(run) == "F1 91.2%"
     assert fmt.size(8 * GB) == "8.0 GB"
+
+
+# Time left as the engine wrote it for a CPU run, one reading every 20 seconds, in minutes: each evaluation
+# and slow batch made it leap, and read raw it jumped between 4 and 31 minutes.
+JUMPY_MINUTES = [31, 4, 29, 5, 27, 28, 4, 26, 25, 4, 24, 23, 5, 22, 4, 21, 20, 4, 19, 18, 3, 17, 16, 3]
+
+
+def test_time_left_is_steady_on_a_jumpy_series_of_estimates():
+    from gui.state.eta import SteadyTimeLeft
+
+    clock = [0.0]
+    steady = SteadyTimeLeft(clock=lambda: clock[0])
+    shown = []
+    for minutes in JUMPY_MINUTES:
+        shown.append(steady.seconds({"id": 7, "eta_seconds": minutes * 60.0}) / 60)
+        for _ in range(4):  # the window reads it several times between two estimates: it counts down
+            clock[0] += 5.0
+            steady.seconds({"id": 7, "eta_seconds": minutes * 60.0})
+    words = [fmt.time_left(minutes * 60) for minutes in shown]
+    assert len(set(words)) > 5  # it moves ...
+    assert all(abs(after - before) <= 3 for before, after in zip(shown[1:], shown[2:]))  # ... never by leaps (raw: up to 27)
+    assert shown[-1] < shown[1] and all(4 <= minutes <= 31 for minutes in shown)
+    assert steady.seconds({"id": 7, "eta_seconds": None}) is None  # a run with no estimate shows none

@@ -59,6 +59,7 @@ def test_start_pause_resume_cancel(qtbot, live_window, tmp_path):
     assert view.pill.text() in ("Pausing…", "Paused")  # at once: the request shows before the job acts
     qtbot.waitUntil(lambda: view.pill.text() == "Paused", timeout=5000)
     assert db_status(window, run_id) == "paused"
+    assert view.action_note.isHidden()  # "Pausing: ..." was true while it paused, not under Paused
     qtbot.waitUntil(lambda: table_status(window, run_id) == "Paused", timeout=1000)
     paused_at = store.get_run(window.client.db, run_id)["checkpoint_step"]
     assert paused_at and int(loss.curves[0].series.x[-1]) == paused_at
@@ -70,6 +71,11 @@ def test_start_pause_resume_cancel(qtbot, live_window, tmp_path):
     assert xs == sorted(set(xs))  # one point per step: the resumed curve carries straight on
     assert table_status(window, run_id) == "Training"
 
+    asked = []
+    view.ask_to_cancel = lambda: asked.append("no") and False  # asked first: No leaves it training
+    view.cancel_button.click()
+    assert asked == ["no"] and db_status(window, run_id) == "running"
+    view.ask_to_cancel = lambda: True
     view.cancel_button.click()
     qtbot.waitUntil(lambda: view.pill.text() == "Cancelled", timeout=5000)
     assert db_status(window, run_id) == "cancelled"

@@ -117,15 +117,25 @@ def test_from_a_raw_csv_to_a_running_job(qtbot, wizard_window, tmp_path, tiny_en
     assert "requests.csv" in page.summary.text() and "2" in page.summary.text()
     page.name.setText("From a CSV")
     shot(page, "5-train")
+    planned = wizard.plan.config["learning_rate"]
     page.next_button.click()
     qtbot.waitUntil(lambda: window.current == "run", timeout=5_000)
     run = store.get_run(window.client.db, window.page("run").run_id)
     config = run["config"]
     assert (run["name"], config["data"], config["model"]) == ("From a CSV", str(csv), str(tiny_encoder))
     assert (config["text_column"], config["label_column"], config["epochs"]) == ("message", "team", 2.0)
-    assert config["learning_rate"] == wizard.plan.config["learning_rate"]  # the plan's decision is the run's
+    assert config["learning_rate"] == planned  # the plan's decision is the run's
     qtbot.waitUntil(lambda: store.get_run(window.client.db, run["id"])["status"] in ("running", "completed"),
                     timeout=120_000)
+
+    # New run again: a fresh start at step 1, never this run's Start button, name or model
+    window.show_page("new")
+    assert wizard.step == "task" and page.next_button.text() != "Start training" and not page.next_button.isEnabled()
+    assert page.blocker.text() == "Choose what the model should learn to do."
+    assert (page.name.text(), page.model_detail.text(), wizard.model_ref, wizard.data) == ("", "", "", {})
+    page.task_buttons["classify"].clicked.emit()
+    page.next_button.click()
+    assert wizard.step == "data" and page.next_button.text() == "Next: the model"
 
 
 def test_the_data_step_stops_a_file_that_is_not_examples(qtbot, wizard_window, tmp_path):
@@ -193,7 +203,8 @@ def test_make_a_trained_model_smaller_with_the_wizard(qtbot, home, client, wizar
     that says what it means."""
     from tests.engine.helpers import run_in_process
 
-    _, teacher_id = run_in_process(home, tiny_classify_config)
+    # long enough to beat always answering the commonest intent: a teacher that learned nothing is not offered
+    _, teacher_id = run_in_process(home, {**tiny_classify_config, "epochs": 6})
     page = wizard_window.page("new")
     wizard = page.wizard
     page.task_buttons["distill"].clicked.emit()

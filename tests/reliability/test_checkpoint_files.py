@@ -8,14 +8,15 @@ import json
 
 import pytest
 
-from engine.training import DiskFull, _write_atomically, saved_checkpoint_step
+from engine.checkpoints import DiskFull, saved_checkpoint_step, write_atomically
 
 
 @pytest.fixture
 def run_dir(tmp_path):
     folder = tmp_path / "runs" / "00007"
-    (folder / "checkpoint").mkdir(parents=True)
-    (folder / "checkpoint" / "state.json").write_text(json.dumps({"step": 40}))
+    (folder / "checkpoints" / "step-0000040").mkdir(parents=True)
+    (folder / "checkpoints" / "step-0000040" / "state.json").write_text(json.dumps({"step": 40}))
+    (folder / "checkpoints" / "latest.json").write_text(json.dumps({"folder": "step-0000040"}))
     (folder / "model").mkdir()
     (folder / "model" / "model.safetensors").write_bytes(b"the model saved before")
     return folder
@@ -51,7 +52,7 @@ def torch_style() -> RuntimeError:
 )
 def test_a_full_disk_is_one_sentence_and_the_last_save_is_kept(run_dir, error):
     with pytest.raises(DiskFull) as full:
-        _write_atomically(run_dir / "model", fails_with(error), "the trained model")
+        write_atomically(run_dir / "model", fails_with(error), "the trained model")
     assert str(full.value) == (
         f"There is not enough disk space to save the trained model in {run_dir}: free some space and resume; "
         "the previous checkpoint (step 40) is intact."
@@ -62,18 +63,25 @@ def test_a_full_disk_is_one_sentence_and_the_last_save_is_kept(run_dir, error):
 
 def test_a_full_disk_before_any_checkpoint_says_training_starts_again(tmp_path):
     with pytest.raises(DiskFull, match="no checkpoint had been saved yet, so training starts again from the beginning"):
-        _write_atomically(tmp_path / "checkpoint", fails_with(OSError(errno.ENOSPC, "full")))
+        write_atomically(tmp_path / "checkpoint", fails_with(OSError(errno.ENOSPC, "full")))
 
 
 def test_other_errors_pass_through_and_leave_no_partial_copy(run_dir):
     with pytest.raises(ValueError, match="a bug"):
-        _write_atomically(run_dir / "checkpoint", fails_with(ValueError("a bug")))
-    assert not (run_dir / "checkpoint.partial").exists() and saved_checkpoint_step(run_dir) == 40
+        write_atomically(run_dir / "checkpoints" / "step-0000050", fails_with(ValueError("a bug")))
+    assert not (run_dir / "checkpoints" / "step-0000050.partial").exists() and saved_checkpoint_step(run_dir) == 40
 
 
 def test_a_save_killed_between_its_two_renames_is_recovered(run_dir):
-    # The kill came after "checkpoint" became "checkpoint.old" and before the new one took its name.
-    (run_dir / "checkpoint").rename(run_dir / "checkpoint.old")
-    (run_dir / "checkpoint.partial").mkdir()
+    # The kill came after the folder became ".old" and before the new one took its name.
+    saved = run_dir / "checkpoints" / "step-0000040"
+    saved.rename(saved.with_name(saved.name + ".old"))
+    saved.with_name(saved.name + ".partial").mkdir()
     assert saved_checkpoint_step(run_dir) == 40
-    assert (run_dir / "checkpoint" / "state.json").exists()
+    assert (saved / "state.json").exists()
+
+
+def test_a_checkpoint_saved_before_the_numbered_folders_is_still_read(tmp_path):
+    (tmp_path / "checkpoint").mkdir()
+    (tmp_path / "checkpoint" / "state.json").write_text(json.dumps({"step": 12}))
+    assert saved_checkpoint_step(tmp_path) == 12

@@ -8,12 +8,14 @@ so only the checkpoint, the big write, hits it.
 
 from __future__ import annotations
 
-import json
+
+import time
 
 import psutil
 import pytest
 
 from engine import jobs, store
+from engine.checkpoints import saved_checkpoint_step
 from engine.config import from_dict
 from tests.engine.helpers import train_steps, wait_for
 
@@ -26,7 +28,7 @@ def test_a_full_disk_during_a_checkpoint_is_one_sentence_and_loses_nothing(db, t
     folder = tunewright_home / "runs" / f"{run_id:05d}"
     wait_for(lambda: (store.get_run(db, run_id)["checkpoint_step"] or 0) >= 3, timeout=120, every=0.05)
 
-    checkpoint_size = (folder / "checkpoint" / "trainable.safetensors").stat().st_size
+    checkpoint_size = next((folder / "checkpoints").glob("step-*/trainable.safetensors")).stat().st_size
     limit = checkpoint_size // 2
     database = store.database_path(tunewright_home)
     for path in (database, database.with_name(database.name + "-wal")):
@@ -36,14 +38,14 @@ def test_a_full_disk_during_a_checkpoint_is_one_sentence_and_loses_nothing(db, t
 
     wait_for(lambda: store.get_run(db, run_id)["status"] not in ("running", "preparing"), timeout=60, every=0.05)
     run = store.get_run(db, run_id)
-    kept = json.loads((folder / "checkpoint" / "state.json").read_text())["step"]
+    kept = saved_checkpoint_step(folder)
     assert run["status"] == "failed"
     assert run["error"] == (
         f"There is not enough disk space to save the checkpoint in {folder}: free some space and resume; "
         f"the previous checkpoint (step {kept}) is intact."
     )
     assert kept == run["checkpoint_step"] and 3 <= kept < run["total_steps"]
-    assert not (folder / "checkpoint.partial").exists()  # its space was given back
+    assert not [path for path in (folder / "checkpoints").iterdir() if path.name.endswith(".partial")]  # its space was given back
     failed = [e for e in store.events(db, run_id) if e["code"] == "run.failed"]
     assert failed and "not enough disk space" in failed[0]["message"]
 
@@ -54,3 +56,20 @@ def test_a_full_disk_during_a_checkpoint_is_one_sentence_and_loses_nothing(db, t
     assert run["status"] == "completed", run["error_detail"]
     assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))
     assert any(e["code"] == "run.resumed" and f"step {kept} " in e["message"] for e in store.events(db, run_id))
+
+
+def test_a_full_disk_during_a_database_write_ends_in_its_sentence_not_interrupted(db, tunewright_home, tiny_classify_config, stop_jobs):
+    config = from_dict({**tiny_classify_config, "epochs": 3, "batch_size": 4})
+    run_id = jobs.start(db, config, home=tunewright_home)
+    wait_for(lambda: len(train_steps(db, run_id)) >= 3, timeout=180, every=0.05)
+    job = psutil.Process(store.get_run(db, run_id)["pid"])
+    # Every file the job writes past its first 4 KB fails, the database's log first: a disk with no room left.
+    job.rlimit(psutil.RLIMIT_FSIZE, (4096, psutil.RLIM_INFINITY))
+    time.sleep(5)  # the job meets the full disk, and waits to say so
+    assert job.is_running() and store.get_run(db, run_id)["status"] == "running"
+    job.rlimit(psutil.RLIMIT_FSIZE, (psutil.RLIM_INFINITY, psutil.RLIM_INFINITY))  # space was freed
+
+    wait_for(lambda: store.get_run(db, run_id)["status"] not in ("preparing", "running"), timeout=120)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "failed"
+    assert "There is not enough disk space to " in run["error"] and "Traceback" not in run["error"], run["error"]
