@@ -170,3 +170,26 @@ def test_a_bad_brat_folder_gives_one_clear_sentence(tmp_path, case):
     (tmp_path / "corpus").mkdir(exist_ok=True)
     with pytest.raises(DataError, match=words.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         read_tagged(tmp_path / "corpus")
+
+
+def test_saved_results_read_back_to_the_same_spans(tmp_path):
+    import csv
+
+    from engine.data.spans.model import ScoredSpan
+    from engine.data.spans.write import write_brat, write_csv, write_jsonl
+
+    documents = [
+        Document("abstract/1", TEXT, [ScoredSpan(s.start, s.end, s.type, 0.9) for s in EXPECTED]),
+        Document("abstract/1", "=SUM(A1) is no disease.\nLine two.", [Span(0, 8, "Formula")]),
+    ]
+    write_jsonl(documents, tmp_path / "out.jsonl")
+    write_brat(documents, tmp_path / "brat")
+    write_csv(documents, tmp_path / "out.csv")
+    for path in (tmp_path / "out.jsonl", tmp_path / "brat"):
+        read = read_tagged(path).documents
+        assert [(d.text, [(s.start, s.end, s.type) for s in d.spans]) for d in read] == [
+            (d.text, [(s.start, s.end, s.type) for s in d.spans]) for d in documents
+        ]
+    rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8-sig")))
+    assert rows[0] == {"document": "abstract/1", "start": "0", "end": "7", "type": "Drug", "text": "Aspirin", "confidence": "0.9"}
+    assert rows[-1]["text"] == "'=SUM(A1)"  # never run as a formula
