@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     probe.add_argument("--json", action="store_true")
 
     example = commands.add_parser("example", help="print a ready-to-run demo job config")
-    example.add_argument("kind", choices=["classify", "chat", "distill"])
+    example.add_argument("kind", choices=["classify", "chat", "distill", "tag"])
 
     run = commands.add_parser("run", help="start a job from a config file; prints the run id")
     run.add_argument("config", type=Path)

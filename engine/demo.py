@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import resources
-from engine.config import ChatConfig, ClassifyConfig, DistillConfig, JobConfig
+from engine.config import ChatConfig, ClassifyConfig, DistillConfig, JobConfig, TagConfig
 
 DEMO_DATA = Path(resources.__file__).resolve().parent / "demo"
 
@@ -56,4 +56,15 @@ def example(kind: str) -> JobConfig:
             max_length=256,
             compare_with_plain=True,
         )
-    raise ValueError(f"There is no demo for '{kind}'; use 'classify', 'chat' or 'distill'.")
+    if kind == "tag":
+        return TagConfig(
+            name="Demo: disease names in abstracts",
+            model="demo:minilm",
+            data=str(DEMO_DATA / "ncbi_disease_train.tsv"),
+            eval_data=str(DEMO_DATA / "ncbi_disease_devel.tsv"),
+            method="full",
+            epochs=4,
+            batch_size=16,
+            max_length=128,
+        )
+    raise ValueError(f"There is no demo for '{kind}'; use 'classify', 'chat', 'distill' or 'tag'.")

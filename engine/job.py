@@ -44,6 +44,10 @@ def recipe_for(kind: str):
         from engine.recipes import distill
 
         return distill.run
+    if kind == "tag":
+        from engine.recipes import finetune_tagger
+
+        return finetune_tagger.run
     raise ConfigError(f"'{kind}' is not a kind of job Tunewright knows.")
 
 

@@ -26,6 +26,8 @@ LEARNING_RATES = {
     ("chat", "full"): 2e-5,
     ("chat", "lora"): 2e-4,
     ("chat", "qlora"): 2e-4,
+    ("tag", "full"): 1e-4,
+    ("tag", "lora"): 5e-4,
 }
 
 # Small encoders (MiniLM and smaller) fine-tuned whole learn much faster at a larger rate than base-size ones:
