@@ -136,14 +136,14 @@ def _document(identifier: str, words: list[str], tags: list[tuple[str, str, int]
             close()
             continue
         prefix = {"L": "E", "U": "S"}.get(prefix, prefix)
-        continues = open_type == kind and prefix in ("I", "E", "", "i", "e")
-        if prefix in ("B", "S", "b", "s") or not continues:
+        continues = open_type == kind and prefix in ("I", "E", "")
+        if prefix in ("B", "S") or not continues:
             close()
-            if prefix in ("I", "E", "i", "e"):
+            if prefix in ("I", "E"):
                 orphan = True
             open_type, open_start = kind, start
         last_end = end
-        if prefix in ("E", "S", "e", "s"):
+        if prefix in ("E", "S"):
             close()
     close()
     return Document(identifier, " ".join(words), spans), orphan
