@@ -36,6 +36,7 @@ class JobKind(str, Enum):
     CLASSIFY = "classify"
     CHAT = "chat"
     DISTILL = "distill"
+    TAG = "tag"
 
     def __str__(self) -> str:
         return self.value
@@ -120,6 +121,18 @@ MESSAGES: dict[str, Message] = {
         "to avoid overfitting. The best checkpoint (step {best_step}) is the saved model.",
     ),
     "checkpoint.saved": Message(Level.INFO, "Checkpoint saved at step {step}."),
+    # Entity tagging
+    "data.windows": Message(
+        Level.INFO,
+        "{count} of {rows} texts are longer than {max_length} tokens; they are read in windows that overlap by "
+        "half, so no word is cut off.",
+    ),
+    "data.overlapping_spans": Message(
+        Level.ADVICE,
+        "{count} marked names overlap or sit inside a longer one (in {documents} texts). A word can carry one "
+        "mark, so the longest of each group is learned and the others are left out.",
+    ),
+    "data.entity_types": Message(Level.INFO, "Kinds of names to learn: {types}."),
 }
 
 
@@ -130,6 +143,9 @@ METRIC_WORDS: dict[str, tuple[str, str]] = {
     "eval_accuracy": ("accuracy", "{:.1%}"),
     "eval_loss": ("evaluation loss", "{:.4g}"),
     "eval_perplexity": ("perplexity", "{:.3g}"),
+    "eval_precision": ("precision", "{:.1%}"),
+    "eval_recall": ("recall", "{:.1%}"),
+    "eval_partial_f1": ("F1 counting overlaps", "{:.1%}"),
 }
 
 
@@ -283,6 +299,57 @@ MESSAGES.update({
         Level.INFO, "Saved the {rows} rows, as read here, as {path}. Your own file is unchanged."
     ),
     "doctor.setting": Message(Level.INFO, "Runs on this data will use a length limit of {value} tokens."),
+})
+
+
+# ---------------------------------------------------------------- the data doctor for tagged text (names marked in texts)
+# {count} is the number of marks (or texts, or kinds) a finding is about; {examples} shows a few of them.
+MESSAGES.update({
+    "doctor.spans.types": Message(Level.INFO, "Kinds of names marked: {count} ({types}), in {documents} texts."),
+    "doctor.spans.cut_words": Message(
+        Level.ADVICE,
+        "Marks that begin or end inside a word: {count}, such as {examples}. The model tags whole words, so "
+        "these are learned as the whole word; correct the marks if only part of the word is the name.",
+    ),
+    "doctor.spans.overlapping": Message(
+        Level.ADVICE,
+        "Marks that overlap or sit inside a longer one: {count}, in {documents} texts, such as {examples}. A word "
+        "can carry one mark, so the longest of each group is learned and the others are left out.",
+    ),
+    "doctor.spans.inside_without_begin": Message(
+        Level.ADVICE,
+        "Sentences where a name begins with an I- tag instead of B-: {count}, such as {examples}. They are read "
+        "as the start of a name (as the usual scorer, conlleval, reads them); if that is not what you meant, "
+        "tag the first word of each name with B-.",
+    ),
+    "doctor.spans.inconsistent": Message(
+        Level.WARNING,
+        "Words marked as a name in one place but left unmarked in another: {count}, such as {examples}. The "
+        "model learns from both, so it will be unsure about them; mark every place, or none.",
+    ),
+    "doctor.spans.no_entities": Message(
+        Level.INFO,
+        "Texts with no marked name: {count} of {documents}. They teach the model where there is nothing to "
+        "mark, which is useful as long as most of them really have no names.",
+    ),
+    "doctor.spans.rare_type": Message(
+        Level.WARNING,
+        "Kinds of names marked fewer than {minimum} times, too few to learn: {examples}. Mark more of them, or "
+        "leave the kind out.",
+    ),
+    "doctor.spans.overlap": Message(
+        Level.WARNING,
+        "Evaluation texts that are also in the training data: {count} of {eval_documents}, such as {examples}. "
+        "The scores would overstate how well the model finds names in text it has not seen; take them out of "
+        "one of the two files.",
+    ),
+    "doctor.spans.windows": Message(
+        Level.INFO,
+        "Texts longer than the {max_length} tokens (word pieces) the model reads at once: {count} of "
+        "{documents}, such as {examples}. They are read in windows that overlap by half, so nothing is cut off.",
+    ),
+    "doctor.spans.empty": Message(Level.ADVICE, "Empty texts: {count}, such as {examples}. They are left out."),
+    "doctor.spans.all_good": Message(Level.INFO, "No problems found in {count} texts."),
 })
 
 
