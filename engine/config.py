@@ -203,23 +203,6 @@ class ChatConfig(JobConfig):
 
 
 @dataclass
-class TagConfig(JobConfig):
-    """Teach an encoder model to mark names of a kind in texts (diseases, drugs, people...): entity tagging."""
-
-    method: str = setting(
-        "auto", "How to train: 'auto' lets Tunewright choose and explain why (every weight, for the small "
-        "encoders taggers use), 'full' trains every weight, 'lora' trains small adapter matrices.",
-        choices=["auto", "full", "lora"],
-    )
-    max_length: int | None = setting(
-        256, "Longest piece of text the model reads at once, in tokens; longer texts are read in overlapping "
-        "windows, so nothing is cut. Empty: covers 99% of the texts in one window."
-    )
-
-    kind = JobKind.TAG.value
-
-
-@dataclass
 class DistillConfig(JobConfig):
     """Teach a smaller, faster student model to answer like a larger teacher, on your data (distillation)."""
 

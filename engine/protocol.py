@@ -36,14 +36,17 @@ class JobKind(str, Enum):
     CLASSIFY = "classify"
     CHAT = "chat"
     DISTILL = "distill"
-    TAG = "tag"
 
     def __str__(self) -> str:
         return self.value
 
 
-#: The runs that make a model (to evaluate, export, or try in the playground).
-MODEL_KINDS = frozenset({JobKind.CLASSIFY, JobKind.CHAT, JobKind.DISTILL})
+def makes_model(kind: str) -> bool:
+    """Whether runs of `kind` make a model (to evaluate, export, or try in the playground): every task's
+    training run (engine/tasks), and a distillation's student."""
+    from engine.tasks import TASKS  # the table imports the configs, which import this module
+
+    return kind in TASKS or kind == JobKind.DISTILL
 
 
 def model_task(run: dict) -> str | None:
@@ -769,4 +772,44 @@ MESSAGES.update({
     "setting.warmup_fraction": Message(Level.INFO, "Warm-up share"),
     "setting.eval_every": Message(Level.INFO, "Check every (steps)"),
     "setting.lora_rank": Message(Level.INFO, "Adapter size"),
+})
+
+
+# ---------------------------------------------------------------- entity tagging (engine/tasks/tagging.py)
+MESSAGES.update({
+    "tagging.no_names": Message(
+        Level.ERROR, "The training texts have no marked names, so there is nothing to learn; mark some names first."
+    ),
+    "tagging.no_qlora": Message(
+        Level.ERROR, "QLoRA is for large language models; for a tagger choose LoRA or full training."
+    ),
+    "tagging.slow_tokenizer": Message(
+        Level.ERROR,
+        "This model's tokenizer cannot say where each word is in the text, which tagging needs; choose another model.",
+    ),
+    "tagging.other_types": Message(
+        Level.ERROR,
+        "The teacher was not trained on the kinds of names {types} that your data marks, so it cannot teach them; "
+        "use data with the teacher's kinds of names.",
+    ),
+    "tagging.student_other_task": Message(
+        Level.ERROR,
+        "The student {student} already marks other kinds of names than the teacher's; choose a plain encoder "
+        "(or one trained on the same kinds) as the student.",
+    ),
+    "plan.temperature_tag": Message(
+        Level.INFO,
+        "Distillation temperature {temperature:g}: the teacher's choice for each word is softened as for "
+        "classifiers, so the student also sees which kinds of name the teacher thought nearly right.",
+    ),
+    "evaluate.tagging_started": Message(Level.INFO, "Marking names in {rows} texts from {data} with {model}."),
+    "export.tagger_same": Message(
+        Level.INFO,
+        "Checked with {reader}: the export marks the same {names} names, in the same places and of the same "
+        "kinds, as the model does on {texts} sample texts.",
+    ),
+    "export.tagger_differs": Message(
+        Level.ERROR, "The check found differences ({reader}): {difference}."
+    ),
+    "review.label_mistake_marked": Message(Level.INFO, "Marked as a labelling mistake in the data."),
 })

@@ -595,3 +595,46 @@ def m005_paths_inside_the_data_folder(db: Database) -> None:
             if (new := relative(stored)) != stored:
                 db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", [new, row_id])
 
+
+# ---------------------------------------------------------------- labelling mistakes found in an error review
+
+
+@migrations()
+def m006_label_mistakes(db: Database) -> None:
+    """The errors of an evaluation that a person marked as mistakes in the data's labels rather than the
+    model's (the Results page's error review): kept with the evaluation run, one row per error."""
+    db["label_mistakes"].create(
+        {
+            "id": int,
+            "run_id": int,  # the evaluation run whose error it is
+            "item": str,  # the error's id in its evaluation.json
+            "note": str,  # what the person wrote, if anything
+            "time": float,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+        not_null={"run_id", "item", "time"},
+    )
+    db["label_mistakes"].create_index(["run_id", "item"], unique=True)
+
+
+def mark_label_mistake(db: Database, run_id: int, item: str, marked: bool = True, note: str = "") -> None:
+    """Record (or, with marked=False, withdraw) that an error of an evaluation run is a mistake in the data's
+    labels: the one way the window keeps that mark."""
+    with db.conn:
+        if marked:
+            db.conn.execute(
+                """INSERT INTO label_mistakes (run_id, item, note, time) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (run_id, item) DO UPDATE SET note = excluded.note, time = excluded.time""",
+                [run_id, str(item), note, _now()],
+            )
+        else:
+            db.conn.execute("DELETE FROM label_mistakes WHERE run_id = ? AND item = ?", [run_id, str(item)])
+
+
+def label_mistakes(db: Database, run_id: int) -> set[str]:
+    """The ids of the errors marked as labelling mistakes in an evaluation run."""
+    if "label_mistakes" not in db.table_names():
+        return set()
+    return {row["item"] for row in db["label_mistakes"].rows_where("run_id = ?", [run_id])}
+

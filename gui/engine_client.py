@@ -110,6 +110,14 @@ class EngineClient:
         store.record_review(self.db, evaluation_id, prompt_index, tuned_side=tuned_side, verdict=verdict,
                             summary=summary, step=step)
 
+    def label_mistakes(self, evaluation_id: int) -> set[str]:
+        """The errors of an evaluation marked as mistakes in the data's labels."""
+        return store.label_mistakes(self.db, evaluation_id)
+
+    def mark_label_mistake(self, evaluation_id: int, item: str, marked: bool = True) -> None:
+        """Keep (or withdraw) the mark that an error is a labelling mistake (the engine's store writes the row)."""
+        store.mark_label_mistake(self.db, evaluation_id, item, marked)
+
     def get_run(self, run_id: int) -> dict[str, Any]:
         return store.get_run(self.db, run_id)
 

@@ -274,6 +274,8 @@ def examine(
     """Check a dataset for the task named ``task`` (see engine/tasks); raises DataError only when the file cannot be
     read at all. ``tokenizer`` (with ``max_length``, the limit the run would use) enables the length check."""
     path = Path(path)
+    if task_named(task).reads_documents:  # tagged text: the task checks whole documents itself
+        return task_named(task).doctor(path, eval_path, tokenizer, max_length, model)
     options = resolve_options(path, options, thorough=True)
     scan = _scan(path, task, options, text_column, label_column, keep_items=tokenizer is not None,
                  chat_columns=chat_columns)

@@ -25,6 +25,9 @@ PREVIEW_ROWS = 50
 FORMAT_WORDS = {
     "csv": "CSV", "tsv": "TSV (tab-separated)", "json": "JSON", "jsonl": "JSON Lines", "parquet": "Parquet",
     "xlsx": "Excel workbook", "folder": "a folder of text files", "registry": "LLaMA-Factory dataset list",
+    # tagged text (engine/data/spans)
+    "conll": "one word per line with its tag (CoNLL)", "brat": "brat (.txt and .ann files)", "pubtator": "PubTator",
+    "bioc": "BioC",
 }
 DELIMITER_WORDS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 ENCODING_WORDS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (with a byte-order mark)", "utf-16": "UTF-16",
@@ -92,6 +95,9 @@ def describe_file(
     described with a ``problem`` sentence instead, so the user sees the rows and can choose the columns.
     """
     path = Path(path)
+    documents = task_named(task) if task else next((t for t in TASKS.values() if t.recognises(path)), None)
+    if documents is not None and documents.reads_documents:  # tagged text: the task reads the file itself
+        return documents.describe_data(path)
     resolved, rows = head_records(path, options, limit)
     if not rows:
         raise DataError("file.empty", file=path.name)
@@ -118,7 +124,7 @@ def describe_file(
 def guess_task(layout: str):
     """The task a file with no task chosen is most likely for: one that reads conversations when the rows are
     conversations, else the first that reads tables."""
-    return next(task for task in TASKS.values() if task.reads_conversations == bool(layout))
+    return next(task for task in TASKS.values() if task.reads_conversations == bool(layout) and not task.reads_documents)
 
 
 def _shown(value: Any) -> Any:

@@ -23,7 +23,7 @@ from engine.export.verify import verify_export
 from engine.models.catalog import ModelSource, resolve
 from engine.models.loading import load_tokenizer, materialize
 from engine.models.students import Teacher, find_teacher
-from engine.protocol import MODEL_KINDS, Status, message, model_task
+from engine.protocol import makes_model, Status, message, model_task
 from engine.quoting import shown
 from engine.tasks import task as task_named
 from engine.training import Job
@@ -56,7 +56,7 @@ def load_run_model(db, run_id: int, home: Path) -> RunModel:
     run = store.get_run(db, run_id)
     model_dir = Path(run["run_dir"] or "") / "model"
     task = model_task(run)
-    if run["kind"] not in MODEL_KINDS:
+    if not makes_model(run["kind"]):
         raise ConfigError(f"Run {run_id} is a {run['kind']} run; only a training run has a model to export.")
     if run["status"] != Status.COMPLETED or task is None or not model_dir.exists():
         raise ConfigError(f"Run {run_id} has no finished model yet (it is {run['status']}).")

@@ -14,8 +14,8 @@ from engine.data.spans.model import Span
 
 
 def entity_scores(truth: Sequence[Sequence[Span]], predicted: Sequence[Sequence[Span]]) -> dict:
-    """Micro-averaged precision, recall and F1 over all names, strict and overlap, and each type's strict
-    figures with its number of true names ("support"). One list of spans per document, in the same order."""
+    """Micro-averaged precision, recall and F1 over all names, strict and overlap, and each type's figures,
+    strict and overlap, with its number of true names ("support") and of predicted ones. One list of spans per document, in the same order."""
     true_positive, false_positive, false_negative = Counter(), Counter(), Counter()
     found_partially, predicted_partially = Counter(), Counter()
     types: set[str] = set()
@@ -41,8 +41,11 @@ def entity_scores(truth: Sequence[Sequence[Span]], predicted: Sequence[Sequence[
     partial = _prf_partial(sum(predicted_partially.values()), tp + fp, sum(found_partially.values()), tp + fn)
     per_type = {}
     for kind in sorted(types):
-        p, r, f = _prf(true_positive[kind], true_positive[kind] + false_positive[kind], true_positive[kind] + false_negative[kind])
-        per_type[kind] = {"precision": p, "recall": r, "f1": f, "support": true_positive[kind] + false_negative[kind]}
+        guessed, actual = true_positive[kind] + false_positive[kind], true_positive[kind] + false_negative[kind]
+        p, r, f = _prf(true_positive[kind], guessed, actual)
+        pp, pr, pf = _prf_partial(predicted_partially[kind], guessed, found_partially[kind], actual)
+        per_type[kind] = {"precision": p, "recall": r, "f1": f, "support": actual, "predicted": guessed,
+                          "partial_precision": pp, "partial_recall": pr, "partial_f1": pf}
     return {
         "precision": precision, "recall": recall, "f1": f1,
         "partial_precision": partial[0], "partial_recall": partial[1], "partial_f1": partial[2],

@@ -33,8 +33,9 @@ class NotOffered:
 #: The families of models a task trains (engine/models/describe.py tells them apart).
 ENCODER, CAUSAL = "encoder", "causal language model"
 
-#: The views the window has for a task's model and results; tasks that show the same kind of thing share one.
-LABELS, CONVERSATION = "labels", "conversation"
+#: The views the window has for a task's model and results; tasks that show the same kind of thing share one:
+#: categories with their probabilities, a conversation, a text with its marked names.
+LABELS, CONVERSATION, TAGGED_TEXT = "labels", "conversation", "tagged text"
 
 #: The stages every task declares: a function, or `NotOffered(...)`.
 STAGES = ("doctor", "plan", "train", "evaluate", "distil", "export", "playground", "demo")
@@ -84,7 +85,9 @@ class Task:
     #: a model that does no task yet (a bare encoder) learns this one: it is given a new head
     bare_model_learns: bool
     # ---- stages: functions imported lazily by the task module, or NotOffered
-    doctor: Callable[..., Any]  # (scan, head, name, text_column, label_column) -> reader of one row
+    #: (scan, head, name, text_column, label_column) -> reader of one row; a task that `reads_documents`:
+    #: (path, eval_path, tokenizer, max_length, model) -> the doctor's Report of the whole file
+    doctor: Callable[..., Any]
     plan: Callable[..., Any]  # (config, tokenizer) -> (token lengths of a sample, example count)
     train: Callable[..., Any]  # (job) -> Status
     evaluate: Callable[..., Any]  # (job, scored, config) -> results
@@ -94,8 +97,16 @@ class Task:
     demo: Callable[..., Any]  # () -> the ready-to-run demo JobConfig (`tunewright-engine example`)
     load_model: Callable[..., Any]  # (source, labels, multi_label, allow_unsafe) -> a trained run's model
     load_folder: Callable[..., dict]  # (source, allow_unsafe) -> {"model", "labels", "multi_label"} of a model folder
-    describe_data: Callable[..., Any]  # (description, rows, name, text_column, label_column, layout problem) -> problem
+    #: (description, rows, name, text_column, label_column, layout problem) -> problem; a task that
+    #: `reads_documents`: (path) -> the Description of the file, its first documents as rows
+    describe_data: Callable[..., Any]
     data_summary: Callable[..., str]  # (config) -> a sentence for the model card
+    #: its data are whole documents with marks inside them (tagged text), not rows of a table: the doctor and
+    #: the Data page's preview hand the file to the task's own `doctor` and `describe_data`
+    reads_documents: bool = False
+    #: (path) -> whether a file is this task's data, told from its head without being asked (formats only
+    #: this task reads); a file no task recognises is read as a table
+    recognises: Callable[[Any], bool] = field(default=lambda path: False)
     card_settings: Callable[..., list[str]] = field(default=lambda config: [])  # the model card's own lines
     card_distillation: Callable[..., str] = field(default=lambda config: "")  # added to its distillation line
 
@@ -104,9 +115,9 @@ class Task:
 
 
 def _load() -> dict[str, Task]:
-    from engine.tasks import chat, classify
+    from engine.tasks import chat, classify, tagging
 
-    return {task.name: task for task in (classify.TASK, chat.TASK)}
+    return {task.name: task for task in (classify.TASK, tagging.TASK, chat.TASK)}
 
 
 TASKS: dict[str, Task] = _load()

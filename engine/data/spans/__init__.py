@@ -17,7 +17,7 @@ from engine.data.spans.records import (
 from engine.data.spans.standoff import looks_like_pubtator, read_brat_archive, read_brat_folder, read_pubtator
 from engine.data.spans.text import decode
 
-__all__ = ["Document", "ScoredSpan", "Span", "TaggedData", "entity_types", "read_tagged", "without_overlaps"]
+__all__ = ["Document", "ScoredSpan", "Span", "TaggedData", "entity_types", "looks_tagged", "read_tagged", "without_overlaps"]
 
 #: A tagged-text file larger than this is refused before it is read (a corpus this size is split first).
 SIZE_LIMIT = 2 * 1024**3
@@ -70,6 +70,57 @@ def read_tagged(path: str | Path) -> TaggedData:
         tagged = read_conll(text, path.name)
         return TaggedData(tagged.documents, "conll", tagged.scheme, tagged.inside_without_begin)
     raise DataError("spans.unknown_format", file=path.name)
+
+
+#: How much of a file `looks_tagged` reads: enough for a few hundred lines.
+HEAD_BYTES = 64 * 1024
+
+
+def looks_tagged(path: str | Path) -> bool:
+    """Whether a file (or folder) holds tagged text rather than a table, from its head alone: a brat folder
+    or archive, BioC, PubTator, one word per line with tags, or JSON records whose marks are character
+    spans (a table's list of categories is not: its items are words, not [start, end, type])."""
+    path = Path(path)
+    if path.is_dir():
+        return any(path.glob("*.ann"))
+    if path.name.lower().endswith(ARCHIVES):
+        return True
+    try:
+        with path.open("rb") as file:
+            raw = file.read(HEAD_BYTES)
+    except OSError:
+        return False
+    text = raw.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if text.startswith("<"):
+        return "<collection" in text[:2000] or "<document" in text[:2000]
+    if text.startswith(("{", "[")):
+        first = text.split("\n", 1)[0]
+        try:
+            records = json.loads(first) if text.startswith("{") else json.loads(text)
+        except json.JSONDecodeError:
+            return False
+        record = records[0] if isinstance(records, list) and records else records
+        return _has_spans(record)
+    lines = text.splitlines()[:200]
+    return looks_like_pubtator(lines) or looks_like_conll(lines)
+
+
+def _has_spans(record) -> bool:
+    from engine.data.spans.records import SPAN_KEYS
+
+    if isinstance(record, list) and len(record) == 2 and isinstance(record[1], dict):  # spaCy's (text, {...})
+        record = record[1]
+    if not isinstance(record, dict):
+        return False
+    if "passages" in record or "annotations" in record:
+        return True
+    for key in SPAN_KEYS:
+        for item in record.get(key) or [] if isinstance(record.get(key), list) else []:
+            if isinstance(item, (list, tuple)) and len(item) >= 3 and all(isinstance(v, int) for v in item[:2]):
+                return True
+            if isinstance(item, dict) and any(k in item for k in ("start", "start_offset", "start_char")):
+                return True
+    return False
 
 
 def _several_objects(text: str) -> bool:
