@@ -108,6 +108,21 @@ def ask_classifier(db: Database, run_id: int, text: str) -> int:
     return _insert_request(db, run_id, model="tuned", text=text)
 
 
+#: The most texts one request may carry (a file of texts is tagged in one go).
+MAX_TEXTS = 10_000
+
+
+def ask_texts(db: Database, run_id: int, texts: list[str]) -> int:
+    """Queue texts for a model that reads each text whole (a tagger): one typed text, or a file's texts.
+    Returns the request's id."""
+    texts = [text for text in texts if text.strip()]
+    if not texts:
+        raise ConfigError(message("playground.empty")[1])
+    if len(texts) > MAX_TEXTS:
+        raise ConfigError(message("playground.too_many_texts", count=len(texts), limit=MAX_TEXTS)[1])
+    return _insert_request(db, run_id, model="tuned", text=texts[0], settings=json.dumps({"texts": texts}))
+
+
 def stop(db: Database, request_id: int) -> None:
     """Ask for an answer to stop where it is (the words so far are kept); a queued one is not started."""
     with db.conn:

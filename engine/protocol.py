@@ -811,5 +811,8 @@ MESSAGES.update({
     "export.tagger_differs": Message(
         Level.ERROR, "The check found differences ({reader}): {difference}."
     ),
-    "review.label_mistake_marked": Message(Level.INFO, "Marked as a labelling mistake in the data."),
+    "playground.too_many_texts": Message(
+        Level.ERROR, "The file holds {count:,} texts; the Playground tags at most {limit:,} at once, so split it first."
+    ),
+    "playground.saved": Message(Level.INFO, "Saved {count} tagged texts to {path}."),
 })

@@ -176,6 +176,7 @@ MESSAGES: dict[str, str] = {
     "spans.no_documents": "{file} holds no texts with words in them.",
     "spans.bad_xml": "{file} is not valid BioC XML: there is a problem at line {line} ({reason}).",
     "spans.bad_bioc": "{file} is not valid BioC: {where} has {found} where {expected} should be.",
+    "spans.no_texts": "{file} holds no texts to tag: give a .txt file with one text per line, or a table with a text column.",
     "spans.too_big": "{file} holds a file of {size} inside it, too big to be tagged text; it was not opened.",
 }
 

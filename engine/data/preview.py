@@ -58,6 +58,9 @@ class Description:
     entries: list[str] = field(default_factory=list)
     #: A sentence when the data does not fit the task (no label column, no conversations); "" if it does.
     problem: str = ""
+    #: How many examples the file holds, when they were all read to describe it (a task that reads its file
+    #: whole); None: counted separately (count_records), as a large table's rows are.
+    count: int | None = None
 
     def summary(self) -> str:
         """One line about how the file is read, e.g. "CSV, separated by semicolons, Windows-1252, with a

@@ -51,6 +51,8 @@ class ModelInfo:
     source: str  # "bundled", "folder", "hub cache" or "hub download"
     path: str
     task: str = ""  # the task (engine/tasks) that trains this kind of model, or "" when none does
+    #: every task it can learn: the one it already does, or each that trains its family of model
+    tasks: tuple[str, ...] = ()
     architecture: str = ""
     model_type: str = ""
     parameters: int | None = None
@@ -95,7 +97,8 @@ def describe_folder(folder: Path, *, name: str = "", ref: str = "", source: str 
         return info
     info.model_type = str(config.get("model_type") or "")
     info.architecture = architecture(config)
-    info.task = task_for(config)
+    info.tasks = tasks_for(config)
+    info.task = info.tasks[0] if info.tasks else ""
     info.context_length = context_length(config)
     info.custom_code = bool(config.get("auto_map"))
     counted = count_safetensors(folder) if info.weights == SAFETENSORS else None
@@ -240,6 +243,18 @@ def card_licence(folder: Path) -> str:
 def architecture(config: dict[str, Any]) -> str:
     architectures = config.get("architectures") or []
     return str(architectures[0]) if architectures else str(config.get("model_type") or "")
+
+
+def tasks_for(config: dict[str, Any]) -> tuple[str, ...]:
+    """The tasks a model can be trained for: the one it already does (a trained tagger tags), else every task
+    in the table that trains its family of model (a bare encoder can learn to sort texts or to tag names)."""
+    from engine.tasks import task_of_architectures
+
+    done = task_of_architectures(list(config.get("architectures") or []))
+    if done is not None:
+        return (done.name,)
+    family = model_family(config)
+    return tuple(name for name, task in TASKS.items() if family and task.model_family == family)
 
 
 def task_for(config: dict[str, Any]) -> str:

@@ -57,7 +57,7 @@ def describe_data(path):
         {"text": document.text, "names": "; ".join(f"{document.covered(s)} ({s.type})" for s in document.spans)}
         for document in data.documents[:PREVIEW_DOCUMENTS]
     ]
-    description = Description(str(path), ReadOptions(format=data.format), ["text", "names"], rows, NAME)
+    description = Description(str(path), ReadOptions(format=data.format), ["text", "names"], rows, NAME, count=len(data.documents))
     description.text_column, description.label_column = "text", "names"
     return description
 

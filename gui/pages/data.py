@@ -313,6 +313,9 @@ class DataPage(QWidget):
     def _count(self, options: ReadOptions) -> None:
         """Count the rows on a thread: a million-row file takes seconds, the window must not wait."""
         path = self.path
+        if self.description is not None and self.description.count is not None:  # read whole already
+            self.counted.emit(path, self.description.count)
+            return
 
         def work() -> None:
             try:
@@ -336,12 +339,13 @@ class DataPage(QWidget):
     def _update_summary(self) -> None:
         if self.description is None:
             return
-        rows = "counting rows…" if self.rows is None else f"{self.rows:,} rows"
+        what = TASKS[self.description.task].words.examples
+        rows = f"counting {what}…" if self.rows is None else f"{self.rows:,} {what}"
         self.summary.setText(f"{Path(self.path).name}: {self.description.summary()} · {rows}")
         shown = self.model.rowCount()
         if self.rows is None or self.rows > shown:
             of = "" if self.rows is None else f" of {self.rows:,}"
-            self.preview_note.setText(f"Showing the first {shown:,} rows{of}; the doctor and training read them all.")
+            self.preview_note.setText(f"Showing the first {shown:,} {what}{of}; the doctor and training read them all.")
         self.preview_note.setVisible(bool(shown) and (self.rows is None or self.rows > shown))
 
     # ------------------------------------------------------------ what is shown
@@ -357,7 +361,7 @@ class DataPage(QWidget):
         options = description.options if description else None
         visible = {
             self.task: description is not None and not self.fixed_task,
-            self.format: description is not None,
+            self.format: description is not None and not TASKS[description.task].reads_documents,
             self.delimiter: bool(options and options.format in ("csv", "tsv")),
             self.header: bool(options and options.format in ("csv", "tsv", "xlsx")),
             self.text_column: bool(description and has_columns(description.task)),

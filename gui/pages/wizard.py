@@ -277,7 +277,7 @@ class WizardPage(QWidget):
     def _show_models(self, models: list[Any]) -> None:
         distill = self.wizard.task == DISTILL_TASK
         task = self.wizard.data_task if distill else self.wizard.task
-        self.models = [m for m in models if m.task == task]
+        self.models = [m for m in models if task in (m.tasks or (m.task,))]
         if distill:  # the user's own finished runs teach first
             self.models = teacher_runs(self.client, task) + self.models
         self.student.setVisible(distill)

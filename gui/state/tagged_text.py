@@ -9,8 +9,15 @@ predicted marks of a held-out text side by side).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from gui.state.events import Callbacks
+
+#: How a file of tagged texts can be saved, as the Playground offers it.
+SAVE_FORMATS = {"jsonl": "JSON Lines with spans", "csv": "CSV, one row per name", "brat": "brat (.txt and .ann files)"}
+#: Where a table's texts are looked for, before its first column of text.
+TEXT_COLUMNS = ("text", "texts", "sentence", "content", "abstract")
 
 #: Colours for the kinds of names, in the order kinds are first seen; light enough to read black text on.
 PALETTE = ["#ffd166", "#8ecae6", "#b5e48c", "#f4a6c1", "#cdb4db", "#ffb38a", "#a0e7e5", "#e9c46a"]
@@ -101,3 +108,45 @@ def sample() -> TaggedTextState:
         mark("colon carcinoma", "Disease", 0.88), mark("APC", "Gene", 0.55, text.index("loss of")), mark("BRCA1", "Gene", 0.96),
         mark("breast cancer", "Disease", 0.99), mark("ovarian cancer", "Disease", 0.42),
     ])
+
+
+def texts_of_file(path: str | Path) -> list[str]:
+    """The texts of a file to tag: a .txt file's lines, a tagged-text file's texts, or a table's text column
+    (one named like text, else its first column). Raises DataError with the sentence to show."""
+    from engine.data.errors import DataError
+    from engine.data.formats import read_records
+    from engine.data.spans import looks_tagged, read_tagged
+
+    path = Path(path)
+    if looks_tagged(path):
+        texts = [d.text for d in read_tagged(path).documents]
+    elif path.suffix.lower() == ".txt":
+        try:
+            texts = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+        except OSError:
+            raise DataError("file.cannot_open", file=path.name) from None
+    else:
+        rows = read_records(path)
+        columns = list(rows[0]) if rows else []
+        column = next((c for c in columns if str(c).strip().lower() in TEXT_COLUMNS), columns[0] if columns else None)
+        texts = [str(row.get(column) or "") for row in rows] if column is not None else []
+    texts = [text.strip() for text in texts if text.strip()]
+    if not texts:
+        raise DataError("spans.no_texts", file=path.name)
+    return texts
+
+
+def save_tagged(documents: list[dict[str, Any]], fmt: str, target: Path) -> Path:
+    """Write the Playground's tagged texts ({"text", "spans": [{"start", "end", "type", "confidence"}]}) as
+    JSON Lines with spans, CSV or a brat folder; returns where."""
+    from engine.data.spans import Document, ScoredSpan
+    from engine.data.spans.write import write_brat, write_csv, write_jsonl
+
+    marked = [
+        Document(f"text{number}", d["text"], [ScoredSpan(s["start"], s["end"], s["type"], s["confidence"]) for s in d["spans"]])
+        for number, d in enumerate(documents, start=1)
+    ]
+    writer = {"jsonl": write_jsonl, "csv": write_csv, "brat": write_brat}[fmt]
+    writer(marked, target)
+    return target
+
