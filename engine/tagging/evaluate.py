@@ -24,7 +24,8 @@ ERROR_KINDS = ("missed", "spurious", "wrong_type", "wrong_boundary")
 KEPT_ERRORS = 2000
 #: A sentence longer than this is shown as the stretch around the name.
 LONGEST_CONTEXT = 360
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+#: A sentence ends at . ! or ? followed by a space and a capital ("0 . 5" in tokenised text does not end one).
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z])")
 
 
 def evaluate_tagger(job, scored: dict[str, Any], config) -> dict[str, Any]:

@@ -564,7 +564,8 @@ class DataPage(QWidget):
             self.check_status.setText("Not checked yet." if self.description else "")
             return
         when = time.strftime("%H:%M", time.localtime(report.checked_at))
-        self.check_status.setText(f"Checked {report.usable_rows:,} usable of {report.rows:,} rows at {when}.")
+        what = TASKS[report.task].words.examples if report.task in TASKS else "rows"
+        self.check_status.setText(f"Checked {report.usable_rows:,} usable of {report.rows:,} {what} at {when}.")
         settings = metadata.get("settings") or {}
         for finding in report.findings:
             button = None

@@ -165,8 +165,8 @@ class PlaygroundPage(QWidget):
         layout.setSpacing(12)
         layout.addWidget(page_header(
             "Playground",
-            "Try a finished model on your own examples: chat with a chat model, or see which categories a "
-            "classifier gives a text and how sure it is.",
+            "Try a finished model on your own examples: chat with a chat model, see which categories a "
+            "classifier gives a text, or which names a tagger marks in it, and how sure it is.",
         ))
 
         top = QHBoxLayout()

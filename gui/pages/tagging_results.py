@@ -9,17 +9,18 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from gui.pages.results import table, tile, _wrapped
 from gui.state.error_review import ALL, ERROR_HINTS, ERROR_WORDS, ErrorReviewState, describe, pieces
 from gui.state.results import examples_words, is_held_out
-from gui.widgets.common import card, label
+from gui.widgets.common import label
 
 #: How the two marks look in a sentence: the data's name underlined, the model's mark shaded.
-IN_DATA = "text-decoration: underline; text-decoration-color: #1b7f3b; font-weight: 600"
+IN_DATA = "text-decoration: underline; color: #14532d; font-weight: 600"
 BY_MODEL = "background-color: #ffd8a8"
+MARKED = "#f0fdf4"  # an error marked as a labelling mistake
 
 
 class TaggingResults(QWidget):
@@ -58,7 +59,8 @@ class TaggingResults(QWidget):
 
 
 class ErrorReview(QWidget):
-    """The errors, filtered by what went wrong and by kind of name; each in its sentence with both marks."""
+    """The errors, filtered by what went wrong and by kind of name; each in its sentence with both marks, and
+    a link that marks it as a labelling mistake in the data (or takes the mark back)."""
 
     def __init__(self, state: ErrorReviewState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,28 +81,33 @@ class ErrorReview(QWidget):
         bar.addWidget(self.kind_box)
         bar.addWidget(label("of", "Muted"))
         bar.addWidget(self.type_box)
-        bar.addStretch(1)
+        bar.addSpacing(12)
+        self.summary = label("", "Muted")
+        bar.addWidget(self.summary, 1)
         layout.addLayout(bar)
         legend = label(
             f'<span style="{IN_DATA}">Underlined</span>: the name as your data marks it. '
-            f'<span style="{BY_MODEL}">&nbsp;Shaded&nbsp;</span>: what the model marked. Tick “a labelling mistake” '
-            "where the data is wrong rather than the model; the mark is kept with this evaluation.", "Muted", wrap=True)
+            f'<span style="{BY_MODEL}">&nbsp;Shaded&nbsp;</span>: what the model marked. Where the data is wrong '
+            "rather than the model, mark the error as a labelling mistake; the mark is kept with this evaluation.",
+            "Muted", wrap=True)
         legend.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(legend)
-        self.summary = label("", "Muted")
-        layout.addWidget(self.summary)
-        self.list = QWidget()
-        self.list_layout = QVBoxLayout(self.list)
-        self.list_layout.setContentsMargins(0, 0, 0, 0)
-        self.list_layout.setSpacing(8)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(self.list)
-        layout.addWidget(scroll, 1)
-        self.checks: dict[str, QCheckBox] = {}
+        self.text = QTextBrowser()
+        self.text.setOpenLinks(False)
+        self.text.document().setDocumentMargin(10)
+        self.text.anchorClicked.connect(self._clicked)
+        layout.addWidget(self.text, 1)
         state.changed.connect(self.refresh)
         self.refresh()
+
+    def toggle(self, error: dict[str, Any]) -> None:
+        """Mark the error as a labelling mistake in the data, or take the mark back."""
+        self.state.mark(error, not self.state.is_marked(error))
+
+    def _clicked(self, url: QUrl) -> None:
+        shown = self.state.shown()
+        if url.scheme() == "mark" and url.path().isdigit() and int(url.path()) < len(shown):
+            self.toggle(shown[int(url.path())])
 
     def refresh(self) -> None:
         state = self.state
@@ -109,45 +116,26 @@ class ErrorReview(QWidget):
             kind = self.kind_box.itemData(index)
             self.kind_box.setItemText(index, f"{ERROR_WORDS[kind]} ({counts[kind]})")
         self.summary.setText(state.summary())
-        shown = state.shown()
-        if [e["id"] for e in shown] == list(self.checks):  # the same errors: only the marks changed
-            for error in shown:
-                box = self.checks[error["id"]]
-                box.blockSignals(True)
-                box.setChecked(state.is_marked(error))
-                box.blockSignals(False)
-            return
-        while self.list_layout.count():
-            item = self.list_layout.takeAt(0)
-            if item.widget():
-                item.widget().hide()
-                item.widget().deleteLater()
-        self.checks = {}
-        for error in shown:
-            self.list_layout.addWidget(self._error_card(error))
-        if not shown:
-            self.list_layout.addWidget(label("No errors of this kind.", "Muted"))
-        self.list_layout.addStretch(1)
+        blocks = [error_html(number, error, state.is_marked(error)) for number, error in enumerate(state.shown())]
+        at = self.text.verticalScrollBar().value()
+        self.text.setHtml("".join(blocks) or "<p style='color:#6b7280'>No errors of this kind.</p>")
+        self.text.verticalScrollBar().setValue(at)
 
-    def _error_card(self, error: dict[str, Any]) -> QWidget:
-        frame, layout = card(margins=12, spacing=4)
-        head = QHBoxLayout()
-        head.addWidget(label(f"{ERROR_WORDS[error['kind']]} · {error['type']}", "CardTitle"))
-        head.addStretch(1)
-        head.addWidget(label(str(error["document"]), "Muted"))
-        layout.addLayout(head)
-        sentence = QLabel(sentence_html(error))
-        sentence.setTextFormat(Qt.TextFormat.RichText)
-        sentence.setWordWrap(True)
-        sentence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(sentence)
-        layout.addWidget(label(describe(error), "Muted", wrap=True))
-        box = QCheckBox("A labelling mistake in the data, not the model's")
-        box.setChecked(self.state.is_marked(error))
-        box.toggled.connect(lambda checked, e=error: self.state.mark(e, checked))
-        self.checks[error["id"]] = box
-        layout.addWidget(box)
-        return frame
+
+def error_html(number: int, error: dict[str, Any], marked: bool) -> str:
+    """One error as the review shows it: what went wrong, its sentence with both marks, what each side says,
+    and the link that marks it (a ticked box once it is marked)."""
+    box = "&#9745; A labelling mistake in the data (click to take back)" if marked else "&#9744; Mark as a labelling mistake in the data"
+    return (
+        '<table width="100%" cellspacing="0" cellpadding="8" style="margin-bottom:10px; border:1px solid #e3e7ed">'
+        f'<tr><td style="background:{MARKED if marked else "#ffffff"}">'
+        f'<b>{html.escape(ERROR_WORDS[error["kind"]])} · {html.escape(error["type"])}</b>'
+        f'<span style="color:#6b7280"> &nbsp; {html.escape(str(error["document"]))}</span>'
+        f"{sentence_html(error)}"
+        f'<div style="color:#4b5563">{html.escape(describe(error))}</div>'
+        f'<div style="margin-top:4px"><a href="mark:{number}" style="color:#1d4ed8; text-decoration:none">{box}</a></div>'
+        "</td></tr></table>"
+    )
 
 
 def sentence_html(error: dict[str, Any]) -> str:
@@ -156,4 +144,24 @@ def sentence_html(error: dict[str, Any]) -> str:
         words = html.escape(piece.text)
         style = "; ".join(s for s, on in ((IN_DATA, piece.in_data), (BY_MODEL, piece.by_model)) if on)
         parts.append(f'<span style="{style}">{words}</span>' if style else words)
-    return f'<div style="font-size:12pt; line-height:150%">{"".join(parts)}</div>'
+    return f'<div style="font-size:12pt; margin:6px 0 4px 0">{"".join(parts)}</div>'
+
+
+def _main() -> int:
+    """`python -m gui.pages.tagging_results --sample`: the Results page on a sample tagger's evaluation."""
+    from gui.pages import standalone
+    from gui.pages.results import ResultsPage
+    from gui.sample_tagging import add_sample_tagging
+
+    def build(client: Any, runs: Any) -> ResultsPage:
+        ids = add_sample_tagging(client)
+        runs.refresh()
+        page = ResultsPage(client, runs)
+        page.show_run(ids["tagger"])
+        return page
+
+    return standalone.run(build)
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

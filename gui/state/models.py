@@ -59,7 +59,11 @@ def context_text(tokens: int | None) -> str:
 
 
 def task_text(model: ModelInfo) -> str:
-    return TASK_WORDS.get(model.task, "Not supported")
+    """What the model can learn: "Sort texts or Tag names" for a bare encoder, the one task a trained model does."""
+    words = [TASK_WORDS[name] for name in (model.tasks or (model.task,)) if name in TASK_WORDS]
+    if not words:
+        return "Not supported"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1].lower()
 
 
 def licence_text(licence: str) -> str:

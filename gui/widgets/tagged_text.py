@@ -1,5 +1,5 @@
 """A text with its marked names highlighted by kind; the more sure the model, the stronger the colour. Each
-mark's tooltip says its kind and how sure the model was. Draws a TaggedTextState (gui/state/tagged_text.py).
+mark is followed by its kind and how sure the model was. Draws a TaggedTextState (gui/state/tagged_text.py).
 
     python -m gui.widgets.tagged_text      # opens alone with sample marks
 """
@@ -51,7 +51,7 @@ class TaggedTextView(QWidget):
             tip = html.escape(f"{piece.type}, {piece.confidence:.0%} sure", quote=True)
             parts.append(
                 f'<span title="{tip}" style="background-color:{colour}; border-radius:3px">{words}'
-                f'<sub style="color:#555"> {html.escape(piece.type)}</sub></span>'
+                f'<sub style="color:#555"> {html.escape(piece.type)} {piece.confidence:.0%}</sub></span>'
             )
         self.text.setHtml(f'<div style="font-size:13pt; line-height:160%">{"".join(parts)}</div>')
         legend = " &nbsp; ".join(

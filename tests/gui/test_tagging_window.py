@@ -138,20 +138,23 @@ def test_tag_names_from_a_tagged_file_to_the_error_review_and_the_playground(qtb
     review = tagging.review
     errors = review.state.errors
     assert errors, "a random tiny model gets names wrong"
-    assert len(review.checks) == min(len(errors), 100)
+    assert review.text.toPlainText().count("Mark as a labelling mistake") == min(len(errors), 100)
     kinds = {e["kind"] for e in errors}
     first_kind = sorted(kinds)[0]
     review.kind_box.setCurrentIndex(review.kind_box.findData(first_kind))
     assert all(e["kind"] == first_kind for e in review.state.shown())
-    assert len(review.checks) == len(review.state.shown())
+    assert review.text.toPlainText().count("Mark as a labelling mistake") == len(review.state.shown())
     error = review.state.shown()[0]
-    review.checks[error["id"]].setChecked(True)  # "a labelling mistake in the data"
+    from PySide6.QtCore import QUrl
+
+    review.text.anchorClicked.emit(QUrl("mark:0"))  # "a labelling mistake in the data"
     assert store.label_mistakes(client.db, evaluation_id) == {error["id"]}
     assert "1 marked as labelling mistakes" in review.summary.text()
-    shot(results, "results-error-review")
-    review.checks[error["id"]].setChecked(False)
+    assert "A labelling mistake in the data (click to take back)" in review.text.toPlainText()
+    review.text.anchorClicked.emit(QUrl("mark:0"))
     assert store.label_mistakes(client.db, evaluation_id) == set()
-    review.checks[error["id"]].setChecked(True)
+    review.text.anchorClicked.emit(QUrl("mark:0"))
+    shot(results, "results-error-review")
 
     # Playground: names highlighted in a typed text, then a file of texts saved as JSON Lines with spans
     window.show_page("playground")
