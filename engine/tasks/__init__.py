@@ -107,6 +107,9 @@ class Task:
     #: (path) -> whether a file is this task's data, told from its head without being asked (formats only
     #: this task reads); a file no task recognises is read as a table
     recognises: Callable[[Any], bool] = field(default=lambda path: False)
+    #: (a model's output labels) -> the kinds of answer they stand for, as the data names them (a tagger's
+    #: B-Disease and I-Disease are the kind Disease); a classifier's labels are its categories
+    label_kinds: Callable[[list[str]], list[str]] = field(default=lambda labels: list(labels))
     card_settings: Callable[..., list[str]] = field(default=lambda config: [])  # the model card's own lines
     card_distillation: Callable[..., str] = field(default=lambda config: "")  # added to its distillation line
 

@@ -224,4 +224,5 @@ TASK = Task(
     data_summary=data_summary,
     reads_documents=True,
     recognises=recognises,
+    label_kinds=lambda labels: sorted({label.partition("-")[2] for label in labels if "-" in label}),
 )

@@ -231,7 +231,7 @@ class DataPage(QWidget):
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Choose your examples", "",
-            "Data (*.csv *.tsv *.txt *.json *.jsonl *.ndjson *.parquet *.xlsx *.xlsm);;All files (*)",
+            "Data (*.csv *.tsv *.txt *.json *.jsonl *.ndjson *.parquet *.xlsx *.xlsm *.conll *.iob *.bio *.xml *.pubtator *.tar.gz);;All files (*)",
         )
         if path:
             self.open_path(path)
@@ -463,7 +463,7 @@ class DataPage(QWidget):
 
     def _choose_eval(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Choose the evaluation examples", "", "Data (*.csv *.tsv *.txt *.json *.jsonl *.parquet *.xlsx);;All files (*)"
+            self, "Choose the evaluation examples", "", "Data (*.csv *.tsv *.txt *.json *.jsonl *.parquet *.xlsx *.conll *.iob *.bio *.xml *.pubtator);;All files (*)"
         )
         self.eval_edit.setText(path)
 

@@ -119,7 +119,7 @@ class ResultsPage(QWidget):
 
         # Replaced in tests: the file dialog that asks for the examples to evaluate on.
         self.choose_file = lambda: QFileDialog.getOpenFileName(
-            self, "Examples to evaluate on", str(Path.home()), "Examples (*.csv *.tsv *.txt *.xlsx *.xlsm *.json *.jsonl *.ndjson *.parquet);;All files (*)")[0]
+            self, "Examples to evaluate on", str(Path.home()), "Examples (*.csv *.tsv *.txt *.xlsx *.xlsm *.json *.jsonl *.ndjson *.parquet *.conll *.iob *.bio *.xml *.pubtator);;All files (*)")[0]
         self.run_box.currentIndexChanged.connect(self._run_chosen)
         self.evaluation_box.currentIndexChanged.connect(lambda _: self._show_evaluation())
         self.other_button.clicked.connect(self.evaluate_other)

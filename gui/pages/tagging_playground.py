@@ -68,7 +68,7 @@ class TaggingPanel(QWidget):
         outer.addWidget(frame)
         # Replaced in tests: the dialogs that ask for a file of texts and where to save.
         self.choose_texts = lambda: QFileDialog.getOpenFileName(
-            self, "Texts to tag", str(Path.home()), "Texts (*.txt *.csv *.tsv *.jsonl *.json *.xlsx);;All files (*)")[0]
+            self, "Texts to tag", str(Path.home()), "Texts (*.txt *.csv *.tsv *.jsonl *.json *.xlsx *.conll *.xml);;All files (*)")[0]
         self.choose_target = lambda fmt: (
             QFileDialog.getExistingDirectory(self, "Folder for the brat files", str(Path.home())) if fmt == "brat"
             else QFileDialog.getSaveFileName(self, "Save the tagged texts", str(Path.home() / f"tagged.{fmt}"))[0]
@@ -128,7 +128,8 @@ class TaggingPanel(QWidget):
         self.file_result = documents if several else []
         if several:
             names = sum(len(d["spans"]) for d in documents)
-            self.file_words.setText(f"{len(documents):,} texts tagged, {names:,} names marked; the first is shown above.")
+            self.file_words.setText(f"{len(documents):,} texts tagged, {names:,} name{'s' if names != 1 else ''} marked; "
+                                    "the first is shown above.")
         self._show_saving(several)
 
     def _show_saving(self, on: bool) -> None:

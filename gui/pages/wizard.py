@@ -329,7 +329,7 @@ class WizardPage(QWidget):
             report = self.data_page.report() if self.data_page is not None else None
             # categories the teacher never learned cannot be taught: said first, as it is the data's to fix
             problem = teacher_mismatch(self.client, model.ref, report.classes if report else None,
-                                       self.wizard.data.get("data", "")) or size_problem
+                                       self.wizard.data.get("data", ""), self.wizard.data_task) or size_problem
             if problem:  # it cannot teach: Next stays disabled, with this sentence
                 self.wizard.set_model(model.ref, problem)
 

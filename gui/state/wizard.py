@@ -338,12 +338,15 @@ def default_teacher_data(client: EngineClient) -> str:
     return ""
 
 
-def teacher_mismatch(client: EngineClient, ref: str, data_classes: dict[str, int] | None, data_file: str) -> str:
+def teacher_mismatch(client: EngineClient, ref: str, data_classes: dict[str, int] | None, data_file: str,
+                     task: str = "") -> str:
     """The sentence that stops a distillation whose data has categories the teacher never learned (with the
     way on), or "" when they match or cannot be known before the run."""
     labels = teacher_labels(client, ref)
     if labels is None or not data_classes:
         return ""
+    if task in TASKS:
+        labels = TASKS[task].label_kinds(labels)
     unknown = [name for name in data_classes if name not in set(labels)]
     if not unknown:
         return ""
