@@ -250,10 +250,10 @@ def tasks_for(config: dict[str, Any]) -> tuple[str, ...]:
     in the table that trains its family of model (a bare encoder can learn to sort texts or to tag names)."""
     from engine.tasks import task_of_architectures
 
-    done = task_of_architectures(list(config.get("architectures") or []))
-    if done is not None:
-        return (done.name,)
     family = model_family(config)
+    done = task_of_architectures(list(config.get("architectures") or []))
+    if done is not None and done.model_family == family:
+        return (done.name,)
     return tuple(name for name, task in TASKS.items() if family and task.model_family == family)
 
 

@@ -120,7 +120,7 @@ class Task:
 def _load() -> dict[str, Task]:
     from engine.tasks import chat, classify, tagging
 
-    return {task.name: task for task in (classify.TASK, tagging.TASK, chat.TASK)}
+    return {task.name: task for task in (classify.TASK, chat.TASK, tagging.TASK)}
 
 
 TASKS: dict[str, Task] = _load()
