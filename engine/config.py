@@ -388,8 +388,9 @@ def from_dict(values: dict[str, Any], kind: str | None = None) -> JobConfig:
     for name in values:
         if name not in known:
             near = difflib.get_close_matches(name[:100], known, n=1)
-            hint = message("config.did_you_mean", name=near[0])[1] if near else ""
-            raise ConfigError.said("config.unknown_setting", name=shown(name), kind=kind, hint=hint)
+            if near:
+                raise ConfigError.said("config.unknown_setting_near", name=shown(name), kind=kind, near=near[0])
+            raise ConfigError.said("config.unknown_setting", name=shown(name), kind=kind)
     hints = get_type_hints(cls)
     config = cls(**{name: _coerce(name, value, hints[name]) for name, value in values.items()})
     _check_limits(config)

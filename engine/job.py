@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 
 from engine import jobs, store
-from engine.config import ConfigError, from_dict
+from engine.config import ConfigError, config_types, from_dict
 from engine.data.errors import DataError
 from engine.protocol import FINISHED, Status, message
 from engine.tasks import TASKS
@@ -42,7 +42,7 @@ def recipe_for(kind: str):
         from engine.recipes import distill
 
         return distill.run
-    raise ConfigError(f"'{kind}' is not a kind of job Tunewright knows.")
+    raise ConfigError.said("config.unknown_kind", kind=kind, kinds=", ".join(config_types()))
 
 
 def run_job(run_id: int, home: Path | None = None) -> Status:
