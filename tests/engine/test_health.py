@@ -3,7 +3,9 @@ that diverges; both finish."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -162,3 +164,16 @@ def test_an_absurd_learning_rate_diverges_is_rolled_back_and_the_run_completes(t
     losses = [v for _, v in store.metric_series(db, run_id, "train_loss")]
     assert all(math.isfinite(v) and v < 4 * min(losses) for v in losses)
     assert run["config"]["learning_rate"] == 0.05  # the user's setting is kept; the halving is the run's
+
+
+def test_no_false_advice_on_a_recorded_tagging_run():
+    """The bundled MiniLM's full run on NCBI-disease (bench/tagging.md): the older monitor said "more of the same
+    training is unlikely to help" after the first evaluation and "starting to memorise" at step 816, while F1
+    went on from 65% to 81%. Replayed as recorded, the monitor says nothing."""
+    history = json.loads((Path(__file__).parent / "data" / "ncbi_tagging_history.json").read_text())
+    evaluations = {int(step): values for step, values in history["evaluations"].items()}
+    job = _Events()
+    steps = len(history["train_loss"])
+    monitor = health.Monitor(job, steps, rows=5432, metric="eval_f1", higher_is_better=True, warmup_steps=round(0.05 * steps))
+    _replay(monitor, history["train_loss"], evaluations)
+    assert job.codes == []
