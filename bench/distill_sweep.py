@@ -36,7 +36,7 @@ from transformers import (
 from engine.data.classification import load_classification
 from engine.data.splits import split_indices
 from engine.models.surgery import keep_layers
-from engine.recipes.finetune_classifier import _batch, _evaluate, _targets
+from engine.classifier_steps import batch_of as _batch, evaluate as _evaluate, targets_of as _targets
 from engine.training import make_optimizer
 
 torch.set_num_threads(2)
@@ -86,7 +86,7 @@ soft_cache = {}
 def run(v):
     torch.manual_seed(0); random.seed(0)
     if v.get("base"):  # the same shape cut from the model the teacher started from (never taught by it)
-        from engine.recipes.finetune_classifier import _start_at_label_prior
+        from engine.classifier_steps import start_at_label_prior as _start_at_label_prior
         untaught = AutoModelForSequenceClassification.from_pretrained(
             v["base"], num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=index,
             problem_type="multi_label_classification")

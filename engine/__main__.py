@@ -19,6 +19,7 @@ from engine.config import ConfigError, JobConfig, load
 from engine.data.errors import DataError
 from engine.protocol import FINISHED, Status, message
 from engine.quoting import shown
+from engine.tasks import TASKS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     probe.add_argument("--json", action="store_true")
 
     example = commands.add_parser("example", help="print a ready-to-run demo job config")
-    example.add_argument("kind", choices=["classify", "chat", "distill"])
+    example.add_argument("kind", choices=[*TASKS, "distill"])
 
     run = commands.add_parser("run", help="start a job from a config file; prints the run id")
     run.add_argument("config", type=Path)
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     doctor = commands.add_parser("doctor", help="check a dataset for problems (and apply a fix to a copy)")
     doctor.add_argument("file", type=Path)
-    doctor.add_argument("--task", choices=["classify", "chat"], required=True)
+    doctor.add_argument("--task", choices=list(TASKS), required=True)
     doctor.add_argument("--model", default="", help="check lengths with this model's tokenizer")
     doctor.add_argument("--max-length", type=int, default=None, help="the length limit (default: the task's)")
     doctor.add_argument("--eval", type=Path, default=None, help="evaluation data, to check for overlap")

@@ -25,6 +25,7 @@ from engine.data.errors import DataError
 from engine.data.formats import ReadOptions, check_ordinary
 from engine.protocol import message
 from engine.quoting import shown
+from engine.tasks import task as task_named
 
 
 def dataset_row(db: Database, path: Path | str) -> dict[str, Any] | None:
@@ -67,8 +68,7 @@ def run_checkup(
         return outcome
     _record(db, path, status="checking", started_at=time.time(), error="")
     try:
-        if task not in ("classify", "chat"):
-            raise ConfigError(f"'{shown(task)}' is not a task the doctor knows; use classify or chat.")
+        task_named(task)  # a sentence naming the tasks there are, for one that is not
         if fix == "raise_max_length":
             return _raise_length(db, path, outcome)
         if fix:
@@ -140,11 +140,6 @@ def _tokenizer(model: str) -> Any:
     """The model's tokenizer alone (no weights); a GGUF's is read from the GGUF file itself."""
     from engine.models.catalog import resolve
 
-    source = resolve(model)
-    if source.gguf_file:
-        from transformers import AutoTokenizer
+    from engine.models.tokenizers import load_tokenizer
 
-        return AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file)
-    from engine.models.loading import load_tokenizer
-
-    return load_tokenizer(source)
+    return load_tokenizer(resolve(model))

@@ -18,7 +18,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from engine.protocol import JobKind
+from engine.protocol import JobKind, message
 from engine.quoting import shown
 
 #: The longest text any setting may hold (a system prompt is the longest anyone writes) and the largest
@@ -46,6 +46,11 @@ class ConfigError(ValueError):
         if len(sentence) > 400 or not sentence.isprintable():
             sentence = shown(sentence, 400)
         super().__init__(sentence)
+
+    @classmethod
+    def said(cls, code: str, **values: object) -> ConfigError:
+        """The error with its sentence declared in the message catalogue (engine/protocol.py)."""
+        return cls(message(code, **values)[1])
 
 
 def setting(default: Any, help: str, **choices: Any) -> Any:
@@ -134,9 +139,9 @@ class JobConfig:
 
     def __post_init__(self) -> None:
         if not self.model:
-            raise ConfigError("Choose a model to start from (for example 'demo:minilm').")
+            raise ConfigError.said("config.no_model")
         if not self.data:
-            raise ConfigError("Choose the file with your training examples.")
+            raise ConfigError.said("config.no_data")
         _check(0.0 < self.eval_fraction < 0.9, "eval_fraction", "a share between 0 and 0.9, such as 0.1", self.eval_fraction)
         for name in ("lora_rank", "lora_alpha", "batch_size", "max_length"):
             _check(getattr(self, name) is None and name == "max_length" or getattr(self, name) >= 1, name, "a whole number of at least 1", getattr(self, name))
@@ -159,10 +164,8 @@ class JobConfig:
         for f in fields(self):
             options = f.metadata.get("choices")
             if options and getattr(self, f.name) not in options:
-                raise ConfigError(
-                    f"The setting '{f.name}' must be one of {', '.join(map(repr, options))} "
-                    f"(it is {getattr(self, f.name)!r})."
-                )
+                raise ConfigError.said("config.not_a_choice", name=f.name, choices=", ".join(map(repr, options)),
+                                       value=repr(getattr(self, f.name)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **asdict(self)}
@@ -210,10 +213,7 @@ class DistillConfig(JobConfig):
     """Teach a smaller, faster student model to answer like a larger teacher, on your data (distillation)."""
 
     model: str = setting("", "Filled in with the teacher, so the list of runs shows it; leave it empty.")
-    task: str = setting(
-        "", "Filled in with the teacher's task when the run starts ('classify' or 'chat'); leave it empty.",
-        choices=["", "classify", "chat"],
-    )
+    task: str = setting("", "Filled in with the teacher's task when the run starts; leave it empty.")
     method: str = setting("full", "A student learns with all its weights ('full'), the only choice here.", choices=["full"])
     teacher: str = setting(
         "", "The model that teaches: a finished run ('run:12'), or a model or folder that already does the "
@@ -266,7 +266,7 @@ class DistillConfig(JobConfig):
 
     def __post_init__(self) -> None:
         if not self.teacher:
-            raise ConfigError("Choose the teacher: a finished run (such as 'run:12') or a model that already does the task.")
+            raise ConfigError.said("config.no_teacher")
         self.model = self.teacher  # a mirror of the teacher: the run list and queue show `model`
         super().__post_init__()
         _check(self.student_layers >= 0, "student_layers", "0 (half) or a whole number of layers", self.student_layers)
@@ -275,13 +275,9 @@ class DistillConfig(JobConfig):
         _check(0.0 <= self.alpha <= 1.0, "alpha", "a share from 0 to 1, such as 0.5", self.alpha)
         _check(0.0 < self.threshold < 1.0, "threshold", "a probability between 0 and 1", self.threshold)
         _check(0 <= self.augment_copies <= 20, "augment_copies", "a whole number from 0 to 20", self.augment_copies)
+        _check_task(self.task)
 
 
-CONFIG_TYPES: dict[str, type[JobConfig]] = {
-    JobKind.CLASSIFY.value: ClassifyConfig,
-    JobKind.CHAT.value: ChatConfig,
-    JobKind.DISTILL.value: DistillConfig,
-}
 
 
 # ---- Export and evaluate (issue 7): jobs that use a finished run rather than train one. They are not
@@ -312,7 +308,7 @@ class ExportConfig:
     def __post_init__(self) -> None:
         _check(self.run_id >= 1, "run_id", "the number of a finished run", self.run_id)
         if self.format not in EXPORT_FORMATS:
-            raise ConfigError(f"The format must be one of {', '.join(EXPORT_FORMATS)} (it is {self.format!r}).")
+            raise ConfigError.said("config.not_a_choice", name="format", choices=", ".join(map(repr, EXPORT_FORMATS)), value=repr(self.format))
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **asdict(self)}
@@ -324,7 +320,7 @@ class EvaluateConfig:
 
     model: str = setting("", "What to score: a run number, a model folder, or a catalog model such as 'demo:minilm'.")
     data: str = setting("", "The file of held-out examples, with the right answers.")
-    task: str = setting("", "'classify' or 'chat'. Empty: the run's task, or guessed from the model.", choices=["", "classify", "chat"])
+    task: str = setting("", "The task the model does (see `tunewright-engine example`). Empty: the run's task, or guessed from the model.")
     max_examples: int = setting(200, "Chat models: answer at most this many examples (the first ones in the file; "
                                 "the results say how many of how many). A classifier scores every row.")
     held_out: bool = setting(False, "The data is the examples the run held back from training (kept with the run).")
@@ -338,24 +334,37 @@ class EvaluateConfig:
 
     def __post_init__(self) -> None:
         if not self.model:
-            raise ConfigError("Choose what to evaluate: a run number, a model folder or a catalog model.")
+            raise ConfigError.said("config.nothing_to_evaluate")
         if not self.data:
-            raise ConfigError("Choose the file of held-out examples to evaluate on.")
+            raise ConfigError.said("config.no_held_out_data")
         _check(self.max_examples >= 1, "max_examples", "a whole number of at least 1", self.max_examples)
         _check(self.side_by_side >= 0, "side_by_side", "0 or more", self.side_by_side)
         _check(self.max_new_tokens >= 1, "max_new_tokens", "a whole number of at least 1", self.max_new_tokens)
+        _check_task(self.task)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **asdict(self)}
 
 
-CONFIG_TYPES[ExportConfig.kind] = ExportConfig  # type: ignore[assignment]
-CONFIG_TYPES[EvaluateConfig.kind] = EvaluateConfig  # type: ignore[assignment]
+def config_types() -> dict[str, type]:
+    """Every kind of job and its settings: one per task in the table of tasks, and the jobs all tasks share."""
+    from engine.tasks import TASKS  # the task modules import their config types from here
+
+    return {
+        **{name: task.config for name, task in TASKS.items()},
+        DistillConfig.kind: DistillConfig, ExportConfig.kind: ExportConfig, EvaluateConfig.kind: EvaluateConfig,
+    }
+
+
+def _check_task(name: str) -> None:
+    from engine.tasks import TASKS
+
+    _check(not name or name in TASKS, "task", f"empty or one of {', '.join(map(repr, TASKS))}", name)
 
 
 def _check(ok: bool, name: str, expected: str, got: Any) -> None:
     if not ok:
-        raise ConfigError(f"The setting '{name}' must be {expected} (it is {shown(repr(got))}).")
+        raise ConfigError.said("config.must_be", name=name, expected=expected, value=shown(repr(got)))
 
 
 def _check_limits(config: Any) -> None:
@@ -363,20 +372,16 @@ def _check_limits(config: Any) -> None:
     for f in fields(config):
         value = getattr(config, f.name)
         if f.name in LIMITS and isinstance(value, int) and value > LIMITS[f.name]:
-            raise ConfigError(
-                f"The setting '{f.name}' must be at most {LIMITS[f.name]:,} (it is {shown(value)}); "
-                "no run needs more."
-            )
+            raise ConfigError.said("config.too_large", name=f.name, limit=LIMITS[f.name], value=shown(value))
         if isinstance(value, str) and len(value) > MAX_TEXT_SETTING:
-            raise ConfigError(f"The setting '{f.name}' holds {len(value):,} characters, far more than any setting needs.")
+            raise ConfigError.said("config.too_long", name=f.name, length=len(value))
 
 
 def config_type(kind: str) -> type[JobConfig]:
-    if isinstance(kind, str) and kind in CONFIG_TYPES:
-        return CONFIG_TYPES[kind]
-    raise ConfigError(
-        f"'{shown(kind)}' is not a kind of job Tunewright knows; use one of {', '.join(CONFIG_TYPES)}."
-    )
+    known = config_types()
+    if isinstance(kind, str) and kind in known:
+        return known[kind]
+    raise ConfigError.said("config.unknown_kind", kind=shown(kind), kinds=", ".join(known))
 
 
 def from_dict(values: dict[str, Any], kind: str | None = None) -> JobConfig:
@@ -389,8 +394,9 @@ def from_dict(values: dict[str, Any], kind: str | None = None) -> JobConfig:
     for name in values:
         if name not in known:
             near = difflib.get_close_matches(name[:100], known, n=1)
-            hint = f" Did you mean '{near[0]}'?" if near else ""
-            raise ConfigError(f"'{shown(name)}' is not a setting of a {kind} job.{hint}")
+            if near:
+                raise ConfigError.said("config.unknown_setting_near", name=shown(name), kind=kind, near=near[0])
+            raise ConfigError.said("config.unknown_setting", name=shown(name), kind=kind)
     hints = get_type_hints(cls)
     config = cls(**{name: _coerce(name, value, hints[name]) for name, value in values.items()})
     _check_limits(config)
@@ -403,30 +409,30 @@ def load(path: Path | str, overrides: list[str] = ()) -> JobConfig:
     name = shown(path.name)
     try:
         if path.is_dir():
-            raise ConfigError(f"{name} is a folder; give the config file inside it (a .json file).")
+            raise ConfigError.said("config.is_folder", file=name)
         if path.exists() and not path.is_file():
-            raise ConfigError(f"{name} is not a file (it may be a pipe or a device); give a .json config file.")
+            raise ConfigError.said("config.not_a_file", file=name)
         with path.open("rb") as file:
             raw = file.read(MAX_CONFIG_BYTES + 1)
         if len(raw) > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{name} is larger than 1 MB, far more than a config file holds.")
+            raise ConfigError.said("config.file_too_large", file=name)
         values = json.loads(raw.decode("utf-8-sig"))
     except FileNotFoundError:
-        raise ConfigError(f"There is no config file at {shown(path, 200)}.") from None
+        raise ConfigError.said("config.no_file", path=shown(path, 200)) from None
     except OSError as error:
-        raise ConfigError(f"The config file {name} could not be read ({shown(error.strerror or error)}).") from None
+        raise ConfigError.said("config.unreadable", file=name, reason=shown(error.strerror or error)) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{name} is not a text file; a config is JSON text saved as UTF-8.") from None
+        raise ConfigError.said("config.not_text", file=name) from None
     except json.JSONDecodeError as error:
-        raise ConfigError(f"{name} is not a valid JSON config file ({error.msg} at line {error.lineno}, column {error.colno}).") from None
+        raise ConfigError.said("config.not_json", file=name, error=f"{error.msg} at line {error.lineno}, column {error.colno}") from None
     except RecursionError:
-        raise ConfigError(f"{name} nests lists or groups too deeply to be a config file.") from None
+        raise ConfigError.said("config.too_deep", file=name) from None
     if not isinstance(values, dict):
-        raise ConfigError(f"{path.name} must hold one JSON object of settings.")
+        raise ConfigError.said("config.not_an_object", file=name)
     for override in overrides:
         key, sep, raw = override.partition("=")
         if not sep:
-            raise ConfigError(f"'{shown(override)}' should be written as setting=value.")
+            raise ConfigError.said("config.bad_override", override=shown(override))
         values[key.strip()] = _parse_raw(raw)
     return from_dict(values)
 
@@ -489,5 +495,5 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
         kind = {"int": "a whole number", "float": "a number", "bool": "true or false",
                 "dict": "a JSON object of names and texts", "str": "a text"}
         expected = next((v for k, v in kind.items() if text.startswith(k)), text)
-        raise ConfigError(f"The setting '{name}' must be {expected} (it is {shown(repr(value))}).") from None
+        raise ConfigError.said("config.must_be", name=name, expected=expected, value=shown(repr(value))) from None
     return value

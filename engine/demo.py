@@ -5,39 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import resources
-from engine.config import ChatConfig, ClassifyConfig, DistillConfig, JobConfig
+from engine.config import DistillConfig, JobConfig
+from engine.tasks import TASKS
 
 DEMO_DATA = Path(resources.__file__).resolve().parent / "demo"
 
 
 def example(kind: str) -> JobConfig:
-    if kind == "classify":
-        return ClassifyConfig(
-            name="Demo: hotel requests",
-            model="demo:minilm",
-            data=str(DEMO_DATA / "hotel_intents.jsonl"),
-            method="full",
-            epochs=8,
-            batch_size=32,
-            max_length=64,
-        )
-    if kind == "chat":
-        return ChatConfig(
-            name="Demo: who am I",
-            model="demo:smollm2",
-            data=str(DEMO_DATA / "identity.json"),
-            template_values={"name": "Tunewright Assistant", "author": "the Tunewright team"},
-            # A neutral system prompt: the model's own default names it "SmolLM", contradicting the data.
-            system_prompt="You are a helpful AI assistant.",
-            method="lora",
-            # 91 short conversations on a CPU: more, smaller steps at a higher LoRA rate than the usual
-            # 2e-4 make the model learn its new name in about 4 minutes (measured: 3 epochs at 2e-4 and
-            # batch 8 did not).
-            learning_rate=1e-3,
-            epochs=2,
-            batch_size=4,
-            max_length=256,
-        )
+    if kind in TASKS:
+        return TASKS[kind].demo()
     if kind == "distill":
         return DistillConfig(
             name="Demo: a half-size SmolLM2 taught by the whole one",
@@ -56,4 +32,4 @@ def example(kind: str) -> JobConfig:
             max_length=256,
             compare_with_plain=True,
         )
-    raise ValueError(f"There is no demo for '{kind}'; use 'classify', 'chat' or 'distill'.")
+    raise ValueError(f"There is no demo for '{kind}'; use one of {', '.join([*TASKS, 'distill'])}.")

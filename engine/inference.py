@@ -13,7 +13,7 @@ from engine.data.chat import tokenize_prompt
 from engine.data.conversations import Turn
 from engine.models.catalog import resolve
 from engine.models.loading import load_causal_lm, load_tokenizer, materialize
-from engine.recipes.finetune_lm import with_system_prompt
+from engine.data.conversations import with_system_prompt
 
 
 def load_chat_model(db: Database, run_id: int | None, *, base: str = "", home: Path | None = None):

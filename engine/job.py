@@ -17,23 +17,19 @@ from pathlib import Path
 import psutil
 
 from engine import jobs, proven, store
-from engine.config import ConfigError, from_dict
+from engine.config import ConfigError, config_types, from_dict
 from engine.data.errors import DataError
 from engine.protocol import FINISHED, Status, message
+from engine.tasks import TASKS
 
 # torch and everything that imports it are imported in `run_job`, after its signal handlers are in place:
 # the import takes seconds, and a cancel sent meanwhile must not end the process without a word.
 
 
 def recipe_for(kind: str):
-    if kind == "classify":
-        from engine.recipes import finetune_classifier
-
-        return finetune_classifier.run
-    if kind == "chat":
-        from engine.recipes import finetune_lm
-
-        return finetune_lm.run
+    """The function that runs a job of `kind`: a task's training recipe, or one of the jobs every task shares."""
+    if kind in TASKS:
+        return TASKS[kind].train
     if kind == "export":
         from engine.export import job as export_job
 
@@ -46,7 +42,7 @@ def recipe_for(kind: str):
         from engine.recipes import distill
 
         return distill.run
-    raise ConfigError(f"'{kind}' is not a kind of job Tunewright knows.")
+    raise ConfigError.said("config.unknown_kind", kind=kind, kinds=", ".join(config_types()))
 
 
 def run_job(run_id: int, home: Path | None = None) -> Status:

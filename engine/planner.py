@@ -14,24 +14,13 @@ from typing import Any
 
 from engine import proven
 from engine.config import JobConfig
+from engine.tasks import task as task_named
 from engine.forecast import (
     GB, MemoryForecast, ModelShape, TimeForecast, forecast_memory, forecast_time, load_shape, parameter_counts,
 )
 
-# A freshly initialised classification head and LoRA's small adapters both need larger steps than
-# whole pretrained weights do; these are the usual starting points in the field for each case.
-LEARNING_RATES = {
-    ("classify", "full"): 5e-5,
-    ("classify", "lora"): 5e-4,
-    ("chat", "full"): 2e-5,
-    ("chat", "lora"): 2e-4,
-    ("chat", "qlora"): 2e-4,
-}
-
-# Small encoders (MiniLM and smaller) fine-tuned whole learn much faster at a larger rate than base-size ones:
-# all-MiniLM-L6-v2 on NLU++ hotels, 8 epochs, reached micro-F1 0.79 at 2e-4 against 0.63 at 5e-5
-# (bench/distill.md).
-SMALL_ENCODER, SMALL_ENCODER_RATE = 50_000_000, 2e-4
+# Below this size a task may learn best at its own "full_small" rate (see engine/tasks).
+SMALL_ENCODER = 50_000_000
 # Encoders below this size train every weight: fast, and the best results for text classification.
 FULL_TRAINING_LIMIT = 400_000_000
 # The length limit covers this share of the examples; the rest are shortened (and counted).
@@ -39,14 +28,15 @@ LENGTH_COVERAGE = 0.99
 
 
 def learning_rate(kind: str, method: str, parameters: int = 0) -> tuple[float, str]:
-    value = LEARNING_RATES.get((kind, method), 1e-4)
+    task = task_named(kind)
+    value = task.learning_rate(method)
     why = {
         "full": "every weight is trained, so small steps keep what the model already knows",
         "lora": "only the small adapters learn, and they need larger steps",
         "qlora": "only the small adapters learn, and they need larger steps",
     }[method]
-    if (kind, method) == ("classify", "full") and 0 < parameters <= SMALL_ENCODER:
-        value = SMALL_ENCODER_RATE
+    if method == "full" and "full_small" in task.learning_rates and 0 < parameters <= SMALL_ENCODER:
+        value = task.learning_rates["full_small"]
         why = f"a small encoder ({parameters / 1e6:.0f} million weights) learns best with larger steps"
     return value, f"Learning rate {value:g}: {why}."
 
@@ -256,14 +246,35 @@ def settle(job, model_folder, token_lengths: list[int], rows: int, gguf_file: st
     result = plan(job.config, machine_for(job.device), DataStats(rows, token_lengths), shape)
     for decision in result.decisions:
         setattr(job.config, decision.setting, decision.value)
-        job.event(PLAN_EVENTS.get(decision.setting, "plan.setting"), reason=decision.reason)
-    if result.memory is not None:
-        job.event("plan.memory" if result.memory.fits else "plan.memory_short", reason=result.memory.sentence())
-    if result.time is not None:
-        job.event("plan.time", reason=result.time.sentence())
+    for code, reason in plan_events(result.to_dict(), job.config.to_dict()):
+        job.event(code, reason=reason)
     if result.decisions:
         job.save_config()
     return result
+
+
+def plan_events(plan: dict[str, Any], config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(event code, sentence) for each decision of a plan (as `Plan.to_dict` gives it) that the run's config
+    kept, then the memory and the time forecasts: what a run records, whoever made the plan."""
+    events = [
+        (PLAN_EVENTS.get(decision["setting"], "plan.setting"), decision["reason"])
+        for decision in plan.get("decisions") or []
+        if config.get(decision["setting"]) == decision["value"]  # not one the person changed afterwards
+    ]
+    if plan.get("memory"):
+        events.append(("plan.memory" if plan["memory"]["fits"] else "plan.memory_short", plan["memory"]["sentence"]))
+    if plan.get("time"):
+        events.append(("plan.time", plan["time"]["sentence"]))
+    return events
+
+
+def record_plan(db, run_id: int, plan: dict[str, Any]) -> None:
+    """Store the sentences of a plan made before the run was submitted (the window's Plan step) as the run's
+    events, as `settle` does for a plan the job process makes."""
+    from engine import store
+
+    for code, reason in plan_events(plan, store.get_run(db, run_id)["config"]):
+        store.add_event(db, run_id, code, reason=reason)
 
 
 PLAN_EVENTS = {
@@ -320,43 +331,19 @@ def plan_without_training(config: JobConfig) -> Plan:
     never the weights."""
     from engine.hardware import pick_device, probe
     from engine.models.catalog import resolve
+    from engine.models.tokenizers import load_tokenizer
 
     pick_device(config.device)  # a device this computer does not have is refused here, as a run would be
     source = resolve(config.model, allow_unsafe=config.allow_unsafe_weights)
     shape = load_shape(source.path, source.gguf_file)
-    tokenizer = _tokenizer(source, config.allow_unsafe_weights)
-    if config.kind == "chat":
-        from engine.data.conversations import ChatColumns, load_conversations
-
-        conversations = load_conversations(config.data, config.template_values, columns=ChatColumns.of(config)).conversations
-        if config.system_prompt:
-            from engine.recipes.finetune_lm import with_system_prompt
-
-            conversations = [with_system_prompt(turns, config.system_prompt) for turns in conversations]
-        lengths, rows = chat_token_lengths(tokenizer, conversations), len(conversations)
-    else:
-        from engine.data.classification import load_classification
-
-        texts = load_classification(config.data, config.text_column, config.label_column).texts
-        from engine.data.tokenizing import token_ids
-
-        lengths, rows = token_ids(tokenizer, sample_rows(texts))[1], len(texts)
+    tokenizer = load_tokenizer(source, allow_unsafe=config.allow_unsafe_weights)
+    lengths, rows = task_named(config.kind).plan(config, tokenizer)
     if not config.eval_data:
         rows -= round(rows * config.eval_fraction)  # the share set aside for evaluation
     machine = Machine.from_probe(probe())
     if config.device == "cpu":
         machine = Machine("cpu", "cpu", None)
     return plan(config, machine, DataStats(rows, lengths), shape)
-
-
-def _tokenizer(source, allow_unsafe: bool):
-    from transformers import AutoTokenizer
-
-    extra = {"gguf_file": source.gguf_file} if source.gguf_file else {}
-    tokenizer = AutoTokenizer.from_pretrained(source.path, trust_remote_code=allow_unsafe, **extra)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
 
 
 def describe(result: Plan) -> str:

@@ -24,7 +24,7 @@ from sqlite_utils import Database
 
 from engine import jobs, store
 from engine.config import ConfigError
-from engine.protocol import MODEL_KINDS, Status, message
+from engine.protocol import makes_model, Status, message
 
 IDLE_MINUTES = 10.0  # a model process nobody asked anything for this long exits, to give its memory back
 LIVE_SERVER = ("loading", "ready")
@@ -52,7 +52,7 @@ def check_server(db: Database, run_id: int, *, reconcile: bool = True) -> dict[s
 def start_server(db: Database, run_id: int, *, home: Path, idle_minutes: float = IDLE_MINUTES) -> dict[str, Any]:
     """Start the model process of a finished run (if it is not running already); returns its row."""
     run = store.get_run(db, run_id)
-    if run["kind"] not in MODEL_KINDS:
+    if not makes_model(run["kind"]):
         raise ConfigError(message("playground.not_a_model", run=run["name"])[1])
     if run["status"] != Status.COMPLETED:
         raise ConfigError(message("playground.not_finished", run=run["name"], status=run["status"])[1])
@@ -106,6 +106,21 @@ def ask_classifier(db: Database, run_id: int, text: str) -> int:
     if not text.strip():
         raise ConfigError(message("playground.empty")[1])
     return _insert_request(db, run_id, model="tuned", text=text)
+
+
+#: The most texts one request may carry (a file of texts is tagged in one go).
+MAX_TEXTS = 10_000
+
+
+def ask_texts(db: Database, run_id: int, texts: list[str]) -> int:
+    """Queue texts for a model that reads each text whole (a tagger): one typed text, or a file's texts.
+    Returns the request's id."""
+    texts = [text for text in texts if text.strip()]
+    if not texts:
+        raise ConfigError(message("playground.empty")[1])
+    if len(texts) > MAX_TEXTS:
+        raise ConfigError(message("playground.too_many_texts", count=len(texts), limit=MAX_TEXTS)[1])
+    return _insert_request(db, run_id, model="tuned", text=texts[0], settings=json.dumps({"texts": texts}))
 
 
 def stop(db: Database, request_id: int) -> None:

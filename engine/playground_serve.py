@@ -30,7 +30,8 @@ from engine.hardware import pick_device
 from engine.inference import REPETITION_GUARD
 from engine.models.loading import load_causal_lm
 from engine.protocol import message
-from engine.recipes.finetune_lm import with_system_prompt
+from engine.tasks import task as task_named
+from engine.data.conversations import with_system_prompt
 
 POLL_SECONDS = 0.05  # how often an idle process looks for a new question (a read: the window sees no change)
 WRITE_EVERY_TOKENS = 4  # the answer so far is written at least this often...
@@ -66,10 +67,7 @@ def serve(db: Database, run_id: int, *, home: Path | None = None, idle_minutes: 
             time.sleep(POLL_SECONDS)
             continue
         try:
-            if loaded.source.task == "chat":
-                answer_chat(db, loaded, request, ended)
-            else:
-                classify(db, loaded, request)
+            task_named(loaded.source.task).playground(db, loaded, request, ended)
         except Exception as error:  # noqa: BLE001 - one bad question must not end the process
             reason = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
             playground.write_progress(db, request["id"], status="failed",

@@ -41,20 +41,22 @@ class JobKind(str, Enum):
         return self.value
 
 
-#: The runs that make a model (to evaluate, export, or try in the playground).
-MODEL_KINDS = frozenset({JobKind.CLASSIFY, JobKind.CHAT, JobKind.DISTILL})
+def makes_model(kind: str) -> bool:
+    """Whether runs of `kind` make a model (to evaluate, export, or try in the playground): every task's
+    training run (engine/tasks), and a distillation's student."""
+    from engine.tasks import TASKS  # the table imports the configs, which import this module
+
+    return kind in TASKS or kind == JobKind.DISTILL
 
 
 def model_task(run: dict) -> str | None:
-    """What the model a run makes does: "classify" or "chat"; None for a run that makes no model (an export,
-    an evaluation). A distilled student does its teacher's task, which the engine writes into the run's
-    settings when the run starts (`DistillConfig.task`); until then it is None too."""
-    kind = run.get("kind")
-    if kind in (JobKind.CLASSIFY, JobKind.CHAT):
-        return str(kind)
-    if kind == JobKind.DISTILL:
-        return (run.get("config") or {}).get("task") or None
-    return None
+    """The name of the task the model a run makes does (engine/tasks); None for a run that makes no model (an
+    export, an evaluation). A distilled student does its teacher's task, which the engine writes into the
+    run's settings when the run starts (`DistillConfig.task`); until then it is None too."""
+    from engine.tasks import task_of_run  # the table imports the configs, which import this module
+
+    found = task_of_run(run)
+    return found.name if found else None
 
 
 class Level(str, Enum):
@@ -122,6 +124,18 @@ MESSAGES: dict[str, Message] = {
         "to avoid overfitting. The best checkpoint (step {best_step}) is the saved model.",
     ),
     "checkpoint.saved": Message(Level.INFO, "Checkpoint saved at step {step}."),
+    # Entity tagging
+    "data.windows": Message(
+        Level.INFO,
+        "{count} of {rows} texts are longer than {max_length} tokens; they are read in windows that overlap by "
+        "half, so no word is cut off.",
+    ),
+    "data.overlapping_spans": Message(
+        Level.ADVICE,
+        "{count} marked names overlap or sit inside a longer one (in {documents} texts). A word can carry one "
+        "mark, so the longest of each group is learned and the others are left out.",
+    ),
+    "data.entity_types": Message(Level.INFO, "Kinds of names to learn: {types}."),
 }
 
 
@@ -132,6 +146,9 @@ METRIC_WORDS: dict[str, tuple[str, str]] = {
     "eval_accuracy": ("accuracy", "{:.1%}"),
     "eval_loss": ("evaluation loss", "{:.4g}"),
     "eval_perplexity": ("perplexity", "{:.3g}"),
+    "eval_precision": ("precision", "{:.1%}"),
+    "eval_recall": ("recall", "{:.1%}"),
+    "eval_partial_f1": ("F1 counting overlaps", "{:.1%}"),
 }
 
 
@@ -285,6 +302,57 @@ MESSAGES.update({
         Level.INFO, "Saved the {rows} rows, as read here, as {path}. Your own file is unchanged."
     ),
     "doctor.setting": Message(Level.INFO, "Runs on this data will use a length limit of {value} tokens."),
+})
+
+
+# ---------------------------------------------------------------- the data doctor for tagged text (names marked in texts)
+# {count} is the number of marks (or texts, or kinds) a finding is about; {examples} shows a few of them.
+MESSAGES.update({
+    "doctor.spans.types": Message(Level.INFO, "Kinds of names marked: {count} ({types}), in {documents} texts."),
+    "doctor.spans.cut_words": Message(
+        Level.ADVICE,
+        "Marks that begin or end inside a word: {count}, such as {examples}. The model tags whole words, so "
+        "these are learned as the whole word; correct the marks if only part of the word is the name.",
+    ),
+    "doctor.spans.overlapping": Message(
+        Level.ADVICE,
+        "Marks that overlap or sit inside a longer one: {count}, in {documents} texts, such as {examples}. A word "
+        "can carry one mark, so the longest of each group is learned and the others are left out.",
+    ),
+    "doctor.spans.inside_without_begin": Message(
+        Level.ADVICE,
+        "Sentences where a name begins with an I- tag instead of B-: {count}, such as {examples}. They are read "
+        "as the start of a name (as the usual scorer, conlleval, reads them); if that is not what you meant, "
+        "tag the first word of each name with B-.",
+    ),
+    "doctor.spans.inconsistent": Message(
+        Level.WARNING,
+        "Words marked as a name in one place but left unmarked in another: {count}, such as {examples}. The "
+        "model learns from both, so it will be unsure about them; mark every place, or none.",
+    ),
+    "doctor.spans.no_entities": Message(
+        Level.INFO,
+        "Texts with no marked name: {count} of {documents}. They teach the model where there is nothing to "
+        "mark, which is useful as long as most of them really have no names.",
+    ),
+    "doctor.spans.rare_type": Message(
+        Level.WARNING,
+        "Kinds of names marked fewer than {minimum} times, too few to learn: {examples}. Mark more of them, or "
+        "leave the kind out.",
+    ),
+    "doctor.spans.overlap": Message(
+        Level.WARNING,
+        "Evaluation texts that are also in the training data: {count} of {eval_documents}, such as {examples}. "
+        "The scores would overstate how well the model finds names in text it has not seen; take them out of "
+        "one of the two files.",
+    ),
+    "doctor.spans.windows": Message(
+        Level.INFO,
+        "Texts longer than the {max_length} tokens (word pieces) the model reads at once: {count} of "
+        "{documents}, such as {examples}. They are read in windows that overlap by half, so nothing is cut off.",
+    ),
+    "doctor.spans.empty": Message(Level.ADVICE, "Empty texts: {count}, such as {examples}. They are left out."),
+    "doctor.spans.all_good": Message(Level.INFO, "No problems found in {count} texts."),
 })
 
 
@@ -483,6 +551,36 @@ MESSAGES["export.written"] = Message(Level.INFO, "The {format} export is written
 MESSAGES["export.verified"] = Message(Level.INFO, "The export works. {summary}")
 MESSAGES["export.check_failed"] = Message(
     Level.ERROR, "The export was written but does not behave like the model, so do not use it. {summary}"
+)
+# Configuration errors (engine/config.py): what to change, in a sentence.
+for _code, _text in {
+    "config.no_model": "Choose a model to start from (for example 'demo:minilm').",
+    "config.no_data": "Choose the file with your training examples.",
+    "config.no_teacher": "Choose the teacher: a finished run (such as 'run:12') or a model that already does the task.",
+    "config.nothing_to_evaluate": "Choose what to evaluate: a run number, a model folder or a catalog model.",
+    "config.no_held_out_data": "Choose the file of held-out examples to evaluate on.",
+    "config.must_be": "The setting '{name}' must be {expected} (it is {value}).",
+    "config.not_a_choice": "The setting '{name}' must be one of {choices} (it is {value}).",
+    "config.unknown_task": "'{name}' is not a task Tunewright knows; use one of {tasks}.",
+    "config.unknown_kind": "'{kind}' is not a kind of job Tunewright knows; use one of {kinds}.",
+    "config.unknown_setting": "'{name}' is not a setting of a {kind} job.",
+    "config.unknown_setting_near": "'{name}' is not a setting of a {kind} job. Did you mean '{near}'?",
+    "config.no_file": "There is no config file at {path}.",
+    "config.not_json": "{file} is not a valid JSON config file ({error}).",
+    "config.not_an_object": "{file} must hold one JSON object of settings.",
+    "config.bad_override": "'{override}' should be written as setting=value.",
+    "config.too_large": "The setting '{name}' must be at most {limit:,} (it is {value}); no run needs more.",
+    "config.too_long": "The setting '{name}' holds {length:,} characters, far more than any setting needs.",
+    "config.is_folder": "{file} is a folder; give the config file inside it (a .json file).",
+    "config.not_a_file": "{file} is not a file (it may be a pipe or a device); give a .json config file.",
+    "config.file_too_large": "{file} is larger than 1 MB, far more than a config file holds.",
+    "config.unreadable": "The config file {file} could not be read ({reason}).",
+    "config.not_text": "{file} is not a text file; a config is JSON text saved as UTF-8.",
+    "config.too_deep": "{file} nests lists or groups too deeply to be a config file.",
+}.items():
+    MESSAGES[_code] = Message(Level.ERROR, _text)
+MESSAGES["export.format_unfit"] = Message(
+    Level.ERROR, "{format} does not fit a model made to {task}; choose {fits}."
 )
 MESSAGES["export.failed"] = Message(Level.ERROR, "The export could not be made: {reason}")
 MESSAGES["evaluate.failed"] = Message(Level.ERROR, "The evaluation could not be done: {reason}")
@@ -753,4 +851,47 @@ MESSAGES.update({
     "setting.warmup_fraction": Message(Level.INFO, "Warm-up share"),
     "setting.eval_every": Message(Level.INFO, "Check every (steps)"),
     "setting.lora_rank": Message(Level.INFO, "Adapter size"),
+})
+
+
+# ---------------------------------------------------------------- entity tagging (engine/tasks/tagging.py)
+MESSAGES.update({
+    "tagging.no_names": Message(
+        Level.ERROR, "The training texts have no marked names, so there is nothing to learn; mark some names first."
+    ),
+    "tagging.no_qlora": Message(
+        Level.ERROR, "QLoRA is for large language models; for a tagger choose LoRA or full training."
+    ),
+    "tagging.slow_tokenizer": Message(
+        Level.ERROR,
+        "This model's tokenizer cannot say where each word is in the text, which tagging needs; choose another model.",
+    ),
+    "tagging.other_types": Message(
+        Level.ERROR,
+        "The teacher was not trained on the kinds of names {types} that your data marks, so it cannot teach them; "
+        "use data with the teacher's kinds of names.",
+    ),
+    "tagging.student_other_task": Message(
+        Level.ERROR,
+        "The student {student} already marks other kinds of names than the teacher's; choose a plain encoder "
+        "(or one trained on the same kinds) as the student.",
+    ),
+    "plan.temperature_tag": Message(
+        Level.INFO,
+        "Distillation temperature {temperature:g}: the teacher's choice for each word is softened as for "
+        "classifiers, so the student also sees which kinds of name the teacher thought nearly right.",
+    ),
+    "evaluate.tagging_started": Message(Level.INFO, "Marking names in {rows} texts from {data} with {model}."),
+    "export.tagger_same": Message(
+        Level.INFO,
+        "Checked with {reader}: the export marks the same {names} names, in the same places and of the same "
+        "kinds, as the model does on {texts} sample texts.",
+    ),
+    "export.tagger_differs": Message(
+        Level.ERROR, "The check found differences ({reader}): {difference}."
+    ),
+    "playground.too_many_texts": Message(
+        Level.ERROR, "The file holds {count:,} texts; the Playground tags at most {limit:,} at once, so split it first."
+    ),
+    "playground.saved": Message(Level.INFO, "Saved {count} tagged texts to {path}."),
 })

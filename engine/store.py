@@ -507,6 +507,17 @@ def add_review(db: Database, run_id: int, prompt_index: int, *, tuned_side: str,
 
 def reviews(db: Database, run_id: int) -> list[dict[str, Any]]:
     return list(db["reviews"].rows_where("run_id = ?", [run_id], order_by="prompt_index"))
+
+
+def record_review(
+    db: Database, run_id: int, prompt_index: int, *, tuned_side: str, verdict: str, summary: dict[str, float], step: int
+) -> None:
+    """A blind-review verdict, and the win rate it leads to as the evaluation run's `review_*` metric rows
+    (the latest replaces the earlier ones): the one way the window records a verdict."""
+    add_review(db, run_id, prompt_index, tuned_side=tuned_side, verdict=verdict)
+    with db.conn:
+        db.conn.execute("DELETE FROM metrics WHERE run_id = ? AND name LIKE 'review_%'", [run_id])
+    add_metrics(db, run_id, step, summary)
 # ---------------------------------------------------------------- the playground (engine/playground.py)
 
 
@@ -585,9 +596,51 @@ def m005_paths_inside_the_data_folder(db: Database) -> None:
                 db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", [new, row_id])
 
 
+# ---------------------------------------------------------------- labelling mistakes found in an error review
+
 
 @migrations()
-def m006_remote_runs(db: Database) -> None:
+def m006_label_mistakes(db: Database) -> None:
+    """The errors of an evaluation that a person marked as mistakes in the data's labels rather than the
+    model's (the Results page's error review): kept with the evaluation run, one row per error."""
+    db["label_mistakes"].create(
+        {
+            "id": int,
+            "run_id": int,  # the evaluation run whose error it is
+            "item": str,  # the error's id in its evaluation.json
+            "note": str,  # what the person wrote, if anything
+            "time": float,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+        not_null={"run_id", "item", "time"},
+    )
+    db["label_mistakes"].create_index(["run_id", "item"], unique=True)
+
+
+def mark_label_mistake(db: Database, run_id: int, item: str, marked: bool = True, note: str = "") -> None:
+    """Record (or, with marked=False, withdraw) that an error of an evaluation run is a mistake in the data's
+    labels: the one way the window keeps that mark."""
+    with db.conn:
+        if marked:
+            db.conn.execute(
+                """INSERT INTO label_mistakes (run_id, item, note, time) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (run_id, item) DO UPDATE SET note = excluded.note, time = excluded.time""",
+                [run_id, str(item), note, _now()],
+            )
+        else:
+            db.conn.execute("DELETE FROM label_mistakes WHERE run_id = ? AND item = ?", [run_id, str(item)])
+
+
+def label_mistakes(db: Database, run_id: int) -> set[str]:
+    """The ids of the errors marked as labelling mistakes in an evaluation run."""
+    if "label_mistakes" not in db.table_names():
+        return set()
+    return {row["item"] for row in db["label_mistakes"].rows_where("run_id = ?", [run_id])}
+
+
+@migrations()
+def m007_remote_runs(db: Database) -> None:
     """Runs on a cluster (engine/cluster.py): where they are there, and how fresh their copy here is."""
     db["remote_runs"].create(
         {

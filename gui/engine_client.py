@@ -18,17 +18,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import cluster, jobs, store
-from engine.config import CONFIG_TYPES, ChatConfig, ClassifyConfig, ConfigError, JobConfig, from_dict, help_for
+from engine import cluster, jobs, planner, store
+from engine.config import ChatConfig, ClassifyConfig, ConfigError, JobConfig, config_types, from_dict, help_for
 from engine.jobs import JobError, engine_env, engine_process
 from engine.models import catalog, hub
 from engine.models.describe import ModelInfo
 from engine.models.fit import Fit, weights_fit
 from engine.models.hub import HubModel, HubUnavailable
 from engine.protocol import FINISHED, LIVE, RESUMABLE, Status
+from engine.tasks import CONVERSATION, LABELS, TAGGED_TEXT, TASKS, Task, task_of_run
 
 __all__ = [
-    "CONFIG_TYPES",
+    "config_types",
+    "TASKS",
+    "CONVERSATION",
+    "LABELS",
+    "TAGGED_TEXT",
+    "Task",
+    "task_of_run",
     "ChatConfig",
     "ClassifyConfig",
     "ConfigError",
@@ -99,6 +106,24 @@ class EngineClient:
             run["remote"] = remote.get(run["id"])
         return runs
 
+    def reviews(self, evaluation_id: int) -> list[dict[str, Any]]:
+        """The blind-review verdicts given on an evaluation's answers."""
+        return store.reviews(self.db, evaluation_id)
+
+    def record_review(self, evaluation_id: int, prompt_index: int, *, tuned_side: str, verdict: str,
+                      summary: dict[str, float], step: int) -> None:
+        """Store a blind-review verdict and the win rate it leads to (the engine's store writes the rows)."""
+        store.record_review(self.db, evaluation_id, prompt_index, tuned_side=tuned_side, verdict=verdict,
+                            summary=summary, step=step)
+
+    def label_mistakes(self, evaluation_id: int) -> set[str]:
+        """The errors of an evaluation marked as mistakes in the data's labels."""
+        return store.label_mistakes(self.db, evaluation_id)
+
+    def mark_label_mistake(self, evaluation_id: int, item: str, marked: bool = True) -> None:
+        """Keep (or withdraw) the mark that an error is a labelling mistake (the engine's store writes the row)."""
+        store.mark_label_mistake(self.db, evaluation_id, item, marked)
+
     def get_run(self, run_id: int) -> dict[str, Any]:
         """The run's row; a run on a cluster carries its `remote` row (how fresh its news is)."""
         return store.get_run(self.db, run_id) | {"remote": store.remote_run(self.db, run_id)}
@@ -124,9 +149,15 @@ class EngineClient:
 
     # ------------------------------------------------------------ steering jobs
 
-    def start(self, config: JobConfig) -> int:
-        """Queue a run and start its job process now if nothing else is training."""
-        return jobs.start(self.db, config, home=self.home)
+    def start(self, config: JobConfig, plan: dict[str, Any] | None = None) -> int:
+        """Queue a run and start its job process now if nothing else is training. `plan`: the engine's plan
+        the config was made from (`tunewright-engine plan --json`), whose sentences the run keeps."""
+        if plan is None:
+            return jobs.start(self.db, config, home=self.home)
+        run_id = jobs.submit(self.db, config, home=self.home)
+        planner.record_plan(self.db, run_id, plan)
+        jobs.start_next(self.db, home=self.home)
+        return run_id
 
     def pause(self, run_id: int) -> None:
         self.needs_jobs()

@@ -113,9 +113,11 @@ class SampleTrainer:
 def sample_config(kind: str = "classify", **values: Any) -> dict[str, Any]:
     from engine.config import from_dict
 
-    base = {"model": "demo:minilm", "data": "/home/ada/data/hotel_intents.jsonl", "name": ""}
-    if kind == "chat":
-        base = {"model": "demo:smollm2", "data": "/home/ada/data/support_answers.jsonl", "name": ""}
+    from engine.tasks import TASKS
+
+    # A made-up home folder: the task's demo model, on a file named like the task's demo data.
+    task = TASKS[kind]
+    base = {"model": task.demo_model, "data": f"/home/ada/data/{Path(task.demo().data).name}", "name": ""}
     return from_dict({**base, **values}, kind=kind).to_dict()
 
 
@@ -426,7 +428,7 @@ def add_sample_evaluations(client: Any) -> dict[str, int]:
     from gui.state.results import record_verdict, review_order
 
     for number, (index, side) in enumerate(review_order(ids["chat_evaluation"], len(answers))[:3]):
-        record_verdict(db, ids["chat_evaluation"], index, side, "tie" if number == 2 else side)  # two wins, a tie
+        record_verdict(client, ids["chat_evaluation"], index, side, "tie" if number == 2 else side)  # two wins, a tie
     return ids
 
 

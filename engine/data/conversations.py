@@ -417,3 +417,10 @@ def _tools_text(tools: object) -> str:
             return tools.strip()  # not JSON, but the author meant it as the tool description: keep it
         return tools.strip() if parsed else ""
     return json.dumps(tools, ensure_ascii=False) if tools else ""
+
+
+def with_system_prompt(turns: list[Turn], system_prompt: str) -> list[Turn]:
+    """Add the configured system message to a conversation that has none (used the same way when asking)."""
+    if system_prompt and (not turns or turns[0].role != "system"):
+        return [Turn("system", system_prompt, train=False), *turns]
+    return turns

@@ -30,15 +30,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from engine.data.classification import guess_columns, row_labels, row_text
-from engine.data.conversations import PLACEHOLDER, ChatColumns, detect_layout, parse_row, table_conversations
+from engine.data.classification import row_labels
+from engine.data.conversations import ChatColumns, table_conversations
 from engine.data.errors import DataError
 from engine.data.encodings import MIXED_ENCODING, lines_in_windows_1252
 from engine.data.formats import ReadOptions, head_records, iter_records, resolve_options
-from engine.data.tokenizing import token_ids
 from engine.protocol import MESSAGES
 from engine.quoting import shown
 from engine.store import PRIVATE_FILE, PRIVATE_FOLDER
+from engine.tasks import task as task_named
 
 #: A category with fewer examples than this is too rare to learn (a handful of examples teach a
 #: classifier little more than their exact words).
@@ -55,7 +55,6 @@ NOT_CATEGORIES_ROWS = 3
 #: read a few hundred): said even before a model is chosen, when lengths cannot yet be counted in tokens.
 LONG_WORDS = 2000
 #: Below this many usable examples, fine-tuning is mostly guesswork.
-MIN_ROWS = {"classify": 50, "chat": 50}
 EXAMPLES = 5  # row numbers shown per finding
 OTHER = "other"
 #: Fixes that write a cleaned copy of the data; "raise_max_length" changes a setting instead. "as_read"
@@ -143,6 +142,8 @@ class _Scan:
     layout: str = ""
     chat_columns: ChatColumns = field(default_factory=ChatColumns)
     multi_label: bool = False
+    nothing: Any = None  # () -> what an empty row lacks, from the task's RowReader
+    lengths: Any = None  # the task's token counter, from its RowReader
 
     def add(self, key: int, labels: tuple[str, ...], ids: dict[tuple[str, ...], int]) -> None:
         if labels not in ids:
@@ -208,7 +209,19 @@ class _Scan:
         return rows[np.isin(self.key_array()[rows], other.key_array()[other.usable()])].tolist()
 
 
-def _normal(text: str) -> str:
+@dataclass
+class RowReader:
+    """What a task tells the doctor about its rows: how to read one, and how to count their tokens."""
+
+    #: (record, index) -> (a key equal for equal examples, its labels, the example, whether it is empty)
+    read: Any
+    #: (examples, row indexes, tokenizer, max_length) -> ({index: tokens}, indexes with nothing left to learn)
+    lengths: Any
+    #: () -> what an empty row lacks, for the sentence: "no answer to learn"
+    nothing: Any
+
+
+def normal(text: str) -> str:
     """Texts that differ only in spacing are the same example."""
     return " ".join(text.split())
 
@@ -220,32 +233,14 @@ def _scan(path: Path, task: str, options: ReadOptions, text_column: str, label_c
     _, head = head_records(path, options, 200)
     if not head:
         raise DataError("file.empty", file=name)
-    if task == "classify":
-        scan.text_column, scan.label_column = guess_columns(head, name, text_column, label_column)
-        scan.multi_label = any(isinstance(row.get(scan.label_column), list) for row in head)
-    else:
-        scan.layout, scan.chat_columns = detect_layout(head, name, chat_columns, by_content=True)
+    reader = task_named(task).doctor(scan, head, name, text_column, label_column, chat_columns)
+    scan.nothing = reader.nothing
+    scan.lengths = reader.lengths
     ids: dict[tuple[str, ...], int] = {}
     for index, record in enumerate(iter_records(path, options)):
         scan.rows += 1
         try:
-            if task == "classify":
-                text = row_text(record.get(scan.text_column), name, index + 1, scan.text_column)
-                labels = row_labels(record.get(scan.label_column), name, index + 1, scan.label_column)
-                scan.multi_label = scan.multi_label or isinstance(record.get(scan.label_column), list)
-                key, item = hash(_normal(text)), text
-                empty = not text.strip() or (not scan.multi_label and not labels)
-            else:
-                turns = parse_row(scan.layout, record, name, index + 1, scan.chat_columns)
-                labels = []
-                key = hash(tuple((turn.role, _normal(turn.content)) for turn in turns))
-                item = turns
-                for turn in turns:
-                    for placeholder in PLACEHOLDER.findall(turn.content):
-                        rows = scan.placeholders.setdefault(placeholder, [])
-                        if not rows or rows[-1] != index:
-                            rows.append(index)
-                empty = not any(turn.train and turn.content.strip() for turn in turns)
+            key, labels, item, empty = reader.read(record, index)
         except DataError as error:
             scan.bad.append(index)
             scan.bad_sentence = scan.bad_sentence or str(error)
@@ -276,9 +271,11 @@ def examine(
     eval_path: str | Path = "", tokenizer: Any = None, max_length: int | None = None, model: str = "",
     chat_columns: ChatColumns | None = None,
 ) -> Report:
-    """Check a dataset for ``task`` ("classify" or "chat"); raises DataError only when the file cannot be
+    """Check a dataset for the task named ``task`` (see engine/tasks); raises DataError only when the file cannot be
     read at all. ``tokenizer`` (with ``max_length``, the limit the run would use) enables the length check."""
     path = Path(path)
+    if task_named(task).reads_documents:  # tagged text: the task checks whole documents itself
+        return task_named(task).doctor(path, eval_path, tokenizer, max_length, model)
     options = resolve_options(path, options, thorough=True)
     scan = _scan(path, task, options, text_column, label_column, keep_items=tokenizer is not None,
                  chat_columns=chat_columns)
@@ -287,18 +284,18 @@ def examine(
     report = Report(str(path), task, options.to_dict(), scan.rows, usable, scan.text_column, scan.label_column,
                     scan.layout, scan.chat_columns.to_dict(), eval_file=str(eval_path or ""), model=model, max_length=max_length)
     findings = report.findings
-    what = "rows" if task == "classify" else "conversations"
+    what = task_named(task).words.examples
 
     if options.encoding == MIXED_ENCODING:
         findings.append(_finding("doctor.mixed_encoding", lines_in_windows_1252(path), []))
     checks: list[tuple[str, Callable[[], list[Finding]]]] = [
         ("empty, repeated and conflicting rows", lambda: _row_findings(scan, task, what)),
-        ("categories", lambda: _class_findings(scan, report) if task == "classify" else []),
+        ("categories", lambda: _class_findings(scan, report) if scan.label_column else []),
         ("placeholders", lambda: _placeholder_findings(scan)),
         ("amount of data", lambda: _amount_findings(scan, task, usable, what)),
     ]
     if tokenizer is not None and max_length:
-        checks.append(("lengths", lambda: _length_findings(scan, task, tokenizer, max_length, skip)))
+        checks.append(("lengths", lambda: _length_findings(scan, tokenizer, max_length, skip)))
     elif scan.very_long:
         checks.append(("lengths", lambda: [_finding("doctor.very_long", len(scan.very_long), scan.very_long,
                                                     words=LONG_WORDS, longest=scan.longest)]))
@@ -330,13 +327,11 @@ def _row_findings(scan: _Scan, task: str, what: str) -> list[Finding]:
     if scan.bad:
         findings.append(_finding("doctor.bad_rows", len(scan.bad), scan.bad, first=scan.bad_sentence))
     if scan.empty:
-        nothing = "no text or no label" if task == "classify" and not scan.multi_label else (
-            "no text" if task == "classify" else "no answer to learn")
-        findings.append(_finding("doctor.empty_rows", len(scan.empty), scan.empty, fix="drop_empty", rows=scan.rows, nothing=nothing))
+        findings.append(_finding("doctor.empty_rows", len(scan.empty), scan.empty, fix="drop_empty", rows=scan.rows, nothing=scan.nothing()))
     duplicates = scan.duplicates()
     if duplicates:
         findings.append(_finding("doctor.duplicates", len(duplicates), duplicates, fix="drop_duplicates", what=what))
-    if task == "classify":
+    if scan.label_column:  # labelled examples: the same text labelled twice, and the categories' sizes
         conflicts = scan.conflicts()
         if conflicts:
             texts = len(np.unique(scan.key_array()[conflicts]))
@@ -345,10 +340,11 @@ def _row_findings(scan: _Scan, task: str, what: str) -> list[Finding]:
 
 
 def _amount_findings(scan: _Scan, task: str, usable: int, what: str) -> list[Finding]:
-    if usable == 0 and task == "classify" and scan.rows:
+    if usable == 0 and scan.label_column and scan.rows:
         return [_finding("doctor.nothing_usable", scan.rows, [], text=shown(scan.text_column), label=shown(scan.label_column))]
-    if usable < MIN_ROWS[task]:
-        return [_finding("doctor.too_little", usable, [], needed=MIN_ROWS[task], what=what)]
+    needed = task_named(task).min_examples
+    if usable < needed:
+        return [_finding("doctor.too_little", usable, [], needed=needed, what=what)]
     return []
 
 
@@ -405,26 +401,9 @@ def _names(names: list[str], most: int = 5) -> str:
     return quoted + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
-def _length_findings(scan: _Scan, task: str, tokenizer: Any, max_length: int, skip: set[int]) -> list[Finding]:
+def _length_findings(scan: _Scan, tokenizer: Any, max_length: int, skip: set[int]) -> list[Finding]:
     limit = _model_limit(tokenizer)
-    lengths: dict[int, int] = {}
-    lost: list[int] = []
-    if task == "classify":
-        rows = [index for index in range(scan.rows) if index not in skip]
-        for start in range(0, len(rows), 512):
-            batch = rows[start : start + 512]
-            _, counted = token_ids(tokenizer, [scan.items[index] for index in batch])
-            lengths.update(zip(batch, counted))
-    else:
-        from engine.data.chat import tokenize_conversation
-
-        for index in range(scan.rows):
-            if index in skip:
-                continue
-            whole = tokenize_conversation(tokenizer, scan.items[index], 10**9)
-            lengths[index] = len(whole.input_ids) if whole else 0
-            if whole and lengths[index] > max_length and tokenize_conversation(tokenizer, scan.items[index], max_length) is None:
-                lost.append(index)
+    lengths, lost = scan.lengths(scan.items, [index for index in range(scan.rows) if index not in skip], tokenizer, max_length)
     long = [index for index, length in lengths.items() if length > max_length]
     findings = []
     if long:
@@ -452,7 +431,7 @@ def _overlap_findings(scan: _Scan, task: str, eval_path: Path) -> list[Finding]:
     shared = evaluation.rows_also_in(scan)
     if not shared:
         return []
-    what = "texts" if task == "classify" else "conversations"
+    what = task_named(task).words.texts
     return [_finding("doctor.overlap", len(shared), shared, fix="drop_overlap", eval_rows=len(evaluation.usable()), what=what)]
 
 

@@ -135,6 +135,49 @@ MESSAGES: dict[str, str] = {
         "The model's chat template rewrites earlier turns when a new one is added, so the answers to learn "
         "cannot be told apart from the rest; choose another model or give it a different chat template."
     ),
+    # Tagged text: documents with marked names (entity spans), engine/data/spans/
+    "spans.unknown_format": (
+        "{file} does not look like tagged text: expected one word per line with its tag (CoNLL, BIO), brat "
+        "files (.txt with .ann), PubTator, BioC, or JSON with texts and marked character spans."
+    ),
+    "spans.not_utf8": "{file} is not saved as UTF-8 text, so its character positions cannot be trusted; save it again as UTF-8.",
+    "spans.no_tag": (
+        "Line {line} of {file} has a word but no tag; each line should hold a word, then its tag (such as "
+        "B-Disease or O), separated by a tab or spaces."
+    ),
+    "spans.bad_tag": (
+        "Line {line} of {file} has the tag '{tag}', which is not O or a type with B-, I-, E- or S- in front "
+        "(such as B-Disease)."
+    ),
+    "spans.mixed_schemes": (
+        "{file} mixes two ways of writing tags ({first} at line {first_line}, {second} at line {second_line}); "
+        "use one of them throughout."
+    ),
+    "spans.bad_ann_line": (
+        "Line {line} of {annotations} cannot be read as a brat annotation; it should look like "
+        "'T1<tab>Disease 10 17<tab>the words'."
+    ),
+    "spans.ann_without_txt": "{annotations} has no text file {text} beside it, so its marks point to nothing.",
+    "spans.no_ann": "{file} holds no .ann files; brat keeps each text's marks in a .ann file beside its .txt.",
+    "spans.outside_text": (
+        "{where} marks characters {start} to {end}, but the text has only {length} characters; the marks "
+        "were probably made on another version of the text."
+    ),
+    "spans.text_mismatch": (
+        "{where} marks characters {start} to {end} as '{expected}', but the text there reads '{found}'; the "
+        "marks were probably made on another version of the text."
+    ),
+    "spans.bad_offsets": (
+        "{where} has a marked span from {start} to {end}; a span needs two whole numbers, the start before "
+        "the end."
+    ),
+    "spans.no_type": "{where} has a marked span from {start} to {end} with no type (such as Disease) given.",
+    "spans.no_text": "{where} has no text to tag (it has: {available}).",
+    "spans.no_documents": "{file} holds no texts with words in them.",
+    "spans.bad_xml": "{file} is not valid BioC XML: there is a problem at line {line} ({reason}).",
+    "spans.bad_bioc": "{file} is not valid BioC: {where} has {found} where {expected} should be.",
+    "spans.no_texts": "{file} holds no texts to tag: give a .txt file with one text per line, or a table with a text column.",
+    "spans.too_big": "{file} holds a file of {size} inside it, too big to be tagged text; it was not opened.",
 }
 
 

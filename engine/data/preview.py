@@ -13,17 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.data.classification import guess_columns
 from engine.data.conversations import ChatColumns, detect_layout
 from engine.data.errors import DataError
 from engine.data.encodings import MIXED_ENCODING
 from engine.data.formats import ReadOptions, head_records
+from engine.tasks import TASKS
+from engine.tasks import task as task_named
 
 PREVIEW_ROWS = 50
 
 FORMAT_WORDS = {
     "csv": "CSV", "tsv": "TSV (tab-separated)", "json": "JSON", "jsonl": "JSON Lines", "parquet": "Parquet",
     "xlsx": "Excel workbook", "folder": "a folder of text files", "registry": "LLaMA-Factory dataset list",
+    # tagged text (engine/data/spans)
+    "conll": "one word per line with its tag (CoNLL)", "brat": "brat (.txt and .ann files)", "pubtator": "PubTator",
+    "bioc": "BioC",
 }
 DELIMITER_WORDS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 ENCODING_WORDS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (with a byte-order mark)", "utf-16": "UTF-16",
@@ -41,7 +45,7 @@ class Description:
     options: ReadOptions
     columns: list[str]
     rows: list[dict[str, Any]]
-    #: "classify" (texts and labels) or "chat" (conversations)
+    #: the name of the task the file is read for (engine/tasks)
     task: str
     #: For chat data: "alpaca", "sharegpt", "openai" or "table".
     layout: str = ""
@@ -54,6 +58,9 @@ class Description:
     entries: list[str] = field(default_factory=list)
     #: A sentence when the data does not fit the task (no label column, no conversations); "" if it does.
     problem: str = ""
+    #: How many examples the file holds, when they were all read to describe it (a task that reads its file
+    #: whole); None: counted separately (count_records), as a large table's rows are.
+    count: int | None = None
 
     def summary(self) -> str:
         """One line about how the file is read, e.g. "CSV, separated by semicolons, Windows-1252, with a
@@ -68,7 +75,7 @@ class Description:
             parts.append("with a header row" if options.header else "without a header row")
         if options.format == "registry":
             parts.append(f"dataset '{options.dataset}'")
-        if self.task == "chat" and self.layout:
+        if self.layout:
             parts.append(LAYOUT_WORDS[self.layout])
         return ", ".join(parts)
 
@@ -91,6 +98,9 @@ def describe_file(
     described with a ``problem`` sentence instead, so the user sees the rows and can choose the columns.
     """
     path = Path(path)
+    documents = task_named(task) if task else next((t for t in TASKS.values() if t.recognises(path)), None)
+    if documents is not None and documents.reads_documents:  # tagged text: the task reads the file itself
+        return documents.describe_data(path)
     resolved, rows = head_records(path, options, limit)
     if not rows:
         raise DataError("file.empty", file=path.name)
@@ -100,25 +110,24 @@ def describe_file(
         from engine.data.registry import local_entries
 
         entries = local_entries(path)
-    layout, found, problem = "", ChatColumns(), ""
+    layout, found, layout_problem = "", ChatColumns(), ""
     try:
         # only names say "conversations" on their own; the contents decide once the person chose the task
-        layout, found = detect_layout(rows, path.name, chat_columns, by_content=task == "chat")
+        layout, found = detect_layout(rows, path.name, chat_columns, by_content=bool(task) and task_named(task).reads_conversations)
     except DataError as error:
-        if task == "chat":
-            problem = str(error)
-    task = task or ("chat" if layout else "classify")
-    description = Description(str(path), resolved, columns, rows, task, layout if task == "chat" else "", entries=entries)
-    if task == "chat":
+        layout_problem = str(error)
+    chosen = task_named(task) if task else guess_task(layout)
+    description = Description(str(path), resolved, columns, rows, chosen.name, layout if chosen.reads_conversations else "", entries=entries)
+    if chosen.reads_conversations:
         description.chat_columns = found
-    if task == "classify":
-        try:
-            description.text_column, description.label_column = guess_columns(rows, path.name, text_column, label_column)
-        except DataError as error:
-            problem = str(error)
-        description.multi_label = any(isinstance(row.get(description.label_column), list) for row in rows)
-    description.problem = problem
+    description.problem = chosen.describe_data(description, rows, path.name, text_column, label_column, layout_problem)
     return description
+
+
+def guess_task(layout: str):
+    """The task a file with no task chosen is most likely for: one that reads conversations when the rows are
+    conversations, else the first that reads tables."""
+    return next(task for task in TASKS.values() if task.reads_conversations == bool(layout) and not task.reads_documents)
 
 
 def _shown(value: Any) -> Any:

@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from engine import store
 from engine.config import EXPORT_FORMATS, ConfigError, ExportConfig
-from engine.protocol import MODEL_KINDS, Status, model_task
+from engine.protocol import makes_model, Status, model_task
 
 FORMATS = EXPORT_FORMATS
 
@@ -27,7 +27,7 @@ def submit(db: Database, run_id: int, fmt: str, *, home: Path, to: str | Path = 
     from engine.jobs import submit as submit_job
 
     run = store.get_run(db, run_id)
-    if run["kind"] not in MODEL_KINDS:
+    if not makes_model(run["kind"]):
         raise ConfigError(f"Run {run_id} is a {run['kind']} run; only a training run has a model to export.")
     if run["status"] != Status.COMPLETED or model_task(run) is None:
         raise ConfigError(f"Run {run_id} has no finished model yet (it is {run['status']}).")

@@ -10,6 +10,7 @@ from pathlib import Path
 from engine import store
 from engine.protocol import metric_words
 from engine.quoting import shown
+from engine.tasks import task as task_named
 
 # Characters that start Markdown's inline markup (emphasis, code, links, images, tables, strikethrough);
 # with line breaks gone, block markup (headings, lists, quotes) cannot start inside a line either.
@@ -22,20 +23,6 @@ def plain(text: object, limit: int = 200) -> str:
     ``[click](javascript:...)`` shows as those characters and does nothing."""
     return _MARKUP.sub(r"\\\1", html.escape(shown(text, limit), quote=False))
 
-USES = {
-    "classify": (
-        "Sorting short texts like the training examples into the categories listed above.",
-        "It only knows these categories: a text about anything else still gets one of them. Accuracy on "
-        "texts unlike the training data (other wording, language or topic) is unknown; check it on your own "
-        "examples before relying on it.",
-    ),
-    "chat": (
-        "Answering in the style and with the facts of the training conversations.",
-        "A small language model can state wrong things confidently, and tuning on a few examples changes "
-        "its manner more than its knowledge. Do not use it for medical, legal or financial advice, or where "
-        "a wrong answer harms someone, without a person checking its answers.",
-    ),
-}
 
 HOW_TO_USE = {
     "merged": "Load the folder with transformers: `AutoModelFor...from_pretrained(\"{folder}\")`.",
@@ -50,16 +37,8 @@ def data_summary(source) -> str:
     config = source.config
     name = plain(Path(config.data).name)
     try:
-        if source.task == "classify":
-            from engine.data.classification import load_classification
-
-            data = load_classification(config.data, config.text_column, config.label_column)
-            kind = "several categories per text" if data.multi_label else "one category per text"
-            return f"{len(data.texts)} labelled texts from {name} ({kind}, {len(data.label_names)} categories)."
-        from engine.data.conversations import ChatColumns, load_conversations
-
-        data = load_conversations(config.data, config.template_values, columns=ChatColumns.of(config))
-        return f"{len(data.conversations)} conversations from {name} ({data.format} format)."
+        # the task's sentence names the user's file: escaped as any user text
+        return plain(task_named(source.task).data_summary(config), 400)
     except Exception:  # noqa: BLE001 - the file may have moved since training; say what is known
         return f"The file {name} (no longer readable at {plain(config.data)}, so its rows are not counted here)."
 
@@ -83,11 +62,11 @@ def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) ->
         + (f"{config.max_steps} steps" if config.max_steps else f"{config.epochs:g} epochs")
         + f" ({run['step']} steps done), length limit {config.max_length} tokens, seed {config.seed}",
     ]
+    task = task_named(source.task)
     if source.run["kind"] == "distill":
-        divergence = f", {config.divergence.replace('_', ' ')}" if source.task == "chat" else ""
-        settings.append(f"- Distillation: {config.alpha:.0%} of the lesson copying the teacher at temperature {config.temperature:g}{divergence}")
-    if source.task == "chat" and getattr(config, "system_prompt", ""):
-        settings.append(f"- System prompt: \"{plain(config.system_prompt, 2000)}\"")
+        settings.append(f"- Distillation: {config.alpha:.0%} of the lesson copying the teacher at temperature {config.temperature:g}"
+                        + task.card_distillation(config))
+    settings += task.card_settings(config)
     metrics = {name: value for name, value in store.latest_metrics(db, run["id"]).items() if name.startswith("eval_")}
     results = [f"- {metric_words(name, value)[0]}: {metric_words(name, value)[1]}" for name, value in sorted(metrics.items())]
     if run["best_metric_name"]:
@@ -98,7 +77,7 @@ def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) ->
             if artifact["kind"] == "evaluation":  # a held-out evaluation the user ran on this model
                 data = Path(json.loads(evaluation["config"])["data"]).name
                 results.append(f"- On {plain(data)}: {plain(artifact['metadata']['headline'], 400)}")
-    use, limits = USES[source.task]
+    use, limits = task.uses
     labels = f"\n\nCategories: {', '.join(plain(label, 80) for label in source.labels)}." if source.labels else ""
     evaluation = f"the file {plain(Path(config.eval_data).name)}" if config.eval_data else (
         f"{config.eval_fraction:.0%} of the examples, set aside and never trained on")

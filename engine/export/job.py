@@ -21,10 +21,11 @@ from engine.export.card import write_model_card
 from engine.export.gguf import GGUF_TYPES, write_gguf, write_modelfile
 from engine.export.verify import verify_export
 from engine.models.catalog import ModelSource, resolve
-from engine.models.loading import load_causal_lm, load_classifier, load_tokenizer, materialize
+from engine.models.loading import load_tokenizer, materialize
 from engine.models.students import Teacher, find_teacher
-from engine.protocol import MODEL_KINDS, Status, message, model_task
+from engine.protocol import makes_model, Status, message, model_task
 from engine.quoting import shown
+from engine.tasks import task as task_named
 from engine.training import Job
 
 
@@ -34,7 +35,7 @@ class RunModel:
 
     run: dict[str, Any]
     config: Any  # the run's ClassifyConfig or ChatConfig
-    task: str  # "classify" or "chat"
+    task: str  # its name in the table of tasks
     model: Any
     tokenizer: Any
     model_dir: Path
@@ -55,7 +56,7 @@ def load_run_model(db, run_id: int, home: Path) -> RunModel:
     run = store.get_run(db, run_id)
     model_dir = Path(run["run_dir"] or "") / "model"
     task = model_task(run)
-    if run["kind"] not in MODEL_KINDS:
+    if not makes_model(run["kind"]):
         raise ConfigError(f"Run {run_id} is a {run['kind']} run; only a training run has a model to export.")
     if run["status"] != Status.COMPLETED or task is None or not model_dir.exists():
         raise ConfigError(f"Run {run_id} has no finished model yet (it is {run['status']}).")
@@ -80,16 +81,9 @@ def _load_saved(db, run_id: int, config, task: str, base: ModelSource, model_dir
     """The tokenizer, model, labels and whether several labels apply, as the run saved them."""
     own = ModelSource(base.ref, model_dir, base.title)
     tokenizer = load_tokenizer(own)
-    if task == "chat":
-        model = load_causal_lm(base if is_adapter else own, dtype=torch.float32, allow_unsafe=config.allow_unsafe_weights)
-        labels, multi_label = [], False
-    else:
-        metadata = next(a["metadata"] for a in store.artifacts(db, run_id) if a["kind"] in ("adapter", "model"))
-        labels, multi_label = metadata["labels"], metadata["multi_label"]
-        model = load_classifier(
-            base if is_adapter else own, labels, multi_label=multi_label, dtype=torch.float32,
-            allow_unsafe=config.allow_unsafe_weights,
-        )
+    metadata = next((a["metadata"] for a in store.artifacts(db, run_id) if a["kind"] in ("adapter", "model")), {})
+    labels, multi_label = metadata.get("labels") or [], bool(metadata.get("multi_label"))
+    model = task_named(task).load_model(base if is_adapter else own, labels, multi_label, config.allow_unsafe_weights)
     if is_adapter:
         from peft import PeftModel
 
@@ -139,14 +133,21 @@ def run(job: Job) -> Status:
     return Status.FAILED
 
 
+#: The formats as the sentences name them.
+FORMAT_NAMES = {"merged": "a merged folder", "adapter": "the adapter alone", "gguf-f16": "GGUF", "gguf-q8_0": "GGUF", "onnx": "ONNX"}
+
+
 def check_format_fits(source: RunModel, fmt: str) -> None:
     """Refuse, in a sentence, a format that does not exist for this run's model."""
     if fmt == "adapter" and not source.is_adapter:
         raise ConfigError("This run trained every weight, so there is no separate adapter; export it as 'merged'.")
-    if fmt == "onnx" and source.task != "classify":
-        raise ConfigError("ONNX export is offered for classifiers; for a chat model choose GGUF or a merged folder.")
-    if fmt in GGUF_TYPES and source.task != "chat":
-        raise ConfigError("GGUF is a format for language models; for a classifier choose ONNX or a merged folder.")
+    task = task_named(source.task)
+    if fmt not in task.export_formats:
+        fits = list(dict.fromkeys(FORMAT_NAMES[name] for name in task.export_formats if name != "adapter"))
+        raise ConfigError(message(
+            "export.format_unfit", format=FORMAT_NAMES[fmt], task=task.words.short.lower(),
+            fits=", ".join(fits[:-1]) + f" or {fits[-1]}" if len(fits) > 1 else fits[0],
+        )[1])
 
 
 def write_export(source: RunModel, fmt: str, folder: Path) -> list[Path]:

@@ -18,9 +18,9 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
 from engine.data.chat import tokenize_prompt
-from engine.data.conversations import Turn
+from engine.data.conversations import Turn, with_system_prompt
 from engine.export.gguf import GGUF_TYPES, default_system_prompt, gguf_file_name, modelfile_problems
-from engine.recipes.finetune_lm import with_system_prompt
+from engine.tasks import task as task_named
 
 # The largest logit difference allowed, as a share of the largest logit's size (at least 1): float32 folders
 # and ONNX only differ by summation order; f16 rounds every weight to 11 significant bits; Q8_0 keeps 8 bits
@@ -39,7 +39,7 @@ FIXED_TEXTS = [
 
 def verify_export(source, fmt: str, folder: Path) -> dict[str, Any]:
     """The verdict: {"passed", "summary", "problems", "max_logit_difference", "tolerance", ...}."""
-    check = _verify_language_model if source.task == "chat" else _verify_classifier
+    check = task_named(source.task).export
     try:
         return check(source, fmt, folder)
     except Exception as error:  # noqa: BLE001 - an export that cannot be read back is a failed check, said plainly
@@ -61,7 +61,7 @@ def _read_language_model(source, fmt: str, folder: Path):
     return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval(), tokenizer, "transformers"
 
 
-def _verify_language_model(source, fmt: str, folder: Path) -> dict[str, Any]:
+def verify_language_model(source, fmt: str, folder: Path) -> dict[str, Any]:
     model, tokenizer, reader = _read_language_model(source, fmt, folder)
     system_prompt = getattr(source.config, "system_prompt", "")
     problems: list[str] = []
@@ -175,7 +175,7 @@ def _texts(source) -> list[str]:
         return FIXED_TEXTS
 
 
-def _verify_classifier(source, fmt: str, folder: Path) -> dict[str, Any]:
+def verify_classifier(source, fmt: str, folder: Path) -> dict[str, Any]:
     texts = _texts(source)
     settings = {"padding": True, "truncation": True, "max_length": source.config.max_length}
     encoded = source.tokenizer(texts, return_tensors="pt", **settings)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.protocol import message
+from engine.tasks import CAUSAL, ENCODER, TASKS
 
 SAFETENSORS = "safetensors"
 GGUF = "gguf"
@@ -49,7 +50,9 @@ class ModelInfo:
     ref: str  # what a job's `model` setting takes: demo:minilm, a folder, or a Hugging Face name
     source: str  # "bundled", "folder", "hub cache" or "hub download"
     path: str
-    task: str = ""  # "classify", "chat", or "" when Tunewright does not train this kind of model
+    task: str = ""  # the task (engine/tasks) that trains this kind of model, or "" when none does
+    #: every task it can learn: the one it already does, or each that trains its family of model
+    tasks: tuple[str, ...] = ()
     architecture: str = ""
     model_type: str = ""
     parameters: int | None = None
@@ -94,7 +97,8 @@ def describe_folder(folder: Path, *, name: str = "", ref: str = "", source: str 
         return info
     info.model_type = str(config.get("model_type") or "")
     info.architecture = architecture(config)
-    info.task = task_for(config)
+    info.tasks = tasks_for(config)
+    info.task = info.tasks[0] if info.tasks else ""
     info.context_length = context_length(config)
     info.custom_code = bool(config.get("auto_map"))
     counted = count_safetensors(folder) if info.weights == SAFETENSORS else None
@@ -121,7 +125,7 @@ def describe_gguf(path: Path, *, name: str = "", ref: str = "", source: str = "f
         parameters=elements, parameters_how=COUNTED, context_length=_int(fields.get(f"{arch}.context_length")),
         licence=str(fields.get("general.license") or ""),
         # GGUF files are written for text generation; Tunewright de-quantises them into a chat model.
-        task="classify" if arch in ENCODER_TYPES else "chat",
+        task=task_of_family(ENCODER if arch in ENCODER_TYPES else CAUSAL),
     )
 
 
@@ -241,18 +245,39 @@ def architecture(config: dict[str, Any]) -> str:
     return str(architectures[0]) if architectures else str(config.get("model_type") or "")
 
 
+def tasks_for(config: dict[str, Any]) -> tuple[str, ...]:
+    """The tasks a model can be trained for: the one it already does (a trained tagger tags), else every task
+    in the table that trains its family of model (a bare encoder can learn to sort texts or to tag names)."""
+    from engine.tasks import task_of_architectures
+
+    family = model_family(config)
+    done = task_of_architectures(list(config.get("architectures") or []))
+    if done is not None and done.model_family == family:
+        return (done.name,)
+    return tuple(name for name, task in TASKS.items() if family and task.model_family == family)
+
+
 def task_for(config: dict[str, Any]) -> str:
-    """'classify' for an encoder, 'chat' for a causal language model, '' for anything else."""
+    """The name of the first task in the table that trains this family of model; '' for none."""
+    return task_of_family(model_family(config))
+
+
+def task_of_family(family: str) -> str:
+    return next((name for name, task in TASKS.items() if family and task.model_family == family), "")
+
+
+def model_family(config: dict[str, Any]) -> str:
+    """ENCODER, CAUSAL (a language model that writes text), or '' for a model Tunewright does not train."""
     model_type = str(config.get("model_type") or "")
     for name in config.get("architectures") or []:
         if name.endswith(CAUSAL_SUFFIXES):
-            return "chat"
+            return CAUSAL
         if name.endswith(ENCODER_SUFFIXES) or model_type in ENCODER_TYPES:
-            return "classify"
+            return ENCODER
     if model_type in ENCODER_TYPES:
-        return "classify"
+        return ENCODER
     if not config.get("architectures") and model_type in UNTIED_BY_DEFAULT | {"gpt2", "gemma", "gemma2", "smollm3", "granite"}:
-        return "chat"
+        return CAUSAL
     return ""
 
 

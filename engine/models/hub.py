@@ -24,13 +24,11 @@ from engine import store
 from engine.jobs import detached, engine_env, engine_process
 from engine.models.describe import describe_folder
 from engine.protocol import message
+from engine.tasks import TASKS
 
 #: The Hub's tag for the models each task trains: chat models generate text, text sorters are encoders.
-TASK_TAGS = {"chat": "text-generation", "classify": "fill-mask"}
-TAG_TASKS = {
-    "text-generation": "chat", "fill-mask": "classify", "text-classification": "classify",
-    "feature-extraction": "classify", "sentence-similarity": "classify", "token-classification": "classify",
-}
+TASK_TAGS = {name: task.hub_tags[0] for name, task in TASKS.items()}
+TAG_TASKS = {tag: name for name, task in reversed(TASKS.items()) for tag in task.hub_tags}
 # Weights as safetensors only (never pickle), the tokenizer, the chat template and the card (its licence).
 ALLOW_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "README.md"]
 PROGRESS_EVERY = 0.25  # seconds between progress rows: a smooth bar, few writes

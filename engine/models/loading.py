@@ -13,6 +13,8 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 
 from engine.models.catalog import ModelSource
 from engine.models.students import Teacher
+from engine.models.tokenizers import load_tokenizer  # noqa: F401 - where the recipes find it
+from engine.tasks import task as task_named
 
 # The job writes its own plain-language events; library chatter and progress bars only fill the log.
 transformers.logging.set_verbosity_error()
@@ -41,13 +43,6 @@ def materialize(source: ModelSource, home: Path) -> ModelSource:
             tokenizer.save_pretrained(partial)
             partial.rename(folder)
     return ModelSource(source.ref, folder, source.title, bundled=source.bundled)
-
-
-def load_tokenizer(source: ModelSource, *, allow_unsafe: bool = False):
-    tokenizer = AutoTokenizer.from_pretrained(source.path, trust_remote_code=allow_unsafe)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
 
 
 def load_classifier(
@@ -79,14 +74,11 @@ def load_teacher(teacher: Teacher, home: Path, *, allow_unsafe: bool = False):
     """A distillation teacher in fp32, in eval mode, learning nothing, and the folder it was loaded from
     (a LoRA run's adapters merged into its starting model)."""
     source = materialize(teacher.source, home)
-    if teacher.task == "chat":
-        model = load_causal_lm(source, dtype=torch.float32, allow_unsafe=allow_unsafe)
-    elif teacher.adapter is not None:
-        model = load_classifier(source, list(teacher.labels), multi_label=teacher.multi_label, dtype=torch.float32, allow_unsafe=allow_unsafe)
+    task = task_named(teacher.task)
+    if teacher.adapter is not None:  # the run's starting model, given the run's head and then its adapters
+        model = task.load_model(source, list(teacher.labels), teacher.multi_label, allow_unsafe)
     else:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            source.path, dtype=torch.float32, use_safetensors=None if allow_unsafe else True, trust_remote_code=allow_unsafe
-        )
+        model = task.load_folder(source, allow_unsafe)["model"]
     if teacher.adapter is not None:
         from peft import PeftModel
 

@@ -22,6 +22,7 @@ from safetensors import safe_open
 from engine import store
 from engine.config import ConfigError
 from engine.models.catalog import ModelSource, resolve
+from engine.tasks import TASKS, task_of_architectures
 
 #: A tensor that belongs to transformer layer N: "bert.encoder.layer.N.", "model.layers.N.", GGUF's "blk.N.".
 LAYER_TENSOR = re.compile(r"(?:^|\.)(?:layer|layers|blk|h|block|blocks)\.(\d+)\.")
@@ -33,7 +34,7 @@ class Teacher:
 
     ref: str
     source: ModelSource
-    task: str  # "classify" or "chat"
+    task: str  # its name in the table of tasks (engine/tasks)
     adapter: Path | None = None
     run_id: int | None = None
     labels: tuple[str, ...] = ()  # a LoRA classifier run's categories (its adapters hold no names)
@@ -70,7 +71,7 @@ def _teacher_from_run(ref: str, home: Path, *, allow_unsafe: bool) -> Teacher:
         raise ConfigError(f"Run {run_id} has not finished (it is {run['status']}), so it has no model to teach with yet.")
     if not model_dir.is_dir():
         raise ConfigError(f"The model of run {run_id} is no longer in {model_dir}, so it cannot teach.")
-    task = {"classify": "classify", "chat": "chat", "distill": None}.get(run["kind"])
+    task = run["kind"] if run["kind"] in TASKS else None  # a distilled teacher's task is its own student's
     if (model_dir / "adapter_config.json").exists():
         # LoRA runs keep only the adapters; the teacher is the run's starting model with them merged in.
         base = resolve(run["config"]["model"], allow_unsafe=allow_unsafe)
@@ -84,16 +85,14 @@ def _teacher_from_run(ref: str, home: Path, *, allow_unsafe: bool) -> Teacher:
 
 
 def task_of(source: ModelSource) -> str | None:
-    """'classify' for a text classifier, 'chat' for a causal language model, None for a bare encoder."""
+    """The name of the task a model already does, from the architecture its config names; None for a bare
+    encoder, which does none yet."""
     if source.gguf_file:
-        return "chat"  # GGUF files hold language models
-    config = json.loads((source.path / "config.json").read_text(encoding="utf-8"))
-    architectures = " ".join(config.get("architectures") or [])
-    if "ForSequenceClassification" in architectures:
-        return "classify"
-    if "ForCausalLM" in architectures or "ForConditionalGeneration" in architectures:
-        return "chat"
-    return None
+        architectures = ["ForCausalLM"]  # GGUF files hold language models
+    else:
+        architectures = json.loads((source.path / "config.json").read_text(encoding="utf-8")).get("architectures") or []
+    found = task_of_architectures(architectures)
+    return found.name if found else None
 
 
 def spread_layers(total: int, keep: int) -> list[int]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 
 import torch
-from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, PreTrainedModel
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoModelForTokenClassification, PreTrainedModel
 
 from engine.config import ConfigError
 from engine.models.students import LAYER_TENSOR, spread_layers
@@ -22,6 +22,13 @@ def layer_count(model: PreTrainedModel) -> int:
     return int(model.config.num_hidden_layers)
 
 
+HEADS = {
+    "ForCausalLM": AutoModelForCausalLM,
+    "ForSequenceClassification": AutoModelForSequenceClassification,
+    "ForTokenClassification": AutoModelForTokenClassification,
+}
+
+
 def keep_layers(teacher: PreTrainedModel, layers: int) -> tuple[PreTrainedModel, list[int]]:
     """A copy of `teacher` with `layers` of its layers (evenly spread, first and last kept), and which."""
     kept = spread_layers(layer_count(teacher), layers)
@@ -29,9 +36,10 @@ def keep_layers(teacher: PreTrainedModel, layers: int) -> tuple[PreTrainedModel,
     config.num_hidden_layers = len(kept)
     if getattr(config, "layer_types", None):  # models that mix attention kinds per layer
         config.layer_types = [config.layer_types[i] for i in kept]
-    auto = AutoModelForCausalLM if "ForCausalLM" in type(teacher).__name__ else AutoModelForSequenceClassification
-    if auto is AutoModelForSequenceClassification and "ForSequenceClassification" not in type(teacher).__name__:
-        raise ConfigError("A student can be made from a text classifier or a chat model; this teacher is neither.")
+    # the teacher's own kind of head: a classifier's, a tagger's (one answer per word) or a language model's
+    auto = next((auto for ending, auto in HEADS.items() if type(teacher).__name__.endswith(ending)), None)
+    if auto is None:
+        raise ConfigError("A student can be made from a text classifier, a name tagger or a chat model; this teacher is none of them.")
     student = auto.from_config(config, dtype=torch.float32)
 
     new_index = {old: new for new, old in enumerate(kept)}

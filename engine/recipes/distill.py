@@ -37,23 +37,17 @@ from engine.data.chat import IGNORE, TokenizedExample
 from engine.data.errors import DataError
 from engine.models.catalog import resolve
 from engine.models.loading import load_causal_lm, load_classifier, load_teacher, load_tokenizer, materialize
+from engine.chat_steps import EVAL_BATCH as CHAT_EVAL_BATCH
+from engine.chat_steps import read_conversations, tokenize_all
+from engine.classifier_steps import batch_of as classifier_batch
+from engine.classifier_steps import evaluate as evaluate_classifier
+from engine.classifier_steps import loss_sum as classifier_loss_sum
+from engine.classifier_steps import read_examples, start_at_label_prior, targets_of, tokenize_texts
 from engine.models.students import Teacher, find_teacher, task_of
 from engine.models.surgery import keep_layers, layer_count, parameter_count
 from engine.protocol import Status, metric_words
-from engine.recipes.finetune_classifier import _batch as classifier_batch
-from engine.recipes.finetune_classifier import _evaluate as evaluate_classifier
-from engine.recipes.finetune_classifier import _loss_sum as classifier_loss_sum
-from engine.recipes.finetune_classifier import _start_at_label_prior, _targets, _tokenize, read_examples
-from engine.recipes.finetune_lm import EVAL_BATCH as CHAT_EVAL_BATCH
-from engine.recipes.finetune_lm import _tokenize_all, read_conversations
+from engine.tasks import task as task_named
 from engine.training import Job, Loop, finish, fit, load_trainable_state, seed_everything, shuffled_steps, total_steps
-
-
-# Temperatures when the user sets none. Classifiers: Hinton's softened categories (2 is the usual choice).
-# Chat models: 1, as MiniLLM and GKD use. Measured on the SmolLM2 demo (bench/distill.md): the student ends
-# at eval loss 3.27 at T=1 against 3.41 at T=2, and at T=1 the teacher's top 64 words hold 94% of its
-# probability, so its answers can be cached (at T=2: 46%).
-CLASSIFIER_TEMPERATURE, CHAT_TEMPERATURE = 2.0, 1.0
 
 
 @dataclass
@@ -81,10 +75,10 @@ def run(job: Job) -> Status:
         config.task = teacher.task
         job.save_config()
     if config.temperature is None:
-        config.temperature = CHAT_TEMPERATURE if teacher.task == "chat" else CLASSIFIER_TEMPERATURE
+        config.temperature = task_named(teacher.task).distil_temperature  # when the user sets none
         job.event(f"plan.temperature_{teacher.task}", temperature=config.temperature)
         job.save_config()
-    lesson = (classifier_lesson if teacher.task == "classify" else chat_lesson)(job, teacher)
+    lesson = task_named(teacher.task).distil(job, teacher)
 
     best = job.run_dir / "best" / "trainable.safetensors"
     if any(a["kind"] == "model" for a in store.artifacts(job.db, job.run_id)) and best.exists():
@@ -133,7 +127,8 @@ def make_student(job: Job, teacher_model, teacher: Teacher, load_catalog_student
         source = materialize(resolve(config.student, allow_unsafe=config.allow_unsafe_weights), job.home)
         # A classifier's student may be a bare encoder (it is given the teacher's categories); a chat
         # model's student must already be a language model.
-        if task_of(source) not in ((teacher.task, None) if teacher.task == "classify" else (teacher.task,)):
+        accepted = (teacher.task, None) if task_named(teacher.task).bare_model_learns else (teacher.task,)
+        if task_of(source) not in accepted:
             raise ConfigError(
                 f"The student {source.title} does a different kind of task from the teacher, so it cannot learn "
                 "from it; choose a student of the same kind, or make the student from the teacher's layers."
@@ -191,13 +186,13 @@ def classifier_lesson(job: Job, teacher: Teacher) -> Lesson:
     def catalog_student(student_source):
         student_config = json.loads((student_source.path / "config.json").read_text())
         theirs = student_config.get("id2label") or {}
-        if task_of(student_source) == "classify" and sorted(theirs.values()) != sorted(labels):
+        if task_of(student_source) is not None and sorted(theirs.values()) != sorted(labels):
             raise ConfigError(
                 f"The student {student_source.title} already sorts texts into other categories than the teacher's; "
                 "choose a plain encoder (or one trained on the same categories) as the student."
             )
         model = load_classifier(student_source, labels, multi_label=multi_label, dtype=torch.float32, allow_unsafe=config.allow_unsafe_weights)
-        _start_at_label_prior(model, train_labels, index, multi_label)
+        start_at_label_prior(model, train_labels, index, multi_label)
         return model, student_source.title, True, load_tokenizer(student_source, allow_unsafe=config.allow_unsafe_weights)
 
     student, fresh, tokenizer = make_student(job, teacher_model, teacher, catalog_student)
@@ -205,18 +200,18 @@ def classifier_lesson(job: Job, teacher: Teacher) -> Lesson:
     teacher_model = teacher_on_device(job, teacher_model)
 
     # ---- tokens, for the student and (when its tokenizer differs) for the teacher
-    train_ids, eval_ids = _tokenize(job, tokenizer, train_texts, config.max_length), _tokenize(job, tokenizer, eval_texts, config.max_length)
+    train_ids, eval_ids = tokenize_texts(job, tokenizer, train_texts, config.max_length), tokenize_texts(job, tokenizer, eval_texts, config.max_length)
     teacher_train_ids, teacher_eval_ids = (train_ids, eval_ids) if tokenizer is teacher_tokenizer else (
         teacher_tokenizer(train_texts, truncation=True, max_length=config.max_length)["input_ids"],
         teacher_tokenizer(eval_texts, truncation=True, max_length=config.max_length)["input_ids"],
     )
-    train_targets, eval_targets = _targets(train_labels, index, multi_label), _targets(eval_labels, index, multi_label)
+    train_targets, eval_targets = targets_of(train_labels, index, multi_label), targets_of(eval_labels, index, multi_label)
     labelled_rows = len(train_ids)
 
     # ---- altered copies of the training texts, which only the teacher labels (TinyBERT's augmentation)
     if config.alpha > 0 and config.augment_copies:
         copies = altered_copies(train_texts, config.augment_copies, config.seed)
-        train_ids = train_ids + _tokenize(job, tokenizer, copies, config.max_length)
+        train_ids = train_ids + tokenize_texts(job, tokenizer, copies, config.max_length)
         teacher_train_ids = train_ids if tokenizer is teacher_tokenizer else (
             teacher_train_ids + teacher_tokenizer(copies, truncation=True, max_length=config.max_length)["input_ids"]
         )
@@ -270,7 +265,7 @@ def classifier_lesson(job: Job, teacher: Teacher) -> Lesson:
         fresh_parameters=("classifier", "score") if fresh else (),
     )
     return Lesson(
-        "classify", teacher_model, source.path, student, tokenizer, loop, evaluate_teacher, speed_batches,
+        teacher.task, teacher_model, source.path, student, tokenizer, loop, evaluate_teacher, speed_batches,
         labelled_rows, {"labels": labels, "multi_label": multi_label},
     )
 
@@ -320,8 +315,8 @@ def chat_lesson(job: Job, teacher: Teacher) -> Lesson:
     vocab = len(tokenizer)  # models may pad their output layer beyond the vocabulary; compare real words only
 
     # ---- tokens
-    train = _tokenize_all(job, tokenizer, train_convs, config.max_length)
-    held = _tokenize_all(job, tokenizer, eval_convs, config.max_length)
+    train = tokenize_all(job, tokenizer, train_convs, config.max_length)
+    held = tokenize_all(job, tokenizer, eval_convs, config.max_length)
     if not train or not held:
         raise DataError("split.too_few", rows=len(train) + len(held))
     pad_id = tokenizer.pad_token_id
@@ -372,7 +367,7 @@ def chat_lesson(job: Job, teacher: Teacher) -> Lesson:
     several_epochs = total_steps(config, loop) > 1.5 * loop.steps_per_epoch
     cached = cached_top_words(job, teacher_model, train, pad_id, vocab) if config.alpha > 0 and several_epochs else None
     return Lesson(
-        "chat", teacher_model, source.path, student, tokenizer, loop, lambda: evaluate(teacher_model), speed_batches,
+        teacher.task, teacher_model, source.path, student, tokenizer, loop, lambda: evaluate(teacher_model), speed_batches,
         len(train), {"system_prompt": config.system_prompt},
     )
 

@@ -29,15 +29,17 @@ from engine import store
 from engine.config import ConfigError, EvaluateConfig
 from engine.data.chat import tokenize_prompt
 from engine.data.classification import load_classification
-from engine.data.conversations import ChatColumns, load_conversations
+from engine.data.conversations import ChatColumns, load_conversations, with_system_prompt
 from engine.data.errors import DataError
 from engine.data.packing import pack
 from engine.lm_loss import packed_loss_sum
 from engine.models.catalog import ModelSource, resolve
 from engine.models.loading import load_causal_lm, load_teacher, load_tokenizer, materialize
+from engine import chat_steps, classifier_steps
 from engine.protocol import Status, message
 from engine.quoting import shown
-from engine.recipes import finetune_classifier, finetune_lm
+from engine.tasks import Task
+from engine.tasks import task as task_named
 from engine.training import Job
 
 WRONG_EXAMPLES = 50  # the wrong answers kept for the Results page (the worst first would need a model of "worst")
@@ -49,10 +51,7 @@ def run(job: Job) -> Status:
     try:
         scored = load_what_to_score(job.db, config, job.home)
         scored["model"].to(job.device).eval()
-        if scored["task"] == "classify":
-            results = evaluate_classifier(job, scored, config)
-        else:
-            results = evaluate_generation(job, scored, config)
+        results = task_named(scored["task"]).evaluate(job, scored, config)
     except (ConfigError, DataError) as problem:  # a sentence for the person, not a training failure's wording
         job.event("evaluate.failed", reason=str(problem))
         store.update_run(job.db, job.run_id, error=str(problem))
@@ -68,7 +67,8 @@ def score_held_out(job: Job, model, tokenizer, path: Path, *, labels: list[str],
     A failure here is an event of the run, never a failed training."""
     from engine.jobs import run_dir
 
-    config = EvaluateConfig(model=str(job.run_id), data=str(path), task="classify", held_out=split,
+    task = task_named(job.config.kind)
+    config = EvaluateConfig(model=str(job.run_id), data=str(path), task=task.name, held_out=split,
                             name=f"{store.get_run(job.db, job.run_id)['name']}: held-back examples")
     # created running, never queued: no one else may start it
     evaluation_id = store.create_run(job.db, kind=config.kind, config=config.to_dict(), name=config.name,
@@ -76,10 +76,10 @@ def score_held_out(job: Job, model, tokenizer, path: Path, *, labels: list[str],
     folder = store.private_folder(run_dir(job.home, evaluation_id))
     store.update_run(job.db, evaluation_id, run_dir=str(folder), started_at=time.time(), total_steps=1)
     evaluation = replace(job, run_id=evaluation_id, config=config, run_dir=folder)
-    scored = {"task": "classify", "model": model.eval(), "tokenizer": tokenizer, "title": config.name,
+    scored = {"task": task.name, "model": model.eval(), "tokenizer": tokenizer, "title": config.name,
               "labels": labels, "multi_label": multi_label, "run_config": job.config}
     try:
-        results = evaluate_classifier(evaluation, scored, config)
+        results = task.evaluate(evaluation, scored, config)
     except (ConfigError, DataError) as problem:
         job.event("evaluate.failed", reason=str(problem))
         store.update_run(job.db, evaluation_id, status=Status.FAILED, error=str(problem), finished_at=time.time())
@@ -136,26 +136,18 @@ def load_what_to_score(db, config: EvaluateConfig, home: Path) -> dict[str, Any]
             "is_adapter": source.is_adapter, "base": source.base, "teacher": source.teacher,
         }
     source = materialize(resolve(config.model), home)
-    task = config.task or _guess_task(source)
-    tokenizer = load_tokenizer(source)
-    if task == "chat":
-        return {"task": task, "model": load_causal_lm(source, dtype=torch.float32), "tokenizer": tokenizer, "title": source.title, "run_config": None}
-    from transformers import AutoModelForSequenceClassification
-
-    model = AutoModelForSequenceClassification.from_pretrained(source.path, dtype=torch.float32, use_safetensors=True)
-    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    multi_label = model.config.problem_type == "multi_label_classification"
-    return {"task": task, "model": model, "tokenizer": tokenizer, "title": source.title, "labels": labels, "multi_label": multi_label, "run_config": None}
+    task = task_named(config.task) if config.task else _guess_task(source)
+    loaded = task.load_folder(source)
+    return {"task": task.name, "tokenizer": load_tokenizer(source), "title": source.title, "run_config": None, **loaded}
 
 
-def _guess_task(source: ModelSource) -> str:
-    if source.bundled is not None and source.bundled.task == "chat":
-        return "chat"
-    architectures = json.loads((source.path / "config.json").read_text(encoding="utf-8")).get("architectures") or []
-    if any(name.endswith("ForCausalLM") for name in architectures):
-        return "chat"
-    if any(name.endswith("ForSequenceClassification") for name in architectures):
-        return "classify"
+def _guess_task(source: ModelSource) -> Task:
+    """The task a model folder already does: a bundled model's, or the one its architecture names."""
+    from engine.models.students import task_of
+
+    found = task_of(source)
+    if found is not None:
+        return task_named(found)
     raise ConfigError(
         f"{source.title} has no trained categories and is not a chat model, so there is nothing to score; "
         "evaluate a classification run trained from it instead."
@@ -182,13 +174,13 @@ def evaluate_classifier(job: Job, scored: dict[str, Any], config: EvaluateConfig
 
     # The recipe's own tokenising and batching, so a text is cut and padded exactly as in training.
     max_length = run_config.max_length if run_config else 256
-    ids = finetune_classifier._tokenize(job, scored["tokenizer"], texts, max_length)
+    ids = classifier_steps.tokenize_texts(job, scored["tokenizer"], texts, max_length)
     placeholder = torch.zeros(len(ids))  # targets are scored below, including categories the model lacks
     probabilities = []
     with torch.no_grad():
-        for start in range(0, len(ids), finetune_classifier.EVAL_BATCH):
-            rows = list(range(start, min(start + finetune_classifier.EVAL_BATCH, len(ids))))
-            batch = finetune_classifier._batch(scored["tokenizer"], ids, placeholder, rows, job.device)
+        for start in range(0, len(ids), classifier_steps.EVAL_BATCH):
+            rows = list(range(start, min(start + classifier_steps.EVAL_BATCH, len(ids))))
+            batch = classifier_steps.batch_of(scored["tokenizer"], ids, placeholder, rows, job.device)
             logits = scored["model"](input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
             probabilities.append(logits.sigmoid() if multi_label else logits.softmax(dim=-1))
             store.update_run(job.db, job.run_id, progress=0.9 * rows[-1] / len(ids))
@@ -303,7 +295,7 @@ def evaluate_generation(job: Job, scored: dict[str, Any], config: EvaluateConfig
     data = load_conversations(config.data, run_config.template_values if run_config else {},
                               columns=ChatColumns.of(run_config))
     system_prompt = run_config.system_prompt if run_config else ""
-    conversations = [finetune_lm.with_system_prompt(turns, system_prompt) for turns in data.conversations]
+    conversations = [with_system_prompt(turns, system_prompt) for turns in data.conversations]
     answered = [turns for turns in conversations if any(t.role == "assistant" for t in turns)]
     conversations = answered[: config.max_examples]  # each answer is generated, so a sample: stated below
     if not conversations:
@@ -315,7 +307,7 @@ def evaluate_generation(job: Job, scored: dict[str, Any], config: EvaluateConfig
     # row: the recipe packs several into a row, which needs its packed attention switched on, and that
     # attention is for training, not for the generation below.
     max_length = run_config.max_length if run_config else 512
-    examples = finetune_lm._tokenize_all(job, tokenizer, conversations, max_length)
+    examples = chat_steps.tokenize_all(job, tokenizer, conversations, max_length)
     total, count = 0.0, 0
     with torch.no_grad():
         for example in examples:

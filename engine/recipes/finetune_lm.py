@@ -10,28 +10,22 @@ learned tokens, in chunks (engine/lm_loss.py); on a GPU the decoder layers are c
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import torch
 from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_training
 
 from engine import compiling, planner
+from engine.chat_steps import EVAL_BATCH, keep_held_out, read_conversations, tokenize_all
 from engine.config import ChatConfig, ConfigError
-from engine.data.chat import TokenizedExample, tokenize_conversation
-from engine.data.conversations import ChatColumns, Turn, load_conversations
 from engine.data.errors import DataError
 from engine.data.packing import pack, padding_fraction
-from engine.data.splits import split_indices
 from engine.lm_loss import loss_kernel, packed_loss_sum
 from engine.models.attention import use_packed_attention
 from engine.models.catalog import resolve
 from engine.models.loading import load_causal_lm, load_tokenizer, materialize
 from engine.protocol import Status
 from engine.training import Job, Loop, finish, fit, seed_everything, shuffled_steps, total_steps
-
-EVAL_BATCH = 8
 
 
 def run(job: Job) -> Status:
@@ -52,8 +46,8 @@ def run(job: Job) -> Status:
     kernel = loss_kernel(job.device)
 
     # ---- tokens: each conversation once; the examples of a micro-batch are packed into one row, no padding
-    train = _tokenize_all(job, tokenizer, train_convs, config.max_length)
-    held = _tokenize_all(job, tokenizer, eval_convs, config.max_length)
+    train = tokenize_all(job, tokenizer, train_convs, config.max_length)
+    held = tokenize_all(job, tokenizer, eval_convs, config.max_length)
     if not train or not held:
         raise DataError("split.too_few", rows=len(train) + len(held))
 
@@ -74,7 +68,7 @@ def run(job: Job) -> Status:
 
     lr = config.learning_rate
     if lr is None:
-        lr, reason = planner.learning_rate("chat", config.method)
+        lr, reason = planner.learning_rate(config.kind, config.method)
         job.event("plan.learning_rate", reason=reason)
         config.learning_rate = lr
         job.save_config()
@@ -100,41 +94,6 @@ def run(job: Job) -> Status:
         compiling.compile_for_training(job, model, loop, micro_size)
     state, stopped = fit(job, model, loop, lr)
     return finish(job, model, tokenizer, state, stopped, system_prompt=config.system_prompt)
-
-
-def keep_held_out(job: Job, conversations: list[list[Turn]]) -> Path:
-    """Save the conversations the run checks itself on in its folder (as OpenAI messages), so that it can be
-    evaluated on them later with no file to find."""
-    path = job.run_dir / "held_out.jsonl"
-    if not path.exists():  # a resumed run holds back the same conversations
-        with path.open("w", encoding="utf-8") as out:
-            for turns in conversations:
-                messages = [{"role": turn.role, "content": turn.content} for turn in turns]
-                out.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
-        job.artifact("held_out", path, rows=len(conversations))
-    return path
-
-
-def read_conversations(job: Job, config: ChatConfig) -> tuple[list[list[Turn]], list[list[Turn]]]:
-    """The training and held-out conversations, the system prompt added (the distillation recipe reads its
-    data the same way)."""
-    data = load_conversations(config.data, config.template_values, columns=ChatColumns.of(config))
-    if data.filled_placeholders:
-        job.event("data.template_values", names=", ".join("{{%s}}" % n for n in data.filled_placeholders))
-    conversations = [with_system_prompt(turns, config.system_prompt) for turns in data.conversations]
-    if config.eval_data:
-        held_out = load_conversations(config.eval_data, config.template_values, columns=ChatColumns.of(config)).conversations
-        return conversations, [with_system_prompt(t, config.system_prompt) for t in held_out]
-    train_idx, eval_idx = split_indices(len(conversations), config.eval_fraction, config.seed)
-    job.event("plan.split", eval_rows=len(eval_idx), rows=len(conversations), stratified="")
-    return [conversations[i] for i in train_idx], [conversations[i] for i in eval_idx]
-
-
-def with_system_prompt(turns: list[Turn], system_prompt: str) -> list[Turn]:
-    """Add the configured system message to a conversation that has none (used the same way when asking)."""
-    if system_prompt and (not turns or turns[0].role != "system"):
-        return [Turn("system", system_prompt, train=False), *turns]
-    return turns
 
 
 def _load_model(job: Job, source):
@@ -172,22 +131,3 @@ def _load_model(job: Job, source):
             ),
         )
     return model.to(job.device) if config.method != "qlora" else model
-
-
-def _tokenize_all(job: Job, tokenizer, conversations: list[list[Turn]], max_length: int) -> list[TokenizedExample]:
-    examples, empty = [], 0
-    for turns in conversations:
-        example = tokenize_conversation(tokenizer, turns, max_length)
-        if example is None:
-            empty += 1
-        else:
-            examples.append(example)
-    cut = [e for e in examples if e.truncated_tokens]
-    if cut:
-        job.event(
-            "data.truncated", count=len(cut), rows=len(conversations), max_length=max_length,
-            tokens=sum(e.truncated_tokens for e in cut),
-        )
-    if empty:
-        job.event("data.no_trainable_tokens", count=empty, max_length=max_length)
-    return examples

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 from engine import store
 from engine.protocol import metric_words
 from gui.state.format import TASK_WORDS, status_word
+from gui.engine_client import TASKS
 from gui.state.results import (
-    CURVES,
     comparable,
     config_diff,
     evaluation_summary,
@@ -188,9 +188,8 @@ class ComparePage(QWidget):
             self.chart_row.removeWidget(chart)
             chart.hide()
             chart.deleteLater()
-        chat = self.kind == "chat"
         loss = LiveChart("Loss", empty_text="Tick runs to see their loss.")
-        task_name = CURVES[self.kind][0]
+        task_name = TASKS[self.kind].curves[0]
         task = LiveChart(metric_words(task_name)[0].capitalize(), empty_text="Appears once the runs have been evaluated.")
         for position, run in enumerate(chosen):
             colour = CURVE_COLOURS[position % len(CURVE_COLOURS)]
@@ -201,7 +200,7 @@ class ComparePage(QWidget):
             task.add_curve(self._series(run["id"], task_name), short, colour, symbol="o", width=2)
         loss.legend.setText(_legend(chosen))
         task.legend.setText(_legend(chosen))
-        if chat:
+        if not TASKS[self.kind].higher_is_better:
             task.plot.getPlotItem().getAxis("left").setLabel("lower is better", color="#6b7280")
         self.charts = {"loss": loss, "task": task}
         for chart in self.charts.values():

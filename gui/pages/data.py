@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +32,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.engine_client import EngineClient, demo_data_path
+from gui.engine_client import TASKS, EngineClient, demo_data_path
 from gui.state.data import ChatColumns, DataError, DataSession, Description, ReadOptions, Report, count_records
 from gui.widgets.common import card, fill_with_scrolling, label, page_header
 from gui.widgets.findings import finding_widget
 
-TASKS = [("classify", "Sort texts into categories"), ("chat", "Answer like my examples")]
 #: Models whose tokenizer can count the tokens of each example, by task (the bundled ones; a model folder
 #: or Hub name can be typed in).
-LENGTH_MODELS = {"classify": [("", "Don't check lengths"), ("demo:minilm", "Demo MiniLM (bundled)")],
-                 "chat": [("", "Don't check lengths"), ("demo:smollm2", "Demo SmolLM2 (bundled)")]}
+LENGTH_MODELS = {name: [("", "Don't check lengths"), (task.demo_model, task.demo_model_title)] for name, task in TASKS.items()}
+
+
+def has_columns(task: str) -> bool:
+    """Whether the task's settings name a text and a label column (chosen here), or it reads whole examples."""
+    return {"text_column", "label_column"} <= {f.name for f in fields(TASKS[task].config)}
+
+
 FORMATS = [("", "Guess"), ("csv", "CSV"), ("tsv", "TSV"), ("json", "JSON"), ("jsonl", "JSON Lines"),
            ("parquet", "Parquet"), ("xlsx", "Excel"), ("folder", "Folder of texts"), ("registry", "LLaMA-Factory list")]
 #: The columns of chat data in a table, as ChatColumns names them, and their captions.
@@ -108,7 +114,7 @@ class DataPage(QWidget):
         grid = QGridLayout()
         grid.setHorizontalSpacing(12)
         grid.setVerticalSpacing(4)
-        self.task = self._combo(TASKS)
+        self.task = self._combo([(name, task.words.title) for name, task in TASKS.items()])
         self.format = self._combo(FORMATS)
         self.delimiter = self._combo(DELIMITERS)
         self.header = self._combo([(True, "Yes"), (False, "No")])
@@ -225,7 +231,7 @@ class DataPage(QWidget):
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Choose your examples", "",
-            "Data (*.csv *.tsv *.txt *.json *.jsonl *.ndjson *.parquet *.xlsx *.xlsm);;All files (*)",
+            "Data (*.csv *.tsv *.txt *.json *.jsonl *.ndjson *.parquet *.xlsx *.xlsm *.conll *.iob *.bio *.xml *.pubtator *.tar.gz);;All files (*)",
         )
         if path:
             self.open_path(path)
@@ -307,6 +313,9 @@ class DataPage(QWidget):
     def _count(self, options: ReadOptions) -> None:
         """Count the rows on a thread: a million-row file takes seconds, the window must not wait."""
         path = self.path
+        if self.description is not None and self.description.count is not None:  # read whole already
+            self.counted.emit(path, self.description.count)
+            return
 
         def work() -> None:
             try:
@@ -330,12 +339,13 @@ class DataPage(QWidget):
     def _update_summary(self) -> None:
         if self.description is None:
             return
-        rows = "counting rows…" if self.rows is None else f"{self.rows:,} rows"
+        what = TASKS[self.description.task].words.examples
+        rows = f"counting {what}…" if self.rows is None else f"{self.rows:,} {what}"
         self.summary.setText(f"{Path(self.path).name}: {self.description.summary()} · {rows}")
         shown = self.model.rowCount()
         if self.rows is None or self.rows > shown:
             of = "" if self.rows is None else f" of {self.rows:,}"
-            self.preview_note.setText(f"Showing the first {shown:,} rows{of}; the doctor and training read them all.")
+            self.preview_note.setText(f"Showing the first {shown:,} {what}{of}; the doctor and training read them all.")
         self.preview_note.setVisible(bool(shown) and (self.rows is None or self.rows > shown))
 
     # ------------------------------------------------------------ what is shown
@@ -351,11 +361,11 @@ class DataPage(QWidget):
         options = description.options if description else None
         visible = {
             self.task: description is not None and not self.fixed_task,
-            self.format: description is not None,
+            self.format: description is not None and not TASKS[description.task].reads_documents,
             self.delimiter: bool(options and options.format in ("csv", "tsv")),
             self.header: bool(options and options.format in ("csv", "tsv", "xlsx")),
-            self.text_column: bool(description and description.task == "classify"),
-            self.label_column: bool(description and description.task == "classify"),
+            self.text_column: bool(description and has_columns(description.task)),
+            self.label_column: bool(description and has_columns(description.task)),
             self.dataset: bool(options and options.format == "registry"),
             **{combo: bool(description and description.layout == "table") for combo in self.chat_combos.values()},
         }
@@ -453,7 +463,7 @@ class DataPage(QWidget):
 
     def _choose_eval(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Choose the evaluation examples", "", "Data (*.csv *.tsv *.txt *.json *.jsonl *.parquet *.xlsx);;All files (*)"
+            self, "Choose the evaluation examples", "", "Data (*.csv *.tsv *.txt *.json *.jsonl *.parquet *.xlsx *.conll *.iob *.bio *.xml *.pubtator);;All files (*)"
         )
         self.eval_edit.setText(path)
 
@@ -494,7 +504,7 @@ class DataPage(QWidget):
         values: dict[str, Any] = {"kind": task, "model": model, "data": self.path, **settings}
         if self.eval_edit.text():
             values["eval_data"] = self.eval_edit.text()
-        if task == "classify":
+        if has_columns(task):
             values.update(text_column=self.description.text_column, label_column=self.description.label_column)
         if self.description.layout == "table":
             columns = self.description.chat_columns
@@ -554,7 +564,8 @@ class DataPage(QWidget):
             self.check_status.setText("Not checked yet." if self.description else "")
             return
         when = time.strftime("%H:%M", time.localtime(report.checked_at))
-        self.check_status.setText(f"Checked {report.usable_rows:,} usable of {report.rows:,} rows at {when}.")
+        what = TASKS[report.task].words.examples if report.task in TASKS else "rows"
+        self.check_status.setText(f"Checked {report.usable_rows:,} usable of {report.rows:,} {what} at {when}.")
         settings = metadata.get("settings") or {}
         for finding in report.findings:
             button = None

@@ -15,7 +15,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from gui.engine_client import EngineClient
+from engine.protocol import metric_words
+from gui.engine_client import TASKS, EngineClient
 from gui.widgets.common import card, label
 
 REPORT_SENTENCES = ("distill.report_kept", "distill.report_loss", "distill.report_size", "distill.report_plain")
@@ -31,9 +32,7 @@ def load_report(client: EngineClient, run_id: int) -> dict[str, Any] | None:
 
 def quality_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     """(row title, metric name) for the report's task: F1 for classifiers, loss and perplexity for chat."""
-    if report["task"] == "classify":
-        return [("F1 on held-out examples (higher is better)", "eval_f1"), ("Exact matches", "eval_accuracy")]
-    return [("Evaluation loss (lower is better)", "eval_loss"), ("Perplexity (lower is better)", "eval_perplexity")]
+    return list(TASKS[report["task"]].report_rows)
 
 
 def cell(name: str, value: float | None) -> str:
@@ -101,8 +100,8 @@ class DistillReportPage(QWidget):
             self.tiles.takeAt(0).widget().deleteLater()
         teacher, student = report["teacher"], report["student"]
         metric = report["metric"]
-        if report["task"] == "classify":
-            quality = (f"{student[metric] / max(teacher[metric], 1e-9):.0%}", "of the teacher's F1 kept")
+        if TASKS[report["task"]].higher_is_better:  # a score: the share of it kept
+            quality = (f"{student[metric] / max(teacher[metric], 1e-9):.0%}", f"of the teacher's {metric_words(metric)[0]} kept")
         else:
             quality = (f"{student[metric]:.3f}", f"evaluation loss (teacher {teacher[metric]:.3f})")
         # Two speeds, each said beside the figures it comes from: one example at a time (how an app asks) and

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 from engine import export as exports
 from engine import jobs, store
 from engine.config import ConfigError
-from engine.protocol import Status, model_task
-from gui.engine_client import EngineClient
+from engine.protocol import Status
+from gui.engine_client import EngineClient, task_of_run
 from gui.state.runs import RunsModel
 from gui.state.results import finished_models, recommended_first
 from gui.widgets.common import StatusPill, card, label, page_header
@@ -44,9 +44,7 @@ FORMAT_WORDS = {
 def formats_for(run: dict[str, Any]) -> list[str]:
     """The formats that exist for this run's model."""
     lora = run["config"].get("method", "lora") != "full"
-    if model_task(run) == "chat":
-        return ["merged", *(["adapter"] if lora else []), "gguf-f16", "gguf-q8_0"]
-    return ["merged", *(["adapter"] if lora else []), "onnx"]
+    return [fmt for fmt in task_of_run(run).export_formats if fmt != "adapter" or lora]
 
 
 def exports_of(client: EngineClient, run_id: int) -> list[dict[str, Any]]:
@@ -224,7 +222,7 @@ def add_sample_exports(client: EngineClient) -> None:
     """Exports of the sample chat run as an export job writes them: one verified, one whose check failed,
     one under way (for looking at the page on its own)."""
     db = client.db
-    parent = next((r for r in store.list_runs(db) if r["kind"] == "chat" and r["status"] == Status.COMPLETED), None)
+    parent = next((r for r in store.list_runs(db) if r["name"] == "Support answers, LoRA" and r["status"] == Status.COMPLETED), None)
     if parent is None or list(db["runs"].rows_where("kind = 'export'")):
         return
     samples = [

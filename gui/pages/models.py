@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.engine_client import ConfigError, EngineClient, Hardware, HubModel, HubUnavailable, JobError, ModelInfo
+from gui.engine_client import TASKS, ConfigError, EngineClient, Hardware, HubModel, HubUnavailable, JobError, ModelInfo
 from gui.state.format import size
 from gui.state.models import (
     FIT_COLOURS,
@@ -51,7 +51,7 @@ from gui.widgets.common import card, fill_with_scrolling, label, page_header
 COLUMNS = ["Name", "Task", "Parameters", "Context", "Licence", "Size", "Memory needed", "Where"]
 NAME, TASK, PARAMETERS, CONTEXT, LICENCE, SIZE, FIT, WHERE = range(len(COLUMNS))
 SORT_ROLE = Qt.ItemDataRole.UserRole
-HUB_TASKS = [("chat", "Chat models"), ("classify", "Text sorters")]
+HUB_TASKS = [(name, task.words.hub) for name, task in reversed(TASKS.items())]  # chat models first: most searched
 MUTED = "#6b7280"
 PROBLEM = "#b91c1c"
 ROW_HEIGHT = 34

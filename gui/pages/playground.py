@@ -1,4 +1,5 @@
-"""Playground: chat with a finished chat run's model, or see a classifier's labels for any text.
+"""Playground: chat with a finished chat run's model, see a classifier's labels for any text, or a tagger's
+marked names (gui/pages/tagging_playground.py).
 
 The model lives in an engine process (`python -m engine playground RUN`, engine/playground_serve.py) that this
 page starts on the first question; the page writes each question as a `playground` row and shows the answer as
@@ -31,11 +32,15 @@ from PySide6.QtWidgets import (
 
 from engine import playground
 from engine.config import ConfigError
-from engine.protocol import MESSAGES, message, model_task
-from gui.engine_client import EngineClient, JobError
+from engine.protocol import MESSAGES, message
+from gui.engine_client import CONVERSATION, LABELS, TAGGED_TEXT, EngineClient, JobError, task_of_run
+from gui.pages.tagging_playground import TaggingPanel
 from gui.state.runs import RunsModel
 from gui.state.results import finished_models, recommended_first
 from gui.widgets.common import card, label, page_header
+
+#: How the list of runs names what each panel shows.
+VIEW_WORDS = {CONVERSATION: "chat", LABELS: "classifier", TAGGED_TEXT: "tagger"}
 
 MODEL_WORDS = {"tuned": "Your tuned model", "base": "The model it started from"}
 CURSOR = "▍"
@@ -160,8 +165,8 @@ class PlaygroundPage(QWidget):
         layout.setSpacing(12)
         layout.addWidget(page_header(
             "Playground",
-            "Try a finished model on your own examples: chat with a chat model, or see which categories a "
-            "classifier gives a text and how sure it is.",
+            "Try a finished model on your own examples: chat with a chat model, see which categories a "
+            "classifier gives a text, or which names a tagger marks in it, and how sure it is.",
         ))
 
         top = QHBoxLayout()
@@ -184,6 +189,9 @@ class PlaygroundPage(QWidget):
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self._chat_area())
         self.stack.addWidget(self._classify_area())
+        self.tagging = TaggingPanel(client, self.ask_texts)
+        self.stack.addWidget(self.tagging)
+        self.panels = {CONVERSATION: 1, LABELS: 2, TAGGED_TEXT: 3}  # the stack's page for each view
         layout.addWidget(self.stack, 1)
         self.reload_runs()
         # A process that dies writes nothing, so the window's poll would not notice: look now and then.
@@ -294,7 +302,7 @@ class PlaygroundPage(QWidget):
         self.run_box.blockSignals(True)
         self.run_box.clear()
         for run, weak in marked:
-            kind = "chat" if model_task(run) == "chat" else "classifier"
+            kind = VIEW_WORDS[task_of_run(run).view]
             self.run_box.addItem(f"{run['name']} ({kind}, #{run['id']})" + (" · not recommended" if weak else ""), run["id"])
             if weak:
                 self.run_box.setItemData(self.run_box.count() - 1, f"Not recommended: {weak}.", Qt.ItemDataRole.ToolTipRole)
@@ -327,8 +335,8 @@ class PlaygroundPage(QWidget):
         self.shutdown()  # one model in memory at a time: put the last one away
         self.run_id = run_id
         run = self.client.get_run(run_id)
-        self.kind = model_task(run)
-        self.stack.setCurrentIndex(1 if self.kind == "chat" else 2)
+        self.kind = task_of_run(run).view  # which of the page's panels shows this run's model
+        self.stack.setCurrentIndex(self.panels[self.kind])
         self.chat_note.hide()
         self._restore()
         self.refresh()
@@ -344,7 +352,7 @@ class PlaygroundPage(QWidget):
             row = db.execute(
                 "SELECT id FROM playground WHERE run_id = ? AND model = ? ORDER BY id DESC LIMIT 1", [run_id, which]
             ).fetchone()
-            if row and self.kind == "chat":
+            if row and self.kind == CONVERSATION:
                 request = playground.get_request(db, row[0])
                 pane.turns = list(request["conversation"] or [])
                 if request["status"] in playground.OPEN_REQUEST:
@@ -354,11 +362,15 @@ class PlaygroundPage(QWidget):
                 pane.speed.setText(speed_words(request))
                 if which == "base" and pane.turns:
                     self.compare.setChecked(True)
+            elif row and self.kind == TAGGED_TEXT:
+                self.tagging.restore(row[0])
             elif row:
                 self.classify_request = row[0]
                 self.text_input.setPlainText(playground.get_request(db, row[0])["text"] or "")
             pane.draw()
-        if self.kind == "classify" and self.classify_request is None:
+        if self.kind == TAGGED_TEXT and not db.execute("SELECT 1 FROM playground WHERE run_id = ?", [run_id]).fetchone():
+            self.tagging.restore(None)
+        if self.kind == LABELS and self.classify_request is None:
             self.result_title.setText("")
             self.bars.show_result({"labels": [], "chosen": []})
 
@@ -454,6 +466,21 @@ class PlaygroundPage(QWidget):
             return
         self.refresh()
 
+    def ask_texts(self, texts: list[str]) -> int | None:
+        """Queue texts for a tagger and start its process; the request's id, or None (and a sentence shown)."""
+        if self.run_id is None:
+            return None
+        try:
+            request = playground.ask_texts(self.client.db, self.run_id, texts)
+        except ConfigError as problem:
+            self._say(str(problem))
+            return None
+        if not self.start_model():
+            playground.stop(self.client.db, request)
+            return None
+        self.refresh()
+        return request
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         """Ctrl+Enter in the message box sends it (Enter alone starts a new line)."""
         if (
@@ -475,7 +502,10 @@ class PlaygroundPage(QWidget):
             self.panes["base"].draw(note=message("playground.base_next")[1])
 
     def _say(self, sentence: str) -> None:
-        target = self.chat_note if self.kind == "chat" else self.classify_note
+        if self.kind == TAGGED_TEXT:
+            self.tagging.say(sentence)
+            return
+        target = self.chat_note if self.kind == CONVERSATION else self.classify_note
         target.setText(sentence)
         target.show()
 
@@ -487,9 +517,11 @@ class PlaygroundPage(QWidget):
         if self.run_id is None:
             return
         self._show_server(self.server())
-        if self.kind == "chat":
+        if self.kind == CONVERSATION:
             for pane in self.panes.values():
                 self._show_answer(pane)
+        elif self.kind == TAGGED_TEXT:
+            self.tagging.refresh()
         elif self.classify_request is not None and self.classify_request != self.classify_shown:
             self._show_classification(playground.get_request(self.client.db, self.classify_request))
         self._update_buttons()

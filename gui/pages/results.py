@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from engine.config import ConfigError, EvaluateConfig
 from engine.jobs import JobError
 from engine.protocol import Status, model_task
+from gui.engine_client import CONVERSATION, LABELS, TAGGED_TEXT, TASKS
 from gui.state.format import KIND_WORDS, TASK_WORDS
 from gui.state.results import (
     evaluation,
@@ -87,6 +88,7 @@ class ResultsPage(QWidget):
         self.tabs: QTabWidget | None = None  # the tabs of the evaluation shown
         self.heat_map: ConfusionHeatMap | None = None
         self.per_class: QTableWidget | None = None
+        self.tagging = None  # the TaggingResults of the evaluation shown, if it is a tagger's
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 22, 28, 22)
         layout.setSpacing(10)
@@ -117,7 +119,7 @@ class ResultsPage(QWidget):
 
         # Replaced in tests: the file dialog that asks for the examples to evaluate on.
         self.choose_file = lambda: QFileDialog.getOpenFileName(
-            self, "Examples to evaluate on", str(Path.home()), "Examples (*.csv *.tsv *.txt *.xlsx *.xlsm *.json *.jsonl *.ndjson *.parquet);;All files (*)")[0]
+            self, "Examples to evaluate on", str(Path.home()), "Examples (*.csv *.tsv *.txt *.xlsx *.xlsm *.json *.jsonl *.ndjson *.parquet *.conll *.iob *.bio *.xml *.pubtator);;All files (*)")[0]
         self.run_box.currentIndexChanged.connect(self._run_chosen)
         self.evaluation_box.currentIndexChanged.connect(lambda _: self._show_evaluation())
         self.other_button.clicked.connect(self.evaluate_other)
@@ -190,16 +192,14 @@ class ResultsPage(QWidget):
             self._offer(run)
         elif shown["result"] is None:
             self._in_progress(shown)
-        elif shown["result"]["task"] == "classify":
-            self._say("")  # "Evaluating…" is over once the result is shown
-            self._classifier(shown)
         else:
-            self._say("")
-            self._chat(shown)
+            self._say("")  # "Evaluating…" is over once the result is shown
+            views = {LABELS: self._classifier, CONVERSATION: self._chat, TAGGED_TEXT: self._tagged}
+            views[TASKS[shown["result"]["task"]].view](shown)
         self.body_layout.addStretch(0)
 
     def _clear(self) -> None:
-        self.review = self.heat_map = self.per_class = self.tabs = None
+        self.review = self.heat_map = self.per_class = self.tabs = self.tagging = None
         while self.body_layout.count():
             item = self.body_layout.takeAt(0)
             if item.widget():  # hidden at once: deleteLater acts only when the event loop comes round
@@ -331,6 +331,15 @@ class ResultsPage(QWidget):
         tabs.addTab(self.review, "Blind review")
         self.tabs = tabs
         self.body_layout.addWidget(tabs, 1)
+
+    # ------------------------------------------------------------ a tagger (names marked in texts)
+
+    def _tagged(self, shown: dict[str, Any]) -> None:
+        from gui.pages.tagging_results import TaggingResults
+
+        self.tagging = TaggingResults(self.client, shown)
+        self.tabs = self.tagging.tabs
+        self.body_layout.addWidget(self.tagging, 1)
 
     # ------------------------------------------------------------ starting an evaluation
 

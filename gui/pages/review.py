@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import store
 from gui.state.results import (
     WinRate,
     record_verdict,
@@ -93,7 +92,7 @@ class BlindReview(QWidget):
         self.score.setStyleSheet("QLabel { font-weight: 600; }")
         layout.addWidget(self.score)
 
-        done = {row["prompt_index"] for row in store.reviews(client.db, evaluation_id)}
+        done = {row["prompt_index"] for row in client.reviews(evaluation_id)}
         first_open = next((i for i, (index, _) in enumerate(self.order) if index not in done), len(self.order))
         self.show_position(first_open)
 
@@ -101,7 +100,7 @@ class BlindReview(QWidget):
 
     def show_position(self, position: int) -> None:
         self.position = max(0, min(position, len(self.order)))
-        verdicts = {row["prompt_index"]: row["verdict"] for row in store.reviews(self.client.db, self.evaluation_id)}
+        verdicts = {row["prompt_index"]: row["verdict"] for row in self.client.reviews(self.evaluation_id)}
         finished = self.position >= len(self.order)
         self.back_button.setVisible(self.position > 0)
         for button in self.buttons.values():
@@ -132,7 +131,7 @@ class BlindReview(QWidget):
         return self.order[self.position] if self.position < len(self.order) else None
 
     def win_rate(self) -> WinRate:
-        return win_rate(store.reviews(self.client.db, self.evaluation_id), self.sides)
+        return win_rate(self.client.reviews(self.evaluation_id), self.sides)
 
     # ------------------------------------------------------------ judging
 
@@ -141,7 +140,7 @@ class BlindReview(QWidget):
         if pair is None:
             return
         index, tuned_side = pair
-        record_verdict(self.client.db, self.evaluation_id, index, tuned_side, verdict)
+        record_verdict(self.client, self.evaluation_id, index, tuned_side, verdict)
         self.show_position(self.position + 1)
         self.judged.emit()
 

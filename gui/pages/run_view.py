@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.protocol import model_task
-from gui.engine_client import CONFIG_TYPES, RESUMABLE, ClassifyConfig, EngineClient, JobError, help_for
+from engine.protocol import metric_words
+from gui.engine_client import RESUMABLE, TASKS, ClassifyConfig, EngineClient, JobError, config_types, help_for, task_of_run
 from gui.state.eta import TIME_LEFT
 from gui.state.format import best_metric, duration, remote_note, retry_would_fail, shown_status, time_left
 from gui.state.runs import RunWatcher
@@ -185,25 +185,22 @@ class RunView(QWidget):
         watcher = self.watcher
         assert watcher is not None
         s = watcher.series_for
-        chat = model_task(watcher.run) == "chat"  # a distilled chat student too
+        shown = task_of_run(watcher.run) or TASKS[next(iter(TASKS))]  # a distilled student: its teacher's task
 
         loss = LiveChart("Loss", empty_text="The loss appears after the first steps.")
         loss.add_curve(s("train_loss"), "training", BLUE)
         loss.add_curve(s("eval_loss"), "evaluation", ORANGE, symbol="o", width=2)
 
-        task = LiveChart("Perplexity" if chat else "Quality",
-                         empty_text="Appears after the first evaluation.")
-        if chat:
-            task.add_curve(s("eval_perplexity"), "perplexity", GREEN, symbol="o", width=2)
-        else:
-            task.add_curve(s("eval_f1"), "F1", GREEN, symbol="o", width=2)
-            task.add_curve(s("eval_accuracy"), "accuracy", PURPLE, symbol="o", width=2)
+        task = LiveChart(shown.words.curves, empty_text="Appears after the first evaluation.")
+        for name, colour in zip(shown.curves, (GREEN, PURPLE)):
+            task.add_curve(s(name), metric_words(name)[0], colour, symbol="o", width=2)
 
         rate = LiveChart("Learning rate")
         rate.add_curve(s("learning_rate"), "learning rate", TEAL)
 
-        speed = LiveChart("Speed", unit="tokens/s" if chat else "examples/s")
-        speed.add_curve(s("tokens_per_second" if chat else "samples_per_second"), "speed", PINK)
+        speed_metric, unit = shown.speed
+        speed = LiveChart("Speed", unit=unit)
+        speed.add_curve(s(speed_metric), "speed", PINK)
 
         gpu = LiveChart("GPU memory", unit="GB", empty_text="No GPU memory to show yet.")
         gpu.add_curve(s("gpu_reserved"), "reserved", PURPLE, fill=0.12)
@@ -314,7 +311,7 @@ class RunView(QWidget):
         assert watcher is not None
         config = dict(watcher.run.get("config") or {})
         kind = config.pop("kind", watcher.run.get("kind"))
-        helps = help_for(CONFIG_TYPES.get(kind, ClassifyConfig))
+        helps = help_for(config_types().get(kind, ClassifyConfig))
         self.config_table.setRowCount(0)
         for name, value in config.items():
             row = self.config_table.rowCount()

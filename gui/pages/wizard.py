@@ -33,11 +33,11 @@ from PySide6.QtWidgets import (
 )
 
 from engine.protocol import message
-from gui.engine_client import CONFIG_TYPES, ConfigError, EngineClient, Hardware, JobError
+from gui.engine_client import TASKS, ConfigError, EngineClient, Hardware, JobError, config_types
 from gui.state import models as model_words
 from gui.state.wizard import (
-    DISTILL_TASK, STEP_TITLES, STEPS, TASKS, Wizard, default_teacher_data, placeholder_names, recommend,
-    recommend_teacher, teacher_mismatch, teacher_runs,
+    DISTILL_TASK, STEP_TITLES, STEPS, Wizard, default_teacher_data, placeholder_names, recommend,
+    recommend_teacher, task_choices, teacher_mismatch, teacher_runs,
 )
 from gui.widgets.common import ChoiceCard, card, label, page_header, scrolling
 from gui.widgets.settings_form import SettingsForm, words
@@ -146,7 +146,7 @@ class WizardPage(QWidget):
         layout.setSpacing(12)
         layout.addWidget(label("What should the model learn to do?", "SectionTitle"))
         self.task_buttons: dict[str, ChoiceCard] = {}
-        for task in TASKS:
+        for task in task_choices():
             button = ChoiceCard(task.title, task.about, f"For example: {task.example}")
             button.clicked.connect(lambda key=task.key: self.wizard.choose_task(key))
             self.task_buttons[task.key] = button
@@ -277,7 +277,7 @@ class WizardPage(QWidget):
     def _show_models(self, models: list[Any]) -> None:
         distill = self.wizard.task == DISTILL_TASK
         task = self.wizard.data_task if distill else self.wizard.task
-        self.models = [m for m in models if m.task == task]
+        self.models = [m for m in models if task in (m.tasks or (m.task,))]
         if distill:  # the user's own finished runs teach first
             self.models = teacher_runs(self.client, task) + self.models
         self.student.setVisible(distill)
@@ -329,7 +329,7 @@ class WizardPage(QWidget):
             report = self.data_page.report() if self.data_page is not None else None
             # categories the teacher never learned cannot be taught: said first, as it is the data's to fix
             problem = teacher_mismatch(self.client, model.ref, report.classes if report else None,
-                                       self.wizard.data.get("data", "")) or size_problem
+                                       self.wizard.data.get("data", ""), self.wizard.data_task) or size_problem
             if problem:  # it cannot teach: Next stays disabled, with this sentence
                 self.wizard.set_model(model.ref, problem)
 
@@ -379,7 +379,7 @@ class WizardPage(QWidget):
         layout.addWidget(self.expert)
         self.expert_box, box = card()
         self.expert_forms: dict[str, SettingsForm] = {}
-        for kind, config_type in ((task.key, CONFIG_TYPES[task.key]) for task in TASKS):
+        for kind, config_type in ((task.key, config_types()[task.key]) for task in task_choices()):
             form = SettingsForm(config_type)
             form.edited.connect(self.wizard.set_setting)
             form.hide()
@@ -544,7 +544,7 @@ class WizardPage(QWidget):
 
     def start(self) -> int | None:
         try:
-            run_id = self.client.start(self.wizard.config())
+            run_id = self.client.start(self.wizard.config(), plan=self.wizard.plan_decided())
         except (ConfigError, JobError, OSError) as error:
             self.start_error.setText(f"The run could not be started: {error}")
             self.start_error.show()
@@ -572,7 +572,7 @@ class WizardPage(QWidget):
         """Start from given settings (a run to repeat, or the Data page's file with `at="model"`): the steps
         they answer are done, and the wizard opens at `at`, or at the model step when no model is given."""
         values = dict(values)
-        self.wizard.choose_task(values.pop("kind", "classify"))
+        self.wizard.choose_task(values.pop("kind", next(iter(TASKS))))
         model = values.pop("model", "")
         known = set(self.expert_forms[self.wizard.task].helps)
         data_keys = {"data", "eval_data", "text_column", "label_column", "question_column", "answer_column",
@@ -611,7 +611,7 @@ class WizardPage(QWidget):
 
 
 def _task_title(key: str) -> str:
-    return next((task.title for task in TASKS if task.key == key), key)
+    return next((task.title for task in task_choices() if task.key == key), key)
 
 
 def _value(value: Any) -> str:

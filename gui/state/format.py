@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from engine.protocol import message, metric_words
+from engine.tasks import TASKS
 
 #: What each status is called on screen, and its colour.
 STATUS_WORDS: dict[str, str] = {
@@ -43,7 +44,7 @@ STATUS_GROUPS: dict[str, set[str]] = {
 }
 
 #: What a model does, in the words of the wizard's first step.
-TASK_WORDS = {"classify": "Sort texts", "chat": "Answer like examples"}
+TASK_WORDS = {name: task.words.short for name, task in TASKS.items()}
 #: What a run did.
 KIND_WORDS = {**TASK_WORDS, "distill": "Make smaller", "evaluate": "Evaluation", "export": "Export"}
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from engine.models.describe import COUNTED, ESTIMATED
-from gui.engine_client import Fit, Hardware, ModelInfo, weights_fit
+from gui.engine_client import TASKS, Fit, Hardware, ModelInfo, weights_fit
 from gui.state.format import size
 
-TASK_WORDS = {"classify": "Sort texts", "chat": "Chat"}
+TASK_WORDS = {name: task.words.model_short for name, task in TASKS.items()}
 SOURCE_WORDS = {
     "bundled": "Bundled demo",
     "folder": "Folder you added",
@@ -59,7 +59,11 @@ def context_text(tokens: int | None) -> str:
 
 
 def task_text(model: ModelInfo) -> str:
-    return TASK_WORDS.get(model.task, "Not supported")
+    """What the model can learn: "Sort texts or Tag names" for a bare encoder, the one task a trained model does."""
+    words = [TASK_WORDS[name] for name in (model.tasks or (model.task,)) if name in TASK_WORDS]
+    if not words:
+        return "Not supported"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1].lower()
 
 
 def licence_text(licence: str) -> str:
@@ -81,7 +85,7 @@ def details(model: ModelInfo, hardware: Hardware | None) -> list[tuple[str, str]
     """The facts of the selected model, (label, words), in the order the details panel shows them."""
     how = model.parameters_how or ""
     rows = [
-        ("Task", {"classify": "Sort texts (an encoder)", "chat": "Chat (a language model)"}.get(model.task, "Not one Tunewright trains")),
+        ("Task", TASKS[model.task].words.model_kind if model.task in TASKS else "Not one Tunewright trains"),
         ("Architecture", model.architecture or "Unknown"),
         ("Reads up to", context_text(model.context_length) or "Unknown"),
         ("Licence", licence_text(model.licence) or "Not stated"),

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from engine import store
-from engine.config import CONFIG_TYPES, help_for
+from engine.config import config_types, help_for
 from engine.protocol import Status, metric_words, model_task
+from engine.tasks import LABELS, TASKS, task_of_run
 
 
 # ---------------------------------------------------------------- evaluations
@@ -69,7 +70,7 @@ def weak_reason(db, run: dict[str, Any]) -> str:
     """Why a finished run's model is not to be picked as the best, as the end of a sentence ("" when nothing
     is known against it): a classifier that knows one category, or that does no better on its held-back
     examples than always answering the most common category."""
-    if model_task(run) != "classify":
+    if getattr(task_of_run(run), "view", None) != LABELS:  # only a model that answers with categories
         return ""
     for artifact in store.artifacts(db, run["id"]):
         labels = artifact["metadata"].get("labels") if artifact["kind"] in ("model", "adapter") else None
@@ -250,24 +251,19 @@ def win_rate(rows: list[dict[str, Any]], sides: Sides = STARTING_MODEL) -> WinRa
     return WinRate(wins=wins, losses=len(rows) - wins - ties, ties=ties, sides=sides)
 
 
-def record_verdict(db, evaluation_id: int, prompt_index: int, tuned_side: str, verdict: str) -> WinRate:
-    """Store a verdict, and the win rate it leads to as metric rows of the evaluation run (step: verdicts)."""
-    store.add_review(db, evaluation_id, prompt_index, tuned_side=tuned_side, verdict=verdict)
-    rate = win_rate(store.reviews(db, evaluation_id))
+def record_verdict(client, evaluation_id: int, prompt_index: int, tuned_side: str, verdict: str) -> WinRate:
+    """Store a verdict, and the win rate it leads to as metric rows of the evaluation run (step: verdicts),
+    through the engine client."""
+    earlier = [row for row in client.reviews(evaluation_id) if row["prompt_index"] != prompt_index]
+    rate = win_rate([*earlier, {"prompt_index": prompt_index, "tuned_side": tuned_side, "verdict": verdict}])
     low, high = rate.interval
-    with db.conn:  # one win rate per evaluation: the latest replaces the earlier ones
-        db.conn.execute("DELETE FROM metrics WHERE run_id = ? AND name LIKE 'review_%'", [evaluation_id])
-    store.add_metrics(db, evaluation_id, rate.verdicts, {
+    client.record_review(evaluation_id, prompt_index, tuned_side=tuned_side, verdict=verdict, step=rate.verdicts, summary={
         "review_win_rate": rate.rate, "review_win_low": low, "review_win_high": high, "review_verdicts": rate.verdicts,
     })
     return rate
 
 
 # ---------------------------------------------------------------- comparing runs
-
-
-TASK_METRIC = {"classify": ("eval_f1", "higher"), "chat": ("eval_loss", "lower")}
-CURVES = {"classify": ["eval_f1", "eval_accuracy"], "chat": ["eval_perplexity"]}
 
 
 def comparable(runs: list[dict[str, Any]], task: str) -> list[dict[str, Any]]:
@@ -280,7 +276,7 @@ def config_diff(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The settings whose values differ between the runs: name, its meaning (the config's own help), values."""
     helps: dict[str, dict[str, Any]] = {}  # a distillation has settings a fine-tuning run lacks, and back
     for kind in dict.fromkeys(run["kind"] for run in runs):
-        for name, spec in help_for(CONFIG_TYPES[kind]).items():  # type: ignore[arg-type]
+        for name, spec in help_for(config_types()[kind]).items():  # type: ignore[arg-type]
             helps.setdefault(name, spec)
     names = [name for name in helps if name != "name"]
     rows = []
@@ -304,9 +300,10 @@ def shown_value(value: Any) -> str:
 def final_and_best(db, run: dict[str, Any]) -> dict[str, float | None]:
     """The last training loss, the best evaluation loss, and the last and best of the task's curve (F1, or
     perplexity)."""
-    task_curve = CURVES[model_task(run)][0]
+    task = task_of_run(run)
+    task_curve = task.curves[0]
     series = {name: [v for _, v in store.metric_series(db, run["id"], name)] for name in ("train_loss", "eval_loss", task_curve)}
-    best = min if task_curve == "eval_perplexity" else max  # loss-like: lower is better
+    best = max if task.higher_is_better else min  # loss-like: lower is better
     return {
         "final train_loss": series["train_loss"][-1] if series["train_loss"] else None,
         "best eval_loss": min(series["eval_loss"], default=None),
@@ -317,7 +314,8 @@ def final_and_best(db, run: dict[str, Any]) -> dict[str, float | None]:
 
 def pick_best(db, runs: list[dict[str, Any]]) -> tuple[int | None, str]:
     """The run with the best value of its task's metric on the held-out examples, and why, in a sentence."""
-    metric, better = TASK_METRIC[model_task(runs[0])]
+    task = task_of_run(runs[0])
+    metric, better = task.metric, "higher" if task.higher_is_better else "lower"
     weak = {run["id"]: reason for run, reason in recommended_first(db, runs) if reason}
     left_out = " ".join(f"{run['name']} is left out: {weak[run['id']]}." for run in runs if run["id"] in weak)
     scored = [(run, final_and_best(db, run)[f"best {metric}"]) for run in runs if run["id"] not in weak]
@@ -353,13 +351,11 @@ def evaluation_summary(db, run_id: int) -> str:
         return ""
     newest = done[0]
     metrics = newest["result"]["metrics"]
-    if newest["result"]["task"] == "classify":
-        words = f"accuracy {metrics['eval_accuracy']:.1%}, macro-F1 {metrics['eval_macro_f1']:.1%}"
-        baseline = newest["result"].get("baseline")
-        if baseline:  # the score a model that learned nothing would have, beside it
-            words += f" (always '{baseline['label']}': {baseline['accuracy']:.1%})"
-    else:
-        words = f"ROUGE-L {metrics['eval_rouge_l']:.0%}"
+    words = TASKS[newest["result"]["task"]].eval_summary.format(**metrics)
+    baseline = newest["result"].get("baseline")
+    if baseline:  # the score a model that learned nothing would have, beside it
+        words += f" (always '{baseline['label']}': {baseline['accuracy']:.1%})"
+    if reviewable(newest["result"]):
         rate = win_rate(store.reviews(db, newest["id"]), sides(newest["result"]))
         if rate.verdicts:
             low, high = rate.interval

@@ -21,6 +21,7 @@ from typing import Any
 from engine import store
 from engine.models.describe import ModelInfo
 from engine.protocol import message
+from engine.tasks import TASKS
 from gui.engine_client import ConfigError, EngineClient, Hardware, JobConfig, ask_engine, from_dict
 from gui.state import models as model_words
 from gui.state.events import Callbacks
@@ -41,18 +42,17 @@ class Task:
     example: str
 
 
-TASKS = [
-    Task("classify", "Sort texts into categories",
-         "The model reads a text and picks its category, or several.",
-         "Support tickets into billing, delivery, complaint; reviews into positive or negative."),
-    Task("chat", "Answer like my examples",
-         "The model learns to answer questions the way your examples do: your facts, your tone, your format.",
-         "A help-desk assistant that knows your products; replies in your company's style."),
-    Task("distill", "Make a model smaller and faster",
-         "A smaller student model learns from one you trained (the teacher), on the same examples, and keeps "
-         "most of what it knows.",
-         "Your 6-layer text sorter as a 3-layer one that answers twice as fast, to run on a laptop."),
-]
+DISTILL = Task(
+    DISTILL_TASK, "Make a model smaller and faster",
+    "A smaller student model learns from one you trained (the teacher), on the same examples, and keeps "
+    "most of what it knows.",
+    "Your 6-layer text sorter as a 3-layer one that answers twice as fast, to run on a laptop.",
+)
+
+
+def task_choices() -> list[Task]:
+    """The first step's choices: every task in the table of tasks (engine/tasks), then distillation."""
+    return [*(Task(name, task.words.title, task.words.detail, task.words.example) for name, task in TASKS.items()), DISTILL]
 
 
 @dataclass
@@ -215,6 +215,12 @@ class Wizard:
         decided = dict(self.plan.config) if self.plan and not self.plan.error else {}
         return from_dict({**self.values(), **decided, **self.chosen()})
 
+    def plan_decided(self) -> dict[str, Any] | None:
+        """The engine's plan the run's config comes from, for the run to keep its sentences; None without one."""
+        if self.plan is None or self.plan.error or self.task == DISTILL_TASK:
+            return None
+        return {"decisions": self.plan.decisions, "memory": self.plan.memory, "time": self.plan.time}
+
     def blocker(self, step: str | None = None) -> str:
         """Why the step cannot be left forward yet, as a sentence that says what to do; "" when it can."""
         step = step or self.step
@@ -325,19 +331,22 @@ def default_teacher_data(client: EngineClient) -> str:
     """The data a distillation starts from: the training file of the run it would recommend as teacher."""
     from gui.state.results import recommended_first
 
-    runs = [run for run in client.list_runs() if run["kind"] in ("classify", "chat") and run["status"] == "completed"]
+    runs = [run for run in client.list_runs() if run["kind"] in TASKS and run["status"] == "completed"]
     for run, weak in recommended_first(client.db, runs):
         if not weak and (data := teacher_data(client, f"run:{run['id']}")):
             return data
     return ""
 
 
-def teacher_mismatch(client: EngineClient, ref: str, data_classes: dict[str, int] | None, data_file: str) -> str:
+def teacher_mismatch(client: EngineClient, ref: str, data_classes: dict[str, int] | None, data_file: str,
+                     task: str = "") -> str:
     """The sentence that stops a distillation whose data has categories the teacher never learned (with the
     way on), or "" when they match or cannot be known before the run."""
     labels = teacher_labels(client, ref)
     if labels is None or not data_classes:
         return ""
+    if task in TASKS:
+        labels = TASKS[task].label_kinds(labels)
     unknown = [name for name in data_classes if name not in set(labels)]
     if not unknown:
         return ""

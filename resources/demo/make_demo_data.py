@@ -9,6 +9,10 @@ row of the demo says what it means.
 instructions.json: the first 120 rows of LLaMA-Factory's Alpaca demo whose instruction, input and answer
 together are under 600 characters, unchanged: instructions SmolLM2 already answers well, for the
 distillation demo (a teacher teaches what it knows; it cannot teach the identity demo's new name).
+
+ncbi_disease_train.tsv, ncbi_disease_devel.tsv: the first 500 sentences of the NCBI disease corpus's training
+file and the first 150 of its development file, unchanged (one word and its BIO tag per line), for the
+entity-tagging demo.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_SOURCE = HERE.parents[2] / "shared" / "data"
 SHORT, INSTRUCTIONS = 600, 120
+TAGGED_SENTENCES = {"train": 500, "devel": 150}
 
 
 def main(shared: Path = DEFAULT_SOURCE) -> None:
@@ -35,6 +40,11 @@ def main(shared: Path = DEFAULT_SOURCE) -> None:
     short = [r for r in alpaca if len(r["instruction"]) + len(r.get("input", "")) + len(r["output"]) < SHORT][:INSTRUCTIONS]
     (HERE / "instructions.json").write_text(json.dumps(short, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {len(short)} rows to {HERE / 'instructions.json'}")
+
+    for split, count in TAGGED_SENTENCES.items():
+        sentences = (shared / "ncbi-disease" / f"{split}.conll.tsv").read_text(encoding="utf-8").strip().split("\n\n")
+        (HERE / f"ncbi_disease_{split}.tsv").write_text("\n\n".join(sentences[:count]) + "\n", encoding="utf-8")
+        print(f"wrote {count} sentences to {HERE / f'ncbi_disease_{split}.tsv'}")
 
 
 if __name__ == "__main__":

@@ -1,39 +1,36 @@
-"""The house rules on imports: the window never loads the training stack; the engine never loads Qt."""
+"""The house rules on imports, declared as import-linter contracts in pyproject.toml: the window never
+imports the training stack, the engine never imports Qt, the window's view models never import Qt."""
 
-import ast
+from __future__ import annotations
+
+import sys
 from pathlib import Path
 
-import pytest
+from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parents[2]
-TRAINING_STACK = {"torch", "transformers", "peft", "datasets", "accelerate", "bitsandbytes"}
-QT = {"PySide6", "PyQt5", "PyQt6", "pyqtgraph", "shiboken6"}
-# Engine modules that import the training stack: the window must not import them either.
-HEAVY_ENGINE = {"engine.hardware", "engine.training", "engine.job", "engine.inference", "engine.recipes", "engine.models.loading", "engine.playground_serve"}
 
 
-def imports(path: Path) -> set[str]:
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module)
-            found |= {f"{node.module}.{alias.name}" for alias in node.names}
-    return found
+def test_the_layer_contracts_are_kept(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.syspath_prepend(str(ROOT))
+    outcome = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True)
+    report = capsys.readouterr().out
+    assert outcome == 0, report
+    assert "3 kept, 0 broken" in report
 
 
-def top(names: set[str]) -> set[str]:
-    return {name.split(".")[0] for name in names}
-
-
-@pytest.mark.parametrize("path", sorted((ROOT / "gui").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
-def test_the_window_never_imports_the_training_stack(path):
-    found = imports(path)
-    assert not top(found) & TRAINING_STACK
-    assert not {name for name in found if any(name == h or name.startswith(h + ".") for h in HEAVY_ENGINE)}
-
-
-@pytest.mark.parametrize("path", sorted((ROOT / "engine").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
-def test_the_engine_never_imports_qt(path):
-    assert not top(imports(path)) & QT
+def test_a_broken_rule_is_found(tmp_path, monkeypatch, capsys):
+    # The same contracts over a copy of a view model that imports Qt: the check must see it.
+    (tmp_path / "gui" / "state").mkdir(parents=True)
+    (tmp_path / "engine").mkdir()
+    for package in ("gui", "gui/state", "engine"):
+        (tmp_path / package / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "gui" / "state" / "view.py").write_text("from PySide6.QtCore import QObject\n", encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in list(sys.modules) if m.split(".")[0] in ("gui", "engine")]:
+        monkeypatch.delitem(sys.modules, name)  # the copy's packages, not the project's
+    assert lint_imports(config_filename=str(tmp_path / "pyproject.toml"), no_cache=True) == 1
+    assert "The window's view models never import Qt BROKEN" in capsys.readouterr().out

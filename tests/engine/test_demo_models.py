@@ -9,7 +9,7 @@ from engine import store
 from engine.data.classification import load_classification
 from engine.data.splits import split_indices
 from engine.demo import example
-from engine.recipes.finetune_classifier import classification_scores
+from engine.classifier_steps import classification_scores
 from tests.engine.helpers import run_in_process
 
 pytestmark = pytest.mark.slow

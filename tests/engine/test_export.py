@@ -162,10 +162,10 @@ def test_a_format_that_does_not_fit_the_model_is_refused_in_a_sentence(export_ho
     db, run_id = classify_run
     verdict = export(db, run_id, "gguf-f16", home=export_home)
     assert not verdict["passed"]
-    assert "GGUF is a format for language models; for a classifier choose ONNX or a merged folder." in verdict["summary"]
+    assert "GGUF does not fit a model made to sort texts; choose a merged folder or ONNX." in verdict["summary"]
     assert store.get_run(db, verdict["export_run"])["status"] == "failed"
     messages = [e["message"] for e in store.events(db, verdict["export_run"])]
-    assert "The export could not be made: GGUF is a format for language models; for a classifier choose ONNX or a merged folder." in messages
+    assert "The export could not be made: GGUF does not fit a model made to sort texts; choose a merged folder or ONNX." in messages
 
 
 def test_the_cli_exports_and_prints_the_verdict(export_home, chat_run):

@@ -3,7 +3,9 @@ that diverges; both finish."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -113,16 +115,16 @@ def test_no_advice_during_warm_up():
 
 def test_out_of_memory_halves_the_micro_batch_and_the_run_finishes(tunewright_home, tiny_classify_config, monkeypatch):
     """A loss that raises torch.OutOfMemoryError for micro-batches of more than 2 examples, as a GPU would."""
-    from engine.recipes import finetune_classifier
+    from engine import classifier_steps
 
-    real = finetune_classifier._loss_sum
+    real = classifier_steps.loss_sum
 
     def loss_that_runs_out_of_memory(logits, targets, multi_label):
         if torch.is_grad_enabled() and len(targets) > 2:  # training steps only; evaluation has its own batches
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real(logits, targets, multi_label)
 
-    monkeypatch.setattr(finetune_classifier, "_loss_sum", loss_that_runs_out_of_memory)
+    monkeypatch.setattr(classifier_steps, "loss_sum", loss_that_runs_out_of_memory)
     db, run_id = run_in_process(tunewright_home, {**tiny_classify_config, "max_steps": 4, "batch_size": 8, "micro_batch_size": None, "eval_every": 4})
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error_detail"]
@@ -162,3 +164,16 @@ def test_an_absurd_learning_rate_diverges_is_rolled_back_and_the_run_completes(t
     losses = [v for _, v in store.metric_series(db, run_id, "train_loss")]
     assert all(math.isfinite(v) and v < 4 * min(losses) for v in losses)
     assert run["config"]["learning_rate"] == 0.05  # the user's setting is kept; the halving is the run's
+
+
+def test_no_false_advice_on_a_recorded_tagging_run():
+    """The bundled MiniLM's full run on NCBI-disease (bench/tagging.md): the older monitor said "more of the same
+    training is unlikely to help" after the first evaluation and "starting to memorise" at step 816, while F1
+    went on from 65% to 81%. Replayed as recorded, the monitor says nothing."""
+    history = json.loads((Path(__file__).parent / "data" / "ncbi_tagging_history.json").read_text())
+    evaluations = {int(step): values for step, values in history["evaluations"].items()}
+    job = _Events()
+    steps = len(history["train_loss"])
+    monitor = health.Monitor(job, steps, rows=5432, metric="eval_f1", higher_is_better=True, warmup_steps=round(0.05 * steps))
+    _replay(monitor, history["train_loss"], evaluations)
+    assert job.codes == []

@@ -55,7 +55,7 @@ def page(qtbot, home, tmp_path):
 def test_the_bundled_models_are_rows_with_their_facts(page):
     rows = {row["Name"]: row for row in page.visible_rows()}
     assert rows["all-MiniLM-L6-v2"] | {} == {
-        "Name": "all-MiniLM-L6-v2", "Task": "Sort texts", "Parameters": "23 M", "Context": "512 tokens",
+        "Name": "all-MiniLM-L6-v2", "Task": "Sort texts or tag names", "Parameters": "23 M", "Context": "512 tokens",
         "Licence": "Apache-2.0", "Size": "87 MB", "Memory needed": "43 MB of 8.0 GB GPU", "Where": "Bundled demo",
     }
     assert rows["SmolLM2-135M-Instruct"]["Context"] == "8K tokens"
@@ -69,7 +69,7 @@ def test_adding_a_folder_puts_it_in_the_table_and_a_bad_one_says_why(page, qtbot
     qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: any(row["Name"] == "contract-bert" for row in page.visible_rows()), timeout=30_000)
     row = next(row for row in page.visible_rows() if row["Name"] == "contract-bert")
-    assert (row["Task"], row["Parameters"], row["Where"]) == ("Sort texts", "2.1 K", "Folder you added")
+    assert (row["Task"], row["Parameters"], row["Where"]) == ("Sort texts or tag names", "2.1 K", "Folder you added")
     assert page.details_title.text() == "contract-bert"  # the new model is selected, its count exact from its header
     assert dict(details(page.selected(), page.hardware))["Parameters"] == f"{100 * 16 + 16 * 32:,} (exact, counted from the weight files)"
     assert page.add_message.isHidden()
