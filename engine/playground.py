@@ -139,6 +139,23 @@ def get_request(db: Database, request_id: int) -> dict[str, Any]:
     return row
 
 
+def last_played(db: Database, run_ids: list[int]) -> int | None:
+    """Of these runs, the one last asked something in the Playground (None when none was)."""
+    if not run_ids:
+        return None
+    row = db.execute(
+        f"SELECT run_id FROM playground WHERE run_id IN ({','.join('?' * len(run_ids))}) ORDER BY id DESC LIMIT 1", run_ids
+    ).fetchone()
+    return row[0] if row else None
+
+
+def last_request(db: Database, run_id: int, model: str | None = None) -> int | None:
+    """The id of the newest Playground request to a run (to its tuned or base model, when `model` is given)."""
+    where, values = ("run_id = ?", [run_id]) if model is None else ("run_id = ? AND model = ?", [run_id, model])
+    row = db.execute(f"SELECT id FROM playground WHERE {where} ORDER BY id DESC LIMIT 1", values).fetchone()
+    return row[0] if row else None
+
+
 def _insert_request(db: Database, run_id: int, **fields: Any) -> int:
     now = time.time()
     table = db["playground"]

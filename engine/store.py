@@ -284,6 +284,14 @@ def get_run(db: Database, run_id: int) -> dict[str, Any]:
     return _run_row(home_of(db), rows[0])
 
 
+def child_runs(db: Database, parent_id: int, kind: str) -> list[dict[str, Any]]:
+    """The runs of one kind made from a run (its exports, its evaluations), newest first, settings decoded."""
+    rows = list(db["runs"].rows_where("parent_id = ? AND kind = ?", [parent_id, kind], order_by="id desc"))
+    for row in rows:
+        row["config"] = json.loads(row["config"]) if isinstance(row["config"], str) else row["config"]
+    return rows
+
+
 def list_runs(db: Database, *, limit: int | None = None) -> list[dict[str, Any]]:
     home = home_of(db)
     return [_run_row(home, run) for run in db["runs"].rows_where(order_by="id desc", limit=limit)]

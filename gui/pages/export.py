@@ -6,7 +6,6 @@ it and reads its progress and verdict from the database, like every other page.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -50,8 +49,7 @@ def formats_for(run: dict[str, Any]) -> list[str]:
 def exports_of(client: EngineClient, run_id: int) -> list[dict[str, Any]]:
     """The export runs of a run, newest first, each with its verdict (if it got that far)."""
     rows = []
-    for child in client.db["runs"].rows_where("parent_id = ? AND kind = 'export'", [run_id], order_by="id desc"):
-        child["config"] = json.loads(child["config"])
+    for child in store.child_runs(client.db, run_id, "export"):
         artifacts = {a["kind"]: a for a in store.artifacts(client.db, child["id"])}
         verification = artifacts.get("verification", {}).get("metadata", {})
         child["passed"] = verification.get("passed")
@@ -223,7 +221,7 @@ def add_sample_exports(client: EngineClient) -> None:
     one under way (for looking at the page on its own)."""
     db = client.db
     parent = next((r for r in store.list_runs(db) if r["name"] == "Support answers, LoRA" and r["status"] == Status.COMPLETED), None)
-    if parent is None or list(db["runs"].rows_where("kind = 'export'")):
+    if parent is None or store.child_runs(db, parent["id"], "export"):
         return
     samples = [
         # The verdict measured for the SmolLM2 demo run's Q8_0 export.

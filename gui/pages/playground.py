@@ -316,10 +316,8 @@ class PlaygroundPage(QWidget):
 
     def _first_choice(self, ids: list[int]) -> int:
         """The run last played with (it has a conversation to show), else the newest recommended one."""
-        row = self.client.db.execute(
-            f"SELECT run_id FROM playground WHERE run_id IN ({','.join('?' * len(ids))}) ORDER BY id DESC LIMIT 1", ids
-        ).fetchone()
-        return row[0] if row else ids[0]
+        last = playground.last_played(self.client.db, ids)
+        return ids[0] if last is None else last
 
     def choose_run(self, run_id: int) -> None:
         index = self.run_box.findData(run_id)
@@ -349,11 +347,9 @@ class PlaygroundPage(QWidget):
         for which, pane in self.panes.items():
             pane.turns, pane.request_id = [], None
             pane.speed.setText("")
-            row = db.execute(
-                "SELECT id FROM playground WHERE run_id = ? AND model = ? ORDER BY id DESC LIMIT 1", [run_id, which]
-            ).fetchone()
-            if row and self.kind == CONVERSATION:
-                request = playground.get_request(db, row[0])
+            last = playground.last_request(db, run_id, which)
+            if last is not None and self.kind == CONVERSATION:
+                request = playground.get_request(db, last)
                 pane.turns = list(request["conversation"] or [])
                 if request["status"] in playground.OPEN_REQUEST:
                     pane.request_id = request["id"]
@@ -362,13 +358,13 @@ class PlaygroundPage(QWidget):
                 pane.speed.setText(speed_words(request))
                 if which == "base" and pane.turns:
                     self.compare.setChecked(True)
-            elif row and self.kind == TAGGED_TEXT:
-                self.tagging.restore(row[0])
-            elif row:
-                self.classify_request = row[0]
-                self.text_input.setPlainText(playground.get_request(db, row[0])["text"] or "")
+            elif last is not None and self.kind == TAGGED_TEXT:
+                self.tagging.restore(last)
+            elif last is not None:
+                self.classify_request = last
+                self.text_input.setPlainText(playground.get_request(db, last)["text"] or "")
             pane.draw()
-        if self.kind == TAGGED_TEXT and not db.execute("SELECT 1 FROM playground WHERE run_id = ?", [run_id]).fetchone():
+        if self.kind == TAGGED_TEXT and playground.last_request(db, run_id) is None:
             self.tagging.restore(None)
         if self.kind == LABELS and self.classify_request is None:
             self.result_title.setText("")

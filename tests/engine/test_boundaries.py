@@ -34,3 +34,28 @@ def test_a_broken_rule_is_found(tmp_path, monkeypatch, capsys):
         monkeypatch.delitem(sys.modules, name)  # the copy's packages, not the project's
     assert lint_imports(config_filename=str(tmp_path / "pyproject.toml"), no_cache=True) == 1
     assert "The window's view models never import Qt BROKEN" in capsys.readouterr().out
+
+
+def _raw_database_use(source: str) -> list[int]:
+    """Lines of a page module that query the database handle itself (`db.execute(...)`, `db["runs"]`)
+    instead of asking a view model, the engine client or an engine function."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in ("execute", "query", "executescript"):
+            target = node.value
+        elif isinstance(node, ast.Subscript):
+            target = node.value
+        else:
+            continue
+        if isinstance(target, ast.Attribute) and target.attr == "db" or isinstance(target, ast.Name) and target.id == "db":
+            found.append(node.lineno)
+    return found
+
+
+def test_pages_never_query_the_database_themselves():
+    pages = sorted((ROOT / "gui" / "pages").glob("*.py"))
+    found = [f"{path.name}:{line}" for path in pages for line in _raw_database_use(path.read_text(encoding="utf-8"))]
+    assert not found, "pages read through view models and the engine client: " + ", ".join(found)
+    assert _raw_database_use('rows = self.client.db.execute("SELECT 1")\nrunning = db["runs"].count\n') == [1, 2]
