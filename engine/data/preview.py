@@ -16,7 +16,7 @@ from typing import Any
 from engine.data.conversations import ChatColumns, detect_layout
 from engine.data.errors import DataError
 from engine.data.encodings import MIXED_ENCODING
-from engine.data.formats import ReadOptions, head_records
+from engine.data.formats import ReadOptions, check_ordinary, head_records
 from engine.tasks import TASKS
 from engine.tasks import task as task_named
 
@@ -98,6 +98,7 @@ def describe_file(
     described with a ``problem`` sentence instead, so the user sees the rows and can choose the columns.
     """
     path = Path(path)
+    check_ordinary(path)  # before anything opens it: a pipe named data.csv would keep the reader waiting
     documents = task_named(task) if task else next((t for t in TASKS.values() if t.recognises(path)), None)
     if documents is not None and documents.reads_documents:  # tagged text: the task reads the file itself
         return documents.describe_data(path)

@@ -83,6 +83,8 @@ def looks_tagged(path: str | Path) -> bool:
     path = Path(path)
     if path.is_dir():
         return any(path.glob("*.ann"))
+    if not path.is_file():  # a pipe or a device: opening it could wait forever
+        return False
     if path.name.lower().endswith(ARCHIVES):
         return True
     try:
