@@ -30,6 +30,26 @@ class NotOffered:
         return f"NotOffered({self.reason!r})"
 
 
+class Lazy:
+    """A stage done by a function of a module imported only when the stage runs (`"module:function"`): the
+    table is read by the window, which must not import torch, and a task module stays its declarations."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def resolve(self) -> Callable[..., Any]:
+        from importlib import import_module
+
+        module, _, name = self.target.partition(":")
+        return getattr(import_module(module), name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.resolve()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Lazy({self.target!r})"
+
+
 #: The families of models a task trains (engine/models/describe.py tells them apart).
 ENCODER, CAUSAL = "encoder", "causal language model"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ChatConfig
-from engine.tasks import CAUSAL, CONVERSATION, Task, Words
+from engine.tasks import CAUSAL, CONVERSATION, Lazy, Task, Words
 
 
 def doctor(scan, head: list[dict], name: str, text_column: str, label_column: str, chat_columns=None):
@@ -52,36 +52,6 @@ def plan(config, tokenizer) -> tuple[list[int], int]:
     if config.system_prompt:
         conversations = [with_system_prompt(turns, config.system_prompt) for turns in conversations]
     return chat_token_lengths(tokenizer, conversations), len(conversations)
-
-
-def train(job):
-    from engine.recipes import finetune_lm
-
-    return finetune_lm.run(job)
-
-
-def evaluate(job, scored: dict, config) -> dict:
-    from engine.recipes.evaluate import evaluate_generation
-
-    return evaluate_generation(job, scored, config)
-
-
-def distil(job, teacher):
-    from engine.recipes.distill import chat_lesson
-
-    return chat_lesson(job, teacher)
-
-
-def export(source, fmt: str, folder: Path) -> dict[str, Any]:
-    from engine.export.verify import verify_language_model
-
-    return verify_language_model(source, fmt, folder)
-
-
-def playground(db, loaded, request: dict, ended) -> None:
-    from engine.playground_serve import answer_chat
-
-    answer_chat(db, loaded, request, ended)
 
 
 def demo() -> ChatConfig:
@@ -180,11 +150,11 @@ TASK = Task(
     bare_model_learns=False,
     doctor=doctor,
     plan=plan,
-    train=train,
-    evaluate=evaluate,
-    distil=distil,
-    export=export,
-    playground=playground,
+    train=Lazy("engine.recipes.finetune_lm:run"),
+    evaluate=Lazy("engine.recipes.evaluate:evaluate_generation"),
+    distil=Lazy("engine.recipes.distill:chat_lesson"),
+    export=Lazy("engine.export.verify:verify_language_model"),
+    playground=Lazy("engine.playground_serve:answer_chat"),
     demo=demo,
     load_model=load_model,
     load_folder=load_folder,

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ClassifyConfig
-from engine.tasks import ENCODER, LABELS, Task, Words
+from engine.tasks import ENCODER, LABELS, Lazy, Task, Words
 
 
 def doctor(scan, head: list[dict], name: str, text_column: str, label_column: str, chat_columns=None):
@@ -57,30 +57,6 @@ def plan(config, tokenizer) -> tuple[list[int], int]:
     from engine.data.tokenizing import token_ids
 
     return token_ids(tokenizer, sample_rows(texts))[1], len(texts)
-
-
-def train(job):
-    from engine.recipes import finetune_classifier
-
-    return finetune_classifier.run(job)
-
-
-def evaluate(job, scored: dict, config) -> dict:
-    from engine.recipes.evaluate import evaluate_classifier
-
-    return evaluate_classifier(job, scored, config)
-
-
-def distil(job, teacher):
-    from engine.recipes.distill import classifier_lesson
-
-    return classifier_lesson(job, teacher)
-
-
-def export(source, fmt: str, folder: Path) -> dict[str, Any]:
-    from engine.export.verify import verify_classifier
-
-    return verify_classifier(source, fmt, folder)
 
 
 def playground(db, loaded, request: dict, ended) -> None:
@@ -175,10 +151,10 @@ TASK = Task(
     bare_model_learns=True,
     doctor=doctor,
     plan=plan,
-    train=train,
-    evaluate=evaluate,
-    distil=distil,
-    export=export,
+    train=Lazy("engine.recipes.finetune_classifier:run"),
+    evaluate=Lazy("engine.recipes.evaluate:evaluate_classifier"),
+    distil=Lazy("engine.recipes.distill:classifier_lesson"),
+    export=Lazy("engine.export.verify:verify_classifier"),
     playground=playground,
     demo=demo,
     load_model=load_model,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import JobConfig, setting
-from engine.tasks import ENCODER, TAGGED_TEXT, Task, Words
+from engine.tasks import ENCODER, TAGGED_TEXT, Lazy, Task, Words
 
 NAME = "tag"
 #: Documents shown on the Data page before the doctor has read the whole file.
@@ -96,30 +96,6 @@ def data_summary(config) -> str:
 
 
 # ---------------------------------------------------------------- the stages that run a model
-
-
-def train(job):
-    from engine.recipes import finetune_tagger
-
-    return finetune_tagger.run(job)
-
-
-def evaluate(job, scored: dict, config) -> dict:
-    from engine.tagging.evaluate import evaluate_tagger
-
-    return evaluate_tagger(job, scored, config)
-
-
-def distil(job, teacher):
-    from engine.tagging.distil import tagger_lesson
-
-    return tagger_lesson(job, teacher)
-
-
-def export(source, fmt: str, folder: Path) -> dict[str, Any]:
-    from engine.tagging.export import verify_tagger
-
-    return verify_tagger(source, fmt, folder)
 
 
 def playground(db, loaded, request: dict, ended) -> None:
@@ -212,10 +188,10 @@ TASK = Task(
     bare_model_learns=True,
     doctor=doctor,
     plan=plan,
-    train=train,
-    evaluate=evaluate,
-    distil=distil,
-    export=export,
+    train=Lazy("engine.recipes.finetune_tagger:run"),
+    evaluate=Lazy("engine.tagging.evaluate:evaluate_tagger"),
+    distil=Lazy("engine.tagging.distil:tagger_lesson"),
+    export=Lazy("engine.tagging.export:verify_tagger"),
     playground=playground,
     demo=demo,
     load_model=load_model,

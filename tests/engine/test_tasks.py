@@ -13,7 +13,7 @@ import pytest
 from engine import tasks
 from engine.config import EXPORT_FORMATS, ConfigError, JobConfig, from_dict, setting
 from engine.protocol import MESSAGES
-from engine.tasks import STAGES, TASKS, NotOffered, Task, Words
+from engine.tasks import STAGES, TASKS, Lazy, NotOffered, Task, Words
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +27,8 @@ def test_every_task_handles_every_stage_or_says_it_does_not(name):
         if isinstance(handler, NotOffered):
             assert handler.reason.strip(), f"'{name}' leaves '{stage}' out without a sentence saying so"
             continue
+        if isinstance(handler, Lazy):
+            assert callable(handler.resolve()), f"'{name}' names a function for '{stage}' that is not there"
     # What the stages read from the declaration is there and consistent.
     assert issubclass(task.config, JobConfig) and task.config.kind == name
     assert set(task.export_formats) <= set(EXPORT_FORMATS)
