@@ -847,6 +847,7 @@ MESSAGES.update({
     "setting.micro_batch_size": Message(Level.INFO, "Examples at a time"),
     "setting.gradient_checkpointing": Message(Level.INFO, "Memory saving"),
     "setting.max_length": Message(Level.INFO, "Length limit"),
+    "setting.gpus_per_job": Message(Level.INFO, "GPUs per job"),
     "setting.max_grad_norm": Message(Level.INFO, "Largest single change"),
     "setting.warmup_fraction": Message(Level.INFO, "Warm-up share"),
     "setting.eval_every": Message(Level.INFO, "Check every (steps)"),
