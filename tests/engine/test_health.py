@@ -139,12 +139,12 @@ def test_out_of_memory_halves_the_micro_batch_and_the_run_finishes(tunewright_ho
 
 
 def test_out_of_memory_with_one_example_fails_with_the_clear_sentence(tunewright_home, tiny_classify_config, monkeypatch):
-    from engine.recipes import finetune_classifier
+    from engine import classifier_steps
 
     def never_fits(logits, targets, multi_label):
         raise torch.OutOfMemoryError("CUDA out of memory")
 
-    monkeypatch.setattr(finetune_classifier, "_loss_sum", never_fits)
+    monkeypatch.setattr(classifier_steps, "loss_sum", never_fits)
     db, run_id = run_in_process(tunewright_home, {**tiny_classify_config, "epochs": 1, "batch_size": 2})
     run = store.get_run(db, run_id)
     assert run["status"] == "failed"
