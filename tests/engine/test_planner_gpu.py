@@ -95,7 +95,7 @@ def _train_a_few_steps(case: Case, home: Path, steps: int = 4, device_type: str 
     from engine import store
     from engine.config import ChatConfig
     from engine.jobs import submit
-    from engine.recipes.finetune_lm import _token_loss_sum
+    from engine.recipes.distill import _token_loss_sum
     from engine.training import Controls, Job, Loop, fit
 
     device = torch.device(device_type)
