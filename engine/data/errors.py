@@ -178,6 +178,35 @@ MESSAGES: dict[str, str] = {
     "spans.bad_bioc": "{file} is not valid BioC: {where} has {found} where {expected} should be.",
     "spans.no_texts": "{file} holds no texts to tag: give a .txt file with one text per line, or a table with a text column.",
     "spans.too_big": "{file} holds a file of {size} inside it, too big to be tagged text; it was not opened.",
+    # Pictures (engine/images/): each unreadable one is left out and counted; the rest still train
+    "image.empty": "{file} is empty (0 bytes), so it holds no picture.",
+    "image.not_a_picture": "{file} is not a picture Tunewright can read, whatever its name says (it may be a text or another kind of file).",
+    "image.truncated": "{file} is cut short (the file ends before the picture does); copy it again from where it came from.",
+    "image.unreadable": "{file} could not be read as a picture ({reason}).",
+    "image.too_large": (
+        "{file} says it is {width} x {height} pixels, far larger than any picture a model is shown; it was not "
+        "opened (a picture that size would fill the memory). Shrink it first."
+    ),
+    "image.dicom_no_pixels": "{file} is a DICOM file without an image in it (only its details), so there is nothing to learn from.",
+    "image.dicom_compressed": (
+        "{file} is a DICOM image compressed in a way no installed decoder reads ({reason}); export it "
+        "uncompressed, or install pylibjpeg."
+    ),
+    "images.no_pictures": (
+        "{file} holds no pictures sorted into categories: give a folder with one sub-folder of pictures per "
+        "category, a CSV or Excel sheet with a column of picture files and one of categories, or a zip of either."
+    ),
+    "images.no_path_column": (
+        "No column of {file} names picture files (such as photos/cat1.jpg); its columns are: {available}."
+    ),
+    "images.no_label_column": "{file} has a column of picture files ('{column}') but none with their categories.",
+    "images.missing": "The picture {file} named in {table} is not there.",
+    "images.outside": "{table} names {file}, which is outside the folder the table is in, so it is not read.",
+    "images.not_in_category": "{file} is not in a category's sub-folder, so its category is unknown; it is left out.",
+    "images.too_many": "{folder} holds more than {limit} files, far more than a folder of pictures for training.",
+    "images.zip_unsafe": "{file} holds an entry ({entry}) that would be written outside its folder, so the zip was not opened.",
+    "images.zip_too_big": "{file} would unpack to more than {size}; it was not opened.",
+    "images.loop": "{folder} leads back into itself through a link ({link}); the link was not followed.",
 }
 
 

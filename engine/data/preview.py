@@ -28,6 +28,9 @@ FORMAT_WORDS = {
     # tagged text (engine/data/spans)
     "conll": "one word per line with its tag (CoNLL)", "brat": "brat (.txt and .ann files)", "pubtator": "PubTator",
     "bioc": "BioC",
+    # pictures (engine/images/collect.py)
+    "image folder": "a folder of pictures, one sub-folder per category", "image table": "a table of picture files",
+    "zip of an image folder": "a zip of pictures in category folders", "zip of an image table": "a zip with a table of picture files",
 }
 DELIMITER_WORDS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 ENCODING_WORDS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (with a byte-order mark)", "utf-16": "UTF-16",
