@@ -896,3 +896,107 @@ MESSAGES.update({
     ),
     "playground.saved": Message(Level.INFO, "Saved {count} tagged texts to {path}."),
 })
+
+
+# ---------------------------------------------------------------- sorting images (engine/tasks/images.py)
+MESSAGES.update({
+    "doctor.images.summary": Message(
+        Level.INFO, "Pictures that can be read: {count}, in {categories} categories ({format}; {sizes})."
+    ),
+    "doctor.images.left_out": Message(
+        Level.WARNING, "Entries left out: {count}, such as: {first}"
+    ),
+    "doctor.images.unreadable": Message(
+        Level.WARNING,
+        "Pictures that cannot be read: {count}. They are listed here and left out; the rest still train. The first: {first}",
+    ),
+    "doctor.images.duplicates": Message(
+        Level.ADVICE,
+        "Exact copies of pictures: {count} ({conflicting} of them filed under different categories). Training "
+        "uses each picture once; a copy filed under two categories needs the right one chosen.",
+    ),
+    "doctor.images.near_duplicates": Message(
+        Level.ADVICE,
+        "Nearly identical pictures (the same picture resized, re-saved or slightly changed): {count} pairs. Kept "
+        "apart from each other they make the check on held-out pictures too kind; remove one of each pair, or "
+        "give the evaluation pictures as a folder of their own.",
+    ),
+    "doctor.images.leakage": Message(
+        Level.WARNING,
+        "Evaluation pictures that are also among the training pictures, or nearly: {count} of {pictures} "
+        "({exact} exact copies). Scores on them say what the model remembers, not how it does on new pictures; "
+        "remove them from one of the two.",
+    ),
+    "doctor.images.too_small": Message(
+        Level.WARNING,
+        "Pictures with a side under {pixels} pixels: {count}. They hold too little to learn from when blown up "
+        "to the model's {size} x {size}; use larger originals if you have them.",
+    ),
+    "doctor.images.enlarged": Message(
+        Level.INFO,
+        "Pictures smaller than half the model's {size} x {size}: {count}. They are enlarged, which blurs them; "
+        "that is fine for shapes and colours, less so for fine detail.",
+    ),
+    "doctor.images.mixed_sizes": Message(
+        Level.INFO,
+        "Picture sizes vary from {smallest} to {largest}; {count} are more than twice as wide as tall, or the "
+        "other way round. Every picture is scaled to fill {size} x {size} and its middle is kept, so the edges "
+        "of very wide or tall pictures are not seen.",
+    ),
+    "doctor.images.gray_and_colour": Message(
+        Level.ADVICE,
+        "Grayscale and colour pictures are mixed ({gray} gray, {colour} colour). If the categories differ in "
+        "how they were photographed, the model may learn gray versus colour instead of what matters.",
+    ),
+    "doctor.images.blank": Message(
+        Level.ADVICE, "Nearly blank pictures (almost one colour throughout): {count}. Check they hold what you meant."
+    ),
+    "doctor.images.few_in_category": Message(
+        Level.WARNING,
+        "Categories with fewer than {least} pictures: {count}. A model learns little from so few; add pictures "
+        "to them, or merge them with a similar category.",
+    ),
+    "doctor.images.one_category": Message(
+        Level.ERROR, "All pictures are in one category, so there is nothing to tell apart; add a folder for another category."
+    ),
+    "doctor.images.uneven": Message(
+        Level.ADVICE,
+        "The categories are uneven: {most} has {most_count} pictures, {least} only {least_count}. Training weighs "
+        "the rare categories up so they are not ignored; more pictures of them would help most.",
+    ),
+    "doctor.images.all_good": Message(Level.INFO, "No problems found in {count} pictures."),
+    "images.no_qlora": Message(
+        Level.ERROR, "QLoRA and LoRA are for language models; an image model is trained whole (method 'full' or 'auto')."
+    ),
+    "images.too_few": Message(
+        Level.ERROR, "Only {count} pictures can be used, in {categories} categories; at least two categories with pictures are needed."
+    ),
+    "images.skipped": Message(
+        Level.WARNING, "Pictures left out of training: {count} (unreadable, or without a category), such as: {first}"
+    ),
+    "images.unknown_model": Message(
+        Level.ERROR,
+        "'{model}' is not an image model Tunewright can start from: use 'demo:efficientnet-lite0', 'timm:NAME' "
+        "for a model of the timm library on this computer, or the folder of a trained image model.",
+    ),
+    "images.split": Message(
+        Level.INFO,
+        "No evaluation pictures were given, so {eval_rows} of {rows} pictures were set aside (each category in "
+        "proportion) to check the model on pictures it has not seen.",
+    ),
+    "images.data_wait": Message(
+        Level.INFO, "Waiting for pictures took {share:.0%} of the training time so far."
+    ),
+    "plan.image_size": Message(Level.INFO, "{reason}"),
+    "plan.mirror": Message(Level.INFO, "{reason}"),
+    "plan.warmup_head": Message(Level.INFO, "{reason}"),
+    "plan.class_weights": Message(Level.INFO, "{reason}"),
+    "plan.workers": Message(Level.INFO, "{reason}"),
+    "evaluate.images_started": Message(Level.INFO, "Sorting {rows} pictures from {data} with {model}."),
+    "export.images_same": Message(
+        Level.INFO,
+        "Checked with {reader}: the export names the same top category as the model for all {pictures} sample "
+        "pictures, with probabilities within {difference:.1e} of the model's.",
+    ),
+    "export.images_differs": Message(Level.ERROR, "The check found differences ({reader}): {difference}."),
+})
