@@ -334,6 +334,8 @@ def plan_without_training(config: JobConfig) -> Plan:
     from engine.models.tokenizers import load_tokenizer
 
     pick_device(config.device)  # a device this computer does not have is refused here, as a run would be
+    if task_named(config.kind).plan_alone is not None:  # its models are not transformers'
+        return task_named(config.kind).plan_alone(config)
     source = resolve(config.model, allow_unsafe=config.allow_unsafe_weights)
     shape = load_shape(source.path, source.gguf_file)
     tokenizer = load_tokenizer(source, allow_unsafe=config.allow_unsafe_weights)

@@ -61,6 +61,14 @@ def load_run_model(db, run_id: int, home: Path) -> RunModel:
     if run["status"] != Status.COMPLETED or task is None or not model_dir.exists():
         raise ConfigError(f"Run {run_id} has no finished model yet (it is {run['status']}).")
     config = from_dict(run["config"])
+    own = task_named(task).load_run
+    if own is not None and run["kind"] != "distill":  # a task whose models are not transformers'
+        try:
+            model, preparation, labels, multi_label = own(model_dir)
+        except Exception as error:  # noqa: BLE001 - truncated weights, a garbled settings file
+            raise ConfigError(message("model.damaged", run=run_id, folder=model_dir, detail=shown(f"{type(error).__name__}: {error}", 120))[1]) from error
+        base = ModelSource(config.model, model_dir, run["name"])
+        return RunModel(run, config, task, model.eval(), preparation, model_dir, base, False, labels, multi_label)
     teacher = None
     if run["kind"] == "distill":  # a whole student model in its folder; its starting point is the teacher
         teacher = find_teacher(config.teacher, home, allow_unsafe=config.allow_unsafe_weights)
@@ -152,6 +160,8 @@ def check_format_fits(source: RunModel, fmt: str) -> None:
 
 def write_export(source: RunModel, fmt: str, folder: Path) -> list[Path]:
     """Write the format's files into `folder`; returns the main files written."""
+    if task_named(source.task).write_export is not None:
+        return task_named(source.task).write_export(source, fmt, folder)
     if fmt == "adapter":
         for name in ("adapter_config.json", "adapter_model.safetensors"):
             shutil.copy2(source.model_dir / name, folder / name)

@@ -286,7 +286,7 @@ def _read_table(path: Path, shown_root: str = "", fmt: str = "image table") -> I
         if not given:
             continue
         file = (base / given).resolve()
-        shown = str(Path(shown_root) / given) if shown_root else given
+        shown = str(row.get("shown") or "") or (str(Path(shown_root) / given) if shown_root else given)
         if not file.is_relative_to(base) and not Path(given).is_absolute():
             result.left_out.append((shown, str(DataError("images.outside", table=path.name, file=given))))
             continue

@@ -132,15 +132,22 @@ class Task:
     label_kinds: Callable[[list[str]], list[str]] = field(default=lambda labels: list(labels))
     card_settings: Callable[..., list[str]] = field(default=lambda config: [])  # the model card's own lines
     card_distillation: Callable[..., str] = field(default=lambda config: "")  # added to its distillation line
+    # ---- a task whose models are not transformers' (no tokenizer, no config.json, not in the catalog)
+    #: (config) -> the planner's Plan without training, decided by the task itself
+    plan_alone: Callable[..., Any] | None = None
+    #: (model folder) -> (model, what prepares its input, labels, multi_label) of a finished run
+    load_run: Callable[..., Any] | None = None
+    #: (run model, format, folder) -> the main files written: the task writes its own exports
+    write_export: Callable[..., Any] | None = None
 
     def learning_rate(self, method: str) -> float:
         return self.learning_rates.get(method, 1e-4)
 
 
 def _load() -> dict[str, Task]:
-    from engine.tasks import chat, classify, tagging
+    from engine.tasks import chat, classify, images, tagging
 
-    return {task.name: task for task in (classify.TASK, chat.TASK, tagging.TASK)}
+    return {task.name: task for task in (classify.TASK, chat.TASK, tagging.TASK, images.TASK)}
 
 
 TASKS: dict[str, Task] = _load()

@@ -79,7 +79,8 @@ def test_every_task_is_planned_from_its_data_and_model(name):
     demo = TASKS[name].demo()
     demo.method, demo.max_length, demo.device = "auto", None, "cpu"
     plan = plan_without_training(demo)
-    assert plan.config.max_length and plan.config.method in TASKS[name].learning_rates
+    size = plan.config.max_length or getattr(plan.config, "image_size", None)  # of a text, or of a picture
+    assert size and plan.config.method in TASKS[name].learning_rates
 
 
 # ---------------------------------------------------------------- a fourth task, through the table alone

@@ -1,0 +1,151 @@
+"""An image classifier as the app keeps it: a timm network with a new last layer for the person's categories,
+the names of those categories, and how a picture is prepared for it (size, scaling, colour normalisation).
+
+A model folder holds `model.safetensors` (the weights) and `image_model.json` (the architecture, the
+categories and the preparation), so it loads back without code or pickles. Where a model starts from:
+- `demo:efficientnet-lite0`: the bundled EfficientNet-Lite0 with ImageNet weights (engine/images/lite0.py),
+- `timm:NAME`: a timm architecture with fresh weights (tests use timm's tiny test models),
+- a folder written here (a trained image model), to train further.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from engine.config import ConfigError
+from engine.images import lite0
+from engine.images.stack import timm
+
+DEMO = "demo:efficientnet-lite0"
+SETTINGS_FILE = "image_model.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+@dataclass
+class Preparation:
+    """How a picture becomes the model's input: scaled so its shorter side fills `size` / `crop`, the middle
+    `size` x `size` kept, values normalised by `mean` and `std`."""
+
+    size: int = 224
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    interpolation: str = "bicubic"
+    crop: float = 0.875
+
+    def transform(self, training: bool = False, mirror: bool = True):
+        if training:
+            return timm().data.create_transform(
+                input_size=(3, self.size, self.size), is_training=True, hflip=0.5 if mirror else 0.0, vflip=0.0,
+                scale=(0.5, 1.0), color_jitter=0.2, auto_augment=None, re_prob=0.0, interpolation=self.interpolation,
+                mean=self.mean, std=self.std,
+            )
+        return timm().data.create_transform(
+            input_size=(3, self.size, self.size), is_training=False, interpolation=self.interpolation,
+            crop_pct=self.crop, mean=self.mean, std=self.std,
+        )
+
+    def save_pretrained(self, folder: str | Path) -> None:  # beside the weights, as a tokenizer is for text
+        pass  # written with the model's settings (image_model.json)
+
+
+class ImageClassifier(torch.nn.Module):
+    """A timm network that takes `pixel_values` and answers logits, one per category."""
+
+    def __init__(self, net, architecture: str, labels: list[str], multi_label: bool, preparation: Preparation) -> None:
+        super().__init__()
+        self.net = net
+        self.architecture = architecture
+        self.labels = list(labels)
+        self.multi_label = multi_label
+        self.preparation = preparation
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self.net(pixel_values)
+
+    def features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self.net.forward_head(self.net.forward_features(pixel_values), pre_logits=True)
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net.get_classifier()(features)
+
+    def target_layer(self) -> torch.nn.Module:
+        """The last layer that still sees where things are in the picture (for heat maps)."""
+        info = getattr(self.net, "feature_info", None)
+        if info:
+            name = info[-1]["module"] if isinstance(info, list) else info.module_name()[-1]
+            module = self.net
+            for part in name.split("."):
+                module = getattr(module, part)
+            return module
+        return list(self.net.children())[-3]
+
+    def save_pretrained(self, folder: str | Path, safe_serialization: bool = True) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.detach().contiguous().cpu() for k, v in self.net.state_dict().items()}, str(folder / WEIGHTS_FILE))
+        settings = {"architecture": self.architecture, "labels": self.labels, "multi_label": self.multi_label,
+                    "preparation": asdict(self.preparation)}
+        (folder / SETTINGS_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
+
+
+def is_image_model_folder(path: str | Path) -> bool:
+    return (Path(path) / SETTINGS_FILE).exists()
+
+
+def build(ref: str, labels: list[str], multi_label: bool, image_size: int | None = None) -> ImageClassifier:
+    """A model to train on `labels`, started from `ref`, with a fresh last layer."""
+    if ref == DEMO:
+        net, architecture = lite0.imagenet_model(), lite0.ARCHITECTURE
+        config = net.pretrained_cfg
+    elif ref.startswith("timm:"):
+        architecture = ref.removeprefix("timm:")
+        try:
+            net = timm().create_model(architecture, pretrained=False)
+        except RuntimeError:
+            raise ConfigError.said("images.unknown_model", model=ref) from None
+        config = net.pretrained_cfg
+    elif is_image_model_folder(ref):
+        loaded = load_folder(ref)
+        net, architecture, config = loaded.net, loaded.architecture, {}
+        preparation = loaded.preparation
+    else:
+        raise ConfigError.said("images.unknown_model", model=ref)
+    if config:
+        size = config.get("input_size", (3, 224, 224))[-1]
+        preparation = Preparation(size, tuple(config.get("mean", (0.5,) * 3)), tuple(config.get("std", (0.5,) * 3)),
+                                  config.get("interpolation", "bicubic") or "bicubic", config.get("crop_pct", 0.875) or 0.875)
+    if image_size:
+        preparation.size = image_size
+    net.reset_classifier(len(labels))
+    return ImageClassifier(net, architecture, labels, multi_label, preparation)
+
+
+def native_size(ref: str) -> int:
+    """The picture size a model was made for, without loading its weights."""
+    if ref == DEMO:
+        return 224
+    if ref.startswith("timm:"):
+        try:
+            return int(timm().models.get_pretrained_cfg(ref.removeprefix("timm:")).input_size[-1])
+        except (AttributeError, RuntimeError, TypeError):
+            return 224
+    if is_image_model_folder(ref):
+        return int(json.loads((Path(ref) / SETTINGS_FILE).read_text(encoding="utf-8"))["preparation"]["size"])
+    raise ConfigError.said("images.unknown_model", model=ref)
+
+
+def load_folder(folder: str | Path) -> ImageClassifier:
+    """A model written by `save_pretrained`, in evaluation mode."""
+    folder = Path(folder)
+    settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
+    net = timm().create_model(settings["architecture"], pretrained=False, num_classes=len(settings["labels"]))
+    net.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+    preparation = settings["preparation"]
+    preparation = Preparation(preparation["size"], tuple(preparation["mean"]), tuple(preparation["std"]),
+                              preparation["interpolation"], preparation["crop"])
+    return ImageClassifier(net, settings["architecture"], settings["labels"], settings["multi_label"], preparation).eval()

@@ -1,0 +1,133 @@
+"""What the image recipe, its evaluation and the planner share: reading the pictures and holding some back,
+the settings decided for the person (each with its sentence), class weights and the scores logged at each
+evaluation. Torch is imported only by the functions that need it.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.config import ConfigError
+from engine.images.collect import Example, ImageSet, read_image_set
+
+HELD_OUT_FILE = "held_out.csv"
+#: The largest category this many times the smallest or more: the loss weighs the rare ones up.
+WEIGHT_FROM = 1.5
+#: The longest class weight given (a category of 3 pictures among 3,000 would otherwise swamp the rest).
+MAX_WEIGHT = 10.0
+
+
+@dataclass
+class Decision:
+    setting: str
+    value: object
+    code: str  # the event it is recorded as
+    reason: str
+
+
+def read_pictures(job, config) -> tuple[ImageSet, list[Example], list[Example]]:
+    """The training pictures and those held out (the evaluation data's, or a share, each category kept in
+    proportion); unreadable ones are found while training and skipped there, not here (reading every
+    picture twice would double the start-up)."""
+    from engine.data.splits import split_indices
+
+    data = read_image_set(config.data)
+    examples = [e for e in data.examples if e.labels]
+    if data.left_out:
+        job.event("images.skipped", count=len(data.left_out), first=data.left_out[0][1])
+    if config.eval_data:
+        held = [e for e in read_image_set(config.eval_data).examples if e.labels]
+        return data, examples, held
+    strata = [";".join(sorted(e.labels)) for e in examples]
+    train_idx, eval_idx = split_indices(len(examples), config.eval_fraction, config.seed, strata=strata)
+    job.event("images.split", eval_rows=len(eval_idx), rows=len(examples))
+    return data, [examples[i] for i in train_idx], [examples[i] for i in eval_idx]
+
+
+def check_categories(examples: list[Example]) -> list[str]:
+    labels = sorted({label for e in examples for label in e.labels})
+    if len(labels) < 2:
+        raise ConfigError.said("images.too_few", count=len(examples), categories=len(labels))
+    return labels
+
+
+def keep_held_out(job, examples: list[Example]) -> Path:
+    """The held-out pictures as a table (file, categories) in the run's folder, for the evaluation to read."""
+    path = job.run_dir / HELD_OUT_FILE
+    if not path.exists():
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["file", "label", "shown"])  # "shown": the picture as the person knows it
+            for example in examples:
+                writer.writerow([str(Path(example.path).resolve()), ";".join(example.labels), example.shown])
+        job.artifact("held_out", path, rows=len(examples))
+    return path
+
+
+def decide(config, rows: int, device_type: str, native_size: int) -> list[Decision]:
+    """Every image setting the person left empty, decided, with its sentence."""
+    from engine.planner import epochs_for, learning_rate
+
+    decisions = []
+    if config.method == "auto":
+        decisions.append(Decision("method", "full", "plan.method", "Full training: an image model this small learns best when every weight is trained."))
+    if config.image_size is None:
+        decisions.append(Decision("image_size", native_size, "plan.image_size",
+                                  f"Pictures are shown to the model at {native_size} x {native_size} pixels, the size it was made for."))
+    mirror = "mirrored left to right at random, so the model does not learn which way things face" if config.mirror else (
+        "never mirrored, as you said left and right matter")
+    decisions.append(Decision("mirror", config.mirror, "plan.mirror",
+                              f"While training, pictures are cropped and scaled a little differently each time and {mirror}."))
+    if config.epochs is None:
+        value = epochs_for(rows)[0]
+        reason = (f"{value:g} epochs: with {rows} pictures, several passes are needed to learn; the best checkpoint is kept if "
+                  "it starts to memorise them." if rows < 1000 else f"{value:g} epochs: the usual number of passes for {rows:,} pictures.")
+        decisions.append(Decision("epochs", value, "plan.epochs", reason))
+    if config.learning_rate is None:
+        value, reason = learning_rate(config.kind, "full", 5_000_000)
+        decisions.append(Decision("learning_rate", value, "plan.learning_rate", reason))
+    if config.micro_batch_size is None:
+        decisions.append(Decision("micro_batch_size", config.batch_size, "plan.batch_layout",
+                                  f"The whole batch of {config.batch_size} pictures goes through the model at once."))
+    if config.workers is None:
+        cores = os.cpu_count() or 1
+        value = 0 if rows < 200 or cores < 3 else min(8, cores - 1)
+        decisions.append(Decision("workers", value, "plan.workers", (
+            f"{value} processes decode and prepare the pictures while the model trains, so it does not wait for them."
+            if value else "The pictures are prepared in the training process itself: they are few, or this computer has few cores.")))
+    if config.gradient_checkpointing == "auto":
+        decisions.append(Decision("gradient_checkpointing", "off", "plan.checkpointing", "Memory saving off: an image model this small fits without it."))
+    return decisions
+
+
+def apply(job, decisions: list[Decision]) -> None:
+    for decision in decisions:
+        setattr(job.config, decision.setting, decision.value)
+        job.event(decision.code, reason=decision.reason)
+    if decisions:
+        job.save_config()
+
+
+def class_weights(examples: list[Example], labels: list[str]) -> tuple[list[float] | None, str]:
+    """Loss weights that count each category as much as the others (capped), when they are uneven."""
+    counts = Counter(label for e in examples for label in e.labels)
+    present = [counts.get(label, 0) for label in labels]
+    if not present or min(present) == 0 or max(present) < WEIGHT_FROM * min(present):
+        return None, ""
+    mean = sum(present) / len(present)
+    weights = [min(MAX_WEIGHT, mean / n) for n in present]
+    rare = labels[present.index(min(present))]
+    return weights, (f"The categories are uneven ({max(present)} pictures in the largest, {min(present)} in {rare}), "
+                     "so mistakes on rare categories count more in training, and the model does not just learn to say the common ones.")
+
+
+def head_steps(config, steps: int, steps_per_epoch: int) -> int:
+    """The first steps in which only the new last layer learns (the rest of the model is held still), so a
+    freshly made layer's first wild guesses do not disturb what the model already sees."""
+    return min(steps // 2, max(1, math.ceil(config.head_warmup * steps))) if config.head_warmup > 0 else 0
+

@@ -1,0 +1,256 @@
+"""Sort pictures into categories: an image model (the bundled EfficientNet-Lite0, or a timm architecture) with
+a new last layer learns the person's categories, one per picture or several, and shows where it looked.
+
+Its data are pictures, read from a folder of category folders, a table of picture files, or a zip of either
+(engine/images/collect.py), so, like tagged text, the doctor and the Data page's preview take the whole data
+set rather than rows of a table. Its models are timm networks, not transformers', so it plans, loads and
+exports them itself (`plan_alone`, `load_run`, `write_export`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.config import JobConfig, _check, setting
+from engine.tasks import ENCODER, LABELS, Lazy, NotOffered, Task, Words
+
+NAME = "images"
+PREVIEW_PICTURES = 50
+DEMO_MODEL = "demo:efficientnet-lite0"
+
+
+@dataclass
+class ImageConfig(JobConfig):
+    """Teach an image model to sort pictures into categories (one per picture, or several)."""
+
+    method: str = setting(
+        "auto", "How to train: 'auto' lets Tunewright choose and explain why; an image model this small is "
+        "trained whole ('full').", choices=["auto", "full"],
+    )
+    epochs: float | None = setting(
+        None, "How many times to go through the training pictures. Empty: chosen for the number of pictures."
+    )
+    batch_size: int = setting(32, "Pictures per optimizer step.")
+    max_length: int | None = setting(None, "Not used for pictures (their size is 'image_size').")
+    image_size: int | None = setting(
+        None, "The size in pixels (width and height) pictures are shown to the model at. Empty: the size the model "
+        "was made for (224 for EfficientNet-Lite0)."
+    )
+    mirror: bool = setting(
+        True, "May a picture be mirrored (left and right swapped) and still be the same category? Yes for most "
+        "photos; no for many medical views, where left and right matter, and for writing or signs."
+    )
+    head_warmup: float = setting(
+        0.1, "Share of the first steps in which only the new last layer learns, the rest of the model held "
+        "still (0: every weight learns from the start)."
+    )
+    workers: int | None = setting(
+        None, "Processes that decode and prepare pictures while the model trains. Empty: chosen for this computer."
+    )
+    threshold: float = setting(0.5, "Several categories per picture: the probability above which a category is given.")
+
+    kind = NAME
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.image_size is not None:
+            _check(32 <= self.image_size <= 1024, "image_size", "a size in pixels from 32 to 1024, such as 224", self.image_size)
+        _check(0.0 <= self.head_warmup < 1.0, "head_warmup", "a share from 0 up to 1", self.head_warmup)
+        _check(self.workers is None or 0 <= self.workers <= 64, "workers", "a number of processes from 0 to 64", self.workers)
+        _check(0.0 < self.threshold < 1.0, "threshold", "a probability between 0 and 1", self.threshold)
+
+
+# ---------------------------------------------------------------- data: recognised, described, checked
+
+
+def recognises(path) -> bool:
+    from engine.images.collect import looks_like_images
+
+    return looks_like_images(path)
+
+
+def describe_data(path):
+    """The data set as the Data page shows it: how it was read, and its first pictures with their categories."""
+    from engine.data.formats import ReadOptions
+    from engine.data.preview import Description
+    from engine.images.collect import read_image_set
+
+    data = read_image_set(path)
+    rows = [{"picture": e.shown, "file": e.path, "category": "; ".join(e.labels)} for e in data.examples[:PREVIEW_PICTURES]]
+    description = Description(str(path), ReadOptions(format=data.format), ["picture", "category"], rows, NAME, count=len(data.examples))
+    description.text_column, description.label_column, description.multi_label = "picture", "category", data.multi_label
+    return description
+
+
+def doctor(path, eval_path="", tokenizer=None, max_length=None, model: str = ""):
+    """The doctor's report for pictures (engine/images/checks.py)."""
+    from engine.data.doctor import Report
+    from engine.images.checks import check_pictures, usable
+    from engine.images.collect import read_image_set
+
+    data = read_image_set(path)
+    held_out = read_image_set(eval_path) if eval_path else None
+    findings, looked = check_pictures(data, held_out, max_length or 224)
+    return Report(str(path), NAME, {"format": data.format}, len(data.examples), len(usable(looked)),
+                  text_column="picture", label_column="category", classes=data.counts(), findings=findings,
+                  eval_file=str(eval_path or ""), model=model, max_length=max_length)
+
+
+def plan(config, tokenizer) -> tuple[list[int], int]:
+    """Pictures have no tokens: their number, and the picture size standing in for a length."""
+    from engine.images.collect import read_image_set
+
+    rows = len(read_image_set(config.data).examples)
+    return [config.image_size or 224] * min(rows, 1), rows
+
+
+def plan_alone(config):
+    """The plan a run would start with, decided as the recipe decides it (engine/images/steps.py)."""
+    from engine.images.collect import read_image_set
+    from engine.images.model import native_size
+    from engine.images.steps import decide
+    from engine.planner import Decision, Plan
+    from engine.config import from_dict
+
+    config = from_dict(config.to_dict())
+    rows = len(read_image_set(config.data).examples)
+    if not config.eval_data:
+        rows -= round(rows * config.eval_fraction)
+    result = Plan(config)
+    for decision in decide(config, rows, config.device, native_size(config.model)):
+        setattr(config, decision.setting, decision.value)
+        result.decisions.append(Decision(decision.setting, decision.value, decision.reason))
+    if config.eval_every == 0:
+        steps = config.max_steps or max(1, round(config.epochs * -(-rows // config.batch_size)))
+        value = max(1, -(-steps // 10))
+        config.eval_every = value
+        result.decisions.append(Decision("eval_every", value, f"The model is checked on held-out pictures every {value} steps, about ten times in the run."))
+        result.steps = steps
+    return result
+
+
+def data_summary(config) -> str:
+    from engine.images.collect import read_image_set
+
+    data = read_image_set(config.data)
+    kind = "several categories per picture" if data.multi_label else "one category per picture"
+    return f"{len(data.examples)} labelled pictures from {Path(config.data).name} ({data.format}; {kind}, {len(data.label_names)} categories)."
+
+
+# ---------------------------------------------------------------- the stages that run a model
+
+
+def playground(db, loaded, request: dict, ended) -> None:
+    """The top categories of one picture (its file in `text`) or of several (`settings["paths"]`), each with
+    its heat map; `settings["save"]` writes the predictions of all of them to a CSV file."""
+    from engine import playground as requests
+    from engine.images.heatmap import predict_files
+
+    settings = request.get("settings") or {}
+    paths = settings.get("paths") or [request["text"]]
+    folder = Path(settings.get("heatmaps") or Path(loaded.source.model_dir).parent / "playground")
+    results = predict_files(loaded.source.model, paths, folder, loaded.device, settings.get("save", ""))
+    requests.write_progress(db, request["id"], status="done", result={"pictures": results}, updates=1)
+
+
+def load_model(source, labels: list[str], multi_label: bool, allow_unsafe: bool):
+    from engine.images.model import load_folder as load_image_folder
+
+    return load_image_folder(source.path)
+
+
+def load_folder(source, allow_unsafe: bool = False) -> dict[str, Any]:
+    from engine.images.model import load_folder as load_image_folder
+
+    model = load_image_folder(source.path)
+    return {"model": model, "labels": model.labels, "multi_label": model.multi_label, "tokenizer": model.preparation}
+
+
+def load_run(model_dir: Path):
+    """(model, preparation, labels, multi label) of a finished run's model folder."""
+    from engine.images.model import load_folder as load_image_folder
+
+    model = load_image_folder(model_dir)
+    return model, model.preparation, model.labels, model.multi_label
+
+
+def demo() -> ImageConfig:
+    import resources
+
+    folder = Path(resources.__file__).resolve().parent / "demo" / "images"
+    return ImageConfig(
+        name="Demo: textures of sample photos",
+        model=DEMO_MODEL,
+        data=str(folder / "train"),
+        eval_data=str(folder / "eval"),
+        method="full",
+        epochs=3,
+        batch_size=16,
+        workers=0,
+    )
+
+
+TASK = Task(
+    name=NAME,
+    words=Words(
+        title="Sort pictures into categories",
+        detail="The model looks at a picture and picks its category, or several, and shows where it looked.",
+        example="Ultrasound views; tissue patches; photos of damage on facades; products on a shelf.",
+        short="Sort pictures",
+        model_short="Sort pictures",
+        model_kind="Sort pictures (an image model)",
+        hub="Image sorters",
+        examples="pictures",
+        texts="pictures",
+        curves="Quality",
+    ),
+    config=ImageConfig,
+    demo_model=DEMO_MODEL,
+    demo_model_title="Demo EfficientNet-Lite0 (bundled)",
+    # AdamW on a small convolutional network: 3e-4 for the pretrained body; the new last layer learns
+    # FRESH_LR_FACTOR times faster (engine/training.py).
+    learning_rates={"full": 3e-4, "full_small": 3e-4},
+    metric="eval_f1",
+    higher_is_better=True,
+    curves=("eval_f1", "eval_accuracy"),
+    report_rows=(("F1 on held-out pictures (higher is better)", "eval_f1"), ("Exact matches", "eval_accuracy")),
+    speed=("samples_per_second", "pictures/s"),
+    eval_summary="accuracy {eval_accuracy:.1%}, macro-F1 {eval_macro_f1:.1%}",
+    export_formats=("merged", "onnx"),
+    distil_temperature=2.0,
+    architectures=("ForImageClassification",),
+    hub_tags=("image-classification",),
+    uses=(
+        "Sorting pictures like the training pictures into the categories listed above.",
+        "It only knows these categories: a picture of anything else still gets one of them. Pictures taken "
+        "differently (another camera, scanner, lighting or place) may be sorted worse; check it on your own "
+        "pictures, and look at the heat maps of its mistakes, before relying on it.",
+    ),
+    view=LABELS,
+    min_examples=20,
+    model_family=ENCODER,
+    reads_conversations=False,
+    bare_model_learns=True,
+    doctor=doctor,
+    plan=plan,
+    train=Lazy("engine.recipes.finetune_images:run"),
+    evaluate=Lazy("engine.images.evaluate:evaluate_images"),
+    distil=NotOffered(
+        "Making a smaller image model taught by a trained one is not offered yet; train a smaller image model "
+        "on the same pictures instead."
+    ),
+    export=Lazy("engine.images.export:verify_images"),
+    playground=playground,
+    demo=demo,
+    load_model=load_model,
+    load_folder=load_folder,
+    describe_data=describe_data,
+    data_summary=data_summary,
+    reads_documents=True,
+    recognises=recognises,
+    plan_alone=plan_alone,
+    load_run=load_run,
+    write_export=Lazy("engine.images.export:write_images"),
+)

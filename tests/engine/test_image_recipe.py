@@ -1,0 +1,121 @@
+"""The image recipe, run for real on timm's tiny test network and tiny pictures: what a run decides and says,
+what it writes, its scores on the held-out pictures, and a pause resumed at the exact step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine import store
+from tests.engine.helpers import run_in_process, train_steps
+
+TINY = "timm:test_efficientnet"
+
+
+def squares(root: Path, counts: dict[str, int], side: int = 32, seed: int = 0) -> Path:
+    """Pictures of noise with a bright square: in the left half for "left", the right half for "right"."""
+    rng = np.random.default_rng(seed)
+    for category, count in counts.items():
+        (root / category).mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            pixels = rng.integers(0, 60, (side, side, 3), dtype=np.uint8)
+            size = side // 3
+            top = int(rng.integers(0, side - size))
+            left = int(rng.integers(0, side // 2 - size)) + (side // 2 if category == "right" else 0)
+            pixels[top : top + size, left : left + size] = 230
+            Image.fromarray(pixels).save(root / category / f"{category}_{i}.png")
+    return root
+
+
+def image_run(home: Path, data: Path, **settings) -> tuple[object, int]:
+    values = {"kind": "images", "model": TINY, "data": str(data), "image_size": 32, "epochs": 2, "batch_size": 16,
+              "learning_rate": 5e-4, "early_stopping_patience": 0, "workers": 0, "head_warmup": 0.3, **settings}
+    return run_in_process(home, values)
+
+
+def test_an_image_classifier_trains_decides_its_settings_and_scores_its_held_out_pictures(tunewright_home, tmp_path):
+    data = squares(tmp_path / "pictures", {"left": 24, "right": 8})
+    db, run_id = image_run(tunewright_home, data, mirror=False, epochs=None, max_steps=8)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))
+    assert {"eval_f1", "eval_accuracy", "eval_macro_f1", "eval_loss", "data_wait_share"} <= set(store.metric_names(db, run_id))
+    messages = [e["message"] for e in store.events(db, run_id)]
+    assert any("never mirrored" in m for m in messages)  # the person's answer to "may a picture be mirrored?"
+    assert any(m.startswith("For the first") and "only the new last layer learns" in m for m in messages)
+    assert any("categories are uneven (22 pictures in the largest, 7 in right)" in m for m in messages)
+    assert any("were set aside (each category in proportion)" in m for m in messages)
+    assert "10 epochs: with 29 pictures, several passes are needed to learn" in " ".join(messages)
+    config = store.get_run(db, run_id)["config"]
+    assert config["epochs"] == 10 and config["image_size"] == 32 and config["mirror"] is False
+
+    model_dir = Path(run["run_dir"]) / "model"
+    settings = json.loads((model_dir / "image_model.json").read_text())
+    assert settings["labels"] == ["left", "right"] and settings["architecture"] == "test_efficientnet"
+    assert (model_dir / "model.safetensors").exists()
+
+    evaluation = store.child_runs(db, run_id, "evaluate")[0]
+    assert evaluation["status"] == "completed"
+    report = json.loads(Path(next(a["path"] for a in store.artifacts(db, evaluation["id"]) if a["kind"] == "evaluation")).read_text())
+    assert report["rows"] == 3 and len(report["confusion"]) == 3 and report["baseline"]["label"] == "left"
+    assert {row["label"] for row in report["per_class"]} == {"left", "right"}
+    for shown in report["wrong"] + report["right"]:
+        assert Path(shown["heatmap"]).exists() and shown["picture"].startswith("pictures/")
+
+
+def test_a_paused_image_run_resumes_at_the_step_it_stopped(tunewright_home, tmp_path, monkeypatch):
+    from engine.jobs import Controls
+
+    data = squares(tmp_path / "pictures", {"left": 12, "right": 12})
+    asked = {"count": 0}
+
+    def pause_after_three(self):
+        asked["count"] += 1
+        return "pause" if asked["count"] == 4 else None
+
+    monkeypatch.setattr(Controls, "requested", pause_after_three)
+    db, run_id = image_run(tunewright_home, data, epochs=2, batch_size=4)
+    assert store.get_run(db, run_id)["status"] == "paused"
+    assert train_steps(db, run_id) == [1, 2, 3]
+    monkeypatch.undo()
+    from engine.job import run_job
+
+    store.update_run(db, run_id, status="queued")
+    run_job(run_id, tunewright_home)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error_detail"]
+    assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))
+
+
+def test_lora_is_refused_with_a_sentence(tunewright_home, tmp_path):
+    data = squares(tmp_path / "pictures", {"left": 6, "right": 6})
+    with pytest.raises(Exception, match="'method'"):
+        image_run(tunewright_home, data, method="lora")
+
+
+def test_worker_processes_decode_the_steps_in_the_order_fit_asks_even_after_a_jump(tmp_path):
+    import torch
+
+    from engine.images.batches import Pictures, StepFeeder
+    from engine.images.collect import read_image_set
+    from engine.images.model import Preparation
+    from engine.training import shuffled_steps
+
+    examples = read_image_set(squares(tmp_path / "p", {"left": 5, "right": 5})).examples
+    targets = torch.arange(len(examples))  # each picture's target is its own number: the order is visible
+    dataset = Pictures(examples, targets, Preparation(size=32).transform())
+
+    def steps(epoch: int) -> list[list[int]]:
+        return shuffled_steps(len(examples), 4, 0, epoch)
+
+    feeder = StepFeeder(dataset, steps, workers=2, device=torch.device("cpu"))
+    order = steps(0) + steps(1)
+    for number, indices in enumerate(order[:4]):
+        pixels, got, at = feeder.next_step(indices)
+        assert got.tolist() == indices and at == number and pixels.shape[1:] == (3, 32, 32)
+    pixels, got, at = feeder.next_step(order[1])  # a resume or a roll-back: an earlier step asked again
+    assert got.tolist() == order[1] and at == 1
