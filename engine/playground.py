@@ -123,6 +123,17 @@ def ask_texts(db: Database, run_id: int, texts: list[str]) -> int:
     return _insert_request(db, run_id, model="tuned", text=texts[0], settings=json.dumps({"texts": texts}))
 
 
+def ask_pictures(db: Database, run_id: int, paths: list[str], save: str = "") -> int:
+    """Queue pictures (their files) for an image model; `save`: a CSV file for its predictions. Returns the
+    request's id."""
+    paths = [str(path) for path in paths if str(path).strip()]
+    if not paths:
+        raise ConfigError(message("playground.empty")[1])
+    if len(paths) > MAX_TEXTS:
+        raise ConfigError(message("playground.too_many_texts", count=len(paths), limit=MAX_TEXTS)[1])
+    return _insert_request(db, run_id, model="tuned", text=paths[0], settings=json.dumps({"paths": paths, "save": save}))
+
+
 def stop(db: Database, request_id: int) -> None:
     """Ask for an answer to stop where it is (the words so far are kept); a queued one is not started."""
     with db.conn:

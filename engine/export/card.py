@@ -60,7 +60,8 @@ def write_model_card(db, source, fmt: str, folder: Path, written: list[Path]) ->
         f"- Method: {method}" + (f", rank {config.lora_rank}, alpha {config.lora_alpha}" if config.method != "full" else ""),
         f"- Learning rate {config.learning_rate}, batch {config.batch_size}, "
         + (f"{config.max_steps} steps" if config.max_steps else f"{config.epochs:g} epochs")
-        + f" ({run['step']} steps done), length limit {config.max_length} tokens, seed {config.seed}",
+        + f" ({run['step']} steps done)" + (f", length limit {config.max_length} tokens" if config.max_length else "")
+        + f", seed {config.seed}",
     ]
     task = task_named(source.task)
     if source.run["kind"] == "distill":
@@ -103,7 +104,7 @@ Exported by Tunewright from run {run['id']} as **{fmt}** ({', '.join(p.name for 
 {limits}
 
 ## How to use
-{HOW_TO_USE[fmt].format(folder=folder.name)}
+{(task.how_to_use.get(fmt) or HOW_TO_USE[fmt]).format(folder=folder.name)}
 The file verification.json in the export's run folder records how this export was checked against the model in Tunewright.
 """
     path = folder / "README.md"

@@ -67,7 +67,7 @@ def load_run_model(db, run_id: int, home: Path) -> RunModel:
             model, preparation, labels, multi_label = own(model_dir)
         except Exception as error:  # noqa: BLE001 - truncated weights, a garbled settings file
             raise ConfigError(message("model.damaged", run=run_id, folder=model_dir, detail=shown(f"{type(error).__name__}: {error}", 120))[1]) from error
-        base = ModelSource(config.model, model_dir, run["name"])
+        base = ModelSource(config.model, model_dir, config.model)
         return RunModel(run, config, task, model.eval(), preparation, model_dir, base, False, labels, multi_label)
     teacher = None
     if run["kind"] == "distill":  # a whole student model in its folder; its starting point is the teacher

@@ -132,6 +132,8 @@ class Task:
     label_kinds: Callable[[list[str]], list[str]] = field(default=lambda labels: list(labels))
     card_settings: Callable[..., list[str]] = field(default=lambda config: [])  # the model card's own lines
     card_distillation: Callable[..., str] = field(default=lambda config: "")  # added to its distillation line
+    #: by export format, the model card's "How to use" where the general one does not fit ({folder}: the export's)
+    how_to_use: dict[str, str] = field(default_factory=dict)
     # ---- a task whose models are not transformers' (no tokenizer, no config.json, not in the catalog)
     #: (config) -> the planner's Plan without training, decided by the task itself
     plan_alone: Callable[..., Any] | None = None

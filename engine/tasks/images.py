@@ -250,6 +250,17 @@ TASK = Task(
     data_summary=data_summary,
     reads_documents=True,
     recognises=recognises,
+    card_settings=lambda config: [
+        f"- Pictures shown at {config.image_size} x {config.image_size} pixels; "
+        + ("mirrored at random while training" if config.mirror else "never mirrored (left and right matter)")
+    ],
+    how_to_use={
+        "merged": "image_model.json names the timm architecture, the categories and how a picture is prepared (size, "
+                  "crop, mean and std); build it with `timm.create_model(architecture, num_classes=len(labels))` and "
+                  "load model.safetensors into it.",
+        "onnx": "Run model.onnx with ONNX Runtime: its input 'pixel_values' is a batch of pictures prepared as "
+                "image_model.json says (3 x size x size); its output 'logits', one per category in the order listed there.",
+    },
     plan_alone=plan_alone,
     load_run=load_run,
     write_export=Lazy("engine.images.export:write_images"),

@@ -4,6 +4,7 @@ what it writes, its scores on the held-out pictures, and a pause resumed at the 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +38,27 @@ def image_run(home: Path, data: Path, **settings) -> tuple[object, int]:
     return run_in_process(home, values)
 
 
-def test_an_image_classifier_trains_decides_its_settings_and_scores_its_held_out_pictures(tunewright_home, tmp_path):
-    data = squares(tmp_path / "pictures", {"left": 24, "right": 8})
-    db, run_id = image_run(tunewright_home, data, mirror=False, epochs=None, max_steps=8)
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """One image run, trained once for the tests of what it wrote, its Playground and its exports."""
+    folder = tmp_path_factory.mktemp("image-run")
+    home = folder / "tw-home"
+    home.mkdir()
+    saved = os.environ.get("TUNEWRIGHT_HOME")
+    os.environ["TUNEWRIGHT_HOME"] = str(home)
+    try:
+        data = squares(folder / "pictures", {"left": 24, "right": 8})
+        db, run_id = image_run(home, data, mirror=False, epochs=None, max_steps=8)
+    finally:
+        if saved is None:
+            os.environ.pop("TUNEWRIGHT_HOME", None)
+        else:
+            os.environ["TUNEWRIGHT_HOME"] = saved
+    return db, run_id, data, home
+
+
+def test_an_image_classifier_trains_decides_its_settings_and_scores_its_held_out_pictures(finished_run):
+    db, run_id, data, home = finished_run
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error_detail"]
     assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))
@@ -65,6 +84,39 @@ def test_an_image_classifier_trains_decides_its_settings_and_scores_its_held_out
     assert {row["label"] for row in report["per_class"]} == {"left", "right"}
     for shown in report["wrong"] + report["right"]:
         assert Path(shown["heatmap"]).exists() and shown["picture"].startswith("pictures/")
+
+
+def test_the_playground_names_the_top_categories_of_pictures_with_heat_maps_and_saves_a_csv(finished_run, tmp_path):
+    from engine import playground
+    from engine.playground_serve import serve
+
+    db, run_id, data, home = finished_run
+    (tmp_path / "notes.png").write_text("not a picture")
+    pictures = [str(data / "left" / "left_0.png"), str(data / "right" / "right_1.png"), str(tmp_path / "notes.png")]
+    request_id = playground.ask_pictures(db, run_id, pictures, save=str(tmp_path / "predictions.csv"))
+    serve(db, run_id, home=home, idle_minutes=0.02)
+    answer = playground.get_request(db, request_id)
+    assert answer["status"] == "done", answer["error"]
+    first, second, bad = answer["result"]["pictures"]
+    assert [item["label"] for item in first["top"]] in (["left", "right"], ["right", "left"])
+    assert abs(sum(item["probability"] for item in first["top"]) - 1) < 1e-3
+    assert Path(first["heatmap"]).exists() and Image.open(first["heatmap"]).size == (32, 32)
+    assert "notes.png is not a picture" in bad["problem"]
+    lines = (tmp_path / "predictions.csv").read_text().splitlines()
+    assert lines[0] == "file,category,probability" and len(lines) == 4
+
+
+@pytest.mark.parametrize("fmt", ["merged", "onnx"])
+def test_an_image_model_exports_and_its_export_reads_back_the_same(finished_run, tmp_path, fmt):
+    from engine.export import export
+
+    db, run_id, data, home = finished_run
+    verdict = export(db, run_id, fmt, home=home, to=tmp_path / fmt)
+    assert verdict["passed"], verdict["summary"]
+    assert verdict["same_top"] == verdict["pictures"] == 8  # the run's 3 held-out pictures, and made-up ones
+    assert (tmp_path / fmt / "image_model.json").exists() and (tmp_path / fmt / "README.md").exists()
+    if fmt == "onnx":
+        assert (tmp_path / fmt / "model.onnx").exists() and "ONNX Runtime" in verdict["summary"]
 
 
 def test_a_paused_image_run_resumes_at_the_step_it_stopped(tunewright_home, tmp_path, monkeypatch):
