@@ -49,7 +49,7 @@ def evaluate_images(job, scored: dict[str, Any], config) -> dict[str, Any]:
         is_wrong = sorted(example.labels) != sorted(guess)
         if (is_wrong and len(wrong) < WRONG_EXAMPLES) or (not is_wrong and len(right) < RIGHT_EXAMPLES):
             shown = explain(model, example.path, folder, device, example.shown)
-            entry = {"picture": example.shown, "file": example.path, "expected": example.labels, "predicted": guess,
+            entry = {"picture": example.shown, "text": example.shown, "file": example.path, "expected": example.labels, "predicted": guess,
                      "confidence": round(float(row.max()), 4), "heatmap": shown["heatmap"],
                      "probabilities": {item["label"]: item["probability"] for item in shown["top"][:3]}}
             (wrong if is_wrong else right).append(entry)

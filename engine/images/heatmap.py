@@ -59,9 +59,8 @@ def explain(model, path: str | Path, folder: Path, device, shown: str = "") -> d
     folder.mkdir(parents=True, exist_ok=True)
     name = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:16] + ".png"
     overlay(picture, heat, model.preparation.size).save(folder / name)
-    order = np.argsort(-probabilities)[:TOP]
-    return {"file": str(path), "heatmap": str(folder / name),
-            "top": [{"label": model.labels[i], "probability": round(float(probabilities[i]), 4)} for i in order]}
+    ranked = [{"label": model.labels[i], "probability": round(float(probabilities[i]), 4)} for i in np.argsort(-probabilities)]
+    return {"file": str(path), "heatmap": str(folder / name), "top": ranked[:TOP], "all": ranked}
 
 
 def predict_files(model, paths: list[str], folder: Path, device, save: str = "") -> list[dict[str, Any]]:

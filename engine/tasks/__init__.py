@@ -50,8 +50,9 @@ class Lazy:
         return f"Lazy({self.target!r})"
 
 
-#: The families of models a task trains (engine/models/describe.py tells them apart).
-ENCODER, CAUSAL = "encoder", "causal language model"
+#: The families of models a task trains (engine/models/describe.py tells the transformers ones apart; image
+#: models are timm's, known by their own folders and the bundled entry).
+ENCODER, CAUSAL, IMAGE = "encoder", "causal language model", "image model"
 
 #: The views the window has for a task's model and results; tasks that show the same kind of thing share one:
 #: categories with their probabilities, a conversation, a text with its marked names.
@@ -99,7 +100,7 @@ class Task:
     #: which Playground panel and Results view show it (LABELS, CONVERSATION)
     view: str
     min_examples: int
-    model_family: str  # ENCODER or CAUSAL
+    model_family: str  # ENCODER, CAUSAL or IMAGE
     #: its data are conversations (Alpaca, ShareGPT, OpenAI messages), not rows of a table
     reads_conversations: bool
     #: a model that does no task yet (a bare encoder) learns this one: it is given a new head

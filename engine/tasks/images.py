@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import JobConfig, _check, setting
-from engine.tasks import ENCODER, LABELS, Lazy, NotOffered, Task, Words
+from engine.tasks import IMAGE, LABELS, Lazy, NotOffered, Task, Words
 
 NAME = "images"
 PREVIEW_PICTURES = 50
@@ -151,8 +151,19 @@ def playground(db, loaded, request: dict, ended) -> None:
     settings = request.get("settings") or {}
     paths = settings.get("paths") or [request["text"]]
     folder = Path(settings.get("heatmaps") or Path(loaded.source.model_dir).parent / "playground")
-    results = predict_files(loaded.source.model, paths, folder, loaded.device, settings.get("save", ""))
-    requests.write_progress(db, request["id"], status="done", result={"pictures": results}, updates=1)
+    model = loaded.source.model
+    results = predict_files(model, paths, folder, loaded.device, settings.get("save", ""))
+    result: dict[str, Any] = {"pictures": results}
+    first = results[0]
+    if "problem" in first and len(results) == 1:
+        raise ValueError(first["problem"])  # the Playground says the picture's sentence
+    if "top" in first:  # the first picture's categories as a classifier's answer, for the categories panel
+        ranked = first["all"]
+        threshold = getattr(loaded.source.config, "threshold", 0.5)
+        chosen = [item["label"] for item in ranked if item["probability"] > threshold] if model.multi_label else [ranked[0]["label"]]
+        result |= {"labels": ranked, "multi_label": model.multi_label, "threshold": threshold, "chosen": chosen,
+                   "truncated": False, "heatmap": first["heatmap"]}
+    requests.write_progress(db, request["id"], status="done", result=result, updates=1)
 
 
 def load_model(source, labels: list[str], multi_label: bool, allow_unsafe: bool):
@@ -230,7 +241,7 @@ TASK = Task(
     ),
     view=LABELS,
     min_examples=20,
-    model_family=ENCODER,
+    model_family=IMAGE,
     reads_conversations=False,
     bare_model_learns=True,
     doctor=doctor,

@@ -47,3 +47,13 @@ def test_the_bundled_model_names_the_sample_photos():
         assert set(top) & set(expected), f"{name}: top five {top}, expected one of {expected}"
         if name == "coffee":
             assert top[0] == 967  # espresso, at 95%
+
+
+def test_the_catalog_lists_the_bundled_image_model_for_sorting_pictures(tmp_path):
+    from engine import store
+    from engine.models.catalog import list_models
+
+    db = store.open_db(":memory:")
+    lite0 = next(m for m in list_models(db, hub_cache=tmp_path / "none") if m.ref == "demo:efficientnet-lite0")
+    assert (lite0.task, lite0.tasks, lite0.parameters, lite0.licence) == ("images", ("images",), 4_652_008, "Apache-2.0")
+    assert lite0.safe and lite0.usable and lite0.disk_size > 18e6  # read as tensors only: no code runs

@@ -105,6 +105,15 @@ def test_the_playground_names_the_top_categories_of_pictures_with_heat_maps_and_
     lines = (tmp_path / "predictions.csv").read_text().splitlines()
     assert lines[0] == "file,category,probability" and len(lines) == 4
 
+    # one picture named in the categories panel (as a text is): its categories, as a classifier answers
+    one = playground.ask_classifier(db, run_id, pictures[1])
+    failed = playground.ask_classifier(db, run_id, pictures[2])
+    serve(db, run_id, home=home, idle_minutes=0.02)
+    answer = playground.get_request(db, one)
+    assert [item["label"] for item in answer["result"]["labels"]] in (["left", "right"], ["right", "left"])
+    assert len(answer["result"]["chosen"]) == 1 and Path(answer["result"]["heatmap"]).exists()
+    assert "notes.png is not a picture" in playground.get_request(db, failed)["error"]
+
 
 @pytest.mark.parametrize("fmt", ["merged", "onnx"])
 def test_an_image_model_exports_and_its_export_reads_back_the_same(finished_run, tmp_path, fmt):
