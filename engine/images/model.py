@@ -4,7 +4,8 @@ the names of those categories, and how a picture is prepared for it (size, scali
 A model folder holds `model.safetensors` (the weights) and `image_model.json` (the architecture, the
 categories and the preparation), so it loads back without code or pickles. Where a model starts from:
 - `demo:efficientnet-lite0`: the bundled EfficientNet-Lite0 with ImageNet weights (engine/images/lite0.py),
-- `timm:NAME`: a timm architecture with fresh weights (tests use timm's tiny test models),
+- `timm:NAME`: a timm architecture, with its pretrained weights where the Hugging Face cache holds them (a model
+  the person downloaded once; nothing is fetched here), else fresh ones (tests use timm's tiny test models),
 - a folder written here (a trained image model), to train further.
 """
 
@@ -104,8 +105,10 @@ def build(ref: str, labels: list[str], multi_label: bool, image_size: int | None
         config = net.pretrained_cfg
     elif ref.startswith("timm:"):
         architecture = ref.removeprefix("timm:")
+        weights = cached_weights(architecture)
         try:
-            net = timm().create_model(architecture, pretrained=False)
+            net = timm().create_model(architecture, pretrained=weights is not None,
+                                      pretrained_cfg_overlay={"file": weights} if weights else None)
         except RuntimeError:
             raise ConfigError.said("images.unknown_model", model=ref) from None
         config = net.pretrained_cfg
@@ -123,6 +126,29 @@ def build(ref: str, labels: list[str], multi_label: bool, image_size: int | None
         preparation.size = image_size
     net.reset_classifier(len(labels))
     return ImageClassifier(net, architecture, labels, multi_label, preparation)
+
+
+def cached_weights(architecture: str) -> str | None:
+    """The safetensors weights of a timm model in the Hugging Face cache, or None (never downloaded here)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        config = timm().models.get_pretrained_cfg(architecture)
+    except (RuntimeError, ValueError):
+        return None
+    hub_id = getattr(config, "hf_hub_id", "") if config is not None else ""
+    found = try_to_load_from_cache(hub_id, "model.safetensors") if hub_id else None
+    return found if isinstance(found, str) else None
+
+
+def starting_point(ref: str) -> str:
+    """Where a model's weights come from, in words."""
+    if ref == DEMO:
+        return "EfficientNet-Lite0's ImageNet weights (bundled)"
+    if ref.startswith("timm:"):
+        return ("its pretrained weights from the Hugging Face cache" if cached_weights(ref.removeprefix("timm:"))
+                else "fresh, untrained weights (no pretrained weights for it are on this computer), so it needs many pictures")
+    return f"the trained image model in {Path(ref).name}"
 
 
 def native_size(ref: str) -> int:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from engine.config import ConfigError
 from engine.images import steps
 from engine.images.batches import Pictures, StepFeeder, eval_batches
-from engine.images.model import build, native_size
+from engine.images.model import build, native_size, starting_point
 from engine.protocol import Status
 from engine.training import Job, Loop, finish, fit, seed_everything, shuffled_steps, total_steps
 
@@ -74,6 +74,7 @@ def run(job: Job) -> Status:
 
     # ---- model: the pretrained network with a new last layer for these categories
     model = build(config.model, labels, multi_label, config.image_size).to(job.device)
+    job.event("plan.setting", reason=f"The model starts from {starting_point(config.model)}, with a new last layer for your {len(labels)} categories.")
     preparation = model.preparation
 
     # ---- batches: decoded, scaled and varied in worker processes

@@ -57,3 +57,26 @@ def test_the_catalog_lists_the_bundled_image_model_for_sorting_pictures(tmp_path
     lite0 = next(m for m in list_models(db, hub_cache=tmp_path / "none") if m.ref == "demo:efficientnet-lite0")
     assert (lite0.task, lite0.tasks, lite0.parameters, lite0.licence) == ("images", ("images",), 4_652_008, "Apache-2.0")
     assert lite0.safe and lite0.usable and lite0.disk_size > 18e6  # read as tensors only: no code runs
+
+
+def test_a_timm_model_starts_from_its_weights_in_the_hugging_face_cache_and_fresh_without(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+    from safetensors.torch import save_file
+
+    from engine.images.model import build, starting_point
+    from engine.images.stack import timm
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert "fresh, untrained weights" in starting_point("timm:test_efficientnet")
+    torch.manual_seed(1)
+    downloaded = timm().create_model("test_efficientnet", pretrained=False)
+    snapshot = tmp_path / "hub" / "models--timm--test_efficientnet.r160_in1k" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    save_file(downloaded.state_dict(), str(snapshot / "model.safetensors"))
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("abc123")
+    assert "from the Hugging Face cache" in starting_point("timm:test_efficientnet")
+    model = build("timm:test_efficientnet", ["a", "b"], False)
+    kept = dict(downloaded.named_parameters())
+    assert all(torch.equal(p, kept[name]) for name, p in model.net.named_parameters() if not name.startswith("classifier"))
+    assert model.net.get_classifier().out_features == 2  # the new last layer for the person's categories
