@@ -965,14 +965,11 @@ MESSAGES.update({
         "the rare categories up so they are not ignored; more pictures of them would help most.",
     ),
     "doctor.images.all_good": Message(Level.INFO, "No problems found in {count} pictures."),
-    "images.no_qlora": Message(
-        Level.ERROR, "QLoRA and LoRA are for language models; an image model is trained whole (method 'full' or 'auto')."
-    ),
     "images.too_few": Message(
         Level.ERROR, "Only {count} pictures can be used, in {categories} categories; at least two categories with pictures are needed."
     ),
     "images.skipped": Message(
-        Level.WARNING, "Pictures left out of training: {count} (unreadable, or without a category), such as: {first}"
+        Level.WARNING, "Pictures left out: {count} (unreadable, or without a category); the rest are used. The first: {first}"
     ),
     "images.unknown_model": Message(
         Level.ERROR,

@@ -13,6 +13,7 @@ import torch
 
 from engine import store
 from engine.images.batches import Pictures, eval_batches
+from engine.images.checks import look_at_all
 from engine.images.collect import read_image_set
 from engine.recipes.evaluate import WRONG_EXAMPLES, classification_report, majority_baseline
 from engine.recipes.finetune_images import EVAL_BATCH, probabilities, targets_of
@@ -27,7 +28,11 @@ def evaluate_images(job, scored: dict[str, Any], config) -> dict[str, Any]:
     model, labels, multi_label = scored["model"], scored["labels"], scored["multi_label"]
     run_config = scored["run_config"]
     data = read_image_set(config.data)
-    examples = [e for e in data.examples if e.labels]
+    looked = look_at_all([e for e in data.examples if e.labels])
+    examples = [item.example for item in looked if not item.problem]  # an unreadable picture is said, not scored
+    if len(examples) < len(looked):
+        first = next(item.problem for item in looked if item.problem)
+        job.event("images.skipped", count=len(looked) - len(examples), first=first)
     job.event("evaluate.images_started", model=scored["title"], rows=len(examples), data=Path(config.data).name)
     index = {label: i for i, label in enumerate(labels)}
     dataset = Pictures(examples, targets_of(examples, index, multi_label), model.preparation.transform())

@@ -32,21 +32,28 @@ class Decision:
 
 def read_pictures(job, config) -> tuple[ImageSet, list[Example], list[Example]]:
     """The training pictures and those held out (the evaluation data's, or a share, each category kept in
-    proportion); unreadable ones are found while training and skipped there, not here (reading every
-    picture twice would double the start-up)."""
+    proportion). Every picture is decoded once first: one that cannot be read is left out and said, with
+    the entries that are not pictures of a category, so that the rest trains; exact copies count once."""
     from engine.data.splits import split_indices
 
     data = read_image_set(config.data)
-    examples = [e for e in data.examples if e.labels]
-    if data.left_out:
-        job.event("images.skipped", count=len(data.left_out), first=data.left_out[0][1])
+    examples = _readable(job, data)
     if config.eval_data:
-        held = [e for e in read_image_set(config.eval_data).examples if e.labels]
-        return data, examples, held
+        return data, examples, _readable(job, read_image_set(config.eval_data))
     strata = [";".join(sorted(e.labels)) for e in examples]
     train_idx, eval_idx = split_indices(len(examples), config.eval_fraction, config.seed, strata=strata)
     job.event("images.split", eval_rows=len(eval_idx), rows=len(examples))
     return data, [examples[i] for i in train_idx], [examples[i] for i in eval_idx]
+
+
+def _readable(job, data: ImageSet) -> list[Example]:
+    from engine.images.checks import look_at_all, usable
+
+    looked = look_at_all([e for e in data.examples if e.labels])
+    left_out = list(data.left_out) + [(item.example.shown, item.problem) for item in looked if item.problem]
+    if left_out:
+        job.event("images.skipped", count=len(left_out), first=left_out[0][1])
+    return usable(looked)
 
 
 def check_categories(examples: list[Example]) -> list[str]:
@@ -69,7 +76,7 @@ def keep_held_out(job, examples: list[Example]) -> Path:
     return path
 
 
-def decide(config, rows: int, device_type: str, native_size: int) -> list[Decision]:
+def decide(config, rows: int, native_size: int) -> list[Decision]:
     """Every image setting the person left empty, decided, with its sentence."""
     from engine.planner import epochs_for, learning_rate
 
@@ -126,7 +133,7 @@ def class_weights(examples: list[Example], labels: list[str]) -> tuple[list[floa
                      "so mistakes on rare categories count more in training, and the model does not just learn to say the common ones.")
 
 
-def head_steps(config, steps: int, steps_per_epoch: int) -> int:
+def head_steps(config, steps: int) -> int:
     """The first steps in which only the new last layer learns (the rest of the model is held still), so a
     freshly made layer's first wild guesses do not disturb what the model already sees."""
     return min(steps // 2, max(1, math.ceil(config.head_warmup * steps))) if config.head_warmup > 0 else 0

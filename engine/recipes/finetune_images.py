@@ -12,7 +12,6 @@ import time
 import torch
 import torch.nn.functional as F
 
-from engine.config import ConfigError
 from engine.images import steps
 from engine.images.batches import Pictures, StepFeeder, eval_batches
 from engine.images.model import build, native_size, starting_point
@@ -64,9 +63,7 @@ def run(job: Job) -> Status:
     held_out = steps.keep_held_out(job, held)
 
     # ---- settings the person left to the app, each said in a sentence
-    if config.method in ("lora", "qlora"):
-        raise ConfigError.said("images.no_qlora")
-    steps.apply(job, steps.decide(config, len(train), job.device.type, native_size(config.model)))
+    steps.apply(job, steps.decide(config, len(train), native_size(config.model)))
     weights, why = steps.class_weights(train, labels)
     if weights is not None:
         job.event("plan.class_weights", reason=why)
@@ -86,11 +83,7 @@ def run(job: Job) -> Status:
         return shuffled_steps(len(train), config.batch_size, config.seed, epoch)
 
     feeder = StepFeeder(train_set, step_batches, config.workers, job.device)
-    head_only = steps.head_steps(config, total_steps(config, Loop(step_batches, None, None, None, "", True, steps_per_epoch)), steps_per_epoch)
-    if head_only:
-        job.event("plan.warmup_head", reason=(
-            f"For the first {head_only} steps only the new last layer learns, the rest of the model held still; "
-            "then every weight learns, so the new layer's first guesses do not spoil what the model already sees."))
+    head_only = 0  # the first steps, in which only the new last layer learns (decided below, with the loop)
     done = {"started": time.monotonic()}
 
     def micro_batches(indices: list[int], size: int) -> list[dict]:
@@ -134,6 +127,11 @@ def run(job: Job) -> Status:
         steps_per_epoch=steps_per_epoch,
         fresh_parameters=("net.classifier", "net.fc", "net.head"),
     )
+    head_only = steps.head_steps(config, total_steps(config, loop))
+    if head_only:
+        job.event("plan.warmup_head", reason=(
+            f"For the first {head_only} steps only the new last layer learns, the rest of the model held still; "
+            "then every weight learns, so the new layer's first guesses do not spoil what the model already sees."))
     job.event("plan.steps", train_rows=len(train), batch_size=config.batch_size, steps_per_epoch=steps_per_epoch,
               total_steps=total_steps(config, loop))
     state, stopped = fit(job, model, loop, config.learning_rate)

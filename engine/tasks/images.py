@@ -119,7 +119,7 @@ def plan_alone(config):
     if not config.eval_data:
         rows -= round(rows * config.eval_fraction)
     result = Plan(config)
-    for decision in decide(config, rows, config.device, native_size(config.model)):
+    for decision in decide(config, rows, native_size(config.model)):
         setattr(config, decision.setting, decision.value)
         result.decisions.append(Decision(decision.setting, decision.value, decision.reason))
     if config.eval_every == 0:

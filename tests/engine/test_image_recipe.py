@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from engine import store
+from tests.engine.test_image_data import malformed
 from tests.engine.helpers import run_in_process, train_steps
 
 TINY = "timm:test_efficientnet"
@@ -48,6 +49,7 @@ def finished_run(tmp_path_factory):
     os.environ["TUNEWRIGHT_HOME"] = str(home)
     try:
         data = squares(folder / "pictures", {"left": 24, "right": 8})
+        malformed(data / "left")  # nine files that are no pictures, or broken ones: said, left out, the rest trains
         db, run_id = image_run(home, data, mirror=False, epochs=None, max_steps=8)
     finally:
         if saved is None:
@@ -64,6 +66,7 @@ def test_an_image_classifier_trains_decides_its_settings_and_scores_its_held_out
     assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))
     assert {"eval_f1", "eval_accuracy", "eval_macro_f1", "eval_loss", "data_wait_share"} <= set(store.metric_names(db, run_id))
     messages = [e["message"] for e in store.events(db, run_id)]
+    assert any(m.startswith("Pictures left out: 9 (unreadable, or without a category); the rest are used.") for m in messages)
     assert any("never mirrored" in m for m in messages)  # the person's answer to "may a picture be mirrored?"
     assert any(m.startswith("For the first") and "only the new last layer learns" in m for m in messages)
     assert any("categories are uneven (22 pictures in the largest, 7 in right)" in m for m in messages)
