@@ -50,8 +50,9 @@ class Preparation:
             crop_pct=self.crop, mean=self.mean, std=self.std,
         )
 
-    def save_pretrained(self, folder: str | Path) -> None:  # beside the weights, as a tokenizer is for text
-        pass  # written with the model's settings (image_model.json)
+    def save_pretrained(self, folder: str | Path) -> None:
+        """Nothing of its own to write: the preparation is saved in image_model.json with the model's weights.
+        (`finish` asks each recipe's input preparation, a text model's tokenizer, to save itself.)"""
 
 
 class ImageClassifier(torch.nn.Module):

@@ -99,11 +99,11 @@ def doctor(path, eval_path="", tokenizer=None, max_length=None, model: str = "")
 
 
 def plan(config, tokenizer) -> tuple[list[int], int]:
-    """Pictures have no tokens: their number, and the picture size standing in for a length."""
+    """Pictures have no token lengths: none, and the number of pictures. (The planner asks `plan_alone`
+    instead, which decides the image settings themselves.)"""
     from engine.images.collect import read_image_set
 
-    rows = len(read_image_set(config.data).examples)
-    return [config.image_size or 224] * min(rows, 1), rows
+    return [], len(read_image_set(config.data).examples)
 
 
 def plan_alone(config):
