@@ -419,7 +419,10 @@ def make_bundle(config: dict[str, Any], folder: Path) -> Path:
             source = Path(bundled[key]).expanduser()
             target = folder / "data" / f"{key}-{source.name}"
             target.parent.mkdir(exist_ok=True)
-            shutil.copy2(source, target)
+            if source.is_dir():  # a brat standoff corpus is a folder of .txt and .ann files
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            else:
+                shutil.copy2(source, target)
             bundled[key] = str(target.relative_to(folder))
     for key in ("model", "teacher", "student"):
         value = bundled.get(key) or ""
@@ -459,6 +462,43 @@ def send(cluster: Cluster, db: Database, run_id: int, run: Runner = _run) -> Syn
     state.write(db, run_id)
     store.update_run(db, run_id, status="queued", pid=None)
     return state
+
+
+def find_cluster(name: str, home: Path | None = None) -> Cluster:
+    """The saved cluster called `name`, or a sentence naming the ones there are."""
+    saved = load_clusters(home)
+    for candidate in saved:
+        if candidate.name == name:
+            return candidate
+    raise ConfigError.said("cluster.unknown", name=name, known=", ".join(c.name for c in saved) or "none yet")
+
+
+def take_run(cluster: Cluster, db: Database, home: Path, config: Any) -> int:
+    """Record a run that is to train on the cluster, before anything is copied: submitted, taken at once from
+    this computer's queue (so no local start picks it up while it is sent) and marked as the cluster's. The
+    copying is `send_run`'s, which takes seconds and may fail."""
+    from engine import jobs
+
+    run_id = jobs.submit(db, config, home=home)
+    if not jobs.claim(db, run_id):  # a local start took it in the instant between: it trains here instead
+        raise ConfigError.said("cluster.started_here", run=run_id, cluster=cluster.name)
+    SyncState(cluster=cluster.name, run_folder=remote_run_folder(cluster, run_id)).write(db, run_id)
+    return run_id
+
+
+def send_run(cluster: Cluster, db: Database, home: Path, run_id: int, run: Runner = _run) -> bool:
+    """Send a run `take_run` recorded, then follow it. A send that fails ends the run failed, in one
+    sentence with the tool's last words; its settings stay with it, to start again. True when it was queued."""
+    try:
+        send(cluster, db, run_id, run)
+    except (OSError, subprocess.SubprocessError) as problem:
+        why = str(problem).strip().rstrip(".") or type(problem).__name__
+        sentence = message("cluster.not_sent", cluster=cluster.name, why=why)[1]
+        store.update_run(db, run_id, status=str(Status.FAILED), error=sentence, pid=None)
+        store.add_event(db, run_id, "cluster.not_sent", cluster=cluster.name, why=why)
+        return False
+    start_follower(db, home)
+    return True
 
 
 
@@ -502,7 +542,7 @@ def follow_once(db: Database, home: Path, run: Runner = _run) -> list[int]:
         if status not in LIVE | {Status.QUEUED} and (status != Status.COMPLETED or state.model_fetched):
             continue
         where = clusters.get(state.cluster)
-        if where is None:  # the cluster's settings were removed: nothing to reach it with
+        if where is None or not state.job_id:  # its settings were removed, or it is still being sent
             continue
         following.append(run_id)
         try:
