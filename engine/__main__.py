@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     requeued = commands.add_parser("requeued", help="on a cluster: a run the scheduler stopped waits in its queue")
     requeued.add_argument("run", type=int)
     requeued.add_argument("--why", choices=("preempted", "time_limit"), required=True)
+    cancelled = commands.add_parser("cancelled-there", help="on a cluster: the job was cancelled there, not from the window")
+    cancelled.add_argument("run", type=int)
     commands.add_parser("follow", help="copy the remote runs' news into this data folder until none is left")
 
     listing = commands.add_parser("list", help="all runs")
@@ -323,6 +325,13 @@ def cmd_requeued(args) -> int:
     return 0
 
 
+def cmd_cancelled_there(args) -> int:
+    from engine.cluster import mark_cancelled_there
+
+    mark_cancelled_there(_db(), args.run)
+    return 0
+
+
 def cmd_follow(args) -> int:
     from engine.cluster import follow
 
@@ -536,6 +545,7 @@ COMMANDS = {
     "submit": cmd_submit,
     "rows": cmd_rows,
     "requeued": cmd_requeued,
+    "cancelled-there": cmd_cancelled_there,
     "follow": cmd_follow,
 }
 

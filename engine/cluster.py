@@ -233,7 +233,8 @@ def batch_script(cluster: Cluster, run_folder: str) -> str:
     Five minutes before the time limit (USR2 to this script) the engine is asked to pause (it checkpoints and
     stops at the next step) and the job requeues itself. A preemption is a TERM to every step: the engine
     checkpoints and stops, and Slurm requeues the job; either way the run is recorded as waiting in the queue
-    (`mark_requeued`), not as failed or paused. The window's pause and cancel are `scancel` with USR1 and INT
+    (`mark_requeued`), not as failed or paused. A `scancel` from outside the window ends the run cancelled
+    (`mark_cancelled_there`). The window's pause and cancel are `scancel` with USR1 and INT
     to the engine's step, which it takes as pause and cancel (`CONTROL_SIGNALS`)."""
     options = ["--job-name=tunewright", "--nodes=1", f"--time={cluster.time_limit}", "--requeue",
                "--signal=B:USR2@300", "--open-mode=append", "--output=slurm.log"]  # sbatch runs in the run's folder
@@ -264,9 +265,14 @@ stop_and_requeue() {{  # the time limit is near: checkpoint, then queue again
 trap stop_and_requeue USR2
 trap '' USR1  # a pause is the engine's alone
 # Preemption (or scontrol requeue): Slurm sends TERM to every step, which the engine under Slurm takes as
-# "checkpoint and stop", then requeues the job itself; the next start continues the run.
-trap 'touch preempted' TERM
-rm -f requeue preempted
+# "checkpoint and stop", then requeues the job itself; the next start continues the run. A plain scancel
+# sends the same TERM, but only a requeue counts a restart at once: the count tells the two apart.
+requeued_now() {{
+    restarts=$(scontrol show job "$SLURM_JOB_ID" 2>/dev/null | grep -o 'Restarts=[0-9]*' | cut -d= -f2)
+    [ "${{restarts:-0}}" -gt "${{SLURM_RESTART_COUNT:-0}}" ]
+}}
+trap 'if requeued_now; then touch preempted; else touch cancelled; fi' TERM
+rm -f requeue preempted cancelled
 srun --ntasks=1 {python} -m engine job "$run" &
 engine_pid=$!
 while kill -0 "$engine_pid" 2>/dev/null; do wait "$engine_pid"; done
@@ -275,6 +281,8 @@ if [ -e requeue ]; then
     scontrol requeue "$SLURM_JOB_ID"
 elif [ -e preempted ]; then
     {python} -m engine requeued "$run" --why preempted
+elif [ -e cancelled ]; then
+    {python} -m engine cancelled-there "$run"
 fi
 """
 
@@ -287,6 +295,17 @@ def mark_requeued(db: Database, run_id: int, why: str) -> None:
         return
     store.update_run(db, run_id, status=Status.QUEUED, pid=None, request=None)
     store.add_event(db, run_id, "cluster.requeued", why=message(f"cluster.why.{why}")[1].lower(), step=run["checkpoint_step"] or 0)
+
+
+def mark_cancelled_there(db: Database, run_id: int) -> None:
+    """On the cluster, after a `scancel` that did not come from the window (by hand, or by the cluster's
+    administrators): the engine checkpointed as for a preemption, but no requeue follows. The run ends
+    cancelled, its checkpoint kept, instead of waiting in a queue it is no longer in."""
+    run = store.get_run(db, run_id)
+    if run["status"] in FINISHED:
+        return
+    store.update_run(db, run_id, status=Status.CANCELLED, pid=None, request=None, finished_at=time.time())
+    store.add_event(db, run_id, "cluster.cancelled_there", step=run["checkpoint_step"] or 0)
 
 
 # ---------------------------------------------------------------- rows from the cluster

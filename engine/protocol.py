@@ -811,6 +811,11 @@ MESSAGES.update({
         "The run could not be sent to {cluster}: {why}. Nothing is lost: its settings are kept, to start it "
         "again when the cluster answers (Cluster in the sidebar tests the connection).",
     ),
+    "cluster.cancelled_there": Message(
+        Level.WARNING,
+        "The job was cancelled on the cluster, not from this window (with scancel, or by the cluster's "
+        "administrators). Its work up to step {step} is kept in its checkpoint.",
+    ),
     "cluster.why.preempted": Message(Level.INFO, "Another job had priority"),
     "cluster.why.time_limit": Message(Level.INFO, "The time limit was near"),
     "runs.remote_lag": Message(Level.INFO, "On {cluster}, news {lag} old"),

@@ -192,7 +192,7 @@ def test_the_finished_model_comes_back_into_the_local_data_folder(tmp_path, tune
 
 def test_a_preempted_job_checkpoints_and_waits_in_the_queue_instead_of_failing(tmp_path, tunewright_home, monkeypatch):
     script = cluster.batch_script(a_cluster(), "~/tunewright/runs/00007")
-    assert "trap 'touch preempted' TERM" in script and "requeued \"$run\" --why preempted" in script
+    assert "then touch preempted; else touch cancelled; fi' TERM" in script and "requeued \"$run\" --why preempted" in script
     assert cluster.CONTROL_SIGNALS["cancel"] != "TERM"  # a TERM under Slurm is the scheduler's
 
     # Under Slurm the engine takes TERM as "checkpoint and stop", as for a pause, not as a cancel.
@@ -295,3 +295,18 @@ def test_the_command_line_sends_a_run_to_a_cluster_by_its_name(tunewright_home, 
     assert "The run could not be sent to hpc: " in done.stderr
     run = store.get_run(store.open_db(store.database_path(tunewright_home)), run_id)
     assert run["status"] == "failed" and run["error"] in done.stderr
+
+
+def test_a_job_cancelled_on_the_cluster_by_hand_ends_cancelled_not_waiting_in_a_queue(tunewright_home):
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = store.create_run(db, kind="classify", config={"model": "m", "data": "d"})
+    store.update_run(db, run_id, status="paused", checkpoint_step=12, step=13)
+    done = subprocess.run([sys.executable, "-m", "engine", "cancelled-there", str(run_id)], cwd=ROOT,
+                          env={**os.environ, "TUNEWRIGHT_HOME": str(tunewright_home)}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    run = store.get_run(db, run_id)
+    assert run["status"] == "cancelled" and run["finished_at"]
+    assert store.events(db, run_id)[-1]["message"] == (
+        "The job was cancelled on the cluster, not from this window (with scancel, or by the cluster's "
+        "administrators). Its work up to step 12 is kept in its checkpoint."
+    )

@@ -150,3 +150,19 @@ def test_a_preempted_job_checkpoints_waits_in_the_queue_and_continues(tunewright
     assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))  # nothing lost or repeated
     codes = [e["code"] for e in store.events(db, run_id)]
     assert "cluster.requeued" in codes and "run.cancelled" not in codes and "run.failed" not in codes
+
+
+def test_a_scancel_by_hand_on_the_cluster_ends_the_run_cancelled(tunewright_home, localhost, tiny_classify_config):
+    """The same TERM as a preemption, but no requeue follows: the run must not wait for one."""
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 40, "batch_size": 4})
+    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+
+    state = cluster.SyncState.read(db, run_id)
+    assert subprocess.run(cluster.ssh_command(localhost, f"scancel {state.job_id}"), capture_output=True).returncode == 0
+    follow(db, run_id, lambda run: run["status"] in ("cancelled", "completed", "failed", "queued"), timeout=120)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "cancelled", run["status"]
+    assert train_steps(db, run_id) == list(range(1, run["step"] + 1))
+    said = [e["message"] for e in store.events(db, run_id) if e["code"] == "cluster.cancelled_there"]
+    assert said and said[0].startswith("The job was cancelled on the cluster, not from this window")
