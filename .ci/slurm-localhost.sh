@@ -16,6 +16,11 @@ ClusterName=localhost
 SlurmctldHost=$node
 SlurmUser=root
 AuthType=auth/munge
+# A requeued job waits out its credentials' lifetime (120 s by default) before it may start again, then for
+# the next scheduling pass (every 60 s by default); the tests requeue twice, and a one-node test cluster
+# can live with 20 s and passes every 5 s.
+AuthInfo=cred_expire=20
+SchedulerParameters=sched_interval=5,bf_interval=5
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none

@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("config", type=Path)
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     run.add_argument("--detach", action="store_true", help="run in the background, outliving this command")
+    run.add_argument("--cluster", default="", metavar="NAME", help="train on a cluster added in the window, not here")
 
     submit = commands.add_parser("submit", help="record a run from a config file without starting it; prints its id")
     submit.add_argument("config", type=Path)
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     requeued = commands.add_parser("requeued", help="on a cluster: a run the scheduler stopped waits in its queue")
     requeued.add_argument("run", type=int)
     requeued.add_argument("--why", choices=("preempted", "time_limit"), required=True)
+    cancelled = commands.add_parser("cancelled-there", help="on a cluster: the job was cancelled there, not from the window")
+    cancelled.add_argument("run", type=int)
     commands.add_parser("follow", help="copy the remote runs' news into this data folder until none is left")
 
     listing = commands.add_parser("list", help="all runs")
@@ -260,6 +263,8 @@ def cmd_run(args) -> int:
     config = load(args.config, args.overrides)
     preflight(config)
     db, home = _db(), store.default_home()
+    if args.cluster:
+        return _run_on_cluster(db, home, config, args.cluster)
     if args.detach:
         print(jobs.start(db, config, home=home))
         return 0
@@ -271,6 +276,22 @@ def cmd_run(args) -> int:
     from engine.job import run_job
 
     return _report(db, run_id, run_job(run_id, home))
+
+
+def _run_on_cluster(db, home: Path, config, name: str) -> int:
+    """Send the run to the cluster and leave: its news is copied here by the follower as it comes."""
+    from engine import cluster
+
+    where = cluster.find_cluster(name, home)
+    run_id = cluster.take_run(where, db, home, config)
+    print(run_id, flush=True)
+    if not cluster.send_run(where, db, home, run_id):
+        print(store.get_run(db, run_id)["error"], file=sys.stderr)
+        return 1
+    job = cluster.SyncState.read(db, run_id).job_id
+    print(f"Run {run_id} waits in {where.name}'s queue as Slurm job {job}; its curves arrive here as it trains "
+          f"(tunewright-engine status {run_id}).", file=sys.stderr)
+    return 0
 
 
 def _wait(db, run_id: int) -> int:
@@ -301,6 +322,13 @@ def cmd_requeued(args) -> int:
     from engine.cluster import mark_requeued
 
     mark_requeued(_db(), args.run, args.why)
+    return 0
+
+
+def cmd_cancelled_there(args) -> int:
+    from engine.cluster import mark_cancelled_there
+
+    mark_cancelled_there(_db(), args.run)
     return 0
 
 
@@ -517,6 +545,7 @@ COMMANDS = {
     "submit": cmd_submit,
     "rows": cmd_rows,
     "requeued": cmd_requeued,
+    "cancelled-there": cmd_cancelled_there,
     "follow": cmd_follow,
 }
 

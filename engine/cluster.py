@@ -233,7 +233,8 @@ def batch_script(cluster: Cluster, run_folder: str) -> str:
     Five minutes before the time limit (USR2 to this script) the engine is asked to pause (it checkpoints and
     stops at the next step) and the job requeues itself. A preemption is a TERM to every step: the engine
     checkpoints and stops, and Slurm requeues the job; either way the run is recorded as waiting in the queue
-    (`mark_requeued`), not as failed or paused. The window's pause and cancel are `scancel` with USR1 and INT
+    (`mark_requeued`), not as failed or paused. A `scancel` from outside the window ends the run cancelled
+    (`mark_cancelled_there`). The window's pause and cancel are `scancel` with USR1 and INT
     to the engine's step, which it takes as pause and cancel (`CONTROL_SIGNALS`)."""
     options = ["--job-name=tunewright", "--nodes=1", f"--time={cluster.time_limit}", "--requeue",
                "--signal=B:USR2@300", "--open-mode=append", "--output=slurm.log"]  # sbatch runs in the run's folder
@@ -264,9 +265,14 @@ stop_and_requeue() {{  # the time limit is near: checkpoint, then queue again
 trap stop_and_requeue USR2
 trap '' USR1  # a pause is the engine's alone
 # Preemption (or scontrol requeue): Slurm sends TERM to every step, which the engine under Slurm takes as
-# "checkpoint and stop", then requeues the job itself; the next start continues the run.
-trap 'touch preempted' TERM
-rm -f requeue preempted
+# "checkpoint and stop", then requeues the job itself; the next start continues the run. A plain scancel
+# sends the same TERM, but only a requeue counts a restart at once: the count tells the two apart.
+requeued_now() {{
+    restarts=$(scontrol show job "$SLURM_JOB_ID" 2>/dev/null | grep -o 'Restarts=[0-9]*' | cut -d= -f2)
+    [ "${{restarts:-0}}" -gt "${{SLURM_RESTART_COUNT:-0}}" ]
+}}
+trap 'if requeued_now; then touch preempted; else touch cancelled; fi' TERM
+rm -f requeue preempted cancelled
 srun --ntasks=1 {python} -m engine job "$run" &
 engine_pid=$!
 while kill -0 "$engine_pid" 2>/dev/null; do wait "$engine_pid"; done
@@ -275,6 +281,8 @@ if [ -e requeue ]; then
     scontrol requeue "$SLURM_JOB_ID"
 elif [ -e preempted ]; then
     {python} -m engine requeued "$run" --why preempted
+elif [ -e cancelled ]; then
+    {python} -m engine cancelled-there "$run"
 fi
 """
 
@@ -287,6 +295,17 @@ def mark_requeued(db: Database, run_id: int, why: str) -> None:
         return
     store.update_run(db, run_id, status=Status.QUEUED, pid=None, request=None)
     store.add_event(db, run_id, "cluster.requeued", why=message(f"cluster.why.{why}")[1].lower(), step=run["checkpoint_step"] or 0)
+
+
+def mark_cancelled_there(db: Database, run_id: int) -> None:
+    """On the cluster, after a `scancel` that did not come from the window (by hand, or by the cluster's
+    administrators): the engine checkpointed as for a preemption, but no requeue follows. The run ends
+    cancelled, its checkpoint kept, instead of waiting in a queue it is no longer in."""
+    run = store.get_run(db, run_id)
+    if run["status"] in FINISHED:
+        return
+    store.update_run(db, run_id, status=Status.CANCELLED, pid=None, request=None, finished_at=time.time())
+    store.add_event(db, run_id, "cluster.cancelled_there", step=run["checkpoint_step"] or 0)
 
 
 # ---------------------------------------------------------------- rows from the cluster
@@ -419,7 +438,10 @@ def make_bundle(config: dict[str, Any], folder: Path) -> Path:
             source = Path(bundled[key]).expanduser()
             target = folder / "data" / f"{key}-{source.name}"
             target.parent.mkdir(exist_ok=True)
-            shutil.copy2(source, target)
+            if source.is_dir():  # a brat standoff corpus is a folder of .txt and .ann files
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            else:
+                shutil.copy2(source, target)
             bundled[key] = str(target.relative_to(folder))
     for key in ("model", "teacher", "student"):
         value = bundled.get(key) or ""
@@ -459,6 +481,43 @@ def send(cluster: Cluster, db: Database, run_id: int, run: Runner = _run) -> Syn
     state.write(db, run_id)
     store.update_run(db, run_id, status="queued", pid=None)
     return state
+
+
+def find_cluster(name: str, home: Path | None = None) -> Cluster:
+    """The saved cluster called `name`, or a sentence naming the ones there are."""
+    saved = load_clusters(home)
+    for candidate in saved:
+        if candidate.name == name:
+            return candidate
+    raise ConfigError.said("cluster.unknown", name=name, known=", ".join(c.name for c in saved) or "none yet")
+
+
+def take_run(cluster: Cluster, db: Database, home: Path, config: Any) -> int:
+    """Record a run that is to train on the cluster, before anything is copied: submitted, taken at once from
+    this computer's queue (so no local start picks it up while it is sent) and marked as the cluster's. The
+    copying is `send_run`'s, which takes seconds and may fail."""
+    from engine import jobs
+
+    run_id = jobs.submit(db, config, home=home)
+    if not jobs.claim(db, run_id):  # a local start took it in the instant between: it trains here instead
+        raise ConfigError.said("cluster.started_here", run=run_id, cluster=cluster.name)
+    SyncState(cluster=cluster.name, run_folder=remote_run_folder(cluster, run_id)).write(db, run_id)
+    return run_id
+
+
+def send_run(cluster: Cluster, db: Database, home: Path, run_id: int, run: Runner = _run) -> bool:
+    """Send a run `take_run` recorded, then follow it. A send that fails ends the run failed, in one
+    sentence with the tool's last words; its settings stay with it, to start again. True when it was queued."""
+    try:
+        send(cluster, db, run_id, run)
+    except (OSError, subprocess.SubprocessError) as problem:
+        why = str(problem).strip().rstrip(".") or type(problem).__name__
+        sentence = message("cluster.not_sent", cluster=cluster.name, why=why)[1]
+        store.update_run(db, run_id, status=str(Status.FAILED), error=sentence, pid=None)
+        store.add_event(db, run_id, "cluster.not_sent", cluster=cluster.name, why=why)
+        return False
+    start_follower(db, home)
+    return True
 
 
 
@@ -502,7 +561,7 @@ def follow_once(db: Database, home: Path, run: Runner = _run) -> list[int]:
         if status not in LIVE | {Status.QUEUED} and (status != Status.COMPLETED or state.model_fetched):
             continue
         where = clusters.get(state.cluster)
-        if where is None:  # the cluster's settings were removed: nothing to reach it with
+        if where is None or not state.job_id:  # its settings were removed, or it is still being sent
             continue
         following.append(run_id)
         try:

@@ -802,6 +802,20 @@ MESSAGES.update({
         "The cluster took the GPUs back: {why}. The run saved its work at step {step} and waits in Slurm's queue "
         "to continue from there.",
     ),
+    "cluster.unknown": Message(Level.ERROR, "There is no cluster called '{name}'. The clusters added: {known}."),
+    "cluster.started_here": Message(
+        Level.WARNING, "Run {run} started on this computer before it could be sent to {cluster}.",
+    ),
+    "cluster.not_sent": Message(
+        Level.ERROR,
+        "The run could not be sent to {cluster}: {why}. Nothing is lost: its settings are kept, to start it "
+        "again when the cluster answers (Cluster in the sidebar tests the connection).",
+    ),
+    "cluster.cancelled_there": Message(
+        Level.WARNING,
+        "The job was cancelled on the cluster, not from this window (with scancel, or by the cluster's "
+        "administrators). Its work up to step {step} is kept in its checkpoint.",
+    ),
     "cluster.why.preempted": Message(Level.INFO, "Another job had priority"),
     "cluster.why.time_limit": Message(Level.INFO, "The time limit was near"),
     "runs.remote_lag": Message(Level.INFO, "On {cluster}, news {lag} old"),

@@ -224,7 +224,8 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
                 job.event("eval.best", metric=words, value=value, step=state.step)
             else:
                 state.evals_without_improvement += 1
-                if config.early_stopping_patience and state.evals_without_improvement >= config.early_stopping_patience:
+                patience_out = config.early_stopping_patience and state.evals_without_improvement >= config.early_stopping_patience
+                if patience_out and state.step < steps:  # at the last step the run ends anyway: nothing was stopped
                     stopped = "early"
                     job.event("train.early_stop", metric=metric_words(loop.metric)[0], patience=config.early_stopping_patience, best_step=state.best_step)
                     break

@@ -149,9 +149,25 @@ class EngineClient:
 
     # ------------------------------------------------------------ steering jobs
 
-    def start(self, config: JobConfig, plan: dict[str, Any] | None = None) -> int:
+    def clusters(self) -> list[cluster.Cluster]:
+        """The clusters added in this data folder (the Cluster page), where a run may be sent."""
+        return cluster.load_clusters(self.home)
+
+    def start(self, config: JobConfig, plan: dict[str, Any] | None = None, *, on_cluster: str = "") -> int:
         """Queue a run and start its job process now if nothing else is training. `plan`: the engine's plan
-        the config was made from (`tunewright-engine plan --json`), whose sentences the run keeps."""
+        the config was made from (`tunewright-engine plan --json`), whose sentences the run keeps.
+        `on_cluster`: the name of a saved cluster to train on instead; the run is recorded at once and copied
+        there from a worker thread (ssh and rsync take seconds), a send that fails is said on the run."""
+        if on_cluster:
+            self.needs_jobs()
+            where = cluster.find_cluster(on_cluster, self.home)
+            run_id = cluster.take_run(where, self.db, self.home, config)
+
+            def send() -> None:
+                cluster.send_run(where, store.open_db(store.database_path(self.home)), self.home, run_id)
+
+            threading.Thread(target=send, daemon=True).start()
+            return run_id
         if plan is None:
             return jobs.start(self.db, config, home=self.home)
         run_id = jobs.submit(self.db, config, home=self.home)

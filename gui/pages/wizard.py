@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -479,6 +480,13 @@ class WizardPage(QWidget):
         self.name.setPlaceholderText("Named after the model and data if empty")
         self.name.textChanged.connect(lambda text: setattr(self.wizard, "name", text.strip()))
         box.addWidget(self.name)
+        # Where to train: shown once a cluster has been added (the Cluster page).
+        self.where_title = label("Where to train", "FieldHelp")
+        self.where = QComboBox()
+        self.where.currentIndexChanged.connect(self._show_where)
+        self.where_note = label("", "Muted", wrap=True)
+        for widget in (self.where_title, self.where, self.where_note):
+            box.addWidget(widget)
         box.addWidget(label("Training goes on if you close the window; pause, resume or cancel it at any time.",
                             "Muted", wrap=True))
         self.start_error = label("", "ErrorText", wrap=True)
@@ -488,9 +496,35 @@ class WizardPage(QWidget):
         layout.addStretch(1)
         return content
 
+    def _fill_where(self) -> None:
+        """This computer, then each cluster added, keeping the choice made."""
+        chosen = self.where.currentData() or ""
+        clusters = self.client.clusters()
+        self.where.blockSignals(True)
+        self.where.clear()
+        self.where.addItem("This computer", "")
+        for known in clusters:
+            gpus = f"{known.gpus_per_job} GPU{'s' if known.gpus_per_job != 1 else ''} per run" if known.gpus_per_job else "no GPU"
+            self.where.addItem(f"{known.name}: Slurm cluster at {known.host} ({gpus})", known.name)
+        self.where.setCurrentIndex(max(self.where.findData(chosen), 0))
+        self.where.blockSignals(False)
+        for widget in (self.where_title, self.where):
+            widget.setVisible(bool(clusters))
+        self._show_where()
+
+    def _show_where(self) -> None:
+        name = self.where.currentData() or ""
+        self.where_note.setText(
+            f"The run's data and model are copied to {name} and it waits in Slurm's queue there. The engine on the "
+            "cluster plans it again for the cluster's GPUs; its curves and messages arrive here as it trains."
+            if name else "")
+        self.where_note.setVisible(bool(name))
+        self._show_summary()
+
     def _show_summary(self) -> None:
+        on_cluster = self.where.currentData() or ""
         try:
-            config = self.wizard.config()
+            config = self.wizard.config(planned_here=not on_cluster)
         except ConfigError as error:
             self.summary.setText(_escape(str(error)))
             return
@@ -507,9 +541,11 @@ class WizardPage(QWidget):
             ("Epochs", _value(config.epochs) if config.epochs else "automatic"),
             ("Learning rate", _value(config.learning_rate) if config.learning_rate else "automatic"),
         ]
-        if plan and plan.memory and plan.memory.get("sentence"):
+        if on_cluster:  # this computer's plan does not hold there
+            rows.append(("Plan", f"made on {on_cluster} when the run starts, for the cluster's GPUs"))
+        if plan and plan.memory and plan.memory.get("sentence") and not on_cluster:
             rows.append(("Memory", plan.memory["sentence"]))
-        if plan and plan.time:
+        if plan and plan.time and not on_cluster:
             rows.append(("Time", plan.time.get("sentence", "")))
         self.summary.setText("<table cellspacing='6'>" + "".join(
             f"<tr><td style='color:#6b7280'>{name}</td><td>{_escape(str(value))}</td></tr>" for name, value in rows
@@ -544,7 +580,11 @@ class WizardPage(QWidget):
 
     def start(self) -> int | None:
         try:
-            run_id = self.client.start(self.wizard.config(), plan=self.wizard.plan_decided())
+            where = self.where.currentData() or ""
+            if where:  # planned on the cluster, for its GPUs
+                run_id = self.client.start(self.wizard.config(planned_here=False), on_cluster=where)
+            else:
+                run_id = self.client.start(self.wizard.config(), plan=self.wizard.plan_decided())
         except (ConfigError, JobError, OSError) as error:
             self.start_error.setText(f"The run could not be started: {error}")
             self.start_error.show()
@@ -602,7 +642,7 @@ class WizardPage(QWidget):
         if step == "plan":
             self._show_plan()
         elif step == "train":
-            self._show_summary()
+            self._fill_where()  # and the summary, for the place chosen
         blocker = wizard.blocker(step)
         self.blocker.setText(blocker)
         self.next_button.setText(NEXT_WORDS[step])

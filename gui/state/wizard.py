@@ -210,9 +210,11 @@ class Wizard:
         """The run's settings as chosen so far; what nobody chose is left to the engine's plan."""
         return {**({} if self.task == DISTILL_TASK else ENGINE_DECIDES), **self.chosen()}
 
-    def config(self) -> JobConfig:
-        """The job's config: the plan's decisions, and what the person chose over them; raises ConfigError."""
-        decided = dict(self.plan.config) if self.plan and not self.plan.error else {}
+    def config(self, *, planned_here: bool = True) -> JobConfig:
+        """The job's config: the plan's decisions, and what the person chose over them; raises ConfigError.
+        Without `planned_here` (a run sent to a cluster) this computer's plan is left out: the job plans
+        itself there, for the cluster's GPUs."""
+        decided = dict(self.plan.config) if planned_here and self.plan and not self.plan.error else {}
         return from_dict({**self.values(), **decided, **self.chosen()})
 
     def plan_decided(self) -> dict[str, Any] | None:

@@ -192,7 +192,7 @@ def test_the_finished_model_comes_back_into_the_local_data_folder(tmp_path, tune
 
 def test_a_preempted_job_checkpoints_and_waits_in_the_queue_instead_of_failing(tmp_path, tunewright_home, monkeypatch):
     script = cluster.batch_script(a_cluster(), "~/tunewright/runs/00007")
-    assert "trap 'touch preempted' TERM" in script and "requeued \"$run\" --why preempted" in script
+    assert "then touch preempted; else touch cancelled; fi' TERM" in script and "requeued \"$run\" --why preempted" in script
     assert cluster.CONTROL_SIGNALS["cancel"] != "TERM"  # a TERM under Slurm is the scheduler's
 
     # Under Slurm the engine takes TERM as "checkpoint and stop", as for a pause, not as a cancel.
@@ -233,3 +233,80 @@ def test_a_pause_that_cannot_reach_the_cluster_is_not_left_pending(tunewright_ho
     run = store.get_run(db, run_id)
     assert run["status"] == "running" and run["request"] is None  # the window offers Pause again
     assert cluster.SyncState.read(db, run_id).unreachable_since is not None
+
+
+def answering_sbatch(job_id: str):
+    """ssh and rsync that succeed, with sbatch's answer (`--parsable`: the job id, then the cluster's name)."""
+
+    def run(argv: list[str]) -> subprocess.CompletedProcess:
+        said = f"{job_id};hpc\n" if argv[0] == "ssh" and "sbatch" in argv[-1] else ""
+        return subprocess.CompletedProcess(argv, 0, said, "")
+
+    return run
+
+
+def test_a_run_for_the_cluster_waits_in_its_queue_and_never_starts_here(tunewright_home, tiny_classify_config):
+    from engine import jobs
+    from engine.config import from_dict
+
+    hpc = a_cluster(python=sys.executable)
+    cluster.save_cluster(hpc, tunewright_home)
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = cluster.take_run(hpc, db, tunewright_home, from_dict(tiny_classify_config))
+    # Taken before anything is copied: no local start picks it up, no follower looks for it yet.
+    assert jobs.start_next(db, home=tunewright_home) is None
+    assert cluster.follow_once(db, tunewright_home, run=answering_sbatch("0")) == []
+
+    assert cluster.send_run(hpc, db, tunewright_home, run_id, run=answering_sbatch("4242"))
+    run, state = store.get_run(db, run_id), cluster.SyncState.read(db, run_id)
+    assert (run["status"], run["pid"], state.job_id, state.cluster) == ("queued", None, "4242", "hpc")
+    assert jobs.start_next(db, home=tunewright_home) is None and jobs.training_now(db) == []
+    bundle = json.loads((tunewright_home / "runs" / f"{run_id:05d}" / "bundle" / "config.json").read_text())
+    assert bundle["data"] == "data/data-intents.jsonl" and bundle["model"] == "model"
+
+
+def test_a_run_that_cannot_be_sent_fails_in_one_sentence_and_keeps_its_settings(tunewright_home, tiny_classify_config):
+    from engine.config import from_dict
+
+    hpc = a_cluster(host="127.0.0.1", port=1)  # nothing listens there: ssh is refused
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = cluster.take_run(hpc, db, tunewright_home, from_dict(tiny_classify_config))
+    assert not cluster.send_run(hpc, db, tunewright_home, run_id)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "failed" and run["pid"] is None
+    assert run["error"].startswith("The run could not be sent to hpc: ") and "Traceback" not in run["error"]
+    assert run["error"].endswith("to start it again when the cluster answers (Cluster in the sidebar tests the connection).")
+    assert run["config"]["data"] == tiny_classify_config["data"]  # nothing lost
+    assert [e["code"] for e in store.events(db, run_id)][-1] == "cluster.not_sent"
+
+
+def test_the_command_line_sends_a_run_to_a_cluster_by_its_name(tunewright_home, tiny_classify_config, tmp_path):
+    from tests.engine.helpers import cli
+
+    config = tmp_path / "job.json"
+    config.write_text(json.dumps(tiny_classify_config))
+    done = cli("run", str(config), "--cluster", "hpc", home=tunewright_home, timeout=120)
+    assert done.returncode != 0 and "There is no cluster called 'hpc'. The clusters added: none yet." in done.stderr
+
+    cluster.save_cluster(a_cluster(host="127.0.0.1", port=1), tunewright_home)
+    done = cli("run", str(config), "--cluster", "hpc", home=tunewright_home, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    run_id = int(done.stdout.split()[0])
+    assert "The run could not be sent to hpc: " in done.stderr
+    run = store.get_run(store.open_db(store.database_path(tunewright_home)), run_id)
+    assert run["status"] == "failed" and run["error"] in done.stderr
+
+
+def test_a_job_cancelled_on_the_cluster_by_hand_ends_cancelled_not_waiting_in_a_queue(tunewright_home):
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = store.create_run(db, kind="classify", config={"model": "m", "data": "d"})
+    store.update_run(db, run_id, status="paused", checkpoint_step=12, step=13)
+    done = subprocess.run([sys.executable, "-m", "engine", "cancelled-there", str(run_id)], cwd=ROOT,
+                          env={**os.environ, "TUNEWRIGHT_HOME": str(tunewright_home)}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    run = store.get_run(db, run_id)
+    assert run["status"] == "cancelled" and run["finished_at"]
+    assert store.events(db, run_id)[-1]["message"] == (
+        "The job was cancelled on the cluster, not from this window (with scancel, or by the cluster's "
+        "administrators). Its work up to step 12 is kept in its checkpoint."
+    )

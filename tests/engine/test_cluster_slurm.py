@@ -1,7 +1,9 @@
 """A run sent to a real Slurm over a real SSH connection: the single-node Slurm and the sshd on localhost that
 `.ci/slurm-localhost.sh` starts. Its curve appears in the local database; cancel reaches the job."""
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +14,7 @@ import pytest
 
 from engine import cluster, jobs, store
 from engine.config import from_dict
-from tests.engine.helpers import train_steps
+from tests.engine.helpers import cli, train_steps, wait_for
 
 SSH_PORT = int(os.environ.get("TUNEWRIGHT_TEST_SSH_PORT", "2222"))
 KEY = Path("~/.ssh/id_ed25519").expanduser()
@@ -70,22 +72,35 @@ def send(db, home, the_cluster, values) -> int:
     return run_id
 
 
-def test_a_run_on_the_cluster_draws_its_curve_here(tunewright_home, localhost, tiny_classify_config):
+def test_a_run_sent_from_the_command_line_draws_its_curve_here(tunewright_home, localhost, tiny_classify_config, tmp_path):
+    """`tunewright-engine run --cluster`, as the window's 'Where to train' does: the run is sent, and the
+    follower process it starts copies the news here, with no one else looking."""
     db = store.open_db(store.database_path(tunewright_home))
-    run_id = send(db, tunewright_home, localhost, tiny_classify_config)
+    cluster.save_cluster(localhost, tunewright_home)
+    config = tmp_path / "job.json"
+    config.write_text(json.dumps(tiny_classify_config))
+    done = cli("run", str(config), "--cluster", "localhost", home=tunewright_home, timeout=120)
+    assert done.returncode == 0, done.stderr
+    run_id = int(done.stdout.split()[0])
+    assert re.search(r"waits in localhost's queue as Slurm job \d+", done.stderr), done.stderr
     assert jobs.training_now(db) == []  # nothing trains on this computer
 
-    state = follow(db, run_id, lambda run: run["status"] in ("completed", "failed", "cancelled"))
+    def ended() -> bool:
+        status = store.get_run(db, run_id)["status"]
+        return status in ("failed", "cancelled") or (status == "completed" and cluster.SyncState.read(db, run_id).model_fetched)
+
+    wait_for(ended, timeout=400, every=1)
+    state = cluster.SyncState.read(db, run_id)
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error"]
     assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))
     assert any(e["code"] == "run.completed" for e in store.events(db, run_id))
     assert state.lag_seconds is not None and state.lag_seconds < 60
 
-    # The trained model comes back into the local data folder, recorded as the run's model.
-    local = cluster.fetch_model(localhost, db, run_id)
-    assert local == Path(run["run_dir"]) / "model" and any(local.glob("*.safetensors"))
-    assert [a["kind"] for a in store.artifacts(db, run_id)] == ["model"]
+    # The trained model came back into the local data folder, recorded as the run's model.
+    local = Path(run["run_dir"]) / "model"
+    assert any(local.glob("*.safetensors"))
+    assert [(a["kind"], a["path"]) for a in store.artifacts(db, run_id)] == [("model", str(local))]
 
 
 def test_cancel_reaches_the_job_on_the_cluster(tunewright_home, localhost, tiny_classify_config):
@@ -135,3 +150,19 @@ def test_a_preempted_job_checkpoints_waits_in_the_queue_and_continues(tunewright
     assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))  # nothing lost or repeated
     codes = [e["code"] for e in store.events(db, run_id)]
     assert "cluster.requeued" in codes and "run.cancelled" not in codes and "run.failed" not in codes
+
+
+def test_a_scancel_by_hand_on_the_cluster_ends_the_run_cancelled(tunewright_home, localhost, tiny_classify_config):
+    """The same TERM as a preemption, but no requeue follows: the run must not wait for one."""
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 40, "batch_size": 4})
+    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+
+    state = cluster.SyncState.read(db, run_id)
+    assert subprocess.run(cluster.ssh_command(localhost, f"scancel {state.job_id}"), capture_output=True).returncode == 0
+    follow(db, run_id, lambda run: run["status"] in ("cancelled", "completed", "failed", "queued"), timeout=120)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "cancelled", run["status"]
+    assert train_steps(db, run_id) == list(range(1, run["step"] + 1))
+    said = [e["message"] for e in store.events(db, run_id) if e["code"] == "cluster.cancelled_there"]
+    assert said and said[0].startswith("The job was cancelled on the cluster, not from this window")

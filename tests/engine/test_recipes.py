@@ -83,3 +83,13 @@ def test_early_stopping_keeps_the_best_checkpoint(tunewright_home, tiny_classify
     run = store.get_run(db, run_id)
     assert run["status"] == "completed" and run["step"] < run["total_steps"]
     assert any(e["code"] == "train.early_stop" for e in store.events(db, run_id))
+
+
+def test_patience_that_runs_out_at_the_last_step_is_not_called_stopping_early(tunewright_home, tiny_classify_config):
+    db, run_id = run_in_process(
+        tunewright_home,
+        {**tiny_classify_config, "learning_rate": 1e-7, "max_steps": 4, "eval_every": 1, "early_stopping_patience": 3},
+    )
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed" and run["step"] == run["total_steps"] == 4
+    assert not any(e["code"] == "train.early_stop" for e in store.events(db, run_id))

@@ -225,3 +225,40 @@ def test_make_a_trained_model_smaller_with_the_wizard(qtbot, home, client, wizar
     run = store.get_run(client.db, wizard_window.page("run").run_id)
     assert run["kind"] == "distill"
     assert (run["config"]["teacher"], run["config"]["student_layers"]) == (f"run:{teacher_id}", 1)
+
+
+def test_a_run_started_for_a_cluster_out_of_reach_fails_in_a_sentence_and_nothing_trains_here(
+        qtbot, wizard_window, tiny_classify_config, home):
+    import sys
+
+    from engine import cluster
+    from tests.engine.test_cluster import a_cluster
+
+    page: WizardPage = wizard_window.page("new")
+    settings = {k: v for k, v in tiny_classify_config.items() if k != "learning_rate"}  # left to the plan
+    page.load_config(settings)
+    qtbot.waitUntil(lambda: page.wizard.step == "plan" and page.next_button.isEnabled(), timeout=120_000)
+    page.next_button.click()
+    assert page.wizard.step == "train"
+    assert not page.where.isVisible()  # no cluster added: nothing to choose
+
+    # A cluster is added (the Cluster page), whose login node does not answer: ssh to a port nothing listens on.
+    cluster.save_cluster(a_cluster(host="127.0.0.1", port=1, python=sys.executable), home)
+    page.go("plan")
+    qtbot.waitUntil(lambda: page.next_button.isEnabled(), timeout=120_000)
+    page.next_button.click()
+    assert page.where.isVisible() and not page.where_note.isVisible()
+    assert [page.where.itemText(i) for i in range(page.where.count())] == [
+        "This computer", "hpc: Slurm cluster at 127.0.0.1 (2 GPUs per run)"]
+    page.where.setCurrentIndex(1)
+    assert page.where_note.isVisible() and "plans it again for the cluster's GPUs" in page.where_note.text()
+    shot(page, "5-train-cluster")
+    page.next_button.click()
+    qtbot.waitUntil(lambda: wizard_window.current == "run", timeout=5_000)
+    run_id = wizard_window.page("run").run_id
+    db = wizard_window.client.db
+    qtbot.waitUntil(lambda: store.get_run(db, run_id)["status"] == "failed", timeout=60_000)
+    run = store.get_run(db, run_id)
+    assert run["error"].startswith("The run could not be sent to hpc: ") and "Nothing is lost" in run["error"]
+    assert run["config"].get("learning_rate") is None  # planned on the cluster, for its GPUs, not here
+    assert wizard_window.client.list_runs() and not [r for r in wizard_window.client.list_runs() if r["pid"]]
