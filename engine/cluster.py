@@ -520,7 +520,6 @@ def send_run(cluster: Cluster, db: Database, home: Path, run_id: int, run: Runne
     return True
 
 
-
 # ---------------------------------------------------------------- following remote runs, and the model back
 
 FOLLOW_EVERY = 10.0  # seconds between two looks at the cluster
