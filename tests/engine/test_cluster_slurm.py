@@ -72,6 +72,18 @@ def send(db, home, the_cluster, values) -> int:
     return run_id
 
 
+def training_there(db, home, the_cluster, config, epochs: int) -> int:
+    """A run sent to the cluster, once it has trained a few steps there."""
+    run_id = send(db, home, the_cluster, {**config, "epochs": epochs, "batch_size": 4})
+    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+    return run_id
+
+
+def on_the_login_node(the_cluster, command: str) -> None:
+    """Run a Slurm command on the cluster, as its scheduler or a person there would."""
+    assert subprocess.run(cluster.ssh_command(the_cluster, command), capture_output=True).returncode == 0
+
+
 def test_a_run_sent_from_the_command_line_draws_its_curve_here(tunewright_home, localhost, tiny_classify_config, tmp_path):
     """`tunewright-engine run --cluster`, as the window's 'Where to train' does: the run is sent, and the
     follower process it starts copies the news here, with no one else looking."""
@@ -105,8 +117,7 @@ def test_a_run_sent_from_the_command_line_draws_its_curve_here(tunewright_home, 
 
 def test_cancel_reaches_the_job_on_the_cluster(tunewright_home, localhost, tiny_classify_config):
     db = store.open_db(store.database_path(tunewright_home))
-    run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 40, "batch_size": 4})
-    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=40)
 
     cluster.save_cluster(localhost, tunewright_home)
     cluster.request(db, tunewright_home, run_id, "cancel")  # what the window's Cancel does for a remote run
@@ -119,13 +130,10 @@ def test_cancel_reaches_the_job_on_the_cluster(tunewright_home, localhost, tiny_
 
 def test_near_the_time_limit_the_job_checkpoints_requeues_and_continues(tunewright_home, localhost, tiny_classify_config):
     db = store.open_db(store.database_path(tunewright_home))
-    run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 6, "batch_size": 4})
-    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=6)
 
     # What Slurm sends the batch script five minutes before the time limit (#SBATCH --signal=B:USR2@300).
-    state = cluster.SyncState.read(db, run_id)
-    warn = cluster.ssh_command(localhost, f"scancel --batch --signal=USR2 {state.job_id}")
-    assert subprocess.run(warn, capture_output=True).returncode == 0
+    on_the_login_node(localhost, f"scancel --batch --signal=USR2 {cluster.SyncState.read(db, run_id).job_id}")
     follow(db, run_id, lambda run: any(e["code"] == "run.resumed" for e in store.events(db, run_id)), timeout=300)
     follow(db, run_id, lambda run: run["status"] in ("completed", "failed", "cancelled"), timeout=400)
     run = store.get_run(db, run_id)
@@ -137,12 +145,10 @@ def test_near_the_time_limit_the_job_checkpoints_requeues_and_continues(tunewrig
 
 def test_a_preempted_job_checkpoints_waits_in_the_queue_and_continues(tunewright_home, localhost, tiny_classify_config):
     db = store.open_db(store.database_path(tunewright_home))
-    run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 6, "batch_size": 4})
-    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=6)
 
     # What a preemption with PreemptMode=REQUEUE does: TERM to every step and the batch script, then requeue.
-    state = cluster.SyncState.read(db, run_id)
-    assert subprocess.run(cluster.ssh_command(localhost, f"scontrol requeue {state.job_id}"), capture_output=True).returncode == 0
+    on_the_login_node(localhost, f"scontrol requeue {cluster.SyncState.read(db, run_id).job_id}")
     follow(db, run_id, lambda run: any(e["code"] == "run.resumed" for e in store.events(db, run_id)), timeout=300)
     follow(db, run_id, lambda run: run["status"] in ("completed", "failed", "cancelled"), timeout=400)
     run = store.get_run(db, run_id)
@@ -155,11 +161,9 @@ def test_a_preempted_job_checkpoints_waits_in_the_queue_and_continues(tunewright
 def test_a_scancel_by_hand_on_the_cluster_ends_the_run_cancelled(tunewright_home, localhost, tiny_classify_config):
     """The same TERM as a preemption, but no requeue follows: the run must not wait for one."""
     db = store.open_db(store.database_path(tunewright_home))
-    run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 40, "batch_size": 4})
-    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=40)
 
-    state = cluster.SyncState.read(db, run_id)
-    assert subprocess.run(cluster.ssh_command(localhost, f"scancel {state.job_id}"), capture_output=True).returncode == 0
+    on_the_login_node(localhost, f"scancel {cluster.SyncState.read(db, run_id).job_id}")
     follow(db, run_id, lambda run: run["status"] in ("cancelled", "completed", "failed", "queued"), timeout=120)
     run = store.get_run(db, run_id)
     assert run["status"] == "cancelled", run["status"]

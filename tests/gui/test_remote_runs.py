@@ -60,3 +60,14 @@ def test_a_remote_run_says_how_old_its_news_is_and_since_when_the_cluster_is_out
     assert re.search(r"On hpc, news \d+ (s|min) old$", RunView._summary(client.get_run(run_id), "running"))
     if folder := os.environ.get("TUNEWRIGHT_SHOTS"):
         page.grab().save(os.path.join(folder, "runs-remote-lag.png"))
+
+
+def test_pause_of_a_remote_run_from_the_window_reaches_for_the_cluster_without_waiting_for_it(qtbot, client, home):
+    run_id = store.create_run(client.db, kind="classify", config={"model": "m", "data": "d"})
+    store.update_run(client.db, run_id, status="running")
+    cluster.save_cluster(a_cluster(host="127.0.0.1", port=1), home)  # ssh is refused there
+    cluster.SyncState(cluster="hpc", job_id="7", run_folder="~/tunewright/runs/x").write(client.db, run_id)
+    client.pause(run_id)  # returns at once: ssh goes from a worker thread
+    qtbot.waitUntil(lambda: cluster.SyncState.read(client.db, run_id).unreachable_since is not None, timeout=30_000)
+    run = store.get_run(client.db, run_id)
+    assert run["status"] == "running" and run["request"] is None  # Pause is offered again
