@@ -129,6 +129,14 @@ class Monitor:
         if too_short(self.total_steps):
             self._once("health.too_short", steps=self.total_steps, rows=self.rows)
 
+    def resumed(self, train_losses: list[tuple[int, float]], eval_losses: list[float], scores: list[float], reported: set[str]) -> None:
+        """Take the curve a resumed run made before it stopped, and what was already said about it: judged
+        from where it resumed alone, the first noisy batch after a pause would look like a jump far above
+        a trained model's low loss."""
+        self.train_steps = [step for step, _ in train_losses]
+        self.train_losses = [loss for _, loss in train_losses]
+        self.eval_losses, self.scores, self.reported = list(eval_losses), list(scores), set(reported)
+
     def losses_flushed(self, rows: list[tuple[int, float]]) -> str | None:
         """Take the newly written (step, train loss) rows; return what went wrong if training diverged."""
         for step, loss in rows:

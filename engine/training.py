@@ -156,6 +156,8 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
         job, steps, rows=loop.steps_per_epoch * config.batch_size, metric=loop.metric,
         higher_is_better=loop.higher_is_better, warmup_steps=round(config.warmup_fraction * steps),
     )
+    if state.step:
+        monitor.resumed(*_curves_so_far(job, loop.metric))
     monitor.started()
     rollbacks = 0
     last_checkpoint = time.monotonic()
@@ -264,6 +266,16 @@ def _accumulate(model, loop: Loop, indices: list[int], micro_size: int, autocast
         return micro_batches, loss_total
     except torch.OutOfMemoryError:
         return None  # leaving the except block drops the traceback, and with it the step's tensors
+
+
+def _curves_so_far(job: Job, metric: str) -> tuple[list[tuple[int, float]], list[float], list[float], set[str]]:
+    """What the health monitor needs of a resumed run: its training losses, evaluation losses and scores so far,
+    and the health findings it has already reported."""
+    def values(name: str) -> list[float]:
+        return [value for _, value in store.metric_series(job.db, job.run_id, name)]
+
+    said = {e["code"] for e in store.events(job.db, job.run_id) if e["code"].startswith("health.")}
+    return store.metric_series(job.db, job.run_id, "train_loss"), values("eval_loss"), values(metric), said
 
 
 def _free_cached_memory(device: torch.device) -> None:

@@ -78,6 +78,23 @@ def test_the_monitor_says_each_finding_once():
     assert monitor.train_steps == list(range(1, 21))
 
 
+def test_a_resumed_run_is_judged_on_its_whole_curve():
+    """After a pause (or a preemption on a cluster) a small batch's noisy loss is not a jump from the trained
+    model's lowest loss: the monitor remembers the curve from before, and what it already said."""
+    before = [(s, v) for s, v in enumerate(falling(30, 2.3, 0.05), 1)]
+    noisy = [(31, 0.04), (32, 0.05), (33, 0.9)]
+
+    forgetful = health.Monitor(_Events(), total_steps=60, rows=100)
+    assert "jumped" in forgetful.losses_flushed(noisy)
+
+    job = _Events()
+    resumed = health.Monitor(job, total_steps=60, rows=100)
+    resumed.resumed(before, eval_losses=[0.4], scores=[0.8], reported={"health.too_short"})
+    resumed.started()
+    assert resumed.losses_flushed(noisy) is None and job.codes == []
+    assert resumed.losses_flushed([(34, 9.0)]) == "jumped to 9, from a best of 0.04"
+
+
 def _replay(monitor: health.Monitor, train: list[float], evaluations: dict[int, dict[str, float]]) -> None:
     """Feed a recorded run to the monitor as `fit` does: loss rows as flushed, then each evaluation."""
     for step, loss in enumerate(train, 1):
