@@ -811,6 +811,11 @@ MESSAGES.update({
         "The run could not be sent to {cluster}: {why}. Nothing is lost: its settings are kept, to start it "
         "again when the cluster answers (Cluster in the sidebar tests the connection).",
     ),
+    "cluster.resent": Message(
+        Level.INFO,
+        "Resumed: the run waits in {cluster}'s queue again, as Slurm job {job}, and continues from its last "
+        "checkpoint there.",
+    ),
     "cluster.cancelled_there": Message(
         Level.WARNING,
         "The job was cancelled on the cluster, not from this window (with scancel, or by the cluster's "

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.protocol import metric_words
-from gui.engine_client import RESUMABLE, TASKS, ClassifyConfig, EngineClient, JobError, config_types, help_for, task_of_run
+from gui.engine_client import RESUMABLE, TASKS, ClassifyConfig, ConfigError, EngineClient, JobError, config_types, help_for, task_of_run
 from gui.state.eta import TIME_LEFT
 from gui.state.format import best_metric, duration, remote_note, retry_would_fail, shown_status, time_left
 from gui.state.runs import RunWatcher
@@ -359,7 +359,7 @@ class RunView(QWidget):
         self.note_while = while_status or set()
         try:
             action(self.run_id)
-        except (JobError, KeyError) as error:
+        except (JobError, ConfigError, KeyError) as error:  # ConfigError: a remote run's cluster was removed
             note = str(error)
             self.note_while = {shown_status(self.watcher.run)} if self.watcher and self.watcher.run else set()
         self.action_note.setText(note)

@@ -310,3 +310,67 @@ def test_a_job_cancelled_on_the_cluster_by_hand_ends_cancelled_not_waiting_in_a_
         "The job was cancelled on the cluster, not from this window (with scancel, or by the cluster's "
         "administrators). Its work up to step 12 is kept in its checkpoint."
     )
+
+
+def recording_sbatch(job_id: str, said: list[str]):
+    """`answering_sbatch`, keeping what was run on the cluster (the command ssh was given)."""
+    answer = answering_sbatch(job_id)
+
+    def run(argv: list[str]) -> subprocess.CompletedProcess:
+        said.append(argv[-1])
+        return answer(argv)
+
+    return run
+
+
+def test_a_stopped_remote_run_is_resumed_in_the_clusters_queue_never_here(tunewright_home, tiny_classify_config):
+    from engine import jobs
+    from engine.config import from_dict
+
+    hpc = a_cluster(python=sys.executable)
+    cluster.save_cluster(hpc, tunewright_home)
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = cluster.take_run(hpc, db, tunewright_home, from_dict(tiny_classify_config))
+    assert cluster.send_run(hpc, db, tunewright_home, run_id, run=answering_sbatch("4242"))
+    store.update_run(db, run_id, status="paused", checkpoint_step=12)  # as the follower brings a pause back
+
+    assert cluster.reopen_run(db, tunewright_home, run_id) == hpc
+    assert store.get_run(db, run_id)["status"] == "preparing" and jobs.reconcile(db) == []  # being sent, by us
+    said: list[str] = []
+    assert cluster.resend(hpc, db, tunewright_home, run_id, run=recording_sbatch("4343", said))
+    # The run there waits in the queue again (its job had started: it has a run_id), then its script is queued.
+    assert len(said) == 1 and "queued-again" in said[0] and said[0].endswith("&& sbatch --parsable job.sh")
+    run, state = store.get_run(db, run_id), cluster.SyncState.read(db, run_id)
+    assert (run["status"], run["pid"], state.job_id) == ("queued", None, "4343")
+    assert store.events(db, run_id)[-1]["message"].startswith("Resumed: the run waits in hpc's queue again, as Slurm job 4343")
+    assert jobs.start_next(db, home=tunewright_home) is None and jobs.training_now(db) == []
+
+    with pytest.raises(jobs.JobError, match="only a paused or stopped run can be resumed"):
+        cluster.reopen_run(db, tunewright_home, run_id)  # queued already
+
+
+def test_a_run_cut_off_while_it_was_sent_is_interrupted_and_resumes_by_being_sent_again(tunewright_home, tiny_classify_config):
+    from engine import jobs
+    from engine.config import from_dict
+
+    hpc = a_cluster(python=sys.executable)
+    cluster.save_cluster(hpc, tunewright_home)
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = cluster.take_run(hpc, db, tunewright_home, from_dict(tiny_classify_config))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    store.update_run(db, run_id, pid=gone.pid)  # the window that was sending it was killed
+    assert jobs.reconcile(db) == [run_id] and store.get_run(db, run_id)["status"] == "interrupted"
+
+    said: list[str] = []
+    assert cluster.resend(cluster.reopen_run(db, tunewright_home, run_id), db, tunewright_home, run_id, run=recording_sbatch("77", said))
+    # Sent whole, as the first time: folder, bundle, then the script (nothing there to mark as queued again).
+    assert said[0].startswith("mkdir -p ") and said[-1].endswith("&& sbatch --parsable job.sh") and "queued-again" not in said[-1]
+    assert (store.get_run(db, run_id)["status"], cluster.SyncState.read(db, run_id).job_id) == ("queued", "77")
+
+    # A cluster whose settings were removed meanwhile: said in a sentence, and the run stays as it was.
+    store.update_run(db, run_id, status="failed")
+    (tunewright_home / cluster.CLUSTERS).unlink()
+    with pytest.raises(ConfigError, match="There is no cluster called 'hpc'"):
+        cluster.reopen_run(db, tunewright_home, run_id)
+    assert store.get_run(db, run_id)["status"] == "failed"

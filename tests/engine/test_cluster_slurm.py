@@ -36,7 +36,8 @@ def _slurm_and_ssh() -> str:
 
 
 why_not = _slurm_and_ssh() if os.name == "posix" else "POSIX only"
-pytestmark = pytest.mark.skipif(bool(why_not), reason=why_not)
+# One worker sends them all: the localhost cluster is one node, and jobs of two workers would queue.
+pytestmark = [pytest.mark.skipif(bool(why_not), reason=why_not), pytest.mark.xdist_group("slurm")]
 
 
 @pytest.fixture
@@ -126,6 +127,26 @@ def test_cancel_reaches_the_job_on_the_cluster(tunewright_home, localhost, tiny_
     run = store.get_run(db, run_id)
     assert run["status"] == "cancelled" and run["checkpoint_step"] == run["step"] and run["request"] is None
     assert train_steps(db, run_id) == list(range(1, run["step"] + 1))
+
+
+def test_a_run_paused_from_here_resumes_on_the_cluster_and_completes(tunewright_home, localhost, tiny_classify_config):
+    """The window's Pause, then its Resume: the job is queued in Slurm again and continues from its checkpoint
+    there; the follower process the resume starts brings the rest of the curve, with no step lost or repeated."""
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=6)
+    cluster.save_cluster(localhost, tunewright_home)
+    cluster.request(db, tunewright_home, run_id, "pause")
+    follow(db, run_id, lambda run: run["status"] in ("paused", "completed", "failed", "cancelled"), timeout=120)
+    assert store.get_run(db, run_id)["status"] == "paused"
+
+    where = cluster.reopen_run(db, tunewright_home, run_id)
+    assert cluster.resend(where, db, tunewright_home, run_id)
+    wait_for(lambda: store.get_run(db, run_id)["status"] in ("completed", "failed", "cancelled"), timeout=400, every=1)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error"]
+    assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))
+    codes = [e["code"] for e in store.events(db, run_id)]
+    assert codes.index("run.paused") < codes.index("cluster.resent") < codes.index("run.resumed")
 
 
 def test_near_the_time_limit_the_job_checkpoints_requeues_and_continues(tunewright_home, localhost, tiny_classify_config):

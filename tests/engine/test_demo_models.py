@@ -12,7 +12,8 @@ from engine.demo import example
 from engine.classifier_steps import classification_scores
 from tests.engine.helpers import run_in_process
 
-pytestmark = pytest.mark.slow
+# With pytest-xdist, beside the distillation tests that share the trained demo (built once per worker).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo-classifier")]
 
 
 def test_minilm_learns_hotel_intents_far_beyond_the_majority_baseline(demo_classifier):
