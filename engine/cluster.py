@@ -383,6 +383,8 @@ def sync(db: Database, run_id: int, fetch: Callable[[int, int], dict[str, Any] |
     (`follow_once` then records since when)."""
     state = SyncState.read(db, run_id)
     answer = fetch(state.after_metric, state.after_event)
+    if state.unreachable_since is not None:  # said when it was lost: say that it answers again
+        store.add_event(db, run_id, "cluster.back", cluster=state.cluster)
     state.last_contact, state.unreachable_since = time.time(), None
     if answer is None:  # the job waits in Slurm's queue
         state.write(db, run_id)

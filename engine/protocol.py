@@ -797,6 +797,7 @@ MESSAGES.update({
         "arrives here when the cluster answers again.",
     ),
     "cluster.model_fetched": Message(Level.INFO, "The trained model was copied from {cluster} into {folder}."),
+    "cluster.back": Message(Level.INFO, "{cluster} answers again: the run's news since then is here."),
     "cluster.requeued": Message(
         Level.INFO,
         "The cluster took the GPUs back: {why}. The run saved its work at step {step} and waits in Slurm's queue "
