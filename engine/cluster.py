@@ -228,13 +228,13 @@ def submit_command(cluster: Cluster, run_folder: str) -> list[str]:
 def resubmit_command(cluster: Cluster, run_folder: str) -> list[str]:
     """ssh queueing a stopped run's batch script again. The run there is first marked as waiting in the queue
     (unless its job never started: no `run_id` yet), so the follower keeps following it until it starts."""
-    home = f'TUNEWRIGHT_HOME="$PWD/home" {cluster.python} -m engine'
+    engine = f'TUNEWRIGHT_HOME="$PWD/home" {cluster.python} -m engine'
     return ssh_command(
-        cluster, f'cd {shell_path(run_folder)} && (test ! -s run_id || {home} queued-again "$(cat run_id)") && sbatch --parsable job.sh'
+        cluster, f'cd {shell_path(run_folder)} && (test ! -s run_id || {engine} queued-again "$(cat run_id)") && sbatch --parsable job.sh'
     )
 
 
-def submit(run: Runner, argv: list[str]) -> str:
+def queue(argv: list[str], run: Runner) -> str:
     """Run an sbatch command (through ssh); Slurm's job id. Raises OSError with sbatch's last words."""
     done = run(argv)
     if done.returncode != 0:
@@ -493,7 +493,7 @@ def send(cluster: Cluster, db: Database, run_id: int, run: Runner = _run) -> Syn
         done = run(argv)
         if done.returncode != 0:
             raise OSError(done.stderr.strip()[-300:] or f"{argv[0]} exit status {done.returncode}")
-    state = SyncState(cluster=cluster.name, job_id=submit(run, submit_command(cluster, folder)), run_folder=folder, last_contact=time.time())
+    state = SyncState(cluster=cluster.name, job_id=queue(submit_command(cluster, folder), run), run_folder=folder, last_contact=time.time())
     state.write(db, run_id)
     store.update_run(db, run_id, status="queued", pid=None)
     return state
@@ -554,7 +554,7 @@ def resend(cluster: Cluster, db: Database, home: Path, run_id: int, run: Runner 
         if not state.job_id:
             send(cluster, db, run_id, run)
         else:
-            state.job_id = submit(run, resubmit_command(cluster, state.run_folder))
+            state.job_id = queue(resubmit_command(cluster, state.run_folder), run)
             state.write(db, run_id)
             store.update_run(db, run_id, status=Status.QUEUED, pid=None)
             store.add_event(db, run_id, "cluster.resent", cluster=cluster.name, job=state.job_id)

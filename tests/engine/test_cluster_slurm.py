@@ -36,8 +36,7 @@ def _slurm_and_ssh() -> str:
 
 
 why_not = _slurm_and_ssh() if os.name == "posix" else "POSIX only"
-# One worker sends them all: the localhost cluster is one node, and jobs of two workers would queue.
-pytestmark = [pytest.mark.skipif(bool(why_not), reason=why_not), pytest.mark.xdist_group("slurm")]
+pytestmark = pytest.mark.skipif(bool(why_not), reason=why_not)
 
 
 @pytest.fixture

@@ -12,10 +12,7 @@ from engine import distributed, jobs, store
 from engine.config import from_dict
 from tests.engine.helpers import run_in_process, train_steps, wait_for
 
-pytestmark = [
-    pytest.mark.skipif(os.name != "posix", reason="torchrun's processes and POSIX signals"),
-    pytest.mark.xdist_group("distributed"),  # with pytest-xdist: the one-process reference run is built once
-]
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="torchrun's processes and POSIX signals")
 
 # The two-process curve sums the same per-example losses in a different order (each rank its half, then the
 # exchange), so it agrees with the one-process curve to float32 rounding, which Adam's steps carry along.
