@@ -55,6 +55,11 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
         from engine import distributed
 
         db = distributed.scratch(db, run_id)
+    if (status := store.get_run(db, run_id)["status"]) in FINISHED:
+        # Only a cluster's batch script starts a job without a queued run: Slurm requeued a job whose run had
+        # just ended (a preemption racing the last step). Training it again would start over from step 0.
+        print(f"Run {run_id} has already ended ({status}); there is nothing to continue.", flush=True)
+        return Status(status)
     controls = jobs.Controls(db, run_id)  # before anything slow, so an early cancel is not lost
     if hasattr(signal, "SIGXFSZ"):
         # A file-size limit then fails the write with EFBIG, which ends as a sentence, instead of killing

@@ -374,3 +374,20 @@ def test_a_run_cut_off_while_it_was_sent_is_interrupted_and_resumes_by_being_sen
     with pytest.raises(ConfigError, match="There is no cluster called 'hpc'"):
         cluster.reopen_run(db, tunewright_home, run_id)
     assert store.get_run(db, run_id)["status"] == "failed"
+
+
+def test_a_job_requeued_after_its_run_ended_leaves_the_run_alone(tunewright_home, tiny_classify_config):
+    """A preemption can race a run's last step: Slurm then requeues a job whose run has ended, and the batch
+    script starts the engine on it again. It must not train the finished run again from step 0."""
+    from engine.job import run_job
+    from tests.engine.helpers import run_in_process
+
+    db, run_id = run_in_process(tunewright_home, {**tiny_classify_config, "epochs": 1})
+    before = store.get_run(db, run_id)
+    assert before["status"] == "completed"
+    events, metrics = len(store.events(db, run_id)), db["metrics"].count
+
+    assert run_job(run_id, tunewright_home) == "completed"
+    after = store.get_run(db, run_id)
+    assert (after["status"], after["step"], after["finished_at"]) == ("completed", before["step"], before["finished_at"])
+    assert len(store.events(db, run_id)) == events and db["metrics"].count == metrics

@@ -73,7 +73,8 @@ def send(db, home, the_cluster, values) -> int:
 
 
 def training_there(db, home, the_cluster, config, epochs: int) -> int:
-    """A run sent to the cluster, once it has trained a few steps there."""
+    """A run sent to the cluster, once it has trained a few steps there. The tiny model trains about 30
+    steps a second: a test that stops it mid-run gives it several hundred (20 epochs: 540 steps)."""
     run_id = send(db, home, the_cluster, {**config, "epochs": epochs, "batch_size": 4})
     follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
     return run_id
@@ -132,7 +133,7 @@ def test_a_run_paused_from_here_resumes_on_the_cluster_and_completes(tunewright_
     """The window's Pause, then its Resume: the job is queued in Slurm again and continues from its checkpoint
     there; the follower process the resume starts brings the rest of the curve, with no step lost or repeated."""
     db = store.open_db(store.database_path(tunewright_home))
-    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=6)
+    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=20)
     cluster.save_cluster(localhost, tunewright_home)
     cluster.request(db, tunewright_home, run_id, "pause")
     follow(db, run_id, lambda run: run["status"] in ("paused", "completed", "failed", "cancelled"), timeout=120)
@@ -150,7 +151,7 @@ def test_a_run_paused_from_here_resumes_on_the_cluster_and_completes(tunewright_
 
 def test_near_the_time_limit_the_job_checkpoints_requeues_and_continues(tunewright_home, localhost, tiny_classify_config):
     db = store.open_db(store.database_path(tunewright_home))
-    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=6)
+    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=20)
 
     # What Slurm sends the batch script five minutes before the time limit (#SBATCH --signal=B:USR2@300).
     on_the_login_node(localhost, f"scancel --batch --signal=USR2 {cluster.SyncState.read(db, run_id).job_id}")
@@ -165,7 +166,7 @@ def test_near_the_time_limit_the_job_checkpoints_requeues_and_continues(tunewrig
 
 def test_a_preempted_job_checkpoints_waits_in_the_queue_and_continues(tunewright_home, localhost, tiny_classify_config):
     db = store.open_db(store.database_path(tunewright_home))
-    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=6)
+    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=20)
 
     # What a preemption with PreemptMode=REQUEUE does: TERM to every step and the batch script, then requeue.
     on_the_login_node(localhost, f"scontrol requeue {cluster.SyncState.read(db, run_id).job_id}")
