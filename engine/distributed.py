@@ -25,6 +25,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +39,7 @@ from sqlite_utils import Database
 from engine import jobs, store
 from engine.config import JobConfig
 from engine.protocol import LIVE, Status
+from engine.sharding import is_sharded
 
 # How long a rank waits at an exchange for the others. A dead rank is noticed at once (its connection
 # closes, and torchrun ends the rest); this bounds a rank that hangs without dying, and leaves room for
@@ -47,6 +50,24 @@ BUCKET_ELEMENTS = 25_000_000  # gradients summed in pieces of at most this many 
 
 class PeerLost(RuntimeError):
     """Another rank of this run is gone (killed, crashed, or ended by torchrun)."""
+
+
+# How gloo and NCCL word a rank that is gone, in the errors of the exchanges torch makes by itself (those of a
+# divided model, engine/sharding.py), which `_exchange` does not see.
+PEER_GONE = (
+    "Connection closed by peer", "Connection reset by peer", "Broken pipe", "remote process exited", "communicator was aborted",
+)
+
+
+@contextmanager
+def watching_peers() -> Iterator[None]:
+    """Raise PeerLost for an error that says another rank is gone, wherever in torch it came from."""
+    try:
+        yield
+    except (RuntimeError, ConnectionError) as error:
+        if _world.size > 1 and not isinstance(error, PeerLost) and any(words in str(error) for words in PEER_GONE):
+            raise PeerLost(str(error)) from error
+        raise
 
 
 @dataclass(frozen=True)
@@ -76,9 +97,17 @@ class World:
 
     def reduce_gradients(self, model: torch.nn.Module, loss_total: torch.Tensor) -> torch.Tensor:
         """Sum the trained parameters' gradients (each rank's already divided by the step's whole count) and
-        the loss over the ranks; returns the step's loss."""
+        the loss over the ranks; returns the step's loss. A divided model's gradients were summed already, in
+        its backward passes."""
         if self.size == 1:
             return loss_total
+        if not is_sharded(model):
+            self._sum_gradients(model)
+        loss = loss_total.detach().clone()
+        _exchange(dist.all_reduce, loss)
+        return loss
+
+    def _sum_gradients(self, model: torch.nn.Module) -> None:
         trained = [p for p in model.parameters() if p.requires_grad]
         for p in trained:
             if p.grad is None:  # a rank with no examples this step (a last, short step)
@@ -90,9 +119,6 @@ class World:
             for p in bucket:
                 p.grad.copy_(flat[offset : offset + p.numel()].view_as(p.grad))
                 offset += p.numel()
-        loss = loss_total.detach().clone()
-        _exchange(dist.all_reduce, loss)
-        return loss
 
     def anyone(self, flag: bool, device: torch.device) -> bool:
         """Whether `flag` holds on any rank, on every rank (a rank out of memory stops them all)."""

@@ -561,6 +561,8 @@ for _code, _text in {
     "config.no_held_out_data": "Choose the file of held-out examples to evaluate on.",
     "config.must_be": "The setting '{name}' must be {expected} (it is {value}).",
     "config.not_a_choice": "The setting '{name}' must be one of {choices} (it is {value}).",
+    "config.sharding_qlora": "A QLoRA model in 4 bits cannot be divided among GPUs; set 'sharding' to 'auto' or "
+                             "'off', or choose LoRA.",
     "config.unknown_task": "'{name}' is not a task Tunewright knows; use one of {tasks}.",
     "config.unknown_kind": "'{kind}' is not a kind of job Tunewright knows; use one of {kinds}.",
     "config.unknown_setting": "'{name}' is not a setting of a {kind} job.",
@@ -862,6 +864,7 @@ MESSAGES.update({
     "setting.gradient_checkpointing": Message(Level.INFO, "Memory saving"),
     "setting.max_length": Message(Level.INFO, "Length limit"),
     "setting.gpus_per_job": Message(Level.INFO, "GPUs per job"),
+    "setting.sharding": Message(Level.INFO, "Divide the model among GPUs"),
     "setting.max_grad_norm": Message(Level.INFO, "Largest single change"),
     "setting.warmup_fraction": Message(Level.INFO, "Warm-up share"),
     "setting.eval_every": Message(Level.INFO, "Check every (steps)"),
