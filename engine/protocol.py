@@ -765,6 +765,7 @@ MESSAGES.update({
     "selftest.path.compile": Message(Level.INFO, "Compiling the model"),
     "selftest.path.qlora": Message(Level.INFO, "Models in 4 bits (QLoRA)"),
     "selftest.path.multi_gpu": Message(Level.INFO, "Training on several GPUs at once"),
+    "selftest.path.sharded": Message(Level.INFO, "Dividing a model among several GPUs"),
     "plan.gpus_unproven": Message(
         Level.INFO,
         "Training on one of the {available} GPUs: the check of this computer found that training on several "
