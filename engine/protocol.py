@@ -748,6 +748,39 @@ MESSAGES.update({
         "Training in {count} processes on the processor, as the settings ask. This checks the multi-GPU way of "
         "training on a computer without GPUs; it is not faster than one process.",
     ),
+    # Whole copies or the model divided among the GPUs (engine/planner.py, engine/sharding.py); the planner's
+    # sentence is the event's `reason`.
+    "plan.sharding": Message(Level.INFO, "{reason}"),
+    "plan.sharding_whole": Message(
+        Level.INFO,
+        "Each GPU keeps a whole copy of the model: its weights, gradients and optimizer state ({need:.1f} GB) "
+        "leave room to compute in one GPU's {have:.0f} GB, and whole copies exchange only the gradients, the "
+        "fastest way to share the work.",
+    ),
+    "plan.sharding_divided": Message(
+        Level.INFO,
+        "The model is divided among the {count} GPUs: its weights, gradients and optimizer state ({need:.1f} GB) "
+        "leave no room to compute in one GPU's {have:.0f} GB, so each GPU keeps {share:.1f} GB of them and "
+        "gathers the rest layer by layer as it computes, a little slower than whole copies.",
+    ),
+    "plan.sharding_unproven": Message(
+        Level.INFO,
+        "Each GPU keeps a whole copy of the model, although its weights, gradients and optimizer state "
+        "({need:.1f} GB) leave no room to compute in one GPU's {have:.0f} GB: the check of this computer found "
+        "that dividing a model among the GPUs did not give the same results as one GPU.",
+    ),
+    "plan.sharding_4bit": Message(
+        Level.INFO, "Each GPU keeps a whole copy of the model: a model in 4 bits (QLoRA) cannot be divided among GPUs.",
+    ),
+    "plan.sharding_unknown": Message(
+        Level.INFO,
+        "Each GPU keeps a whole copy of the model, the fastest way to share the work: its size could not be read, "
+        "so nothing says it needs dividing.",
+    ),
+    "plan.sharding_processor": Message(
+        Level.INFO,
+        "Each process keeps a whole copy of the model: on the processor, memory is rarely too small for one.",
+    ),
 })
 # ---- The GPU fast paths' self-test (engine/selftest.py, engine/proven.py)
 MESSAGES.update({
