@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from engine.sharding import whole
+
 # A loss this many times its lowest value so far (and above where it started) means training diverged.
 DIVERGENCE_FACTOR = 4.0
 # The evaluation loss must rise this much (relative) above its best, twice in a row, to call it overfitting.
@@ -102,7 +104,8 @@ def adapter_unchanged(model: torch.nn.Module | None, eval_losses: list[float]) -
     for any method."""
     if model is not None:
         lora_b = [p for name, p in model.named_parameters() if "lora_B" in name]
-        if lora_b and all(float(p.detach().abs().max()) == 0.0 for p in lora_b):
+        # (a divided model's matrices are gathered whole first, each rank holding only a share)
+        if lora_b and all(float(whole(p.detach()).abs().max()) == 0.0 for p in lora_b):
             return "the adapter's weights are all still zero"
     if len(eval_losses) >= 3 and all(abs(v - eval_losses[0]) <= 1e-6 * max(abs(eval_losses[0]), 1.0) for v in eval_losses[1:]):
         return f"the evaluation loss is still exactly {eval_losses[0]:.4g}, where it started"

@@ -92,7 +92,8 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
             home=home, device=device, dtype=pick_dtype(device, config.precision), controls=controls,
         )
         store.private_folder(job.run_dir)
-        outcome = recipe_for(config.kind)(job)
+        with distributed.watching_peers():
+            outcome = recipe_for(config.kind)(job)
     except distributed.PeerLost:
         distributed.interrupted(db, run_id)
         outcome = Status.INTERRUPTED

@@ -1,9 +1,10 @@
 """Settings the engine decides for the user, each with the sentence that explains it.
 
-`plan(config, machine, data)` fills in what the user left empty (method "auto", micro_batch_size None,
-gradient_checkpointing "auto", max_length None, epochs None, learning_rate None, eval_every 0) from the
-model's config, the data's token lengths and the memory there is, using engine/forecast.py; the recipes call
-`settle` when a run starts and record each decision as a `plan.*` event; `tunewright-engine plan` prints it.
+`plan(config, machine, data)` fills in what the user left empty (method "auto", sharding "auto" with several
+GPUs, micro_batch_size None, gradient_checkpointing "auto", max_length None, epochs None, learning_rate None,
+eval_every 0) from the model's config, the data's token lengths and the memory there is, using
+engine/forecast.py; the recipes call `settle` when a run starts and record each decision as a `plan.*` event;
+`tunewright-engine plan` prints it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from engine import proven
 from engine.config import JobConfig
+from engine.protocol import message
 from engine.tasks import task as task_named
 from engine.forecast import (
     GB, MemoryForecast, ModelShape, TimeForecast, forecast_memory, forecast_time, load_shape, parameter_counts,
@@ -49,6 +51,8 @@ class Machine:
     name: str
     memory: float | None  # bytes the model may use: the GPU's memory; None on a CPU (RAM is rarely the limit)
     bitsandbytes: bool = False
+    processes: int = 1  # how many train the run together, one per GPU (engine/distributed.py)
+    can_shard: bool = False  # dividing a model among the GPUs proved itself here (engine/selftest.py)
 
     @classmethod
     def from_probe(cls, probe) -> "Machine":
@@ -61,11 +65,16 @@ def machine_for(device) -> Machine:
     """The machine a job runs on (a torch.device)."""
     import torch
 
+    from engine import distributed
+
+    processes = distributed.current().size
     if device.type == "cuda":
         free, total = torch.cuda.mem_get_info(device)
-        # QLoRA only where it proved itself on this GPU (engine/selftest.py)
-        return Machine("cuda", torch.cuda.get_device_name(device), float(total), proven.passed("qlora"))
-    return Machine(device.type, device.type, None)
+        # QLoRA and dividing the model only where they proved themselves on this GPU (engine/selftest.py)
+        return Machine(
+            "cuda", torch.cuda.get_device_name(device), float(total), proven.passed("qlora"), processes, proven.passed("sharded")
+        )
+    return Machine(device.type, device.type, None, processes=processes)
 
 
 @dataclass
@@ -141,22 +150,33 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
         decide("max_length", value, f"Length limit {value} tokens: {why}")
     seq_len = config.max_length
 
-    def memory(method: str, micro: int, checkpointing: bool) -> MemoryForecast:
+    def memory(method: str, micro: int, checkpointing: bool, shards: int = 1) -> MemoryForecast:
         return forecast_memory(
             shape, method, micro, seq_len, checkpointing=checkpointing, precision=precision,
             lora_rank=config.lora_rank, accumulation=math.ceil(config.batch_size / micro), available=machine.memory,
+            shards=shards,
         )
 
-    # Method: full for small encoders, LoRA for language models, QLoRA when LoRA would not fit.
+    # Several GPUs may divide the model among them (FSDP2) where that proved itself and the settings allow it.
+    divisible = machine.processes > 1 and machine.can_shard and config.sharding != "off"
+
+    # Method: full for small encoders, LoRA for language models, QLoRA when LoRA would not fit, even divided.
     if config.method == "auto":
         if shape and shape.encoder and parameters < FULL_TRAINING_LIMIT:
             decide("method", "full", f"Full training: the model is small ({parameters / 1e6:.0f} million weights), so training every weight is fast and gives the best results.")
-        elif can_forecast and not shape.encoder and machine.bitsandbytes and not memory("lora", 1, True).fits:
+        elif (can_forecast and not shape.encoder and machine.bitsandbytes and config.sharding != "fsdp"
+              and not memory("lora", 1, True).fits and not (divisible and memory("lora", 1, True, machine.processes).fits)):
             decide("method", "qlora", "QLoRA: even with the smallest batch the model does not fit in this GPU's memory in 16-bit, so it is loaded in 4-bit and small adapters are trained.")
         else:
             frozen = f" ({parameters / 1e6:.0f} million weights stay frozen)" if parameters else ""
             decide("method", "lora", f"LoRA: only small adapter matrices are trained{frozen}, which is fast, light and nearly as good as training every weight.")
     method = config.method
+
+    # With several GPUs: a whole copy of the model on each, or the model divided among them.
+    if config.sharding == "auto" and machine.processes > 1:
+        value, code, values = _sharding(machine, method, memory(method, 1, True) if can_forecast else None)
+        decide("sharding", value, message(code, **values)[1])
+    shards = machine.processes if config.sharding == "fsdp" else 1
 
     # Batch layout: the largest micro-batch that fits, without gradient checkpointing when possible.
     checkpointing = {"on": True, "off": False}.get(config.gradient_checkpointing)
@@ -167,8 +187,8 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
     else:
         options = [False, True] if checkpointing is None else [checkpointing]
         for candidate in options:
-            choice = micro or _largest_fitting(config.batch_size, lambda m: memory(method, m, candidate).fits)
-            if choice and memory(method, choice, candidate).fits:
+            choice = micro or _largest_fitting(config.batch_size, lambda m: memory(method, m, candidate, shards).fits)
+            if choice and memory(method, choice, candidate, shards).fits:
                 micro, checkpointing = choice, candidate
                 break
         else:
@@ -186,7 +206,7 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
             if checkpointing else "Memory saving off: the model fits in memory without it, so training runs at full speed."
         ))
     if can_forecast:
-        result.memory = memory(method, config.micro_batch_size, config.gradient_checkpointing == "on")
+        result.memory = memory(method, config.micro_batch_size, config.gradient_checkpointing == "on", shards)
 
     # Learning rate, epochs and evaluation.
     if config.learning_rate is None:
@@ -205,6 +225,25 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
     if shape is not None:
         result.time = forecast_time(shape, method, tokens, seq_len, machine.device_type, machine.name)
     return result
+
+
+def _sharding(machine: Machine, method: str, least: MemoryForecast | None) -> tuple[str, str, dict[str, Any]]:
+    """With several GPUs: 'off' (a whole copy of the model on each) or 'fsdp' (the model divided among them),
+    with the message code and values that say why. `least`: the forecast of the smallest layout (one example at
+    a time, with memory saving) on one GPU; None when there is none."""
+    if machine.device_type != "cuda":
+        return "off", "plan.sharding_processor", {}
+    if method == "qlora":
+        return "off", "plan.sharding_4bit", {}
+    if least is None:
+        return "off", "plan.sharding_unknown", {}
+    need, have = least.details["model_state"] / GB, machine.memory / GB
+    if least.fits:
+        return "off", "plan.sharding_whole", {"need": need, "have": have}
+    if not machine.can_shard:
+        return "off", "plan.sharding_unproven", {"need": need, "have": have}
+    count = machine.processes
+    return "fsdp", "plan.sharding_divided", {"need": need, "have": have, "count": count, "share": need / count}
 
 
 def epochs_for(rows: int) -> tuple[float, str]:
@@ -282,6 +321,7 @@ PLAN_EVENTS = {
     "learning_rate": "plan.learning_rate",
     "max_length": "plan.max_length",
     "micro_batch_size": "plan.batch_layout",
+    "sharding": "plan.sharding",
     "gradient_checkpointing": "plan.checkpointing",
     "epochs": "plan.epochs",
     "eval_every": "plan.eval_every",
@@ -312,9 +352,12 @@ def chat_token_lengths(tokenizer, conversations: list, limit: int = LENGTH_SAMPL
 
 
 def needs_planning(config: JobConfig) -> bool:
+    from engine import distributed
+
     return (
         config.method == "auto" or config.micro_batch_size is None or config.gradient_checkpointing == "auto"
         or config.max_length is None or config.epochs is None or config.learning_rate is None or config.eval_every == 0
+        or (config.sharding == "auto" and distributed.current().size > 1)
     )
 
 
@@ -340,9 +383,16 @@ def plan_without_training(config: JobConfig) -> Plan:
     lengths, rows = task_named(config.kind).plan(config, tokenizer)
     if not config.eval_data:
         rows -= round(rows * config.eval_fraction)  # the share set aside for evaluation
-    machine = Machine.from_probe(probe())
+    found = probe()
+    machine = Machine.from_probe(found)
     if config.device == "cpu":
         machine = Machine("cpu", "cpu", None)
+    if machine.device_type == "cuda":  # as many processes as the run would start (engine/job.py)
+        from engine import distributed
+
+        gpus = sum(device.type == "cuda" for device in found.devices)
+        machine.processes = distributed.plan(config, gpus, proven.passed("multi_gpu"))[0]
+        machine.can_shard = proven.passed("sharded")
     return plan(config, machine, DataStats(rows, lengths), shape)
 
 

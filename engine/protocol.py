@@ -561,6 +561,8 @@ for _code, _text in {
     "config.no_held_out_data": "Choose the file of held-out examples to evaluate on.",
     "config.must_be": "The setting '{name}' must be {expected} (it is {value}).",
     "config.not_a_choice": "The setting '{name}' must be one of {choices} (it is {value}).",
+    "config.sharding_qlora": "A QLoRA model in 4 bits cannot be divided among GPUs; set 'sharding' to 'auto' or "
+                             "'off', or choose LoRA.",
     "config.unknown_task": "'{name}' is not a task Tunewright knows; use one of {tasks}.",
     "config.unknown_kind": "'{kind}' is not a kind of job Tunewright knows; use one of {kinds}.",
     "config.unknown_setting": "'{name}' is not a setting of a {kind} job.",
@@ -746,6 +748,39 @@ MESSAGES.update({
         "Training in {count} processes on the processor, as the settings ask. This checks the multi-GPU way of "
         "training on a computer without GPUs; it is not faster than one process.",
     ),
+    # Whole copies or the model divided among the GPUs (engine/planner.py, engine/sharding.py); the planner's
+    # sentence is the event's `reason`.
+    "plan.sharding": Message(Level.INFO, "{reason}"),
+    "plan.sharding_whole": Message(
+        Level.INFO,
+        "Each GPU keeps a whole copy of the model: its weights, gradients and optimizer state ({need:.1f} GB) "
+        "leave room to compute in one GPU's {have:.0f} GB, and whole copies exchange only the gradients, the "
+        "fastest way to share the work.",
+    ),
+    "plan.sharding_divided": Message(
+        Level.INFO,
+        "The model is divided among the {count} GPUs: its weights, gradients and optimizer state ({need:.1f} GB) "
+        "leave no room to compute in one GPU's {have:.0f} GB, so each GPU keeps {share:.1f} GB of them and "
+        "gathers the rest layer by layer as it computes, a little slower than whole copies.",
+    ),
+    "plan.sharding_unproven": Message(
+        Level.INFO,
+        "Each GPU keeps a whole copy of the model, although its weights, gradients and optimizer state "
+        "({need:.1f} GB) leave no room to compute in one GPU's {have:.0f} GB: the check of this computer found "
+        "that dividing a model among the GPUs did not give the same results as one GPU.",
+    ),
+    "plan.sharding_4bit": Message(
+        Level.INFO, "Each GPU keeps a whole copy of the model: a model in 4 bits (QLoRA) cannot be divided among GPUs.",
+    ),
+    "plan.sharding_unknown": Message(
+        Level.INFO,
+        "Each GPU keeps a whole copy of the model, the fastest way to share the work: its size could not be read, "
+        "so nothing says it needs dividing.",
+    ),
+    "plan.sharding_processor": Message(
+        Level.INFO,
+        "Each process keeps a whole copy of the model: on the processor, memory is rarely too small for one.",
+    ),
 })
 # ---- The GPU fast paths' self-test (engine/selftest.py, engine/proven.py)
 MESSAGES.update({
@@ -763,6 +798,7 @@ MESSAGES.update({
     "selftest.path.compile": Message(Level.INFO, "Compiling the model"),
     "selftest.path.qlora": Message(Level.INFO, "Models in 4 bits (QLoRA)"),
     "selftest.path.multi_gpu": Message(Level.INFO, "Training on several GPUs at once"),
+    "selftest.path.sharded": Message(Level.INFO, "Dividing a model among several GPUs"),
     "plan.gpus_unproven": Message(
         Level.INFO,
         "Training on one of the {available} GPUs: the check of this computer found that training on several "
@@ -868,6 +904,7 @@ MESSAGES.update({
     "setting.gradient_checkpointing": Message(Level.INFO, "Memory saving"),
     "setting.max_length": Message(Level.INFO, "Length limit"),
     "setting.gpus_per_job": Message(Level.INFO, "GPUs per job"),
+    "setting.sharding": Message(Level.INFO, "Divide the model among GPUs"),
     "setting.max_grad_norm": Message(Level.INFO, "Largest single change"),
     "setting.warmup_fraction": Message(Level.INFO, "Warm-up share"),
     "setting.eval_every": Message(Level.INFO, "Check every (steps)"),

@@ -23,7 +23,7 @@ import torch
 from sqlite_utils import Database
 from transformers import get_cosine_schedule_with_warmup
 
-from engine import distributed, proven, store
+from engine import distributed, proven, sharding, store
 from engine.checkpoints import (  # noqa: F401 - DiskFull and saved_checkpoint_step: the job reads them here
     DiskFull,
     TrainState,
@@ -131,17 +131,23 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
     "", "early", "pause" or "cancel" (not part of the state, which a resumed run starts from)."""
     config = job.config
     steps = total_steps(config, loop)
+    world = distributed.current()  # several processes share each step (engine/distributed.py); usually one
+    sharded = world.size > 1 and config.sharding == "fsdp"  # the model divided among them (engine/sharding.py)
+    if sharded:
+        # The ranks agree on the weights while each still holds them whole; the optimizer is made for the shares.
+        world.same_start(model)
+        sharding.shard(model)
     optimizer = make_optimizer(model, config, lr, job.device, loop.fresh_parameters)
     scheduler = get_cosine_schedule_with_warmup(optimizer, round(config.warmup_fraction * steps), steps)
     eval_every = config.eval_every or max(1, math.ceil(steps / 10))
-    world = distributed.current()  # several processes share each step (engine/distributed.py); usually one
 
     state = load_checkpoint(job, model, optimizer, scheduler)
-    world.same_start(model)
+    if not sharded:
+        world.same_start(model)
     if state is None:
         state = TrainState()
         store.drop_metrics_after(job.db, job.run_id, 0)  # rows of a process killed before its first checkpoint
-        if _trainable_count(model) <= START_CHECKPOINT_LIMIT and world.is_main:
+        if _trainable_count(model) <= START_CHECKPOINT_LIMIT:
             save_checkpoint(job, model, optimizer, scheduler, state)  # something to roll back to if it diverges
     else:
         store.drop_metrics_after(job.db, job.run_id, state.step)
@@ -167,7 +173,10 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
     remaining = _remaining_steps(loop, state, steps)
     while (item := next(remaining, None)) is not None:
         epoch, batch_index, indices = item
-        if (request := world.agree(job.controls.requested())) is not None:
+        # Rank 0's word on stopping, and on saving a checkpoint after this step (every rank takes part in a save).
+        overdue = time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60
+        request, due_checkpoint = world.agree((job.controls.requested(), overdue))
+        if request is not None:
             stopped = request
             break
         # Out of memory: drop the partial gradients, halve the micro-batch (the loss is normalised by the
@@ -175,7 +184,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
         # processes, one rank out of memory makes them all drop the step and retry it, each with the same
         # smaller micro-batch (computed from the largest share, so every rank agrees without asking).
         share = math.ceil(len(indices) / world.size)
-        while world.anyone((done := _accumulate(model, loop, world.shard(indices), micro_size, autocast, job.device)) is None, job.device):
+        while world.anyone((done := _accumulate(model, loop, indices, micro_size, autocast, job.device)) is None, job.device):
             if min(micro_size, share) <= 1:
                 raise torch.OutOfMemoryError("even one example at a time does not fit")
             optimizer.zero_grad(set_to_none=True)
@@ -186,7 +195,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
             job.save_config()
         micro_batches, loss_total = done
         loss_total = world.reduce_gradients(model, loss_total)
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        grad_norm = sharding.whole(torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm))
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
@@ -197,7 +206,6 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
         meter.step_done(loss_total, grad_norm, scheduler.get_last_lr()[0], len(indices), tokens, epoch + (batch_index + 1) / loop.steps_per_epoch)
 
         due_eval = state.step % eval_every == 0 or state.step == steps
-        due_checkpoint = time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60
         if due_eval or due_checkpoint:
             meter.flush()
         found = monitor.losses_flushed(meter.take_flushed())
@@ -212,15 +220,16 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
         if due_eval:
             model.eval()
             with torch.no_grad(), autocast:
-                results = world.agree(loop.evaluate(model) if world.is_main else None)  # the weights are the same
+                # Rank 0 alone evaluates whole weights (the same on every rank); a divided model computes only
+                # with every rank taking part.
+                results = world.agree(loop.evaluate(model) if world.is_main or sharded else None)
             model.train()
             results |= world.peak_memory(job.device)
             store.add_metrics(job.db, job.run_id, state.step, results)
             monitor.evaluated(state.step, results, model, state.best_step, config.early_stopping_patience > 0)
             if _improved(results[loop.metric], state.best_metric, loop.higher_is_better):
                 state.best_metric, state.best_step, state.evals_without_improvement = results[loop.metric], state.step, 0
-                if world.is_main:
-                    save_best(job.run_dir, model, state)
+                save_best(job.run_dir, model, state)
                 store.update_run(job.db, job.run_id, best_metric_name=loop.metric, best_metric=state.best_metric)
                 words, value = metric_words(loop.metric, state.best_metric)
                 job.event("eval.best", metric=words, value=value, step=state.step)
@@ -232,12 +241,12 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
                     job.event("train.early_stop", metric=metric_words(loop.metric)[0], patience=config.early_stopping_patience, best_step=state.best_step)
                     break
 
-        if due_checkpoint and world.is_main:
+        if due_checkpoint:
             save_checkpoint(job, model, optimizer, scheduler, state)
             last_checkpoint = time.monotonic()
 
     meter.flush()
-    if stopped in ("pause", "cancel") and world.is_main:
+    if stopped in ("pause", "cancel"):
         save_checkpoint(job, model, optimizer, scheduler, state)
     return state, stopped
 
@@ -252,19 +261,32 @@ def _trainable_count(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def _accumulate(model, loop: Loop, indices: list[int], micro_size: int, autocast, device) -> tuple[list[MicroBatch], torch.Tensor] | None:
-    """Forward and backward over the step's micro-batches; None when the GPU ran out of memory."""
+def _accumulate(model, loop: Loop, step: list[int], micro_size: int, autocast, device) -> tuple[list[MicroBatch], torch.Tensor] | None:
+    """Forward and backward over this rank's micro-batches of the step; None when the GPU ran out of memory.
+    Returns the micro-batches and their loss."""
+    world = distributed.current()
+    sharded = sharding.is_sharded(model)
     try:
-        micro_batches = loop.micro_batches(indices, micro_size)
-        count = distributed.current().total(sum(mb["count"] for mb in micro_batches), device)  # the whole step's
+        micro_batches = loop.micro_batches(world.shard(step), micro_size)
+        count = world.total(sum(mb["count"] for mb in micro_batches), device)  # the whole step's
+        weighted = [(mb, 1.0) for mb in micro_batches]
+        if sharded:
+            # Every rank makes as many passes as the rank with the largest share: a divided model's passes are
+            # exchanges all ranks take part in. The missing ones repeat the step's first example, weighted 0.
+            passes = math.ceil(math.ceil(len(step) / world.size) / micro_size)
+            weighted += [(loop.micro_batches(step[:1], 1)[0], 0.0)] * (passes - len(micro_batches))
         loss_total = torch.zeros((), device=device)
-        for mb in micro_batches:
+        # FSDP sums a divided model's gradients across the ranks after each pass, keeping only this rank's share of
+        # them between passes: more exchanges than once a step, but memory stays divided.
+        for mb, weight in weighted:
             with autocast:
-                loss = loop.loss_sum(model, mb) / max(count, 1)
+                loss = loop.loss_sum(model, mb) * weight / max(count, 1)
             loss.backward()
             loss_total += loss.detach()
         return micro_batches, loss_total
     except torch.OutOfMemoryError:
+        if sharded:  # the other ranks are inside an exchange this one left: they cannot retry the step with it
+            raise
         return None  # leaving the except block drops the traceback, and with it the step's tensors
 
 
@@ -410,19 +432,26 @@ def finish(job: Job, model, tokenizer, state: TrainState, stopped: str, **model_
     if stopped == "cancel":
         job.event("run.cancelled", step=state.step)
         return Status.CANCELLED
-    if not distributed.current().is_main:
-        return Status.COMPLETED  # rank 0 saves the model
+    world = distributed.current()
     best = job.run_dir / "best" / "trainable.safetensors"
-    if best.exists():
+    use_best = world.agree(best.exists())  # rank 0's answer: it wrote the file, perhaps a moment ago
+    sharded = sharding.is_sharded(model)
+    if not (world.is_main or sharded):
+        return Status.COMPLETED  # rank 0 saves the model
+    # The ranks of a divided model load the best weights and gather them whole together; rank 0 writes them.
+    if use_best:
         load_trainable_state(model, best)
+    is_adapter = hasattr(model, "peft_config")
+    weights = sharding.full_weights(model, trainable_only=is_adapter) if sharded else None  # None: the model's own
+    if not world.is_main:
+        return Status.COMPLETED
     model_dir = job.run_dir / "model"
 
     def write_model(folder: Path) -> None:
-        model.save_pretrained(folder, safe_serialization=True)
+        model.save_pretrained(folder, safe_serialization=True, state_dict=weights)
         tokenizer.save_pretrained(folder)
 
     write_atomically(model_dir, write_model, "the trained model")
-    is_adapter = hasattr(model, "peft_config")
     job.artifact("adapter" if is_adapter else "model", model_dir, best_step=state.best_step, **model_metadata)
     job.artifact("tokenizer", model_dir)
     config_path = job.run_dir / "config.json"
