@@ -395,9 +395,9 @@ def cmd_resume(args) -> int:
         return 0
     from engine import cluster
 
-    where = cluster.reopen_run(db, home, args.run)
-    if not cluster.resend(where, db, home, args.run):
-        print(store.get_run(db, args.run)["error"], file=sys.stderr)
+    where, was = cluster.reopen_run(db, home, args.run)
+    if not cluster.resend(where, db, home, args.run, was):
+        print(store.events(db, args.run)[-1]["message"], file=sys.stderr)
         return 1
     print(f"Run {args.run} waits in {where.name}'s queue again, as Slurm job {cluster.SyncState.read(db, args.run).job_id}.", file=sys.stderr)
     return 0

@@ -533,22 +533,24 @@ def send_run(cluster: Cluster, db: Database, home: Path, run_id: int, run: Runne
     return True
 
 
-def reopen_run(db: Database, home: Path, run_id: int) -> Cluster:
+def reopen_run(db: Database, home: Path, run_id: int) -> tuple[Cluster, str]:
     """The first half of resuming a paused or stopped run that trains on a cluster (the window's Resume,
-    `tunewright-engine resume`): the run is taken back at once, as being sent by this process, and its cluster
-    returned; `resend` does the rest, which takes seconds. Raises ConfigError when the cluster's settings
-    were removed, JobError when the run is not stopped."""
+    `tunewright-engine resume`): the run is taken back at once, as being sent by this process; returns its
+    cluster and the status it had. `resend` does the rest, which takes seconds. Raises ConfigError when the
+    cluster's settings were removed, JobError when the run is not stopped."""
     from engine import jobs
 
     where = find_cluster(SyncState.read(db, run_id).cluster, home)
+    was = store.get_run(db, run_id)["status"]
     jobs.reopen(db, run_id, Status.PREPARING, pid=os.getpid())
-    return where
+    return where, was
 
 
-def resend(cluster: Cluster, db: Database, home: Path, run_id: int, run: Runner = _run) -> bool:
-    """Queue a run `reopen_run` took back in Slurm again: its batch script continues it from its checkpoint
-    there. A run that never reached the cluster (its sending failed, or was cut short) is sent whole. A
-    failure ends it failed, in a sentence, as `send_run` does. True when it was queued."""
+def resend(cluster: Cluster, db: Database, home: Path, run_id: int, was: str, run: Runner = _run) -> bool:
+    """Queue a run `reopen_run` took back (from status `was`) in Slurm again: its batch script continues it from
+    its checkpoint there. A run that never reached the cluster (its sending failed, or was cut short) is sent
+    whole, and fails in a sentence if it cannot be, as `send_run` does. A run whose cluster does not answer
+    stays as it was, with the sentence that says why, and its work there. True when it was queued."""
     state = SyncState.read(db, run_id)
     try:
         if not state.job_id:
@@ -559,14 +561,22 @@ def resend(cluster: Cluster, db: Database, home: Path, run_id: int, run: Runner 
             store.update_run(db, run_id, status=Status.QUEUED, pid=None)
             store.add_event(db, run_id, "cluster.resent", cluster=cluster.name, job=state.job_id)
     except (OSError, subprocess.SubprocessError) as problem:
-        _not_sent(db, run_id, cluster, problem)
+        if not state.job_id:
+            _not_sent(db, run_id, cluster, problem)
+        else:
+            store.update_run(db, run_id, status=was, pid=None)
+            store.add_event(db, run_id, "cluster.not_resumed", cluster=cluster.name, why=_why(problem), was=was)
         return False
     start_follower(db, home)
     return True
 
 
+def _why(problem: Exception) -> str:
+    return str(problem).strip().rstrip(".") or type(problem).__name__
+
+
 def _not_sent(db: Database, run_id: int, cluster: Cluster, problem: Exception) -> None:
-    why = str(problem).strip().rstrip(".") or type(problem).__name__
+    why = _why(problem)
     sentence = message("cluster.not_sent", cluster=cluster.name, why=why)[1]
     store.update_run(db, run_id, status=str(Status.FAILED), error=sentence, pid=None)
     store.add_event(db, run_id, "cluster.not_sent", cluster=cluster.name, why=why)

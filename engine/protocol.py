@@ -853,6 +853,11 @@ MESSAGES.update({
         "Resumed: the run waits in {cluster}'s queue again, as Slurm job {job}, and continues from its last "
         "checkpoint there.",
     ),
+    "cluster.not_resumed": Message(
+        Level.WARNING,
+        "The run could not be resumed on {cluster}: {why}. It stays {was} there, its work kept; Resume tries "
+        "again (Cluster in the sidebar tests the connection).",
+    ),
     "cluster.cancelled_there": Message(
         Level.WARNING,
         "The job was cancelled on the cluster, not from this window (with scancel, or by the cluster's "

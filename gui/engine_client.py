@@ -180,8 +180,8 @@ class EngineClient:
     def resume(self, run_id: int) -> None:
         self.needs_jobs()
         if store.remote_run(self.db, run_id):
-            where = cluster.reopen_run(self.db, self.home, run_id)  # shown as preparing at once
-            return self._in_background(lambda db: cluster.resend(where, db, self.home, run_id))
+            where, was = cluster.reopen_run(self.db, self.home, run_id)  # shown as preparing at once
+            return self._in_background(lambda db: cluster.resend(where, db, self.home, run_id, was))
         jobs.resume(self.db, run_id, home=self.home)
 
     def cancel(self, run_id: int) -> None:

@@ -146,7 +146,7 @@ class Wizard:
         self.plan: PlanResult | None = None
         self.planning = False  # a plan of the choices as they are is being made
         self._plan_asked: dict[str, Any] | None = None  # the choices the plan in hand (or coming) is of
-        self._in_flight: dict[str, Any] | None = None  # the choices the engine is planning now
+        self._in_flight = False  # the engine is making a plan now (perhaps of choices since changed)
 
     def reset(self) -> None:
         """Forget every choice (the hardware stays): the next run starts at step 1."""
@@ -262,7 +262,7 @@ class Wizard:
         """The choices changed since the last plan was asked for, they are valid enough to plan, and no plan is
         being made now: one at a time, so typing four settings asks for two plans, not four side by side
         (each loads torch and a tokenizer). The newest choices are planned when the plan in hand comes back."""
-        if self._in_flight is not None or self._plan_asked == self.values() or self.task == DISTILL_TASK:
+        if self._in_flight or self._plan_asked == self.values() or self.task == DISTILL_TASK:
             return False
         try:
             from_dict(self.values())
@@ -274,13 +274,12 @@ class Wizard:
         """Ask the engine for its plan of the run as chosen now. The answer comes on another thread, to
         `deliver(asked, result)`, which must hand both to `plan_done` on the window's thread."""
         asked = self.values()
-        self._plan_asked = self._in_flight = asked
-        self.planning = True
+        self._plan_asked, self._in_flight, self.planning = asked, True, True
         self.changed.emit()
         run_plan(self.client, asked, lambda result: deliver(asked, result))
 
     def plan_done(self, asked: dict[str, Any], result: PlanResult) -> None:
-        self._in_flight = None
+        self._in_flight = False
         if asked == self._plan_asked:  # else the choices changed meanwhile: this plan is stale
             self.plan, self.planning = result, False
         self.changed.emit()  # the page asks for the newest choices' plan if they changed

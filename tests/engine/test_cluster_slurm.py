@@ -139,8 +139,8 @@ def test_a_run_paused_from_here_resumes_on_the_cluster_and_completes(tunewright_
     follow(db, run_id, lambda run: run["status"] in ("paused", "completed", "failed", "cancelled"), timeout=120)
     assert store.get_run(db, run_id)["status"] == "paused"
 
-    where = cluster.reopen_run(db, tunewright_home, run_id)
-    assert cluster.resend(where, db, tunewright_home, run_id)
+    where, was = cluster.reopen_run(db, tunewright_home, run_id)
+    assert cluster.resend(where, db, tunewright_home, run_id, was)
     wait_for(lambda: store.get_run(db, run_id)["status"] in ("completed", "failed", "cancelled"), timeout=400, every=1)
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error"]
