@@ -116,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     selftest.add_argument("--json", action="store_true")
     selftest.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
 
+    from engine.advisor.cli import add_parser as advise_parser
+
+    advise_parser(commands)
+
     job = commands.add_parser("job", help=argparse.SUPPRESS)  # the job process itself
     job.add_argument("run", type=int)
 
@@ -565,6 +569,7 @@ COMMANDS = {
     "cancelled-there": cmd_cancelled_there,
     "queued-again": cmd_queued_again,
     "follow": cmd_follow,
+    "advise": lambda args: __import__("engine.advisor.cli", fromlist=["cmd_advise"]).cmd_advise(args),
 }
 
 if __name__ == "__main__":

@@ -360,11 +360,13 @@ class EvaluateConfig:
 
 def config_types() -> dict[str, type]:
     """Every kind of job and its settings: one per task in the table of tasks, and the jobs all tasks share."""
+    from engine.advisor.settings import AdviseConfig  # the advisor's questions: jobs that train nothing
     from engine.tasks import TASKS  # the task modules import their config types from here
 
     return {
         **{name: task.config for name, task in TASKS.items()},
         DistillConfig.kind: DistillConfig, ExportConfig.kind: ExportConfig, EvaluateConfig.kind: EvaluateConfig,
+        AdviseConfig.kind: AdviseConfig,
     }
 
 
@@ -509,3 +511,4 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
         expected = next((v for k, v in kind.items() if text.startswith(k)), text)
         raise ConfigError.said("config.must_be", name=name, expected=expected, value=shown(repr(value))) from None
     return value
+

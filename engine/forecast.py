@@ -25,6 +25,7 @@ learned tokens at once there (engine/lm_loss.py), so its logits are not chunked.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -99,10 +100,25 @@ def shape_from_config(config: Any) -> ModelShape:
 
 def load_shape(model_folder: str | Path, gguf_file: str = "") -> ModelShape:
     """Read only the config (config.json, or a GGUF file's header), never the weights."""
+    return shape_from_config(model_config(model_folder, gguf_file))
+
+
+def model_config(model_folder: str | Path, gguf_file: str = ""):
+    """A model's transformers config, read once per process (a GGUF file's header takes seconds to parse, and
+    a plan reads it for the shape and again to time steps); a copy, which the caller may change."""
+    import copy
+
+    file = Path(model_folder) / (gguf_file or "config.json")
+    changed = file.stat().st_mtime_ns if file.exists() else 0  # a folder written again is read again
+    return copy.deepcopy(_read_config(str(model_folder), gguf_file, changed))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_config(model_folder: str, gguf_file: str, changed: int):
     from transformers import AutoConfig
 
     extra = {"gguf_file": gguf_file} if gguf_file else {}
-    return shape_from_config(AutoConfig.from_pretrained(str(model_folder), **extra))
+    return AutoConfig.from_pretrained(model_folder, **extra)
 
 
 # ---------------------------------------------------------------- parameters
@@ -409,7 +425,9 @@ def measure_cpu_flops(size: int = 1024, seconds: float = 0.3) -> float:
 
     import torch
 
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    # Its own random numbers: a run that plans at its start must train as one that does not.
+    generator = torch.Generator().manual_seed(0)
+    a, b = torch.randn(size, size, generator=generator), torch.randn(size, size, generator=generator)
     a @ b  # warm up
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:

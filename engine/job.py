@@ -42,6 +42,10 @@ def recipe_for(kind: str):
         from engine.recipes import distill
 
         return distill.run
+    if kind == "advise":
+        from engine.advisor import job as advice
+
+        return advice.run
     raise ConfigError.said("config.unknown_kind", kind=kind, kinds=", ".join(config_types()))
 
 

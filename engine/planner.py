@@ -10,7 +10,8 @@ engine/forecast.py; the recipes call `settle` when a run starts and record each 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from engine import proven
@@ -18,8 +19,9 @@ from engine.config import JobConfig
 from engine.protocol import message
 from engine.tasks import task as task_named
 from engine.forecast import (
-    GB, MemoryForecast, ModelShape, TimeForecast, forecast_memory, forecast_time, load_shape, parameter_counts,
+    GB, MemoryForecast, ModelShape, forecast_memory, load_shape, parameter_counts,
 )
+from engine.timing import Measured, RunTime, evaluation_passes, forecast_run_time
 
 # Below this size a task may learn best at its own "full_small" rate (see engine/tasks).
 SMALL_ENCODER = 50_000_000
@@ -53,6 +55,7 @@ class Machine:
     bitsandbytes: bool = False
     processes: int = 1  # how many train the run together, one per GPU (engine/distributed.py)
     can_shard: bool = False  # dividing a model among the GPUs proved itself here (engine/selftest.py)
+    start_up: float | None = None  # seconds a job process takes to start here, when measured
 
     @classmethod
     def from_probe(cls, probe) -> "Machine":
@@ -81,6 +84,9 @@ def machine_for(device) -> Machine:
 class DataStats:
     rows: int  # training examples
     token_lengths: list[int]  # of all examples, or of a sample of them
+    eval_rows: int = 0  # examples checked at each evaluation
+    weights_bytes: float = 0.0  # the model's weight files: read at start-up, written at each best checkpoint
+    eval_lengths: list[int] = field(default_factory=list)  # of an evaluation file's examples; empty: as training's
 
     def length_covering(self, share: float) -> int:
         ordered = sorted(self.token_lengths)
@@ -103,7 +109,7 @@ class Plan:
     config: JobConfig  # with every automatic setting filled in
     decisions: list[Decision] = field(default_factory=list)
     memory: MemoryForecast | None = None
-    time: TimeForecast | None = None
+    time: RunTime | None = None
     steps: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,14 +117,17 @@ class Plan:
             "config": self.config.to_dict(),
             "decisions": [asdict(d) for d in self.decisions],
             "memory": self.memory.to_dict() if self.memory else None,
-            "time": asdict(self.time) | {"sentence": self.time.sentence(), "detail": self.time.detail()} if self.time else None,
+            "time": self.time.to_dict() if self.time else None,
             "steps": self.steps,
         }
 
 
-def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape | None) -> Plan:
+def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape | None, *, task: str = "",
+         timer: Callable[[str, int, int, float], Measured | None] | None = None) -> Plan:
     """Decide every automatic setting of `config` (a copy is returned inside the Plan). Without a shape (a
-    model whose config gives no sizes) the settings get plain defaults and there is no forecast."""
+    model whose config gives no sizes) the settings get plain defaults and there is no forecast. `task` is
+    what the model learns when it differs from the job's kind (a distillation's teacher's task); `timer`
+    times real steps at the planned shape (method, micro-batch, length, evaluation width) where it can."""
     from engine.config import from_dict
 
     config = from_dict(config.to_dict())  # decide on a copy; the caller's config stays as the user wrote it
@@ -210,7 +219,7 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
 
     # Learning rate, epochs and evaluation.
     if config.learning_rate is None:
-        value, reason = learning_rate(config.kind, method, parameters)
+        value, reason = learning_rate(task or config.kind, method, parameters)
         decide("learning_rate", value, reason)
     if config.epochs is None:
         value, reason = epochs_for(data.rows)
@@ -221,9 +230,18 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
         value = max(1, math.ceil(steps / 10))
         decide("eval_every", value, f"The model is checked on held-out examples every {value} steps, about ten times in the run, to keep the best version and notice overfitting.")
 
-    tokens = steps * config.batch_size * min(data.mean_length or seq_len, seq_len)
     if shape is not None:
-        result.time = forecast_time(shape, method, tokens, seq_len, machine.device_type, machine.name)
+        from engine.timing import padded_length
+
+        eval_length = padded_length(data.eval_lengths or data.token_lengths, seq_len, EVAL_BATCH)
+        measured = timer(method, config.micro_batch_size, seq_len, eval_length) if timer else None
+        result.time = forecast_run_time(
+            shape, method, device_type=machine.device_type, device_name=machine.name, steps=steps,
+            batch=config.batch_size, micro=config.micro_batch_size, seq_len=seq_len, mean_length=data.mean_length,
+            rows=data.rows, eval_rows=data.eval_rows, eval_length=eval_length,
+            evaluations=evaluation_passes(steps, config.eval_every), weights_bytes=data.weights_bytes, measured=measured,
+            start_up=machine.start_up, lora_rank=config.lora_rank,
+        )
     return result
 
 
@@ -244,6 +262,9 @@ def _sharding(machine: Machine, method: str, least: MemoryForecast | None) -> tu
         return "off", "plan.sharding_unproven", {"need": need, "have": have}
     count = machine.processes
     return "fsdp", "plan.sharding_divided", {"need": need, "have": have, "count": count, "share": need / count}
+
+
+EVAL_BATCH = 64  # examples per evaluation batch in the recipes
 
 
 def epochs_for(rows: int) -> tuple[float, str]:
@@ -282,24 +303,38 @@ def settle(job, model_folder, token_lengths: list[int], rows: int, gguf_file: st
     except (OSError, ValueError) as problem:
         shape = None
         job.event("plan.setting", reason=f"The model's size could not be read ({problem}), so the settings left empty get plain defaults and there is no memory forecast.")
-    result = plan(job.config, machine_for(job.device), DataStats(rows, token_lengths), shape)
+    config = job.config
+    # The recipes hold out `eval_fraction` of the data when there is no evaluation file: about this many rows.
+    eval_rows = 0 if config.eval_data else round(rows * config.eval_fraction / (1 - config.eval_fraction))
+    from engine.timing import weights_bytes
+
+    from engine import store
+
+    # A run the window planned (or one resumed) has its forecasts among its events already: they are not made
+    # again, and no steps are timed for them.
+    forecast = not any(event["code"] == "plan.time" for event in store.events(job.db, job.run_id))
+    data = DataStats(rows, token_lengths, eval_rows, weights_bytes(model_folder))
+    timer = cpu_timer(model_folder, job.config, gguf_file) if job.device.type == "cpu" and forecast else None
+    result = plan(job.config, machine_for(job.device), data, shape, timer=timer)
     for decision in result.decisions:
         setattr(job.config, decision.setting, decision.value)
-    for code, reason in plan_events(result.to_dict(), job.config.to_dict()):
+    for code, reason in plan_events(result.to_dict(), job.config.to_dict(), forecasts=forecast):
         job.event(code, reason=reason)
     if result.decisions:
         job.save_config()
     return result
 
 
-def plan_events(plan: dict[str, Any], config: dict[str, Any]) -> list[tuple[str, str]]:
+def plan_events(plan: dict[str, Any], config: dict[str, Any], forecasts: bool = True) -> list[tuple[str, str]]:
     """(event code, sentence) for each decision of a plan (as `Plan.to_dict` gives it) that the run's config
-    kept, then the memory and the time forecasts: what a run records, whoever made the plan."""
+    kept, then (with `forecasts`) the memory and the time forecasts: what a run records, whoever made the plan."""
     events = [
         (PLAN_EVENTS.get(decision["setting"], "plan.setting"), decision["reason"])
         for decision in plan.get("decisions") or []
         if config.get(decision["setting"]) == decision["value"]  # not one the person changed afterwards
     ]
+    if not forecasts:
+        return events
     if plan.get("memory"):
         events.append(("plan.memory" if plan["memory"]["fits"] else "plan.memory_short", plan["memory"]["sentence"]))
     if plan.get("time"):
@@ -376,24 +411,110 @@ def plan_without_training(config: JobConfig) -> Plan:
     from engine.models.catalog import resolve
     from engine.models.tokenizers import load_tokenizer
 
-    pick_device(config.device)  # a device this computer does not have is refused here, as a run would be
-    source = resolve(config.model, allow_unsafe=config.allow_unsafe_weights)
-    shape = load_shape(source.path, source.gguf_file)
+    device = pick_device(config.device)  # a device this computer does not have is refused here, as a run would be
+    task, teacher_shape = "", None
+    if getattr(config, "teacher", ""):  # a distillation: the student is what trains, on the teacher's task
+        source, shape, task, teacher_shape = _distillation_student(config)
+    else:
+        source = resolve(config.model, allow_unsafe=config.allow_unsafe_weights)
+        shape = load_shape(source.path, source.gguf_file)
     tokenizer = load_tokenizer(source, allow_unsafe=config.allow_unsafe_weights)
-    lengths, rows = task_named(config.kind).plan(config, tokenizer)
-    if not config.eval_data:
-        rows -= round(rows * config.eval_fraction)  # the share set aside for evaluation
+    from engine.timing import process_start_seconds
+
+    _import_as_a_job_does(config.kind)
+    start_up = process_start_seconds()  # this process has started as a job process does, so far
+    lengths, rows = task_named(task or config.kind).plan(config, tokenizer)
+    eval_lengths: list[int] = []
+    if config.eval_data:
+        # Read as the task reads it: a tagged file's examples are its texts, not its lines.
+        eval_lengths, eval_rows = task_named(task or config.kind).plan(replace(config, data=config.eval_data), tokenizer)
+    else:
+        eval_rows = round(rows * config.eval_fraction)  # the share set aside for evaluation
+        rows -= eval_rows
     found = probe()
     machine = Machine.from_probe(found)
-    if config.device == "cpu":
+    if config.device == "cpu" or device.type == "cpu":
         machine = Machine("cpu", "cpu", None)
     if machine.device_type == "cuda":  # as many processes as the run would start (engine/job.py)
         from engine import distributed
 
-        gpus = sum(device.type == "cuda" for device in found.devices)
+        gpus = sum(each.type == "cuda" for each in found.devices)
         machine.processes = distributed.plan(config, gpus, proven.passed("multi_gpu"))[0]
         machine.can_shard = proven.passed("sharded")
-    return plan(config, machine, DataStats(rows, lengths), shape)
+    machine.start_up = start_up
+    from engine.timing import weights_bytes
+
+    data = DataStats(rows, lengths, eval_rows, eval_lengths=eval_lengths, weights_bytes=weights_bytes(source.path))
+    timer = cpu_timer(source.path, config, source.gguf_file, task=task, shape=shape) if machine.device_type == "cpu" else None
+    result = plan(config, machine, data, shape, task=task, timer=timer)
+    if teacher_shape is not None and result.time is not None:
+        add_teacher_time(result, teacher_shape, data, machine)
+        if getattr(config, "compare_with_plain", False):  # a second student of the same size, without the teacher
+            again = result.time.parts["training"] + result.time.parts["evaluation"]
+            result.time.parts["plain_student"] = again
+            result.time.seconds += again
+    return result
+
+
+def _import_as_a_job_does(kind: str) -> None:
+    """Import what a job process imports before it trains (the training loop and the kind's recipe), so that
+    this process's age measures a job's start-up on this machine as it is now."""
+    import engine.training  # noqa: F401 - imported for its cost
+    from engine.job import recipe_for
+    from engine.tasks import Lazy
+
+    recipe = recipe_for(kind)
+    if isinstance(recipe, Lazy):
+        recipe.resolve()
+
+
+def cpu_timer(model_folder, config: JobConfig, gguf_file: str = "", *, labels: int = 2, task: str = "",
+              shape: ModelShape | None = None):
+    """A timer for `plan`: two real steps of the model at the planned shape, on this CPU (engine/timing.py).
+    `shape` is the student's when it keeps fewer layers than the model in `model_folder`."""
+    from engine.timing import measure_steps
+
+    from engine.tasks import CAUSAL
+
+    classifier = task_named(task or config.kind).model_family != CAUSAL  # a tagger times like a classifier
+    layers = shape.layers if shape is not None else None
+
+    def timer(method: str, micro: int, seq_len: int, eval_length: float):
+        return measure_steps(model_folder, method, micro, seq_len, eval_length, classifier=classifier,
+                             num_labels=labels, gguf_file=gguf_file, layers=layers)
+
+    return timer
+
+
+def _distillation_student(config):
+    """The student a distillation trains, as the planner needs it: the folder its tokenizer and config come
+    from, its shape (the teacher's, or the named student's, with the layers it keeps), the teacher's task and
+    the teacher's shape (its forward passes are part of the run's time)."""
+    from engine import store
+    from engine.models.students import find_teacher
+
+    teacher = find_teacher(config.teacher, store.default_home(), allow_unsafe=config.allow_unsafe_weights)
+    teacher_shape = load_shape(teacher.source.path, teacher.source.gguf_file)
+    if config.student:
+        source = resolve(config.student, allow_unsafe=config.allow_unsafe_weights)
+        shape = load_shape(source.path, source.gguf_file)
+        layers = config.student_layers or shape.layers
+    else:
+        source, shape = teacher.source, teacher_shape
+        layers = config.student_layers or max(1, shape.layers // 2)
+    return source, replace(shape, layers=min(layers, shape.layers)), teacher.task, teacher_shape
+
+
+def add_teacher_time(result: Plan, teacher: ModelShape, data: DataStats, machine: Machine) -> None:
+    """The teacher answers every training and evaluation example once (the recipes keep its answers for
+    the epochs that follow) and is scored once on the evaluation examples."""
+    from engine.forecast import flops_per_token, sustained_flops
+
+    rate, _ = sustained_flops(machine.device_type, machine.name)
+    tokens = (data.rows + 2 * data.eval_rows) * (data.mean_length or 64)
+    seconds = tokens * flops_per_token(teacher, "full", result.config.max_length or 128) / 3 / rate
+    result.time.parts["teacher"] = seconds
+    result.time.seconds += seconds
 
 
 def describe(result: Plan) -> str:

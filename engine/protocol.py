@@ -958,3 +958,36 @@ MESSAGES.update({
     ),
     "playground.saved": Message(Level.INFO, "Saved {count} tagged texts to {path}."),
 })
+
+
+# ---- The advisor (engine/advisor): which model, would more data help, what to label next
+MESSAGES.update({
+    "advice.no_data": Message(Level.ERROR, "Choose the file with your labelled examples, or a finished run."),
+    "advice.no_unlabelled": Message(Level.ERROR, "Choose the file of texts that are not labelled yet."),
+    "advice.started": Message(Level.INFO, "{what}: {models} on {rows} of your examples."),
+    "advice.reading": Message(Level.INFO, "{model} is reading {rows} examples."),
+    "advice.model_scored": Message(
+        Level.INFO, "{model}: a classifier on its features, before any training, scores {score} on your examples "
+        "(range {low} to {high})."),
+    "advice.model_failed": Message(Level.WARNING, "{model} could not be scored and is left out: {reason}"),
+    "advice.recommended": Message(Level.ADVICE, "Start from {model}: {reason}"),
+    "advice.no_models": Message(
+        Level.ERROR, "There is no model on this computer that sorts texts into categories: add one on the Models page."),
+    "advice.more_data": Message(Level.ADVICE, "{sentence} {verdict}"),
+    "advice.label_next": Message(
+        Level.INFO, "The {count} texts worth labelling first are in {path}: fill in the 'label' column, then import "
+        "it to add them to your training data."),
+    "advice.merged": Message(
+        Level.INFO, "{added} newly labelled examples were added to a copy of your training data: {path}."),
+    "advice.too_few": Message(
+        Level.ERROR, "Only {rows} usable examples: too few to say anything sure. The advisor needs at least {minimum}."),
+})
+
+#: The plain verdicts on "would more examples help?".
+VERDICTS = {
+    "keep labelling": "Keep labelling: more examples should still raise the score.",
+    "enough": "You have enough: more examples of the same kind would change the score very little.",
+    "inconsistent labels": "More examples of the same kind will not help much, and the score stays low: the labels "
+                           "may be inconsistent. Check the examples the model gets wrong.",
+    "unsure": "It is not clear yet: more examples may help a little. Label a few dozen more and ask again.",
+}
