@@ -21,7 +21,6 @@ from typing import Any
 
 import torch
 from sqlite_utils import Database
-from transformers import get_cosine_schedule_with_warmup
 
 from engine import distributed, proven, sharding, store
 from engine.checkpoints import (  # noqa: F401 - DiskFull and saved_checkpoint_step: the job reads them here
@@ -121,6 +120,22 @@ def make_optimizer(model: torch.nn.Module, config: JobConfig, lr: float, device:
 FRESH_LR_FACTOR = 20
 
 
+def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup: int, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """The rate rises in a straight line to its full value over `warmup` steps, then falls along half a cosine
+    to zero at `steps`: transformers' `get_cosine_schedule_with_warmup`, step for step (a test compares them).
+    Written here because importing that function imports transformers' Trainer utilities, and with them peft
+    and a language model's code: 3 s of every job's start on a 2-core machine, for a full-training run that
+    never uses peft. Its checkpointed state is the same (a LambdaLR's)."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return step / max(1, warmup)
+        progress = (step - warmup) / max(1, steps - warmup)
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
 def total_steps(config: JobConfig, loop: Loop) -> int:
     """max_steps when given, else the epochs (a fraction of an epoch allowed) times the steps per epoch."""
     return config.max_steps or max(1, round(config.epochs * loop.steps_per_epoch))
@@ -138,7 +153,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
         world.same_start(model)
         sharding.shard(model)
     optimizer = make_optimizer(model, config, lr, job.device, loop.fresh_parameters)
-    scheduler = get_cosine_schedule_with_warmup(optimizer, round(config.warmup_fraction * steps), steps)
+    scheduler = cosine_with_warmup(optimizer, round(config.warmup_fraction * steps), steps)
     eval_every = config.eval_every or max(1, math.ceil(steps / 10))
 
     state = load_checkpoint(job, model, optimizer, scheduler)
