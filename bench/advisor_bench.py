@@ -1,7 +1,7 @@
 """The advisor measured (bench/advisor.md): probe ranking against fine-tuned scores, learning-curve band
 coverage, and the whole-run time forecast against real runs, on this machine's CPU.
 
-    python bench/advisor_bench.py OUT_FOLDER [--train 200] [--eval 150] [--epochs 3]
+    python bench/advisor_bench.py OUT_FOLDER [--train 200] [--eval 150] [--epochs 3] [--probe-sample 400]
 
 Candidates: the bundled all-MiniLM-L6-v2, its 3-layer and 1-layer cuts (layers 1,3,6 and 1, kept as they
 are, no training), and an untrained MiniLM (random weights, same shape). Datasets from ../shared/data:
@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=200)
     parser.add_argument("--eval", type=int, default=150)
     parser.add_argument("--epochs", type=float, default=3)
+    parser.add_argument("--probe-sample", type=int, default=400, help="training examples the probes read (the app's sample)")
     parser.add_argument("--curve-rows", type=int, default=800)
     parser.add_argument("--only", default="", help="datasets, comma-separated")
     parser.add_argument("--no-finetune", action="store_true", help="probes and curves only")
@@ -138,8 +139,9 @@ def main() -> None:
             # ---- probes on the training sample, timed
             started = time.perf_counter()
             reader, tokenizer = load_reader(resolve(ref))
-            train_texts = [r["text"] for r in train_rows]
-            train_targets = Targets.of([r["labels"] if multi else [r["labels"]] for r in train_rows], names, multi)
+            sample = train_rows[: args.probe_sample]  # the rows are shuffled already: a random sample, as the app takes
+            train_texts = [r["text"] for r in sample]
+            train_targets = Targets.of([r["labels"] if multi else [r["labels"]] for r in sample], names, multi)
             features = frozen_features(reader, tokenizer, train_texts)
             probes = cross_validate(features, train_targets)
             probe_seconds = time.perf_counter() - started
@@ -175,7 +177,7 @@ def main() -> None:
 
                 db = store.open_db(store.database_path(home))
                 best = store.get_run(db, run_id)["best_metric"]
-            record(dataset=name, model=model_name, multi_label=multi, train=len(train_rows), eval=len(eval_rows),
+            record(dataset=name, model=model_name, multi_label=multi, train=len(train_rows), eval=len(eval_rows), probe_sample=len(sample),
                    knn=float(np.mean(probes.knn)), linear=float(np.mean(probes.linear)), probe=probes.score,
                    probe_low=probes.low_high[0], probe_high=probes.low_high[1], logme=probes.logme,
                    probe_seconds=probe_seconds, fine_tuned=best, run_seconds=took,

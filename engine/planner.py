@@ -86,6 +86,7 @@ class DataStats:
     token_lengths: list[int]  # of all examples, or of a sample of them
     eval_rows: int = 0  # examples checked at each evaluation
     weights_bytes: float = 0.0  # the model's weight files: read at start-up, written at each best checkpoint
+    read_seconds: float | None = None  # to read them at start-up, when known (a GGUF file is unpacked as read)
     eval_lengths: list[int] = field(default_factory=list)  # of an evaluation file's examples; empty: as training's
 
     def length_covering(self, share: float) -> int:
@@ -127,7 +128,7 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
     """Decide every automatic setting of `config` (a copy is returned inside the Plan). Without a shape (a
     model whose config gives no sizes) the settings get plain defaults and there is no forecast. `task` is
     what the model learns when it differs from the job's kind (a distillation's teacher's task); `timer`
-    times real steps at the planned shape (method, micro-batch, length, evaluation width) where it can."""
+    times real steps at the planned shape (method, micro-batch, batch width, evaluation width) where it can."""
     from engine.config import from_dict
 
     config = from_dict(config.to_dict())  # decide on a copy; the caller's config stays as the user wrote it
@@ -231,16 +232,20 @@ def plan(config: JobConfig, machine: Machine, data: DataStats, shape: ModelShape
         decide("eval_every", value, f"The model is checked on held-out examples every {value} steps, about ten times in the run, to keep the best version and notice overfitting.")
 
     if shape is not None:
-        from engine.timing import padded_length
+        from engine.timing import grouped_width, padded_length
 
         eval_length = padded_length(data.eval_lengths or data.token_lengths, seq_len, EVAL_BATCH)
-        measured = timer(method, config.micro_batch_size, seq_len, eval_length) if timer else None
+        # The fine-tuning recipes put examples of similar length together; a distillation draws its batches
+        # at random, each padded to its longest example.
+        widths = padded_length if getattr(config, "teacher", "") else grouped_width
+        width = widths(data.token_lengths, seq_len, config.micro_batch_size) if data.token_lengths else seq_len
+        measured = timer(method, config.micro_batch_size, round(width), eval_length) if timer else None
         result.time = forecast_run_time(
             shape, method, device_type=machine.device_type, device_name=machine.name, steps=steps,
-            batch=config.batch_size, micro=config.micro_batch_size, seq_len=seq_len, mean_length=data.mean_length,
+            batch=config.batch_size, micro=config.micro_batch_size, seq_len=seq_len, mean_length=width,
             rows=data.rows, eval_rows=data.eval_rows, eval_length=eval_length,
             evaluations=evaluation_passes(steps, config.eval_every), weights_bytes=data.weights_bytes, measured=measured,
-            start_up=machine.start_up, lora_rank=config.lora_rank,
+            start_up=machine.start_up, lora_rank=config.lora_rank, read_seconds=data.read_seconds,
         )
     return result
 
@@ -306,14 +311,13 @@ def settle(job, model_folder, token_lengths: list[int], rows: int, gguf_file: st
     config = job.config
     # The recipes hold out `eval_fraction` of the data when there is no evaluation file: about this many rows.
     eval_rows = 0 if config.eval_data else round(rows * config.eval_fraction / (1 - config.eval_fraction))
-    from engine.timing import weights_bytes
-
     from engine import store
+    from engine.timing import read_seconds, weights_bytes
 
     # A run the window planned (or one resumed) has its forecasts among its events already: they are not made
     # again, and no steps are timed for them.
     forecast = not any(event["code"] == "plan.time" for event in store.events(job.db, job.run_id))
-    data = DataStats(rows, token_lengths, eval_rows, weights_bytes(model_folder))
+    data = DataStats(rows, token_lengths, eval_rows, weights_bytes(model_folder), read_seconds(model_folder))
     timer = cpu_timer(model_folder, job.config, gguf_file) if job.device.type == "cpu" and forecast else None
     result = plan(job.config, machine_for(job.device), data, shape, timer=timer)
     for decision in result.decisions:
@@ -442,9 +446,10 @@ def plan_without_training(config: JobConfig) -> Plan:
         machine.processes = distributed.plan(config, gpus, proven.passed("multi_gpu"))[0]
         machine.can_shard = proven.passed("sharded")
     machine.start_up = start_up
-    from engine.timing import weights_bytes
+    from engine.timing import read_seconds, weights_bytes
 
-    data = DataStats(rows, lengths, eval_rows, eval_lengths=eval_lengths, weights_bytes=weights_bytes(source.path))
+    data = DataStats(rows, lengths, eval_rows, eval_lengths=eval_lengths, weights_bytes=weights_bytes(source.path),
+                     read_seconds=read_seconds(source.path))
     timer = cpu_timer(source.path, config, source.gguf_file, task=task, shape=shape) if machine.device_type == "cpu" else None
     result = plan(config, machine, data, shape, task=task, timer=timer)
     if teacher_shape is not None and result.time is not None:
@@ -479,8 +484,8 @@ def cpu_timer(model_folder, config: JobConfig, gguf_file: str = "", *, labels: i
     classifier = task_named(task or config.kind).model_family != CAUSAL  # a tagger times like a classifier
     layers = shape.layers if shape is not None else None
 
-    def timer(method: str, micro: int, seq_len: int, eval_length: float):
-        return measure_steps(model_folder, method, micro, seq_len, eval_length, classifier=classifier,
+    def timer(method: str, micro: int, width: int, eval_length: float):
+        return measure_steps(model_folder, method, micro, width, eval_length, classifier=classifier,
                              num_labels=labels, gguf_file=gguf_file, layers=layers)
 
     return timer

@@ -46,7 +46,7 @@ def test_the_time_forecast_of_a_small_classification_run_is_within_a_fifth(tmp_p
     if busy > 1.5:
         pytest.skip(f"the machine is oversubscribed ({busy:.1f} runnable processes per core)")
     values = {"kind": "classify", "model": str(small_encoder), "data": str(intents_file), "method": "full",
-              "epochs": 2, "batch_size": 8, "max_length": None, "device": "cpu", "early_stopping_patience": 0}
+              "epochs": 8, "batch_size": 8, "max_length": None, "device": "cpu", "early_stopping_patience": 0}
     path = tmp_path / "job.json"
     path.write_text(json.dumps(values))
     planned = cli("plan", str(path), "--json", home=tunewright_home)
