@@ -236,6 +236,7 @@ class LabelNext(_Follows):
         self.client = client
         self.settings: dict[str, Any] = {}
         self.unlabelled = ""
+        self._shown: dict[str, Any] | None = None  # the answer the table shows
         frame, layout = card()
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -317,6 +318,9 @@ class LabelNext(_Follows):
         self.make_button.setEnabled(bool(self.unlabelled and self.settings) and not self.question.busy)
         self.import_button.setEnabled(self.question.answer is not None)
         rows = picks_table(self.question.answer)
+        if rows and self.question.answer is not self._shown:  # a new list: the box says how long it is
+            self._shown = self.question.answer
+            self.count.setValue(len(self._shown["picks"]))
         self.summary.setText(label_next_summary(self.question.answer))
         self.summary.setVisible(bool(rows))
         self.table.setVisible(bool(rows))

@@ -111,6 +111,7 @@ def test_label_next_lists_the_texts_and_imports_the_filled_list_through_the_doct
     qtbot.addWidget(view)
     view.question.follow(_answered(client, "label_next", "label_next", answer))
     assert view.table.rowCount() == 1 and view.table.item(0, 1).text() == "where is my parcel"
+    assert view.count.value() == 1  # the box says how long the list shown is, not the default 50
     assert "label_next.csv" in view.summary.text() and view.import_button.isEnabled()
     outcome = view.import_filled(str(listed))
     assert outcome["added"] == 1 and "1 newly labelled examples added" in view.outcome.text()
