@@ -132,11 +132,12 @@ def learning_curve(sizes: list[int], scores: list[list[float]], *, full_size: in
         # cannot tell the first two apart, and both fitted on the first half of the data rose too slowly in
         # the measured cases (bench/advisor.md): the smallest subsets sit in a small-data regime that learns
         # slower than the power law the larger ones have entered, which the last doubling's slope follows.
-        for refit in (fit_power_law(sample[:, 0], sample[:, 1], floor=True),
-                      fit_power_law(sample[:, 0], sample[:, 1], floor=False), last_doubling(sample)):
+        plain = fit_power_law(sample[:, 0], sample[:, 1], floor=False)
+        for refit in (fit_power_law(sample[:, 0], sample[:, 1], floor=True), plain, last_doubling(sample)):
             at_target.append(refit.score(target_size))
-            along.append(refit.score(grid))
             gains.append(refit.score(target_size) - refit.score(full_size))
+            # The last doubling's line says nothing about the smaller sizes: the plot's band there is the fits'.
+            along.append(np.where(grid >= np.unique(sample[:, 0])[-2], refit.score(grid), plain.score(grid)))
     gains = np.array(gains or [fit.score(target_size) - fit.score(full_size)])
     at_target = np.array(at_target or [fit.score(target_size)])
     along = np.array(along or [fit.score(grid)])

@@ -64,6 +64,12 @@ class _Follows(QWidget):
     def draw(self) -> None:  # the answer, in each view
         raise NotImplementedError
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Rows as tall as their wrapped text at the columns' widths of the moment, once the layout has them."""
+        super().resizeEvent(event)
+        for table in self.findChildren(QTableWidget):
+            QTimer.singleShot(0, table.resizeRowsToContents)
+
 
 def _table(headers: list[str]) -> QTableWidget:
     table = QTableWidget(0, len(headers))
