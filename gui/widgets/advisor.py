@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -17,6 +18,8 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -71,6 +74,20 @@ class _Follows(QWidget):
             QTimer.singleShot(0, table.resizeRowsToContents)
 
 
+class _Wrapped(QStyledItemDelegate):
+    """A cell's height for its text wrapped at the column's width less the style sheet's cell padding
+    (resources/style: 8 px each side, 4 above and below), which Qt's own size hint leaves out: a reason that
+    needs two lines was given one, and cut with '…'."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:  # noqa: N802 - Qt's name
+        hint = super().sizeHint(option, index)
+        view = QStyleOptionViewItem(option)
+        self.initStyleOption(view, index)
+        width = max(option.rect.width() - 16, 1)
+        text = QFontMetrics(view.font).boundingRect(QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap, view.text)
+        return QSize(hint.width(), max(hint.height(), text.height() + 10))
+
+
 def _table(headers: list[str]) -> QTableWidget:
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(headers)
@@ -79,6 +96,7 @@ def _table(headers: list[str]) -> QTableWidget:
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.verticalHeader().setVisible(False)
     table.setWordWrap(True)
+    table.setItemDelegate(_Wrapped(table))
     return table
 
 
