@@ -2,7 +2,8 @@
 # The whole GPU session's work, on the GPU machine, from the repository root, with .whl/ carried
 # (bench/fetch_wheels.sh makes it): the CUDA tests, the fast paths' self-test, the benchmark (speed,
 # memory forecast against measured peaks; QLoRA is proven by the self-test's step) and, with two or more GPUs,
-# data-parallel scaling; under 10 minutes in all. $OUT/gpu.jsonl gathers every figure as JSON lines.
+# data-parallel scaling, whole copies and the model divided (FSDP2; the self-test proves that path too, with its
+# "multi_gpu" and "sharded" checks); under 10 minutes in all. $OUT/gpu.jsonl gathers every figure as JSON lines.
 # Everything it writes is also copied to $OUT (the results, the log, the README with its table).
 set -uo pipefail
 out=${OUT:-/tmp/bench-out}
@@ -21,9 +22,11 @@ rm -f bench/results.jsonl
 timeout 360 python3 bench/run.py --out bench/results.jsonl --readme bench/README.md --budget-seconds 220 2>&1 \
     | grep -v -i warn | tee "$out/bench.log"
 cat bench/results.jsonl >> "$out/gpu.jsonl" 2>/dev/null
-# Data-parallel scaling (bench/scaling.py), on a machine with two or more GPUs.
+# Data-parallel scaling (bench/scaling.py), on a machine with two or more GPUs: all of them with whole copies of
+# the model, then two with the model divided between them (FSDP2), each beside one GPU.
 gpus=$(python3 -c 'import torch; print(torch.cuda.device_count())' 2>/dev/null || echo 0)
 if [ "${gpus:-0}" -ge 2 ]; then
     timeout 150 python3 bench/scaling.py --processes "$gpus" --out "$out/gpu.jsonl" 2>&1 | tail -25 | tee -a "$out/bench.log"
+    timeout 200 python3 bench/scaling.py --processes 2 --divided --out "$out/gpu.jsonl" 2>&1 | tail -40 | tee -a "$out/bench.log"
 fi
 cp bench/results.jsonl bench/README.md "$out/" 2>/dev/null

@@ -1,4 +1,5 @@
-"""Data-parallel scaling: steps per second of the same run on 1 process and on N (engine/distributed.py).
+"""Data-parallel scaling: steps per second of the same run on 1 process and on N (engine/distributed.py), each
+with a whole copy of the model and, with --divided, with the model divided among them (FSDP2, engine/sharding.py).
 
 The run is a real engine job (`engine.job.run_job`, started the way the window starts it) training a small
 text classifier: on a GPU machine the bundled MiniLM on the demo data, one process per GPU; on a CPU, a small
@@ -7,6 +8,7 @@ processes share the same cores). Speed is rank 0's `samples_per_second` rows (th
 median over the steps after the first tenth, divided by the batch size.
 
     python bench/scaling.py --processes 2 --out bench/scaling.jsonl
+    python bench/scaling.py --processes 2 --divided --out bench/scaling.jsonl
 """
 
 from __future__ import annotations
@@ -60,18 +62,20 @@ def job_values(home: Path, on_gpu: bool, steps: int, batch_size: int) -> dict:
     }
 
 
-def measure(home: Path, values: dict, processes: int) -> dict:
+def measure(home: Path, values: dict, processes: int, sharding: str = "off") -> dict:
     from engine.job import run_job
 
     db = store.open_db(store.database_path(home))
-    run_id = submit(db, from_dict(values | {"gpus": processes}), home=home)
+    run_id = submit(db, from_dict(values | {"gpus": processes, "sharding": sharding}), home=home)
     started = time.monotonic()
     status = run_job(run_id, home)
     rates = [v for _, v in store.metric_series(db, run_id, "samples_per_second")]
     kept = rates[max(1, len(rates) // 10):] or rates
     steps_per_second = statistics.median(kept) / values["batch_size"] if kept else 0.0
-    return {"processes": processes, "status": str(status), "steps_per_second": round(steps_per_second, 3),
-            "wall_seconds": round(time.monotonic() - started, 1)}
+    losses = store.metric_series(db, run_id, "train_loss")  # the last: the ways of sharing should agree
+    return {"processes": processes, "sharding": sharding, "status": str(status),
+            "steps_per_second": round(steps_per_second, 3), "wall_seconds": round(time.monotonic() - started, 1),
+            "final_train_loss": losses[-1][1] if losses else None}
 
 
 def main() -> int:
@@ -79,6 +83,7 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=2, help="the process count compared with one")
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--divided", action="store_true", help="also the N processes with the model divided among them")
     parser.add_argument("--out", default="bench/scaling.jsonl")
     args = parser.parse_args()
     on_gpu = torch.cuda.is_available()
@@ -89,6 +94,7 @@ def main() -> int:
         values = job_values(home, on_gpu, args.steps, args.batch_size)
         alone = measure(home, values, 1)
         shared = measure(home, values, args.processes)
+        divided = measure(home, values, args.processes, "fsdp") if args.divided else None
     line = {
         "case": "data_parallel_scaling", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "device": torch.cuda.get_device_name(0) if on_gpu else f"CPU ({os.cpu_count()} cores, {platform.machine()})",
@@ -97,10 +103,14 @@ def main() -> int:
         "one": alone, "several": shared,
         "speedup": round(shared["steps_per_second"] / alone["steps_per_second"], 3) if alone["steps_per_second"] else None,
     }
+    if divided:
+        line["divided"] = divided
+        line["speedup_divided"] = round(divided["steps_per_second"] / alone["steps_per_second"], 3) if alone["steps_per_second"] else None
     with open(args.out, "a") as handle:
         handle.write(json.dumps(line) + "\n")
     print(json.dumps(line, indent=2))
-    return 0 if alone["status"] == shared["status"] == "completed" else 1
+    runs = [alone, shared] + ([divided] if divided else [])
+    return 0 if all(run["status"] == "completed" for run in runs) else 1
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 from seqeval.metrics import classification_report, f1_score  # noqa: E402
 from transformers import (  # noqa: E402
-    AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification, Trainer, TrainingArguments,
+    AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification, Trainer, TrainingArguments, set_seed,
 )
 
 from engine.models.catalog import resolve  # noqa: E402  (only to find the bundled model's folder)
@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N training sentences")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="/tmp/tagging-trainer")
     args = parser.parse_args()
 
@@ -77,6 +78,7 @@ def main() -> None:
 
     train = encode(train_words, train_tags)
     test = encode(test_words, test_tags)
+    set_seed(args.seed)  # the new head's first weights too, not only the Trainer's shuffling
     model = AutoModelForTokenClassification.from_pretrained(
         model_path, num_labels=len(names), id2label=dict(enumerate(names)), label2id=index, use_safetensors=True,
     )
@@ -85,7 +87,7 @@ def main() -> None:
         args=TrainingArguments(
             output_dir=args.out, num_train_epochs=args.epochs, learning_rate=args.learning_rate,
             per_device_train_batch_size=args.batch_size, per_device_eval_batch_size=64, weight_decay=0.01,
-            save_strategy="no", eval_strategy="no", report_to=[], logging_steps=50, seed=0, use_cpu=True,
+            save_strategy="no", eval_strategy="no", report_to=[], logging_steps=50, seed=args.seed, use_cpu=True,
         ),
         train_dataset=train,
         data_collator=DataCollatorForTokenClassification(tokenizer),
@@ -100,7 +102,7 @@ def main() -> None:
         predicted_tags.append(guesses + ["O"] * (len(tags) - len(guesses)))  # words cut by max_length
     result = {
         "path": "HF Trainer", "train_sentences": len(train_words), "epochs": args.epochs, "learning_rate": args.learning_rate,
-        "batch_size": args.batch_size, "test_f1": f1_score(test_tags, predicted_tags),
+        "batch_size": args.batch_size, "seed": args.seed, "test_f1": f1_score(test_tags, predicted_tags),
         "train_seconds": round(trained, 1), "total_seconds": round(time.monotonic() - started, 1),
     }
     print(classification_report(test_tags, predicted_tags, digits=4))

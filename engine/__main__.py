@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     requeued.add_argument("--why", choices=("preempted", "time_limit"), required=True)
     cancelled = commands.add_parser("cancelled-there", help="on a cluster: the job was cancelled there, not from the window")
     cancelled.add_argument("run", type=int)
+    again = commands.add_parser("queued-again", help="on a cluster: a stopped run resumed from the window waits in the queue")
+    again.add_argument("run", type=int)
     commands.add_parser("follow", help="copy the remote runs' news into this data folder until none is left")
 
     listing = commands.add_parser("list", help="all runs")
@@ -113,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     selftest = commands.add_parser("selftest", help="try each GPU fast path beside the plain one; turn off those that disagree")
     selftest.add_argument("--json", action="store_true")
     selftest.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
+
+    from engine.advisor.cli import add_parser as advise_parser
+
+    advise_parser(commands)
 
     job = commands.add_parser("job", help=argparse.SUPPRESS)  # the job process itself
     job.add_argument("run", type=int)
@@ -332,6 +338,11 @@ def cmd_cancelled_there(args) -> int:
     return 0
 
 
+def cmd_queued_again(args) -> int:
+    jobs.reopen(_db(), args.run, Status.QUEUED)  # the batch script queued after this continues it
+    return 0
+
+
 def cmd_follow(args) -> int:
     from engine.cluster import follow
 
@@ -382,7 +393,17 @@ def cmd_pause(args) -> int:
 
 
 def cmd_resume(args) -> int:
-    jobs.resume(_db(), args.run, home=store.default_home())
+    db, home = _db(), store.default_home()
+    if not store.remote_run(db, args.run):
+        jobs.resume(db, args.run, home=home)
+        return 0
+    from engine import cluster
+
+    where, was = cluster.reopen_run(db, home, args.run)
+    if not cluster.resend(where, db, home, args.run, was):
+        print(store.events(db, args.run)[-1]["message"], file=sys.stderr)
+        return 1
+    print(f"Run {args.run} waits in {where.name}'s queue again, as Slurm job {cluster.SyncState.read(db, args.run).job_id}.", file=sys.stderr)
     return 0
 
 
@@ -546,7 +567,9 @@ COMMANDS = {
     "rows": cmd_rows,
     "requeued": cmd_requeued,
     "cancelled-there": cmd_cancelled_there,
+    "queued-again": cmd_queued_again,
     "follow": cmd_follow,
+    "advise": lambda args: __import__("engine.advisor.cli", fromlist=["cmd_advise"]).cmd_advise(args),
 }
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@ name it (`os.replace`, atomic); the save before it is kept, older ones are delet
 point leaves the previous save readable, and whatever an earlier crash left half-done is cleaned up by the
 next save. Reading goes newest first and passes over a damaged save to the one before, then to the best
 weights so far, then to a fresh start, and says in an event which it took.
+
+With several processes rank 0 writes, and every rank calls the savers: the weights and optimizer state of a
+model divided among the ranks (engine/sharding.py) are gathered from all of them first. What is written is the
+same either way, so a save resumes on any number of processes.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import TYPE_CHECKING
 import torch
 from safetensors.torch import load_file, save_file
 
-from engine import store
+from engine import distributed, sharding, store
 from engine.protocol import CHECKPOINT_PROBLEMS, message
 
 if TYPE_CHECKING:
@@ -54,7 +58,19 @@ class TrainState:
 
 
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {name: p.detach().contiguous().clone() for name, p in model.named_parameters() if p.requires_grad}
+    """The weights training changes: those it trains, and the running statistics of batch norms (an image
+    network's), which it moves without a gradient. Without them, the best step's weights would be read back
+    beside the last step's statistics."""
+    state = {name: p.detach().contiguous().clone() for name, p in model.named_parameters() if p.requires_grad}
+    if state:
+        state |= {name: b.detach().contiguous().clone() for name, b in _running_statistics(model).items()}
+    return state
+
+
+def _running_statistics(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {f"{prefix}.{name}" if prefix else name: buffer
+            for prefix, module in model.named_modules() if getattr(module, "track_running_stats", False)
+            for name, buffer in module.named_buffers(recurse=False) if buffer is not None}
 
 
 def load_trainable_state(model: torch.nn.Module, path: Path) -> None:
@@ -63,16 +79,25 @@ def load_trainable_state(model: torch.nn.Module, path: Path) -> None:
 
 def _read_weights(model: torch.nn.Module, path: Path) -> dict[str, torch.Tensor]:
     """The saved weights, checked against the model's before any is copied in."""
-    state = load_file(str(path), device=str(next(model.parameters()).device))
-    params = dict(model.named_parameters())
+    state = load_file(str(path), device=str(_reading_device(model, next(model.parameters()).device)))
+    params = dict(model.named_parameters()) | _running_statistics(model)
     for name, value in state.items():
         if name not in params or params[name].shape != value.shape:
             raise ValueError(f"{path.name} holds {name} {tuple(value.shape)}, which this model does not have")
     return state
 
 
+def _reading_device(model: torch.nn.Module, device: torch.device) -> torch.device:
+    """Where saved tensors are read to: the model's device, or the CPU for a model divided among GPUs, whose whole
+    tensors may not fit one (each rank then copies its share over)."""
+    return torch.device("cpu") if sharding.is_sharded(model) else device
+
+
 def _apply_weights(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
-    params = dict(model.named_parameters())
+    if sharding.is_sharded(model):
+        sharding.load_weights(model, state)
+        return
+    params = dict(model.named_parameters()) | _running_statistics(model)
     with torch.no_grad():
         for name, value in state.items():
             params[name].copy_(value)
@@ -173,11 +198,28 @@ def _flush_folder(folder: Path) -> None:
 # ---------------------------------------------------------------- saving
 
 
+def _gathered(model, optimizer=None) -> tuple[dict[str, torch.Tensor], dict] | None:
+    """The trained weights (and the optimizer's state) whole, on rank 0; None on the other ranks."""
+    world = distributed.current()
+    if sharding.is_sharded(model):  # every rank takes part in gathering
+        weights = sharding.full_weights(model)
+        optimizer_state = sharding.full_optimizer_state(model, optimizer) if optimizer is not None else {}
+        return (weights, optimizer_state) if world.is_main else None
+    if not world.is_main:
+        return None
+    return trainable_state(model), optimizer.state_dict() if optimizer is not None else {}
+
+
 def save_checkpoint(job: Job, model, optimizer, scheduler, state: TrainState) -> None:
+    """Every rank calls it; rank 0 writes."""
+    if (gathered := _gathered(model, optimizer)) is None:
+        return
+    weights, optimizer_state = gathered
+
     def write(folder: Path) -> None:
-        save_file(trainable_state(model), str(folder / "trainable.safetensors"))
+        save_file(weights, str(folder / "trainable.safetensors"))
         saved = {
-            "optimizer": optimizer.state_dict(),
+            "optimizer": optimizer_state,
             "scheduler": scheduler.state_dict(),
             # Dropout draws from torch's generators; data order is fixed by (seed, epoch) instead.
             "rng": {
@@ -200,9 +242,14 @@ def save_checkpoint(job: Job, model, optimizer, scheduler, state: TrainState) ->
 
 
 def save_best(run_dir: Path, model, state: TrainState) -> None:
-    """The best weights so far, with the state they were reached in, for the model and as a last fallback."""
+    """The best weights so far, with the state they were reached in, for the model and as a last fallback.
+    Every rank calls it; rank 0 writes."""
+    if (gathered := _gathered(model)) is None:
+        return
+    weights, _ = gathered
+
     def write(folder: Path) -> None:
-        save_file(trainable_state(model), str(folder / "trainable.safetensors"))
+        save_file(weights, str(folder / "trainable.safetensors"))
         (folder / "state.json").write_text(json.dumps(asdict(state), indent=2))
 
     write_atomically(run_dir / BEST, write, "the best model so far")
@@ -292,7 +339,8 @@ def _read_checkpoint(folder: Path, model, device: torch.device) -> tuple[TrainSt
 
     state = reading("state.json", lambda: _read_state(folder))
     weights = reading("trainable.safetensors", lambda: _read_weights(model, folder / "trainable.safetensors"))
-    saved = reading("optimizer.pt", lambda: torch.load(folder / "optimizer.pt", weights_only=True, map_location=device))
+    landing = _reading_device(model, device)
+    saved = reading("optimizer.pt", lambda: torch.load(folder / "optimizer.pt", weights_only=True, map_location=landing))
     if not isinstance(saved, dict) or not {"optimizer", "scheduler", "rng"} <= saved.keys():
         raise _Damaged(folder, "optimizer.pt")
     return state, weights, saved
@@ -308,7 +356,10 @@ def load_checkpoint(job: Job, model, optimizer, scheduler) -> TrainState | None:
     for folder in checkpoint_folders(job.run_dir):
         try:
             state, weights, saved = _read_checkpoint(folder, model, job.device)
-            optimizer.load_state_dict(saved["optimizer"])
+            if sharding.is_sharded(model):
+                sharding.load_optimizer_state(model, optimizer, saved["optimizer"])
+            else:
+                optimizer.load_state_dict(saved["optimizer"])
             scheduler.load_state_dict(saved["scheduler"])
             _apply_weights(model, weights)  # last: a save passed over leaves the model as it was
         except _Damaged as error:

@@ -225,6 +225,23 @@ def submit_command(cluster: Cluster, run_folder: str) -> list[str]:
     return ssh_command(cluster, f"cd {shell_path(run_folder)} && sbatch --parsable job.sh")
 
 
+def resubmit_command(cluster: Cluster, run_folder: str) -> list[str]:
+    """ssh queueing a stopped run's batch script again. The run there is first marked as waiting in the queue
+    (unless its job never started: no `run_id` yet), so the follower keeps following it until it starts."""
+    engine = f'TUNEWRIGHT_HOME="$PWD/home" {cluster.python} -m engine'
+    return ssh_command(
+        cluster, f'cd {shell_path(run_folder)} && (test ! -s run_id || {engine} queued-again "$(cat run_id)") && sbatch --parsable job.sh'
+    )
+
+
+def queue(argv: list[str], run: Runner) -> str:
+    """Run an sbatch command (through ssh); Slurm's job id. Raises OSError with sbatch's last words."""
+    done = run(argv)
+    if done.returncode != 0:
+        raise OSError(done.stderr.strip()[-300:] or f"sbatch exit status {done.returncode}")
+    return done.stdout.strip().split(";")[0]
+
+
 def batch_script(cluster: Cluster, run_folder: str) -> str:
     """The sbatch script of one run. Its folder holds the bundle (config.json and the data it names). The
     first start creates the run in the cluster's own Tunewright database and writes its id to `run_id`; a
@@ -366,6 +383,8 @@ def sync(db: Database, run_id: int, fetch: Callable[[int, int], dict[str, Any] |
     (`follow_once` then records since when)."""
     state = SyncState.read(db, run_id)
     answer = fetch(state.after_metric, state.after_event)
+    if state.unreachable_since is not None:  # said when it was lost: say that it answers again
+        store.add_event(db, run_id, "cluster.back", cluster=state.cluster)
     state.last_contact, state.unreachable_since = time.time(), None
     if answer is None:  # the job waits in Slurm's queue
         state.write(db, run_id)
@@ -474,10 +493,7 @@ def send(cluster: Cluster, db: Database, run_id: int, run: Runner = _run) -> Syn
         done = run(argv)
         if done.returncode != 0:
             raise OSError(done.stderr.strip()[-300:] or f"{argv[0]} exit status {done.returncode}")
-    done = run(submit_command(cluster, folder))
-    if done.returncode != 0:
-        raise OSError(done.stderr.strip()[-300:] or f"sbatch exit status {done.returncode}")
-    state = SyncState(cluster=cluster.name, job_id=done.stdout.strip().split(";")[0], run_folder=folder, last_contact=time.time())
+    state = SyncState(cluster=cluster.name, job_id=queue(submit_command(cluster, folder), run), run_folder=folder, last_contact=time.time())
     state.write(db, run_id)
     store.update_run(db, run_id, status="queued", pid=None)
     return state
@@ -511,14 +527,59 @@ def send_run(cluster: Cluster, db: Database, home: Path, run_id: int, run: Runne
     try:
         send(cluster, db, run_id, run)
     except (OSError, subprocess.SubprocessError) as problem:
-        why = str(problem).strip().rstrip(".") or type(problem).__name__
-        sentence = message("cluster.not_sent", cluster=cluster.name, why=why)[1]
-        store.update_run(db, run_id, status=str(Status.FAILED), error=sentence, pid=None)
-        store.add_event(db, run_id, "cluster.not_sent", cluster=cluster.name, why=why)
+        _not_sent(db, run_id, cluster, problem)
         return False
     start_follower(db, home)
     return True
 
+
+def reopen_run(db: Database, home: Path, run_id: int) -> tuple[Cluster, str]:
+    """The first half of resuming a paused or stopped run that trains on a cluster (the window's Resume,
+    `tunewright-engine resume`): the run is taken back at once, as being sent by this process; returns its
+    cluster and the status it had. `resend` does the rest, which takes seconds. Raises ConfigError when the
+    cluster's settings were removed, JobError when the run is not stopped."""
+    from engine import jobs
+
+    where = find_cluster(SyncState.read(db, run_id).cluster, home)
+    was = store.get_run(db, run_id)["status"]
+    jobs.reopen(db, run_id, Status.PREPARING, pid=os.getpid())
+    return where, was
+
+
+def resend(cluster: Cluster, db: Database, home: Path, run_id: int, was: str, run: Runner = _run) -> bool:
+    """Queue a run `reopen_run` took back (from status `was`) in Slurm again: its batch script continues it from
+    its checkpoint there. A run that never reached the cluster (its sending failed, or was cut short) is sent
+    whole, and fails in a sentence if it cannot be, as `send_run` does. A run whose cluster does not answer
+    stays as it was, with the sentence that says why, and its work there. True when it was queued."""
+    state = SyncState.read(db, run_id)
+    try:
+        if not state.job_id:
+            send(cluster, db, run_id, run)
+        else:
+            state.job_id = queue(resubmit_command(cluster, state.run_folder), run)
+            state.write(db, run_id)
+            store.update_run(db, run_id, status=Status.QUEUED, pid=None)
+            store.add_event(db, run_id, "cluster.resent", cluster=cluster.name, job=state.job_id)
+    except (OSError, subprocess.SubprocessError) as problem:
+        if not state.job_id:
+            _not_sent(db, run_id, cluster, problem)
+        else:
+            store.update_run(db, run_id, status=was, pid=None)
+            store.add_event(db, run_id, "cluster.not_resumed", cluster=cluster.name, why=_why(problem), was=was)
+        return False
+    start_follower(db, home)
+    return True
+
+
+def _why(problem: Exception) -> str:
+    return str(problem).strip().rstrip(".") or type(problem).__name__
+
+
+def _not_sent(db: Database, run_id: int, cluster: Cluster, problem: Exception) -> None:
+    why = _why(problem)
+    sentence = message("cluster.not_sent", cluster=cluster.name, why=why)[1]
+    store.update_run(db, run_id, status=str(Status.FAILED), error=sentence, pid=None)
+    store.add_event(db, run_id, "cluster.not_sent", cluster=cluster.name, why=why)
 
 
 # ---------------------------------------------------------------- following remote runs, and the model back

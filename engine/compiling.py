@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 
 from engine import proven
-from engine.training import Job, Loop
+
+if TYPE_CHECKING:  # type hints only: the training loop itself uses `repeated_blocks` (engine/sharding.py)
+    from engine.training import Job, Loop
 
 #: The torch.compile backend (a module setting so a test can put a failing compiler in its place).
 BACKEND = "inductor"

@@ -121,6 +121,12 @@ class JobConfig:
         "that help, and says why; 1 keeps the run on one GPU. Without a GPU, more than 1 runs that many "
         "processes on the CPU, which checks the multi-GPU path but is not faster."
     )
+    sharding: str = setting(
+        "auto", "With several GPUs: 'off' gives each GPU a whole copy of the model (the fastest, when it fits one "
+        "GPU); 'fsdp' divides the model, its gradients and its optimizer's state among them (FSDP2), for a model "
+        "too large for one GPU; 'auto' lets Tunewright choose and explain why. With one GPU nothing is divided.",
+        choices=["auto", "off", "fsdp"],
+    )
     allow_unsafe_weights: bool = setting(
         False, "Allow pickle weight files and code shipped with the model. Only for models you trust."
     )
@@ -158,6 +164,8 @@ class JobConfig:
         _check(self.eval_every >= 0, "eval_every", "0 or more", self.eval_every)
         _check(self.early_stopping_patience >= 0, "early_stopping_patience", "0 or more", self.early_stopping_patience)
         _check(self.gpus >= 0, "gpus", "0 (all that help) or more", self.gpus)
+        if self.sharding == "fsdp" and self.method == "qlora":
+            raise ConfigError.said("config.sharding_qlora")
         _check(0 < self.checkpoint_minutes <= MAX_CHECKPOINT_MINUTES, "checkpoint_minutes", "more than 0", self.checkpoint_minutes)
         _check(self.epochs is None or self.epochs <= MAX_EPOCHS, "epochs", f"at most {MAX_EPOCHS:,}", self.epochs)
         _check(self.seed >= 0, "seed", "a whole number of 0 or more", self.seed)
@@ -215,6 +223,10 @@ class DistillConfig(JobConfig):
     model: str = setting("", "Filled in with the teacher, so the list of runs shows it; leave it empty.")
     task: str = setting("", "Filled in with the teacher's task when the run starts; leave it empty.")
     method: str = setting("full", "A student learns with all its weights ('full'), the only choice here.", choices=["full"])
+    sharding: str = setting(
+        "auto", "A student is small by design, so each GPU trains a whole copy of it ('auto' or 'off').",
+        choices=["auto", "off"],
+    )
     teacher: str = setting(
         "", "The model that teaches: a finished run ('run:12'), or a model or folder that already does the "
         "task (a text classifier trained on your categories, or a chat model such as 'demo:smollm2')."
@@ -348,11 +360,13 @@ class EvaluateConfig:
 
 def config_types() -> dict[str, type]:
     """Every kind of job and its settings: one per task in the table of tasks, and the jobs all tasks share."""
+    from engine.advisor.settings import AdviseConfig  # the advisor's questions: jobs that train nothing
     from engine.tasks import TASKS  # the task modules import their config types from here
 
     return {
         **{name: task.config for name, task in TASKS.items()},
         DistillConfig.kind: DistillConfig, ExportConfig.kind: ExportConfig, EvaluateConfig.kind: EvaluateConfig,
+        AdviseConfig.kind: AdviseConfig,
     }
 
 
@@ -497,3 +511,4 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
         expected = next((v for k, v in kind.items() if text.startswith(k)), text)
         raise ConfigError.said("config.must_be", name=name, expected=expected, value=shown(repr(value))) from None
     return value
+

@@ -1,23 +1,32 @@
-"""Training on several GPUs of one computer at once: data parallel, its processes started by torchrun.
+"""Training on several GPUs of one computer at once, its processes started by torchrun: each GPU keeps a whole copy
+of the model (data parallel), or a share of it (FSDP2, engine/sharding.py) when the model does not fit one.
 
 The job process (`python -m engine job RUN_ID`) decides how many processes the run gets (`plan`). When more
 than one, it starts torchrun, which starts that many copies of the same job (ranks), one per GPU; on a
 computer without a GPU, one per share of the CPU with the gloo backend, which is how the tests run it. The job
-process waits, and marks the run interrupted if the ranks ended without saying how the run ended.
+process waits, and marks the run interrupted if the ranks ended without saying how the run ended. Which way the
+ranks share the model is the `sharding` setting, decided by the planner (engine/planner.py) from the memory
+forecast: whole copies when the model, its gradients and optimizer state leave room to compute on one GPU
+(faster: only gradients are exchanged), divided otherwise.
 
 Each step's examples are split between the ranks (`World.shard`). Every rank computes the gradients of its
-share, normalised by the whole step's count of examples (or tokens: `World.total`), and
-`World.reduce_gradients` sums them, so every rank applies the update one process would have made with the
-whole batch. The gradients are summed here, once per step, instead of by DistributedDataParallel's wrapper:
-the chat recipe's loss calls the decoder and the output head separately (to skip the logits it does not
-need), which the wrapper cannot see, and a step's micro-batches are accumulated before any exchange anyway.
+share, normalised by the whole step's count of examples (or tokens: `World.total`), and the gradients are
+summed over the ranks, so every rank applies the update one process would have made with the whole batch.
+Whole copies: `World.reduce_gradients` sums them, here, once per step, instead of DistributedDataParallel's
+wrapper: the chat recipe's loss calls the decoder and the output head separately (to skip the logits it does
+not need), which the wrapper cannot see, and a step's micro-batches are accumulated before any exchange anyway.
+A divided model: FSDP sums each block's gradients as its backward pass ends, and every rank holds only its
+share of them; its forward and backward passes are exchanges all ranks take part in (engine/sharding.py says
+what that asks of the training loop).
 
-Rank 0 alone writes rows and files. The other ranks write into a throwaway copy of the run's row (`scratch`),
-so recipes need not know which rank they are. What must be decided the same everywhere (pause, cancel,
-evaluation results, a roll-back) is rank 0's decision, sent to the others (`World.agree`). If a rank dies,
-the others find its connection gone at the next exchange (`PeerLost`) and torchrun ends the rest; the run
-shows as interrupted and resumes from its last checkpoint, on any number of processes (a checkpoint holds
-the whole model and optimizer, the same on every rank, and the data order does not depend on the ranks).
+Rank 0 alone writes rows and files (the ranks of a divided model all take part in gathering what it writes).
+The other ranks write into a throwaway copy of the run's row (`scratch`), so recipes need not know which rank
+they are. What must be decided the same everywhere (pause, cancel, when to save, evaluation results, a
+roll-back) is rank 0's decision, sent to the others (`World.agree`). If a rank dies, the others find its
+connection gone at the next exchange (`PeerLost`, also from inside torch's own exchanges: `watching_peers`)
+and torchrun ends the rest; the run shows as interrupted and resumes from its last checkpoint, on any number
+of processes, divided or not (a checkpoint holds the whole model and optimizer, gathered from the ranks when
+divided, and the data order does not depend on the ranks).
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +48,7 @@ from sqlite_utils import Database
 from engine import jobs, store
 from engine.config import JobConfig
 from engine.protocol import LIVE, Status
+from engine.sharding import is_sharded
 
 # How long a rank waits at an exchange for the others. A dead rank is noticed at once (its connection
 # closes, and torchrun ends the rest); this bounds a rank that hangs without dying, and leaves room for
@@ -47,6 +59,24 @@ BUCKET_ELEMENTS = 25_000_000  # gradients summed in pieces of at most this many 
 
 class PeerLost(RuntimeError):
     """Another rank of this run is gone (killed, crashed, or ended by torchrun)."""
+
+
+# How gloo and NCCL word a rank that is gone, in the errors of the exchanges torch makes by itself (those of a
+# divided model, engine/sharding.py), which `_exchange` does not see.
+PEER_GONE = (
+    "Connection closed by peer", "Connection reset by peer", "Broken pipe", "remote process exited", "communicator was aborted",
+)
+
+
+@contextmanager
+def watching_peers() -> Iterator[None]:
+    """Raise PeerLost for an error that says another rank is gone, wherever in torch it came from."""
+    try:
+        yield
+    except (RuntimeError, ConnectionError) as error:
+        if _world.size > 1 and not isinstance(error, PeerLost) and any(words in str(error) for words in PEER_GONE):
+            raise PeerLost(str(error)) from error
+        raise
 
 
 @dataclass(frozen=True)
@@ -76,9 +106,17 @@ class World:
 
     def reduce_gradients(self, model: torch.nn.Module, loss_total: torch.Tensor) -> torch.Tensor:
         """Sum the trained parameters' gradients (each rank's already divided by the step's whole count) and
-        the loss over the ranks; returns the step's loss."""
+        the loss over the ranks; returns the step's loss. A divided model's gradients were summed already, in
+        its backward passes."""
         if self.size == 1:
             return loss_total
+        if not is_sharded(model):
+            self._sum_gradients(model)
+        loss = loss_total.detach().clone()
+        _exchange(dist.all_reduce, loss)
+        return loss
+
+    def _sum_gradients(self, model: torch.nn.Module) -> None:
         trained = [p for p in model.parameters() if p.requires_grad]
         for p in trained:
             if p.grad is None:  # a rank with no examples this step (a last, short step)
@@ -90,9 +128,6 @@ class World:
             for p in bucket:
                 p.grad.copy_(flat[offset : offset + p.numel()].view_as(p.grad))
                 offset += p.numel()
-        loss = loss_total.detach().clone()
-        _exchange(dist.all_reduce, loss)
-        return loss
 
     def anyone(self, flag: bool, device: torch.device) -> bool:
         """Whether `flag` holds on any rank, on every rank (a rank out of memory stops them all)."""

@@ -15,10 +15,17 @@ engine/recipes/finetune_lm.py and engine/training.py `fit` hold it:
 
 Peak = what stays (weights, optimizer state, autocast copies) + the larger of the two busy phases: the
 turn from forward to backward (all activations and the logits alive) and the optimizer step (all gradients).
+
+A model divided among GPUs (FSDP2, engine/sharding.py) keeps on each its share of the weights, gradients and
+optimizer state, plus what is gathered whole: the parts outside the blocks (embeddings, head) for the whole step,
+two blocks at a time (the one computing and the next), and one block's gradients before they are summed.
+Autocast's copies and the activations are each GPU's own, as before; the chat loss applies the head to all
+learned tokens at once there (engine/lm_loss.py), so its logits are not chunked.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -93,10 +100,25 @@ def shape_from_config(config: Any) -> ModelShape:
 
 def load_shape(model_folder: str | Path, gguf_file: str = "") -> ModelShape:
     """Read only the config (config.json, or a GGUF file's header), never the weights."""
+    return shape_from_config(model_config(model_folder, gguf_file))
+
+
+def model_config(model_folder: str | Path, gguf_file: str = ""):
+    """A model's transformers config, read once per process (a GGUF file's header takes seconds to parse, and
+    a plan reads it for the shape and again to time steps); a copy, which the caller may change."""
+    import copy
+
+    file = Path(model_folder) / (gguf_file or "config.json")
+    changed = file.stat().st_mtime_ns if file.exists() else 0  # a folder written again is read again
+    return copy.deepcopy(_read_config(str(model_folder), gguf_file, changed))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_config(model_folder: str, gguf_file: str, changed: int):
     from transformers import AutoConfig
 
     extra = {"gguf_file": gguf_file} if gguf_file else {}
-    return shape_from_config(AutoConfig.from_pretrained(str(model_folder), **extra))
+    return AutoConfig.from_pretrained(model_folder, **extra)
 
 
 # ---------------------------------------------------------------- parameters
@@ -250,13 +272,16 @@ FIT_MARGIN = 0.10
 def forecast_memory(
     shape: ModelShape, method: str, micro_batch: int, seq_len: int, *, checkpointing: bool = False,
     precision: str = "bf16", lora_rank: int = 16, accumulation: int = 1, available: float | None = None,
-    loss_chunk_elements: int | None = LOSS_CHUNK_ELEMENTS,
+    loss_chunk_elements: int | None = LOSS_CHUNK_ELEMENTS, shards: int = 1,
 ) -> MemoryForecast:
     """Peak GPU memory for one training configuration (see the module docstring for what is counted).
 
     `seq_len` is the padded width of a micro-batch: the length limit is the safe choice, since a batch can
-    hold the longest example. `accumulation` > 1 keeps the previous micro-batches' gradients alive.
+    hold the longest example. `accumulation` > 1 keeps the previous micro-batches' gradients alive. `shards`:
+    the number of GPUs the model is divided among (1: a whole copy on each).
     """
+    if shards > 1:
+        loss_chunk_elements = None
     counts = parameter_counts(shape)
     tokens = micro_batch * seq_len
     autocast = precision in ("bf16", "fp16")
@@ -281,6 +306,12 @@ def forecast_memory(
         weights += 4.0 * trained  # the adapters themselves, fp32
     optimizer_states = 8.0 * trained  # AdamW's two moments, fp32, from the first step on
     gradients = 4.0 * trained
+    model_state = weights + gradients + optimizer_states
+    gathered = 0.0
+    if shards > 1:
+        block = (counts.total - _outside_blocks(shape, counts)) / shape.layers
+        gathered = weights / n * (_outside_blocks(shape, counts) + 2 * block) + 4.0 * trained / n * block
+        weights, gradients, optimizer_states = weights / shards, gradients / shards, optimizer_states / shards
 
     # Activations of one micro-batch.
     scale = 1.0 if autocast else 2.0  # fp32 activations are twice as large
@@ -307,6 +338,7 @@ def forecast_memory(
     busy = max(turn + held_gradients, step)
     parts = {
         "weights": weights,
+        "gathered_weights": gathered,
         "optimizer_states": optimizer_states,
         "autocast_copies": copies,
     }
@@ -319,11 +351,12 @@ def forecast_memory(
         parts["gradients"] = held_gradients
     else:
         parts |= {"gradients": gradients, "optimizer_step_temporaries": step - gradients}
-    allocated = weights + optimizer_states + copies + busy
+    allocated = weights + gathered + optimizer_states + copies + busy
     total = allocated * (1 + ALLOCATOR_SLACK) + CUDA_CONTEXT_BYTES
     details = {
         "parameters": asdict(counts),
         "trained_parameters": trained,
+        "model_state": model_state,  # weights, gradients and optimizer state, undivided
         "activation_bytes_per_token_per_layer": per_layer,
         "tokens_per_micro_batch": tokens,
         "peak_phase": "forward-to-backward" if turn + held_gradients >= step else "optimizer step",
@@ -331,6 +364,12 @@ def forecast_memory(
         "allocator_slack": allocated * ALLOCATOR_SLACK,
     }
     return MemoryForecast(parts=parts, allocated=allocated, total=total, available=available, details=details)
+
+
+def _outside_blocks(shape: ModelShape, counts: ParameterCounts) -> float:
+    """Weights outside the stack of blocks: embeddings, the final norm, the head (an encoder's pooler too)."""
+    final_norm = 2 * shape.hidden if shape.encoder else shape.hidden
+    return counts.embeddings + counts.lm_head + final_norm
 
 
 def _largest_tensor(shape: ModelShape, method: str, rank: int) -> float:
@@ -386,7 +425,9 @@ def measure_cpu_flops(size: int = 1024, seconds: float = 0.3) -> float:
 
     import torch
 
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    # Its own random numbers: a run that plans at its start must train as one that does not.
+    generator = torch.Generator().manual_seed(0)
+    a, b = torch.randn(size, size, generator=generator), torch.randn(size, size, generator=generator)
     a @ b  # warm up
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:

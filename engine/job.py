@@ -42,6 +42,10 @@ def recipe_for(kind: str):
         from engine.recipes import distill
 
         return distill.run
+    if kind == "advise":
+        from engine.advisor import job as advice
+
+        return advice.run
     raise ConfigError.said("config.unknown_kind", kind=kind, kinds=", ".join(config_types()))
 
 
@@ -55,6 +59,11 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
         from engine import distributed
 
         db = distributed.scratch(db, run_id)
+    if (status := store.get_run(db, run_id)["status"]) in FINISHED:
+        # Only a cluster's batch script starts a job without a queued run: Slurm requeued a job whose run had
+        # just ended (a preemption racing the last step). Training it again would start over from step 0.
+        print(f"Run {run_id} has already ended ({status}); there is nothing to continue.", flush=True)
+        return Status(status)
     controls = jobs.Controls(db, run_id)  # before anything slow, so an early cancel is not lost
     if hasattr(signal, "SIGXFSZ"):
         # A file-size limit then fails the write with EFBIG, which ends as a sentence, instead of killing
@@ -87,7 +96,8 @@ def run_job(run_id: int, home: Path | None = None) -> Status:
             home=home, device=device, dtype=pick_dtype(device, config.precision), controls=controls,
         )
         store.private_folder(job.run_dir)
-        outcome = recipe_for(config.kind)(job)
+        with distributed.watching_peers():
+            outcome = recipe_for(config.kind)(job)
     except distributed.PeerLost:
         distributed.interrupted(db, run_id)
         outcome = Status.INTERRUPTED

@@ -208,20 +208,27 @@ def _request(db: Database, run_id: int, what: str, signum: int | None) -> None:
 def resume(db: Database, run_id: int, *, home: Path) -> None:
     """Continue a paused, interrupted, failed or cancelled run from its last checkpoint."""
     reconcile(db)
-    resumable = sorted(str(status) for status in RESUMABLE)
-    with db.conn:  # only the first of several resumes at once finds it stopped, and queues it
-        queued = db.conn.execute(
-            f"""UPDATE runs SET status = ?, request = NULL, error = NULL, error_detail = NULL, finished_at = NULL,
-                updated_at = ? WHERE id = ? AND status IN ({", ".join("?" * len(resumable))})""",
-            [str(Status.QUEUED), time.time(), run_id, *resumable],
-        ).rowcount
-    if not queued:
-        run = store.get_run(db, run_id)
-        raise JobError(f"Run {run_id} is {run['status']}; only a paused or stopped run can be resumed.")
+    reopen(db, run_id, Status.QUEUED)
     started = start_next(db, home=home) == run_id
     # A job finishing just now may have started it from the queue instead: that is as good.
     if not started and store.get_run(db, run_id)["status"] == Status.QUEUED:
         raise JobError(f"Run {run_id} waits in the queue until the job that is training now has finished.")
+
+
+def reopen(db: Database, run_id: int, status: Status, *, pid: int | None = None) -> None:
+    """Take a paused or stopped run back for a resume, as `status` (with `pid` as the process working on it, if
+    any), atomically: of several resumes at once only the first finds it stopped. Raises JobError otherwise."""
+    resumable = sorted(str(s) for s in RESUMABLE)
+    started = psutil.Process(pid).create_time() if pid else None
+    with db.conn:
+        reopened = db.conn.execute(
+            f"""UPDATE runs SET status = ?, pid = ?, pid_started = ?, request = NULL, error = NULL, error_detail = NULL,
+                finished_at = NULL, updated_at = ? WHERE id = ? AND status IN ({", ".join("?" * len(resumable))})""",
+            [str(status), pid, started, time.time(), run_id, *resumable],
+        ).rowcount
+    if not reopened:
+        run = store.get_run(db, run_id)
+        raise JobError(f"Run {run_id} is {run['status']}; only a paused or stopped run can be resumed.")
 
 
 def reconcile(db: Database) -> list[int]:
@@ -229,8 +236,8 @@ def reconcile(db: Database) -> list[int]:
     interrupted = []
     remote = store.remote_run_ids(db)  # followed by engine/cluster.py, not by a local process
     for run in db["runs"].rows_where("status IN (?, ?)", [str(s) for s in LIVE]):
-        if run["id"] in remote or _alive(run["pid"], run["pid_started"]):
-            continue
+        if (run["id"] in remote and not run["pid"]) or _alive(run["pid"], run["pid_started"]):
+            continue  # a remote run has a local process only while this computer sends it
         try:
             if run["request"] == "cancel":  # it was asked to stop, and stopped before it could say so
                 store.update_run(db, run["id"], status=Status.CANCELLED, pid=None, request=None, finished_at=time.time())

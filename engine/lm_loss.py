@@ -20,6 +20,7 @@ from torch.utils.checkpoint import checkpoint
 
 from engine import proven
 from engine.data.chat import IGNORE
+from engine.sharding import is_sharded
 from engine.forecast import LOSS_CHUNK_ELEMENTS as CHUNK_ELEMENTS  # logits per chunk: 1365 tokens of a 49k vocabulary
 
 
@@ -63,6 +64,13 @@ def packed_loss_sum(model: torch.nn.Module, batch: dict[str, Any], kernel: str =
     if not can_skip_logits(model):
         logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], **attention).logits
         return F.cross_entropy(logits[0].float(), batch["targets"][0], ignore_index=IGNORE, reduction="sum")
+    if is_sharded(model):
+        # A model divided among GPUs gathers its embeddings and head only when the model itself is called, so
+        # the head cannot be applied apart: the model's forward applies it to the learned positions, all at once.
+        logits = model(
+            input_ids=batch["input_ids"], position_ids=batch["position_ids"], logits_to_keep=batch["label_positions"], **attention
+        ).logits
+        return F.cross_entropy(logits[0].float(), batch["label_targets"], ignore_index=IGNORE, reduction="sum")
     decoder, head = language_model_parts(model)
     hidden = decoder(input_ids=batch["input_ids"], position_ids=batch["position_ids"], **attention).last_hidden_state
     learned = hidden[0].index_select(0, batch["label_positions"])

@@ -561,6 +561,8 @@ for _code, _text in {
     "config.no_held_out_data": "Choose the file of held-out examples to evaluate on.",
     "config.must_be": "The setting '{name}' must be {expected} (it is {value}).",
     "config.not_a_choice": "The setting '{name}' must be one of {choices} (it is {value}).",
+    "config.sharding_qlora": "A QLoRA model in 4 bits cannot be divided among GPUs; set 'sharding' to 'auto' or "
+                             "'off', or choose LoRA.",
     "config.unknown_task": "'{name}' is not a task Tunewright knows; use one of {tasks}.",
     "config.unknown_kind": "'{kind}' is not a kind of job Tunewright knows; use one of {kinds}.",
     "config.unknown_setting": "'{name}' is not a setting of a {kind} job.",
@@ -746,6 +748,39 @@ MESSAGES.update({
         "Training in {count} processes on the processor, as the settings ask. This checks the multi-GPU way of "
         "training on a computer without GPUs; it is not faster than one process.",
     ),
+    # Whole copies or the model divided among the GPUs (engine/planner.py, engine/sharding.py); the planner's
+    # sentence is the event's `reason`.
+    "plan.sharding": Message(Level.INFO, "{reason}"),
+    "plan.sharding_whole": Message(
+        Level.INFO,
+        "Each GPU keeps a whole copy of the model: its weights, gradients and optimizer state ({need:.1f} GB) "
+        "leave room to compute in one GPU's {have:.0f} GB, and whole copies exchange only the gradients, the "
+        "fastest way to share the work.",
+    ),
+    "plan.sharding_divided": Message(
+        Level.INFO,
+        "The model is divided among the {count} GPUs: its weights, gradients and optimizer state ({need:.1f} GB) "
+        "leave no room to compute in one GPU's {have:.0f} GB, so each GPU keeps {share:.1f} GB of them and "
+        "gathers the rest layer by layer as it computes, a little slower than whole copies.",
+    ),
+    "plan.sharding_unproven": Message(
+        Level.INFO,
+        "Each GPU keeps a whole copy of the model, although its weights, gradients and optimizer state "
+        "({need:.1f} GB) leave no room to compute in one GPU's {have:.0f} GB: the check of this computer found "
+        "that dividing a model among the GPUs did not give the same results as one GPU.",
+    ),
+    "plan.sharding_4bit": Message(
+        Level.INFO, "Each GPU keeps a whole copy of the model: a model in 4 bits (QLoRA) cannot be divided among GPUs.",
+    ),
+    "plan.sharding_unknown": Message(
+        Level.INFO,
+        "Each GPU keeps a whole copy of the model, the fastest way to share the work: its size could not be read, "
+        "so nothing says it needs dividing.",
+    ),
+    "plan.sharding_processor": Message(
+        Level.INFO,
+        "Each process keeps a whole copy of the model: on the processor, memory is rarely too small for one.",
+    ),
 })
 # ---- The GPU fast paths' self-test (engine/selftest.py, engine/proven.py)
 MESSAGES.update({
@@ -763,6 +798,7 @@ MESSAGES.update({
     "selftest.path.compile": Message(Level.INFO, "Compiling the model"),
     "selftest.path.qlora": Message(Level.INFO, "Models in 4 bits (QLoRA)"),
     "selftest.path.multi_gpu": Message(Level.INFO, "Training on several GPUs at once"),
+    "selftest.path.sharded": Message(Level.INFO, "Dividing a model among several GPUs"),
     "plan.gpus_unproven": Message(
         Level.INFO,
         "Training on one of the {available} GPUs: the check of this computer found that training on several "
@@ -797,6 +833,7 @@ MESSAGES.update({
         "arrives here when the cluster answers again.",
     ),
     "cluster.model_fetched": Message(Level.INFO, "The trained model was copied from {cluster} into {folder}."),
+    "cluster.back": Message(Level.INFO, "{cluster} answers again: the run's news since then is here."),
     "cluster.requeued": Message(
         Level.INFO,
         "The cluster took the GPUs back: {why}. The run saved its work at step {step} and waits in Slurm's queue "
@@ -810,6 +847,16 @@ MESSAGES.update({
         Level.ERROR,
         "The run could not be sent to {cluster}: {why}. Nothing is lost: its settings are kept, to start it "
         "again when the cluster answers (Cluster in the sidebar tests the connection).",
+    ),
+    "cluster.resent": Message(
+        Level.INFO,
+        "Resumed: the run waits in {cluster}'s queue again, as Slurm job {job}, and continues from its last "
+        "checkpoint there.",
+    ),
+    "cluster.not_resumed": Message(
+        Level.WARNING,
+        "The run could not be resumed on {cluster}: {why}. It stays {was} there, its work kept; Resume tries "
+        "again (Cluster in the sidebar tests the connection).",
     ),
     "cluster.cancelled_there": Message(
         Level.WARNING,
@@ -862,6 +909,7 @@ MESSAGES.update({
     "setting.gradient_checkpointing": Message(Level.INFO, "Memory saving"),
     "setting.max_length": Message(Level.INFO, "Length limit"),
     "setting.gpus_per_job": Message(Level.INFO, "GPUs per job"),
+    "setting.sharding": Message(Level.INFO, "Divide the model among GPUs"),
     "setting.max_grad_norm": Message(Level.INFO, "Largest single change"),
     "setting.warmup_fraction": Message(Level.INFO, "Warm-up share"),
     "setting.eval_every": Message(Level.INFO, "Check every (steps)"),
@@ -1011,3 +1059,36 @@ MESSAGES.update({
     ),
     "export.images_differs": Message(Level.ERROR, "The check found differences ({reader}): {difference}."),
 })
+
+
+# ---- The advisor (engine/advisor): which model, would more data help, what to label next
+MESSAGES.update({
+    "advice.no_data": Message(Level.ERROR, "Choose the file with your labelled examples, or a finished run."),
+    "advice.no_unlabelled": Message(Level.ERROR, "Choose the file of texts that are not labelled yet."),
+    "advice.started": Message(Level.INFO, "{what}: {models} on {rows} of your examples."),
+    "advice.reading": Message(Level.INFO, "{model} is reading {rows} examples."),
+    "advice.model_scored": Message(
+        Level.INFO, "{model}: a classifier on its features, before any training, scores {score} on your examples "
+        "(range {low} to {high})."),
+    "advice.model_failed": Message(Level.WARNING, "{model} could not be scored and is left out: {reason}"),
+    "advice.recommended": Message(Level.ADVICE, "Start from {model}: {reason}"),
+    "advice.no_models": Message(
+        Level.ERROR, "There is no model on this computer that sorts texts into categories: add one on the Models page."),
+    "advice.more_data": Message(Level.ADVICE, "{sentence} {verdict}"),
+    "advice.label_next": Message(
+        Level.INFO, "The {count} texts worth labelling first are in {path}: fill in the 'label' column, then import "
+        "it to add them to your training data."),
+    "advice.merged": Message(
+        Level.INFO, "{added} newly labelled examples were added to a copy of your training data: {path}."),
+    "advice.too_few": Message(
+        Level.ERROR, "Only {rows} usable examples: too few to say anything sure. The advisor needs at least {minimum}."),
+})
+
+#: The plain verdicts on "would more examples help?".
+VERDICTS = {
+    "keep labelling": "Keep labelling: more examples should still raise the score.",
+    "enough": "You have enough: more examples of the same kind would change the score very little.",
+    "inconsistent labels": "More examples of the same kind will not help much, and the score stays low: the labels "
+                           "may be inconsistent. Check the examples the model gets wrong.",
+    "unsure": "It is not clear yet: more examples may help a little. Label a few dozen more and ask again.",
+}

@@ -65,7 +65,10 @@ def tiny_examples() -> list[TokenizedExample]:
 
 
 def _grads(model) -> list[torch.Tensor]:
-    return [p.grad.detach().float().clone() for p in model.parameters() if p.grad is not None]
+    """The gradients, whole (a divided model's are gathered: every rank must ask)."""
+    from engine.sharding import whole
+
+    return [whole(p.grad.detach()).float().clone() for p in model.parameters() if p.grad is not None]
 
 
 def _packed_step(device: torch.device, kernel: str = "chunked", dtype: torch.dtype = torch.float32, compiled: bool = False) -> Step:
@@ -204,45 +207,54 @@ def _packed_step_full_logits(device: torch.device) -> Step:
     return loss.detach(), _grads(model)
 
 
-def _ranks_step(device: torch.device) -> Step:
-    """The packed step shared by two processes (engine/distributed.py), one per GPU (gloo on a CPU)."""
+def _ranks_step(device: torch.device, sharded: bool = False) -> Step:
+    """The packed step shared by two processes (engine/distributed.py), one per GPU (gloo on a CPU), each with a
+    whole copy of the model or its share of it (engine/sharding.py)."""
     import tempfile
 
     import torch.multiprocessing as mp
 
     with tempfile.TemporaryDirectory() as folder:
-        mp.spawn(_rank_step, args=(device.type, folder), nprocs=2, join=True)
+        mp.spawn(_rank_step, args=(device.type, folder, sharded), nprocs=2, join=True)
         saved = torch.load(Path(folder) / "rank0.pt", weights_only=True)
     return saved["loss"], saved["grads"]
 
 
-def _rank_step(rank: int, device_type: str, folder: str) -> None:
+def _rank_step(rank: int, device_type: str, folder: str, sharded: bool) -> None:
     import torch.distributed as dist
 
     from engine.distributed import World
     from engine.lm_loss import packed_loss_sum
     from engine.models.attention import use_packed_attention
+    from engine.sharding import shard
 
     device = torch.device("cuda", rank) if device_type == "cuda" else torch.device("cpu")
     backend = "nccl" if device_type == "cuda" else "gloo"
+    if device_type == "cuda":
+        torch.cuda.set_device(device)  # a divided model's exchanges run on the current GPU
     dist.init_process_group(backend, init_method=f"file://{folder}/rendezvous", rank=rank, world_size=2)
     try:
         world = World(rank=rank, size=2)
         model = tiny_model(device)
         use_packed_attention(model, device)
+        if sharded:
+            shard(model)
         mine = [tiny_examples()[i] for i in world.shard([0, 1, 2])]
         batch = pack(mine, device)
         loss = packed_loss_sum(model, batch, "chunked") / world.total(batch["count"], device)
         loss.backward()
         loss = world.reduce_gradients(model, loss.detach())
+        grads = _grads(model)
         if world.is_main:
-            torch.save({"loss": loss.float().cpu(), "grads": [g.cpu() for g in _grads(model)]}, Path(folder) / "rank0.pt")
+            torch.save({"loss": loss.float().cpu(), "grads": [g.cpu() for g in grads]}, Path(folder) / "rank0.pt")
     finally:
         dist.destroy_process_group()
 
 
-# Several GPUs: the gradient of each half of the row, summed across the GPUs, equals the whole row's.
+# Several GPUs: the gradient of each half of the row, summed across the GPUs, equals the whole row's; with the
+# model divided among them too (each GPU's share of the gradient, gathered).
 MULTI_GPU = Check("multi_gpu", 1e-4, lambda d: "", _ranks_step, lambda d: _packed_step(d, "chunked"))
+SHARDED = Check("sharded", 1e-4, lambda d: "", lambda d: _ranks_step(d, sharded=True), lambda d: _packed_step(d, "chunked"))
 
 
 def relative_error(fast: torch.Tensor, reference: torch.Tensor) -> float:
@@ -297,7 +309,7 @@ def run(device: torch.device, home: Path | None = None, checks: list[Check] | No
     """Try every fast path on `device`, remember the outcomes for this machine, and return them."""
     record = Record(fingerprint(device), [try_check(check, device) for check in (checks or CHECKS)])
     if device.type == "cuda" and torch.cuda.device_count() >= 2:
-        record.outcomes.append(try_check(MULTI_GPU, device))
+        record.outcomes += [try_check(MULTI_GPU, device), try_check(SHARDED, device)]
     write(record, home)
     return record
 

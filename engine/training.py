@@ -21,9 +21,8 @@ from typing import Any
 
 import torch
 from sqlite_utils import Database
-from transformers import get_cosine_schedule_with_warmup
 
-from engine import distributed, proven, store
+from engine import distributed, proven, sharding, store
 from engine.checkpoints import (  # noqa: F401 - DiskFull and saved_checkpoint_step: the job reads them here
     DiskFull,
     TrainState,
@@ -121,6 +120,22 @@ def make_optimizer(model: torch.nn.Module, config: JobConfig, lr: float, device:
 FRESH_LR_FACTOR = 20
 
 
+def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup: int, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """The rate rises in a straight line to its full value over `warmup` steps, then falls along half a cosine
+    to zero at `steps`: transformers' `get_cosine_schedule_with_warmup`, step for step (a test compares them).
+    Written here because importing that function imports transformers' Trainer utilities, and with them peft
+    and a language model's code: 3 s of every job's start on a 2-core machine, for a full-training run that
+    never uses peft. Its checkpointed state is the same (a LambdaLR's)."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return step / max(1, warmup)
+        progress = (step - warmup) / max(1, steps - warmup)
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
 def total_steps(config: JobConfig, loop: Loop) -> int:
     """max_steps when given, else the epochs (a fraction of an epoch allowed) times the steps per epoch."""
     return config.max_steps or max(1, round(config.epochs * loop.steps_per_epoch))
@@ -131,17 +146,23 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
     "", "early", "pause" or "cancel" (not part of the state, which a resumed run starts from)."""
     config = job.config
     steps = total_steps(config, loop)
-    optimizer = make_optimizer(model, config, lr, job.device, loop.fresh_parameters)
-    scheduler = get_cosine_schedule_with_warmup(optimizer, round(config.warmup_fraction * steps), steps)
-    eval_every = config.eval_every or max(1, math.ceil(steps / 10))
     world = distributed.current()  # several processes share each step (engine/distributed.py); usually one
+    sharded = world.size > 1 and config.sharding == "fsdp"  # the model divided among them (engine/sharding.py)
+    if sharded:
+        # The ranks agree on the weights while each still holds them whole; the optimizer is made for the shares.
+        world.same_start(model)
+        sharding.shard(model)
+    optimizer = make_optimizer(model, config, lr, job.device, loop.fresh_parameters)
+    scheduler = cosine_with_warmup(optimizer, round(config.warmup_fraction * steps), steps)
+    eval_every = config.eval_every or max(1, math.ceil(steps / 10))
 
     state = load_checkpoint(job, model, optimizer, scheduler)
-    world.same_start(model)
+    if not sharded:
+        world.same_start(model)
     if state is None:
         state = TrainState()
         store.drop_metrics_after(job.db, job.run_id, 0)  # rows of a process killed before its first checkpoint
-        if _trainable_count(model) <= START_CHECKPOINT_LIMIT and world.is_main:
+        if _trainable_count(model) <= START_CHECKPOINT_LIMIT:
             save_checkpoint(job, model, optimizer, scheduler, state)  # something to roll back to if it diverges
     else:
         store.drop_metrics_after(job.db, job.run_id, state.step)
@@ -156,6 +177,8 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
         job, steps, rows=loop.steps_per_epoch * config.batch_size, metric=loop.metric,
         higher_is_better=loop.higher_is_better, warmup_steps=round(config.warmup_fraction * steps),
     )
+    if state.step:
+        monitor.resumed(*_curves_so_far(job, loop.metric))
     monitor.started()
     rollbacks = 0
     last_checkpoint = time.monotonic()
@@ -165,7 +188,10 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
     remaining = _remaining_steps(loop, state, steps)
     while (item := next(remaining, None)) is not None:
         epoch, batch_index, indices = item
-        if (request := world.agree(job.controls.requested())) is not None:
+        # Rank 0's word on stopping, and on saving a checkpoint after this step (every rank takes part in a save).
+        overdue = time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60
+        request, due_checkpoint = world.agree((job.controls.requested(), overdue))
+        if request is not None:
             stopped = request
             break
         # Out of memory: drop the partial gradients, halve the micro-batch (the loss is normalised by the
@@ -173,7 +199,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
         # processes, one rank out of memory makes them all drop the step and retry it, each with the same
         # smaller micro-batch (computed from the largest share, so every rank agrees without asking).
         share = math.ceil(len(indices) / world.size)
-        while world.anyone((done := _accumulate(model, loop, world.shard(indices), micro_size, autocast, job.device)) is None, job.device):
+        while world.anyone((done := _accumulate(model, loop, indices, micro_size, autocast, job.device)) is None, job.device):
             if min(micro_size, share) <= 1:
                 raise torch.OutOfMemoryError("even one example at a time does not fit")
             optimizer.zero_grad(set_to_none=True)
@@ -184,7 +210,7 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
             job.save_config()
         micro_batches, loss_total = done
         loss_total = world.reduce_gradients(model, loss_total)
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        grad_norm = sharding.whole(torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm))
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
@@ -195,7 +221,6 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
         meter.step_done(loss_total, grad_norm, scheduler.get_last_lr()[0], len(indices), tokens, epoch + (batch_index + 1) / loop.steps_per_epoch)
 
         due_eval = state.step % eval_every == 0 or state.step == steps
-        due_checkpoint = time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60
         if due_eval or due_checkpoint:
             meter.flush()
         found = monitor.losses_flushed(meter.take_flushed())
@@ -210,15 +235,16 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
         if due_eval:
             model.eval()
             with torch.no_grad(), autocast:
-                results = world.agree(loop.evaluate(model) if world.is_main else None)  # the weights are the same
+                # Rank 0 alone evaluates whole weights (the same on every rank); a divided model computes only
+                # with every rank taking part.
+                results = world.agree(loop.evaluate(model) if world.is_main or sharded else None)
             model.train()
             results |= world.peak_memory(job.device)
             store.add_metrics(job.db, job.run_id, state.step, results)
             monitor.evaluated(state.step, results, model, state.best_step, config.early_stopping_patience > 0)
             if _improved(results[loop.metric], state.best_metric, loop.higher_is_better):
                 state.best_metric, state.best_step, state.evals_without_improvement = results[loop.metric], state.step, 0
-                if world.is_main:
-                    save_best(job.run_dir, model, state)
+                save_best(job.run_dir, model, state)
                 store.update_run(job.db, job.run_id, best_metric_name=loop.metric, best_metric=state.best_metric)
                 words, value = metric_words(loop.metric, state.best_metric)
                 job.event("eval.best", metric=words, value=value, step=state.step)
@@ -230,12 +256,12 @@ def fit(job: Job, model: torch.nn.Module, loop: Loop, lr: float) -> tuple[TrainS
                     job.event("train.early_stop", metric=metric_words(loop.metric)[0], patience=config.early_stopping_patience, best_step=state.best_step)
                     break
 
-        if due_checkpoint and world.is_main:
+        if due_checkpoint:
             save_checkpoint(job, model, optimizer, scheduler, state)
             last_checkpoint = time.monotonic()
 
     meter.flush()
-    if stopped in ("pause", "cancel") and world.is_main:
+    if stopped in ("pause", "cancel"):
         save_checkpoint(job, model, optimizer, scheduler, state)
     return state, stopped
 
@@ -250,20 +276,43 @@ def _trainable_count(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def _accumulate(model, loop: Loop, indices: list[int], micro_size: int, autocast, device) -> tuple[list[MicroBatch], torch.Tensor] | None:
-    """Forward and backward over the step's micro-batches; None when the GPU ran out of memory."""
+def _accumulate(model, loop: Loop, step: list[int], micro_size: int, autocast, device) -> tuple[list[MicroBatch], torch.Tensor] | None:
+    """Forward and backward over this rank's micro-batches of the step; None when the GPU ran out of memory.
+    Returns the micro-batches and their loss."""
+    world = distributed.current()
+    sharded = sharding.is_sharded(model)
     try:
-        micro_batches = loop.micro_batches(indices, micro_size)
-        count = distributed.current().total(sum(mb["count"] for mb in micro_batches), device)  # the whole step's
+        micro_batches = loop.micro_batches(world.shard(step), micro_size)
+        count = world.total(sum(mb["count"] for mb in micro_batches), device)  # the whole step's
+        weighted = [(mb, 1.0) for mb in micro_batches]
+        if sharded:
+            # Every rank makes as many passes as the rank with the largest share: a divided model's passes are
+            # exchanges all ranks take part in. The missing ones repeat the step's first example, weighted 0.
+            passes = math.ceil(math.ceil(len(step) / world.size) / micro_size)
+            weighted += [(loop.micro_batches(step[:1], 1)[0], 0.0)] * (passes - len(micro_batches))
         loss_total = torch.zeros((), device=device)
-        for mb in micro_batches:
+        # FSDP sums a divided model's gradients across the ranks after each pass, keeping only this rank's share of
+        # them between passes: more exchanges than once a step, but memory stays divided.
+        for mb, weight in weighted:
             with autocast:
-                loss = loop.loss_sum(model, mb) / max(count, 1)
+                loss = loop.loss_sum(model, mb) * weight / max(count, 1)
             loss.backward()
             loss_total += loss.detach()
         return micro_batches, loss_total
     except torch.OutOfMemoryError:
+        if sharded:  # the other ranks are inside an exchange this one left: they cannot retry the step with it
+            raise
         return None  # leaving the except block drops the traceback, and with it the step's tensors
+
+
+def _curves_so_far(job: Job, metric: str) -> tuple[list[tuple[int, float]], list[float], list[float], set[str]]:
+    """What the health monitor needs of a resumed run: its training losses, evaluation losses and scores so far,
+    and the health findings it has already reported."""
+    def values(name: str) -> list[float]:
+        return [value for _, value in store.metric_series(job.db, job.run_id, name)]
+
+    said = {e["code"] for e in store.events(job.db, job.run_id) if e["code"].startswith("health.")}
+    return store.metric_series(job.db, job.run_id, "train_loss"), values("eval_loss"), values(metric), said
 
 
 def _free_cached_memory(device: torch.device) -> None:
@@ -398,19 +447,26 @@ def finish(job: Job, model, tokenizer, state: TrainState, stopped: str, **model_
     if stopped == "cancel":
         job.event("run.cancelled", step=state.step)
         return Status.CANCELLED
-    if not distributed.current().is_main:
-        return Status.COMPLETED  # rank 0 saves the model
+    world = distributed.current()
     best = job.run_dir / "best" / "trainable.safetensors"
-    if best.exists():
+    use_best = world.agree(best.exists())  # rank 0's answer: it wrote the file, perhaps a moment ago
+    sharded = sharding.is_sharded(model)
+    if not (world.is_main or sharded):
+        return Status.COMPLETED  # rank 0 saves the model
+    # The ranks of a divided model load the best weights and gather them whole together; rank 0 writes them.
+    if use_best:
         load_trainable_state(model, best)
+    is_adapter = hasattr(model, "peft_config")
+    weights = sharding.full_weights(model, trainable_only=is_adapter) if sharded else None  # None: the model's own
+    if not world.is_main:
+        return Status.COMPLETED
     model_dir = job.run_dir / "model"
 
     def write_model(folder: Path) -> None:
-        model.save_pretrained(folder, safe_serialization=True)
+        model.save_pretrained(folder, safe_serialization=True, state_dict=weights)
         tokenizer.save_pretrained(folder)
 
     write_atomically(model_dir, write_model, "the trained model")
-    is_adapter = hasattr(model, "peft_config")
     job.artifact("adapter" if is_adapter else "model", model_dir, best_step=state.best_step, **model_metadata)
     job.artifact("tokenizer", model_dir)
     config_path = job.run_dir / "config.json"

@@ -162,11 +162,7 @@ class EngineClient:
             self.needs_jobs()
             where = cluster.find_cluster(on_cluster, self.home)
             run_id = cluster.take_run(where, self.db, self.home, config)
-
-            def send() -> None:
-                cluster.send_run(where, store.open_db(store.database_path(self.home)), self.home, run_id)
-
-            threading.Thread(target=send, daemon=True).start()
+            self._in_background(lambda db: cluster.send_run(where, db, self.home, run_id))
             return run_id
         if plan is None:
             return jobs.start(self.db, config, home=self.home)
@@ -183,6 +179,9 @@ class EngineClient:
 
     def resume(self, run_id: int) -> None:
         self.needs_jobs()
+        if store.remote_run(self.db, run_id):
+            where, was = cluster.reopen_run(self.db, self.home, run_id)  # shown as preparing at once
+            return self._in_background(lambda db: cluster.resend(where, db, self.home, run_id, was))
         jobs.resume(self.db, run_id, home=self.home)
 
     def cancel(self, run_id: int) -> None:
@@ -192,16 +191,19 @@ class EngineClient:
         jobs.cancel(self.db, run_id)
 
     def _tell_cluster(self, run_id: int, what: str) -> None:
-        """Pause or cancel a run on a cluster: ssh takes seconds, so it goes from a worker thread (with its own
-        connection to the database); a cluster out of reach is then said on the run."""
+        """Pause or cancel a run on a cluster; a cluster out of reach is then said on the run."""
 
-        def send() -> None:
+        def send(db) -> None:
             try:
-                cluster.request(store.open_db(store.database_path(self.home)), self.home, run_id, what)
+                cluster.request(db, self.home, run_id, what)
             except OSError:
                 pass  # recorded on the run as "unreachable since"; the follower retries the news
 
-        threading.Thread(target=send, daemon=True).start()
+        self._in_background(send)
+
+    def _in_background(self, work: Callable[[Any], None]) -> None:
+        """ssh and rsync take seconds: `work` runs on a worker thread, given its own connection to the database."""
+        threading.Thread(target=lambda: work(store.open_db(store.database_path(self.home))), daemon=True).start()
 
     def reconcile(self) -> list[int]:
         """Mark runs whose process has gone as interrupted, then start the next queued run if the GPU is free."""

@@ -20,6 +20,16 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_DATA = ROOT / "resources" / "demo"
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """The demos trained on all their data (marked `demo`) run in bench/demos.sh, or with TUNEWRIGHT_DEMOS=1."""
+    if os.environ.get("TUNEWRIGHT_DEMOS") == "1":
+        return
+    skip = pytest.mark.skip(reason="a demo on all its data: bench/demos.sh runs it (or set TUNEWRIGHT_DEMOS=1)")
+    for item in items:
+        if item.get_closest_marker("demo"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def tunewright_home(tmp_path, monkeypatch) -> Path:
     """Every test gets its own TUNEWRIGHT_HOME (database and run folders)."""

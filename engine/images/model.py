@@ -86,10 +86,14 @@ class ImageClassifier(torch.nn.Module):
             return module
         return list(self.net.children())[-3]
 
-    def save_pretrained(self, folder: str | Path, safe_serialization: bool = True) -> None:
+    def save_pretrained(self, folder: str | Path, safe_serialization: bool = True, state_dict: dict | None = None) -> None:
+        """Writes the network's weights and settings; `state_dict`, when given, is this module's weights
+        gathered whole from the ranks that divided them (keys start with `net.`)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.detach().contiguous().cpu() for k, v in self.net.state_dict().items()}, str(folder / WEIGHTS_FILE))
+        weights = self.net.state_dict() if state_dict is None else {
+            name.removeprefix("net."): tensor for name, tensor in state_dict.items()}
+        save_file({k: v.detach().contiguous().cpu() for k, v in weights.items()}, str(folder / WEIGHTS_FILE))
         settings = {"architecture": self.architecture, "labels": self.labels, "multi_label": self.multi_label,
                     "preparation": asdict(self.preparation)}
         (folder / SETTINGS_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")

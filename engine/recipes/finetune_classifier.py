@@ -6,7 +6,6 @@ Read top to bottom: data -> model -> tokens -> the four functions `fit` needs ->
 from __future__ import annotations
 
 import torch
-from peft import LoraConfig, TaskType, get_peft_model
 
 from engine import classifier_steps as steps
 from engine import compiling, planner
@@ -45,6 +44,8 @@ def run(job: Job) -> Status:
     if config.gradient_checkpointing == "on":  # decided by the planner when "auto"
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if config.method == "lora":
+        from peft import LoraConfig, TaskType, get_peft_model  # here: importing peft takes seconds
+
         model = get_peft_model(
             model,
             LoraConfig(

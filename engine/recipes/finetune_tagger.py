@@ -11,7 +11,6 @@ import json
 
 import torch
 import torch.nn.functional as F
-from peft import LoraConfig, TaskType, get_peft_model
 from transformers import AutoModelForTokenClassification
 
 from engine import compiling, planner
@@ -56,6 +55,8 @@ def run(job: Job) -> Status:
     if config.gradient_checkpointing == "on":
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if config.method == "lora":
+        from peft import LoraConfig, TaskType, get_peft_model  # here: importing peft takes seconds
+
         model = get_peft_model(
             model,
             LoraConfig(

@@ -45,6 +45,8 @@ from gui.state.results import (
     results_choices,
     sides,
 )
+from gui.state.advisor import ADVISED_TASKS, Question, earlier_answer
+from gui.widgets.advisor import LabelNext, LearningCurve
 from gui.widgets.common import card, label, page_header
 from gui.widgets.confusion import ColourScale, ConfusionHeatMap
 
@@ -116,6 +118,13 @@ class ResultsPage(QWidget):
         self.body_layout = QVBoxLayout(self.body)
         self.body_layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.body, 1)
+        # The advisor, for a finished classifier: would more examples help, and which to label next.
+        self.more_data = LearningCurve(Question(client, "more_data"))
+        self.label_next = LabelNext(Question(client, "label_next"), client)
+        advice = QHBoxLayout()
+        advice.addWidget(self.more_data, 1)
+        advice.addWidget(self.label_next, 1)
+        layout.addLayout(advice)
 
         # Replaced in tests: the file dialog that asks for the examples to evaluate on.
         self.choose_file = lambda: QFileDialog.getOpenFileName(
@@ -175,7 +184,22 @@ class ResultsPage(QWidget):
             self.evaluation_box.setCurrentIndex(ids.index(chosen) if chosen in ids and chosen == max(ids) else 0)
             self.evaluation_box.blockSignals(False)
         self.evaluation_box.setEnabled(len(found) > 1)
+        self._show_advice(run)
         self._show_evaluation()
+
+    def _show_advice(self, run: dict[str, Any] | None) -> None:
+        advised = run is not None and run["status"] == Status.COMPLETED and model_task(run) in ADVISED_TASKS
+        for view in (self.more_data, self.label_next):
+            view.setVisible(advised)
+            if not advised or view.settings.get("run_id") == run["id"]:
+                continue
+            view.settings = {"run_id": run["id"]}
+            earlier = earlier_answer(self.client, run["id"], view.question.question)
+            if earlier is not None:
+                view.question.follow(earlier)
+            else:
+                view.question.run_id, view.question.answer = None, None
+            view.show_question()
 
     def _show_evaluation(self) -> None:
         run_id, evaluation_id = self.run_box.currentData(), self.evaluation_box.currentData()

@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine.protocol import metric_words
-from gui.engine_client import RESUMABLE, TASKS, ClassifyConfig, EngineClient, JobError, config_types, help_for, task_of_run
+from gui.engine_client import RESUMABLE, TASKS, ClassifyConfig, ConfigError, EngineClient, JobError, config_types, help_for, task_of_run
 from gui.state.eta import TIME_LEFT
 from gui.state.format import best_metric, duration, remote_note, retry_would_fail, shown_status, time_left
-from gui.state.runs import RunWatcher
+from gui.state.runs import RANK_PEAK, RunWatcher
 from gui.theme import CURVE_COLOURS
 from gui.widgets.charts import LiveChart
 from gui.widgets.common import StatusPill, label
@@ -213,6 +213,7 @@ class RunView(QWidget):
         ram.add_curve(s("system_ram_total"), "total", "#6b7280", dashed=True)
 
         self.charts = {"loss": loss, "task": task, "learning_rate": rate, "speed": speed, "gpu": gpu, "ram": ram}
+        self.gpus_drawn = 1  # how many GPUs the memory chart shows; a run on several adds the others' peaks
         for position, chart in enumerate(self.charts.values()):
             self.chart_grid.addWidget(chart, position // 2, position % 2)
         self._metrics_changed(set(watcher.series))
@@ -221,6 +222,7 @@ class RunView(QWidget):
         watcher = self.watcher
         if not watcher or "gpu" not in self.charts:
             return
+        self._draw_every_gpu(names)
         # No GPU memory to show: none was reported, and this computer has no GPU or the run is under way without one
         cpu_only = not len(watcher.series_for("gpu_allocated")) and (self.no_gpu_here or len(watcher.series_for("train_loss")) > 0)
         gpu, ram = self.charts["gpu"], self.charts["ram"]
@@ -236,6 +238,22 @@ class RunView(QWidget):
         else:
             self.chart_grid.addWidget(gpu, 2, 0)
             self.chart_grid.addWidget(ram, 2, 1)
+
+    def _draw_every_gpu(self, names: set[str]) -> None:
+        """A run on several GPUs: each GPU's peak memory, as rank 0 gathers them at every evaluation (the curves
+        above are the first GPU's alone). Drawn once the first of them arrives."""
+        ranks = [int(found.group(1)) for name in names if (found := RANK_PEAK.match(name))]
+        if not ranks or max(ranks) < self.gpus_drawn:
+            return
+        gpu, s = self.charts["gpu"], self.watcher.series_for
+        colours = (GREEN, ORANGE, TEAL, PINK)  # not the chart's blue and purple
+        if self.gpus_drawn == 1:
+            gpu.add_curve(s("gpu_peak"), "peak, GPU 1", colours[0])
+        for rank in range(self.gpus_drawn, max(ranks) + 1):
+            colour = colours[rank % len(colours)]
+            gpu.add_curve(s(f"gpu_peak_rank{rank}"), f"peak, GPU {rank + 1}", colour, symbol="o", width=2)
+        self.gpus_drawn = max(ranks) + 1
+        gpu.redraw()
 
     # ------------------------------------------------------------ the run's row
 
@@ -359,7 +377,7 @@ class RunView(QWidget):
         self.note_while = while_status or set()
         try:
             action(self.run_id)
-        except (JobError, KeyError) as error:
+        except (JobError, ConfigError, KeyError) as error:  # ConfigError: a remote run's cluster was removed
             note = str(error)
             self.note_while = {shown_status(self.watcher.run)} if self.watcher and self.watcher.run else set()
         self.action_note.setText(note)

@@ -40,6 +40,8 @@ from gui.state.wizard import (
     DISTILL_TASK, STEP_TITLES, STEPS, Wizard, default_teacher_data, placeholder_names, recommend,
     recommend_teacher, task_choices, teacher_mismatch, teacher_runs,
 )
+from gui.state.advisor import ADVISED_TASKS, Question, data_settings
+from gui.widgets.advisor import ModelRanking
 from gui.widgets.common import ChoiceCard, card, label, page_header, scrolling
 from gui.widgets.settings_form import SettingsForm, words
 from gui.widgets.student_card import StudentCard
@@ -258,6 +260,10 @@ class WizardPage(QWidget):
         layout.addWidget(self.model_table)
         self.model_detail = label("", "Muted", wrap=True)
         layout.addWidget(self.model_detail)
+        self.ranking = ModelRanking(Question(self.client, "models"))
+        self.ranking.use_model.connect(self._use_ranked)
+        self.ranking.hide()
+        layout.addWidget(self.ranking)
         self.student = StudentCard(self.client.home)
         self.student.layers_chosen.connect(lambda layers: self.wizard.set_setting("student_layers", layers))
         self.student.compare_chosen.connect(lambda on: self.wizard.set_setting("compare_with_plain", on or None))
@@ -282,6 +288,9 @@ class WizardPage(QWidget):
         if distill:  # the user's own finished runs teach first
             self.models = teacher_runs(self.client, task) + self.models
         self.student.setVisible(distill)
+        self.ranking.setVisible(task in ADVISED_TASKS and not distill)
+        self.ranking.settings = data_settings(self.wizard.data)
+        self.ranking.show_question()
         self.model_table.blockSignals(True)
         self.model_table.setRowCount(len(self.models))
         for row, model in enumerate(self.models):
@@ -305,6 +314,9 @@ class WizardPage(QWidget):
             self.use_recommended.setVisible(self.recommended.ref != self.wizard.model_ref)
             if not self.wizard.model_ref:
                 self._choose_model(self.recommended)
+
+    def _use_ranked(self, ref: str) -> None:
+        self._choose_model(next((m for m in self.models if m.ref == ref), None))
 
     def _model_selected(self) -> None:
         rows = self.model_table.selectionModel().selectedRows()

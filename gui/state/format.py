@@ -46,7 +46,7 @@ STATUS_GROUPS: dict[str, set[str]] = {
 #: What a model does, in the words of the wizard's first step.
 TASK_WORDS = {name: task.words.short for name, task in TASKS.items()}
 #: What a run did.
-KIND_WORDS = {**TASK_WORDS, "distill": "Make smaller", "evaluate": "Evaluation", "export": "Export"}
+KIND_WORDS = {**TASK_WORDS, "distill": "Make smaller", "evaluate": "Evaluation", "export": "Export", "advise": "Advice"}
 
 
 def shown_status(run: dict[str, Any]) -> str:

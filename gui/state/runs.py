@@ -7,6 +7,7 @@ one it has, by rowid) and its events.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from typing import Any
@@ -22,6 +23,11 @@ BYTE_METRICS = frozenset(
     {"gpu_allocated", "gpu_reserved", "gpu_peak", "gpu_total", "gpu_used", "process_ram", "system_ram_used", "system_ram_total"}
 )
 GB = float(2**30)
+RANK_PEAK = re.compile(r"gpu_peak_rank(\d+)$")  # the peak memory of another GPU of a run on several (rank 1, 2...)
+
+
+def in_bytes(name: str) -> bool:
+    return name in BYTE_METRICS or RANK_PEAK.match(name) is not None
 ACTIVE = {str(s) for s in LIVE} | {"queued"}
 
 
@@ -171,7 +177,7 @@ class RunWatcher:
                 cut = next(i for i, x in enumerate(xs) if x >= row.step)
                 del xs[cut:], ys[cut:]
             xs.append(row.step)
-            ys.append(row.value / GB if row.name in BYTE_METRICS else row.value)
+            ys.append(row.value / GB if in_bytes(row.name) else row.value)
         for name, (xs, ys) in grouped.items():
             self.series_for(name).append(np.asarray(xs), np.asarray(ys))
         self.metrics_changed.emit(set(grouped))

@@ -81,14 +81,16 @@ def run_plan(client: EngineClient, values: dict[str, Any], on_done: Callable[[Pl
     folder = client.home / "plans"
 
     def work() -> None:
+        path = folder / f"wizard-{threading.get_ident()}.json"  # a plan forgotten meanwhile may still be running
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / "wizard.json"
             path.write_text(json.dumps(values), encoding="utf-8")
             done = ask_engine(client.home, "plan", str(path), "--json", timeout=timeout)
         except (OSError, subprocess.TimeoutExpired) as error:
             on_done(PlanResult(error=f"The plan could not be made ({error})."))
             return
+        finally:
+            path.unlink(missing_ok=True)
         if done.returncode != 0:
             on_done(_failed_plan(done))
             return
@@ -142,8 +144,9 @@ class Wizard:
         self.settings: dict[str, Any] = {}  # what the person set in the Expert view
         self.name = ""
         self.plan: PlanResult | None = None
-        self.planning = False
-        self._plan_asked: dict[str, Any] | None = None
+        self.planning = False  # a plan of the choices as they are is being made
+        self._plan_asked: dict[str, Any] | None = None  # the choices the plan in hand (or coming) is of
+        self._in_flight = False  # the engine is making a plan now (perhaps of choices since changed)
 
     def reset(self) -> None:
         """Forget every choice (the hardware stays): the next run starts at step 1."""
@@ -256,8 +259,10 @@ class Wizard:
     # ------------------------------------------------------------ the plan
 
     def needs_plan(self) -> bool:
-        """The choices changed since the last plan was asked for, and they are valid enough to plan."""
-        if self._plan_asked == self.values() or self.task == DISTILL_TASK:
+        """The choices changed since the last plan was asked for, they are valid enough to plan, and no plan is
+        being made now: one at a time, so typing four settings asks for two plans, not four side by side
+        (each loads torch and a tokenizer). The newest choices are planned when the plan in hand comes back."""
+        if self._in_flight or self._plan_asked == self.values() or self.task == DISTILL_TASK:
             return False
         try:
             from_dict(self.values())
@@ -269,14 +274,15 @@ class Wizard:
         """Ask the engine for its plan of the run as chosen now. The answer comes on another thread, to
         `deliver(asked, result)`, which must hand both to `plan_done` on the window's thread."""
         asked = self.values()
-        self._plan_asked, self.planning = asked, True
+        self._plan_asked, self._in_flight, self.planning = asked, True, True
         self.changed.emit()
         run_plan(self.client, asked, lambda result: deliver(asked, result))
 
     def plan_done(self, asked: dict[str, Any], result: PlanResult) -> None:
-        if asked == self._plan_asked:  # else a later choice asked for a newer plan: this one is stale
+        self._in_flight = False
+        if asked == self._plan_asked:  # else the choices changed meanwhile: this plan is stale
             self.plan, self.planning = result, False
-            self.changed.emit()
+        self.changed.emit()  # the page asks for the newest choices' plan if they changed
 
     def memory_problem(self) -> str:
         """A sentence when the forecast peak does not fit the GPU's memory."""

@@ -44,8 +44,9 @@ class LiveChart(QWidget):
         self.legend.setObjectName("Muted")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setMinimumWidth(0)
-        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.legend.setWordWrap(True)  # between entries only: a long legend (a run on several GPUs) takes two lines
         header = QHBoxLayout()
         header.setContentsMargins(4, 0, 4, 0)
         header.addWidget(self.title)
@@ -122,8 +123,9 @@ class LiveChart(QWidget):
         self.plot.addItem(item)
         self.curves.append(_Curve(series, item))
         mark = "- -" if dashed else "●"
-        self._legend_entries.append(f'<span style="color:{colour}">{mark}</span>&nbsp;{label}')
-        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(self._legend_entries) if len(self._legend_entries) > 1 else "")
+        words = label.replace(" ", "&nbsp;")
+        self._legend_entries.append(f'<span style="color:{colour}">{mark}</span>&nbsp;{words}')
+        self.legend.setText("&nbsp;&nbsp; ".join(self._legend_entries) if len(self._legend_entries) > 1 else "")
         return item
 
     def set_empty_text(self, text: str) -> None:

@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -235,24 +236,33 @@ def test_a_pause_that_cannot_reach_the_cluster_is_not_left_pending(tunewright_ho
     assert cluster.SyncState.read(db, run_id).unreachable_since is not None
 
 
-def answering_sbatch(job_id: str):
-    """ssh and rsync that succeed, with sbatch's answer (`--parsable`: the job id, then the cluster's name)."""
+def answering_sbatch(job_id: str, said: list[str] | None = None):
+    """ssh and rsync that succeed, with sbatch's answer (`--parsable`: the job id, then the cluster's name);
+    what was run on the cluster (the command ssh was given) goes to `said`."""
 
     def run(argv: list[str]) -> subprocess.CompletedProcess:
-        said = f"{job_id};hpc\n" if argv[0] == "ssh" and "sbatch" in argv[-1] else ""
-        return subprocess.CompletedProcess(argv, 0, said, "")
+        if said is not None:
+            said.append(argv[-1])
+        answer = f"{job_id};hpc\n" if argv[0] == "ssh" and "sbatch" in argv[-1] else ""
+        return subprocess.CompletedProcess(argv, 0, answer, "")
 
     return run
 
 
-def test_a_run_for_the_cluster_waits_in_its_queue_and_never_starts_here(tunewright_home, tiny_classify_config):
-    from engine import jobs
+def a_run_for(hpc: cluster.Cluster, home: Path, config: dict) -> tuple[object, int]:
+    """A run recorded for the saved cluster `hpc` (as the window's Train does), not yet sent: its database, id."""
     from engine.config import from_dict
 
+    cluster.save_cluster(hpc, home)
+    db = store.open_db(store.database_path(home))
+    return db, cluster.take_run(hpc, db, home, from_dict(config))
+
+
+def test_a_run_for_the_cluster_waits_in_its_queue_and_never_starts_here(tunewright_home, tiny_classify_config):
+    from engine import jobs
+
     hpc = a_cluster(python=sys.executable)
-    cluster.save_cluster(hpc, tunewright_home)
-    db = store.open_db(store.database_path(tunewright_home))
-    run_id = cluster.take_run(hpc, db, tunewright_home, from_dict(tiny_classify_config))
+    db, run_id = a_run_for(hpc, tunewright_home, tiny_classify_config)
     # Taken before anything is copied: no local start picks it up, no follower looks for it yet.
     assert jobs.start_next(db, home=tunewright_home) is None
     assert cluster.follow_once(db, tunewright_home, run=answering_sbatch("0")) == []
@@ -266,11 +276,8 @@ def test_a_run_for_the_cluster_waits_in_its_queue_and_never_starts_here(tunewrig
 
 
 def test_a_run_that_cannot_be_sent_fails_in_one_sentence_and_keeps_its_settings(tunewright_home, tiny_classify_config):
-    from engine.config import from_dict
-
     hpc = a_cluster(host="127.0.0.1", port=1)  # nothing listens there: ssh is refused
-    db = store.open_db(store.database_path(tunewright_home))
-    run_id = cluster.take_run(hpc, db, tunewright_home, from_dict(tiny_classify_config))
+    db, run_id = a_run_for(hpc, tunewright_home, tiny_classify_config)
     assert not cluster.send_run(hpc, db, tunewright_home, run_id)
     run = store.get_run(db, run_id)
     assert run["status"] == "failed" and run["pid"] is None
@@ -310,3 +317,80 @@ def test_a_job_cancelled_on_the_cluster_by_hand_ends_cancelled_not_waiting_in_a_
         "The job was cancelled on the cluster, not from this window (with scancel, or by the cluster's "
         "administrators). Its work up to step 12 is kept in its checkpoint."
     )
+
+
+def test_a_stopped_remote_run_is_resumed_in_the_clusters_queue_never_here(tunewright_home, tiny_classify_config):
+    from engine import jobs
+
+    hpc = a_cluster(python=sys.executable)
+    db, run_id = a_run_for(hpc, tunewright_home, tiny_classify_config)
+    assert cluster.send_run(hpc, db, tunewright_home, run_id, run=answering_sbatch("4242"))
+    store.update_run(db, run_id, status="paused", checkpoint_step=12)  # as the follower brings a pause back
+
+    assert cluster.reopen_run(db, tunewright_home, run_id) == (hpc, "paused")
+    assert store.get_run(db, run_id)["status"] == "preparing" and jobs.reconcile(db) == []  # being sent, by us
+    said: list[str] = []
+    assert cluster.resend(hpc, db, tunewright_home, run_id, "paused", run=answering_sbatch("4343", said))
+    # The run there waits in the queue again (its job had started: it has a run_id), then its script is queued.
+    assert len(said) == 1 and "queued-again" in said[0] and said[0].endswith("&& sbatch --parsable job.sh")
+    run, state = store.get_run(db, run_id), cluster.SyncState.read(db, run_id)
+    assert (run["status"], run["pid"], state.job_id) == ("queued", None, "4343")
+    assert store.events(db, run_id)[-1]["message"].startswith("Resumed: the run waits in hpc's queue again, as Slurm job 4343")
+    assert jobs.start_next(db, home=tunewright_home) is None and jobs.training_now(db) == []
+
+    with pytest.raises(jobs.JobError, match="only a paused or stopped run can be resumed"):
+        cluster.reopen_run(db, tunewright_home, run_id)  # queued already
+
+    # Paused again, then resumed while the cluster does not answer: it stays paused, and says why.
+    store.update_run(db, run_id, status="paused")
+    where, was = cluster.reopen_run(db, tunewright_home, run_id)
+    refused = lambda argv: subprocess.CompletedProcess(argv, 255, "", "ssh: connect to host hpc port 22: Connection refused")  # noqa: E731
+    assert not cluster.resend(where, db, tunewright_home, run_id, was, run=refused)
+    run = store.get_run(db, run_id)
+    assert (run["status"], run["pid"], run["error"], cluster.SyncState.read(db, run_id).job_id) == ("paused", None, None, "4343")
+    assert store.events(db, run_id)[-1]["message"] == (
+        "The run could not be resumed on hpc: ssh: connect to host hpc port 22: Connection refused. It stays paused "
+        "there, its work kept; Resume tries again (Cluster in the sidebar tests the connection)."
+    )
+
+
+def test_a_run_cut_off_while_it_was_sent_is_interrupted_and_resumes_by_being_sent_again(tunewright_home, tiny_classify_config):
+    from engine import jobs
+
+    hpc = a_cluster(python=sys.executable)
+    db, run_id = a_run_for(hpc, tunewright_home, tiny_classify_config)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    store.update_run(db, run_id, pid=gone.pid)  # the window that was sending it was killed
+    assert jobs.reconcile(db) == [run_id] and store.get_run(db, run_id)["status"] == "interrupted"
+
+    said: list[str] = []
+    where, was = cluster.reopen_run(db, tunewright_home, run_id)
+    assert cluster.resend(where, db, tunewright_home, run_id, was, run=answering_sbatch("77", said))
+    # Sent whole, as the first time: folder, bundle, then the script (nothing there to mark as queued again).
+    assert said[0].startswith("mkdir -p ") and said[-1].endswith("&& sbatch --parsable job.sh") and "queued-again" not in said[-1]
+    assert (store.get_run(db, run_id)["status"], cluster.SyncState.read(db, run_id).job_id) == ("queued", "77")
+
+    # A cluster whose settings were removed meanwhile: said in a sentence, and the run stays as it was.
+    store.update_run(db, run_id, status="failed")
+    (tunewright_home / cluster.CLUSTERS).unlink()
+    with pytest.raises(ConfigError, match="There is no cluster called 'hpc'"):
+        cluster.reopen_run(db, tunewright_home, run_id)
+    assert store.get_run(db, run_id)["status"] == "failed"
+
+
+def test_a_job_requeued_after_its_run_ended_leaves_the_run_alone(tunewright_home, tiny_classify_config):
+    """A preemption can race a run's last step: Slurm then requeues a job whose run has ended, and the batch
+    script starts the engine on it again. It must not train the finished run again from step 0."""
+    from engine.job import run_job
+    from tests.engine.helpers import run_in_process
+
+    db, run_id = run_in_process(tunewright_home, {**tiny_classify_config, "epochs": 1})
+    before = store.get_run(db, run_id)
+    assert before["status"] == "completed"
+    events, metrics = len(store.events(db, run_id)), db["metrics"].count
+
+    assert run_job(run_id, tunewright_home) == "completed"
+    after = store.get_run(db, run_id)
+    assert (after["status"], after["step"], after["finished_at"]) == ("completed", before["step"], before["finished_at"])
+    assert len(store.events(db, run_id)) == events and db["metrics"].count == metrics

@@ -72,6 +72,30 @@ def send(db, home, the_cluster, values) -> int:
     return run_id
 
 
+def training_there(db, home, the_cluster, config, epochs: int) -> int:
+    """A run sent to the cluster, once it has trained a few steps there. The tiny model trains about 30
+    steps a second: a test that stops it mid-run gives it several hundred (20 epochs: 540 steps)."""
+    run_id = send(db, home, the_cluster, {**config, "epochs": epochs, "batch_size": 4})
+    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+    return run_id
+
+
+def remote_story(db, run_id: int) -> str:
+    """What the cluster's own database holds for a run, for a failing assertion to show (seen once in CI: a
+    run cancelled there at step 136 whose copied curve was empty)."""
+    state = cluster.SyncState.read(db, run_id)
+    there = cluster.ssh_fetch(_clusters[run_id], state.run_folder)(0, 0)
+    train = sorted(step for _, step, name, _, _ in there["metrics"] if name == "train_loss")
+    here = db.execute("SELECT count(*) FROM metrics WHERE run_id = ?", [run_id]).fetchone()[0]
+    return (f"there: {there['run']}, {len(train)} training losses (steps {train[:3]}...{train[-3:]}), events "
+            f"{[e['code'] for e in there['events']]}; here: {here} metric rows, {state}")
+
+
+def on_the_login_node(the_cluster, command: str) -> None:
+    """Run a Slurm command on the cluster, as its scheduler or a person there would."""
+    assert subprocess.run(cluster.ssh_command(the_cluster, command), capture_output=True).returncode == 0
+
+
 def test_a_run_sent_from_the_command_line_draws_its_curve_here(tunewright_home, localhost, tiny_classify_config, tmp_path):
     """`tunewright-engine run --cluster`, as the window's 'Where to train' does: the run is sent, and the
     follower process it starts copies the news here, with no one else looking."""
@@ -105,8 +129,7 @@ def test_a_run_sent_from_the_command_line_draws_its_curve_here(tunewright_home, 
 
 def test_cancel_reaches_the_job_on_the_cluster(tunewright_home, localhost, tiny_classify_config):
     db = store.open_db(store.database_path(tunewright_home))
-    run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 40, "batch_size": 4})
-    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=40)
 
     cluster.save_cluster(localhost, tunewright_home)
     cluster.request(db, tunewright_home, run_id, "cancel")  # what the window's Cancel does for a remote run
@@ -114,18 +137,35 @@ def test_cancel_reaches_the_job_on_the_cluster(tunewright_home, localhost, tiny_
     follow(db, run_id, lambda run: run["status"] in ("cancelled", "completed", "failed", "interrupted"), timeout=120)
     run = store.get_run(db, run_id)
     assert run["status"] == "cancelled" and run["checkpoint_step"] == run["step"] and run["request"] is None
-    assert train_steps(db, run_id) == list(range(1, run["step"] + 1))
+    assert train_steps(db, run_id) == list(range(1, run["step"] + 1)), remote_story(db, run_id)
+
+
+def test_a_run_paused_from_here_resumes_on_the_cluster_and_completes(tunewright_home, localhost, tiny_classify_config):
+    """The window's Pause, then its Resume: the job is queued in Slurm again and continues from its checkpoint
+    there; the follower process the resume starts brings the rest of the curve, with no step lost or repeated."""
+    db = store.open_db(store.database_path(tunewright_home))
+    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=20)
+    cluster.save_cluster(localhost, tunewright_home)
+    cluster.request(db, tunewright_home, run_id, "pause")
+    follow(db, run_id, lambda run: run["status"] in ("paused", "completed", "failed", "cancelled"), timeout=120)
+    assert store.get_run(db, run_id)["status"] == "paused"
+
+    where, was = cluster.reopen_run(db, tunewright_home, run_id)
+    assert cluster.resend(where, db, tunewright_home, run_id, was)
+    wait_for(lambda: store.get_run(db, run_id)["status"] in ("completed", "failed", "cancelled"), timeout=400, every=1)
+    run = store.get_run(db, run_id)
+    assert run["status"] == "completed", run["error"]
+    assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))
+    codes = [e["code"] for e in store.events(db, run_id)]
+    assert codes.index("run.paused") < codes.index("cluster.resent") < codes.index("run.resumed")
 
 
 def test_near_the_time_limit_the_job_checkpoints_requeues_and_continues(tunewright_home, localhost, tiny_classify_config):
     db = store.open_db(store.database_path(tunewright_home))
-    run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 6, "batch_size": 4})
-    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=20)
 
     # What Slurm sends the batch script five minutes before the time limit (#SBATCH --signal=B:USR2@300).
-    state = cluster.SyncState.read(db, run_id)
-    warn = cluster.ssh_command(localhost, f"scancel --batch --signal=USR2 {state.job_id}")
-    assert subprocess.run(warn, capture_output=True).returncode == 0
+    on_the_login_node(localhost, f"scancel --batch --signal=USR2 {cluster.SyncState.read(db, run_id).job_id}")
     follow(db, run_id, lambda run: any(e["code"] == "run.resumed" for e in store.events(db, run_id)), timeout=300)
     follow(db, run_id, lambda run: run["status"] in ("completed", "failed", "cancelled"), timeout=400)
     run = store.get_run(db, run_id)
@@ -137,12 +177,10 @@ def test_near_the_time_limit_the_job_checkpoints_requeues_and_continues(tunewrig
 
 def test_a_preempted_job_checkpoints_waits_in_the_queue_and_continues(tunewright_home, localhost, tiny_classify_config):
     db = store.open_db(store.database_path(tunewright_home))
-    run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 6, "batch_size": 4})
-    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=20)
 
     # What a preemption with PreemptMode=REQUEUE does: TERM to every step and the batch script, then requeue.
-    state = cluster.SyncState.read(db, run_id)
-    assert subprocess.run(cluster.ssh_command(localhost, f"scontrol requeue {state.job_id}"), capture_output=True).returncode == 0
+    on_the_login_node(localhost, f"scontrol requeue {cluster.SyncState.read(db, run_id).job_id}")
     follow(db, run_id, lambda run: any(e["code"] == "run.resumed" for e in store.events(db, run_id)), timeout=300)
     follow(db, run_id, lambda run: run["status"] in ("completed", "failed", "cancelled"), timeout=400)
     run = store.get_run(db, run_id)
@@ -155,14 +193,12 @@ def test_a_preempted_job_checkpoints_waits_in_the_queue_and_continues(tunewright
 def test_a_scancel_by_hand_on_the_cluster_ends_the_run_cancelled(tunewright_home, localhost, tiny_classify_config):
     """The same TERM as a preemption, but no requeue follows: the run must not wait for one."""
     db = store.open_db(store.database_path(tunewright_home))
-    run_id = send(db, tunewright_home, localhost, {**tiny_classify_config, "epochs": 40, "batch_size": 4})
-    follow(db, run_id, lambda run: (run["step"] or 0) >= 3)
+    run_id = training_there(db, tunewright_home, localhost, tiny_classify_config, epochs=40)
 
-    state = cluster.SyncState.read(db, run_id)
-    assert subprocess.run(cluster.ssh_command(localhost, f"scancel {state.job_id}"), capture_output=True).returncode == 0
+    on_the_login_node(localhost, f"scancel {cluster.SyncState.read(db, run_id).job_id}")
     follow(db, run_id, lambda run: run["status"] in ("cancelled", "completed", "failed", "queued"), timeout=120)
     run = store.get_run(db, run_id)
     assert run["status"] == "cancelled", run["status"]
-    assert train_steps(db, run_id) == list(range(1, run["step"] + 1))
+    assert train_steps(db, run_id) == list(range(1, run["step"] + 1)), remote_story(db, run_id)
     said = [e["message"] for e in store.events(db, run_id) if e["code"] == "cluster.cancelled_there"]
     assert said and said[0].startswith("The job was cancelled on the cluster, not from this window")

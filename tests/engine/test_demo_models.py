@@ -1,4 +1,6 @@
-"""The bundled demo models really learn, on the CPU, in a few minutes (marked slow; run in CI)."""
+"""The bundled demo models really learn, on the CPU, in a few minutes: each demo exactly as a first-time user
+runs it, on all its data. Ten minutes together on two cores, so they run in `bench/demos.sh`, which records
+their figures in bench/demos.md, and not in every test run (TUNEWRIGHT_DEMOS=1 runs them here too)."""
 
 from collections import Counter
 
@@ -12,7 +14,7 @@ from engine.demo import example
 from engine.classifier_steps import classification_scores
 from tests.engine.helpers import run_in_process
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.demo]
 
 
 def test_minilm_learns_hotel_intents_far_beyond_the_majority_baseline(demo_classifier):

@@ -360,6 +360,7 @@ SHARED = next((p for p in (REPO.parent / "shared" / "data", REPO.parent.parent /
 
 
 @pytest.mark.slow
+@pytest.mark.demo  # the teacher is the demo trained on all its data: bench/demos.sh
 def test_a_3_layer_minilm_student_keeps_95_percent_of_its_teacher_and_beats_plain_fine_tuning(demo_classifier):
     """The issue's classifier threshold, at full size: the classification demo as shipped (all-MiniLM-L6-v2
     fine-tuned on NLU++ hotels: all 1,009 rows, 40 intents, several per text) teaches a student of 3 of its 6

@@ -36,10 +36,11 @@ def curve(db, run_id) -> list[float]:
     return [loss for _, loss in store.metric_series(db, run_id, "train_loss")]
 
 
-def test_two_processes_draw_the_curve_of_one_with_the_same_batch(tunewright_home, tiny_classify_config, still_encoder):
+@pytest.mark.parametrize("sharding", ["off", "fsdp"])  # a whole copy on each process, or the model divided
+def test_two_processes_draw_the_curve_of_one_with_the_same_batch(tunewright_home, tiny_classify_config, still_encoder, sharding):
     values = {**tiny_classify_config, "model": str(still_encoder), "epochs": 1, "eval_every": 5}
     db, alone = run_in_process(tunewright_home, values)
-    _, shared = run_in_process(tunewright_home, {**values, "gpus": 2})
+    _, shared = run_in_process(tunewright_home, {**values, "gpus": 2, "sharding": sharding})
 
     assert store.get_run(db, shared)["status"] == "completed", store.get_run(db, shared)["error_detail"]
     assert train_steps(db, shared) == train_steps(db, alone) == list(range(1, store.get_run(db, alone)["total_steps"] + 1))
@@ -60,12 +61,19 @@ def ranks_of(db, run_id) -> list[psutil.Process]:
     return rank0.parent().children()
 
 
-def test_pause_resume_and_a_killed_rank_then_resume_on_one_process(tunewright_home, tiny_classify_config):
+def set_processes(db, run_id, count: int) -> None:
+    """What a person does to resume a run on another number of GPUs: change its stored setting."""
+    store.update_run(db, run_id, config=json.dumps(store.get_run(db, run_id)["config"] | {"gpus": count}))
+
+
+@pytest.mark.parametrize("sharding", ["off", "fsdp"])
+def test_pause_resume_on_one_process_and_two_and_a_killed_rank(tunewright_home, tiny_classify_config, still_encoder, sharding):
     db = store.open_db(store.database_path(tunewright_home))
-    config = from_dict({
-        **tiny_classify_config, "epochs": 5, "batch_size": 4, "checkpoint_minutes": 0.01, "gpus": 2,
-    })
-    run_id = jobs.start(db, config, home=tunewright_home)
+    values = {
+        **tiny_classify_config, "model": str(still_encoder), "epochs": 5, "batch_size": 4, "checkpoint_minutes": 0.01,
+        "gpus": 2, "sharding": sharding,
+    }
+    run_id = jobs.start(db, from_dict(values), home=tunewright_home)
     wait_for(lambda: len(train_steps(db, run_id)) >= 5, timeout=180)
     assert len(ranks_of(db, run_id)) == 2
 
@@ -74,6 +82,15 @@ def test_pause_resume_and_a_killed_rank_then_resume_on_one_process(tunewright_ho
     paused_at = store.get_run(db, run_id)["step"]
     assert train_steps(db, run_id) == list(range(1, paused_at + 1))
 
+    # What two processes saved resumes on one, and what one saved resumes on two.
+    set_processes(db, run_id, 1)
+    jobs.resume(db, run_id, home=tunewright_home)
+    wait_for(lambda: (store.get_run(db, run_id)["step"] or 0) >= paused_at + 3, timeout=180)
+    jobs.pause(db, run_id)
+    wait_for(lambda: store.get_run(db, run_id)["status"] == "paused", timeout=60)
+    paused_at = store.get_run(db, run_id)["step"]
+
+    set_processes(db, run_id, 2)
     jobs.resume(db, run_id, home=tunewright_home)
     wait_for(lambda: (store.get_run(db, run_id)["checkpoint_step"] or 0) > paused_at + 2, timeout=180)
     ranks = ranks_of(db, run_id)
@@ -84,14 +101,15 @@ def test_pause_resume_and_a_killed_rank_then_resume_on_one_process(tunewright_ho
     psutil.wait_procs(ranks, timeout=60)
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in ranks)
 
-    # The checkpoint the two processes wrote resumes on one.
-    stored = store.get_run(db, run_id)["config"] | {"gpus": 1}
-    store.update_run(db, run_id, config=json.dumps(stored))
+    set_processes(db, run_id, 1)
     jobs.resume(db, run_id, home=tunewright_home)
     wait_for(lambda: store.get_run(db, run_id)["status"] in ("completed", "failed", "interrupted"), timeout=900)
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error_detail"]
     assert train_steps(db, run_id) == list(range(1, run["total_steps"] + 1))  # nothing missing, nothing twice
+    # Each save held the whole state (weights, optimizer, schedule): the curve is that of a run never stopped.
+    _, alone = run_in_process(tunewright_home, {**values, "gpus": 1})
+    assert curve(db, run_id) == pytest.approx(curve(db, alone), abs=CURVE_TOLERANCE)
 
 
 @pytest.mark.parametrize(

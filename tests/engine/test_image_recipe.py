@@ -183,3 +183,23 @@ def test_worker_processes_decode_the_steps_in_the_order_fit_asks_even_after_a_ju
         assert got.tolist() == indices and at == number and pixels.shape[1:] == (3, 32, 32)
     pixels, got, at = feeder.next_step(order[1])  # a resume or a roll-back: an earlier step asked again
     assert got.tolist() == order[1] and at == 1
+
+
+def test_the_best_weights_keep_the_batch_norm_statistics_they_were_scored_with(tmp_path):
+    """A batch norm's running statistics move without a gradient; the best step's file keeps them, so the
+    saved model is the one that was scored, not its weights beside the last step's statistics."""
+    import torch
+
+    from engine.checkpoints import load_trainable_state, trainable_state
+    from safetensors.torch import save_file
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    model.train()
+    model(torch.randn(8, 3, 8, 8) * 3 + 1)
+    best = trainable_state(model)
+    assert {"1.running_mean", "1.running_var", "1.num_batches_tracked"} <= set(best)
+    save_file(best, str(tmp_path / "best.safetensors"))
+    model(torch.randn(8, 3, 8, 8) * 10 - 5)  # training goes on and moves the statistics
+    load_trainable_state(model, tmp_path / "best.safetensors")
+    assert torch.equal(model[1].running_mean, best["1.running_mean"])
+    assert int(model[1].num_batches_tracked) == 1

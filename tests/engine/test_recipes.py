@@ -93,3 +93,28 @@ def test_patience_that_runs_out_at_the_last_step_is_not_called_stopping_early(tu
     run = store.get_run(db, run_id)
     assert run["status"] == "completed" and run["step"] == run["total_steps"] == 4
     assert not any(e["code"] == "train.early_stop" for e in store.events(db, run_id))
+
+
+@pytest.mark.parametrize("warmup, steps", [(0, 1), (0, 10), (3, 40), (5, 5), (7, 300)])
+def test_the_learning_rate_schedule_is_transformers_cosine_with_warmup(warmup, steps):
+    """The loop's own schedule (written to spare every job the import of transformers' Trainer utilities)
+    gives transformers' rates at every step, and a checkpointed state that either one can load."""
+    import torch
+    from transformers import get_cosine_schedule_with_warmup
+
+    from engine.training import cosine_with_warmup
+
+    def rates(make):
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        schedule = make(optimizer, warmup, steps)
+        out = []
+        for _ in range(steps + 2):
+            out.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            schedule.step()
+        return out, schedule.state_dict()
+
+    ours, our_state = rates(cosine_with_warmup)
+    theirs, their_state = rates(get_cosine_schedule_with_warmup)
+    assert ours == pytest.approx(theirs, abs=1e-12)
+    assert our_state.keys() == their_state.keys() and our_state["last_epoch"] == their_state["last_epoch"]

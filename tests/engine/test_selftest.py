@@ -2,6 +2,7 @@
 path; a path made to disagree or crash is turned off, remembered, and said in a sentence."""
 
 import json
+import os
 
 import pytest
 import torch
@@ -23,6 +24,15 @@ def test_the_paths_a_cpu_can_run_prove_themselves(tunewright_home):
         assert not outcomes[path]["tried"] and "NVIDIA GPU" in outcomes[path]["reason"]
     assert report["turned_off"] == ""
     assert proven.passed("fused_adamw") and not proven.passed("compile")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="two processes with gloo, as tests/engine/test_distributed.py")
+def test_a_model_divided_between_two_processes_proves_itself_on_the_cpu():
+    # What a computer with several GPUs checks before dividing a model among them, here with gloo: each process
+    # holds half of the model, and the chat loss takes the divided model's own way (engine/lm_loss.py).
+    outcome = selftest.try_check(selftest.SHARDED, torch.device("cpu"))
+    assert outcome.ok, outcome.reason
+    assert outcome.loss_error <= outcome.tolerance and outcome.grad_error <= outcome.tolerance
 
 
 def _off_by_a_little(step):

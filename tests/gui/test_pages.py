@@ -134,3 +134,36 @@ def test_a_run_on_a_computer_without_a_gpu_shows_no_gpu_memory_and_honest_words(
     store.update_run(client.db, run_id, status="failed", error="The data file is gone.")
     view.refresh()
     assert view.pill.text() == "Failed" and view.summary.text() == "Stopped before its first step."
+
+
+def test_a_run_on_two_gpus_shows_each_gpus_peak_memory(qtbot, client, home, tmp_path):
+    """Rank 0 gathers every GPU's peak at each evaluation (`gpu_peak_rank1`...); the memory chart draws one
+    curve per GPU beside the first GPU's own, once the first of them arrives."""
+    from engine import store
+    from gui.pages.run_view import RunView
+    from gui.sample import add_run
+
+    run_id = add_run(client.db, home, "Two GPUs")
+    store.update_run(client.db, run_id, status="running")
+    gib = 2.0**30
+    for step in range(1, 21):
+        store.add_metrics(client.db, run_id, step, {"train_loss": 2.0 / step, "gpu_allocated": 3 * gib,
+                                                    "gpu_reserved": 4 * gib, "gpu_peak": 5 * gib, "gpu_total": 80 * gib})
+    view = RunView(client)
+    qtbot.addWidget(view)
+    view.resize(1100, 800)
+    view.show_run(run_id)
+    view.show()
+    memory = view.charts["gpu"]
+    assert [curve.item.name() for curve in memory.curves] == ["reserved", "in use", "total"]  # one GPU's so far
+
+    for step in (10, 20):
+        store.add_metrics(client.db, run_id, step, {"eval_loss": 1.0, "gpu_peak_rank1": 4.5 * gib})
+    view.refresh()
+    drawn = {curve.item.name(): curve for curve in memory.curves}
+    assert list(drawn) == ["reserved", "in use", "total", "peak, GPU 1", "peak, GPU 2"]
+    assert "peak,&nbsp;GPU&nbsp;2" in memory.legend.text()
+    assert list(drawn["peak, GPU 2"].series.y) == [4.5, 4.5]  # in GB, as the first GPU's curves
+    if folder := os.environ.get("TUNEWRIGHT_SHOTS"):
+        qtbot.wait(100)  # the legend's second line is laid out
+        view.grab().save(os.path.join(folder, "run-two-gpus.png"))

@@ -53,6 +53,7 @@ def test_a_remote_run_says_how_old_its_news_is_and_since_when_the_cluster_is_out
     assert state_before.unreachable_since is not None
     cluster.sync(client.db, run_id, cluster.ssh_fetch(a_cluster(python=sys.executable), str(remote_folder), local_transport("ada@login.hpc.example.org")))
     assert cluster.SyncState.read(client.db, run_id).unreachable_since is None
+    assert store.events(client.db, run_id)[-1]["message"] == "hpc answers again: the run's news since then is here."
     store.update_run(client.db, run_id, status="running")  # still going there, for the look at its lag
     runs.refresh()
     row = page.visible_rows()[0]
@@ -60,3 +61,40 @@ def test_a_remote_run_says_how_old_its_news_is_and_since_when_the_cluster_is_out
     assert re.search(r"On hpc, news \d+ (s|min) old$", RunView._summary(client.get_run(run_id), "running"))
     if folder := os.environ.get("TUNEWRIGHT_SHOTS"):
         page.grab().save(os.path.join(folder, "runs-remote-lag.png"))
+
+    # The run view: the curve copied from the cluster, and how old its news is.
+    view = RunView(client)
+    qtbot.addWidget(view)
+    view.resize(1100, 800)
+    view.show_run(run_id)
+    view.show()
+    assert re.search(r"On hpc, news \d+ (s|min) old$", view.summary.text()), view.summary.text()
+    assert len(view.watcher.series_for("train_loss")) > 0
+    if folder := os.environ.get("TUNEWRIGHT_SHOTS"):
+        qtbot.wait(100)
+        view.grab().save(os.path.join(folder, "run-remote.png"))
+
+
+def test_pause_of_a_remote_run_from_the_window_reaches_for_the_cluster_without_waiting_for_it(qtbot, client, home):
+    run_id = store.create_run(client.db, kind="classify", config={"model": "m", "data": "d"})
+    store.update_run(client.db, run_id, status="running")
+    cluster.save_cluster(a_cluster(host="127.0.0.1", port=1), home)  # ssh is refused there
+    cluster.SyncState(cluster="hpc", job_id="7", run_folder="~/tunewright/runs/x").write(client.db, run_id)
+    client.pause(run_id)  # returns at once: ssh goes from a worker thread
+    qtbot.waitUntil(lambda: cluster.SyncState.read(client.db, run_id).unreachable_since is not None, timeout=30_000)
+    run = store.get_run(client.db, run_id)
+    assert run["status"] == "running" and run["request"] is None  # Pause is offered again
+
+
+def test_resume_of_a_remote_run_from_the_window_reaches_for_the_cluster_without_waiting_for_it(qtbot, client, home):
+    run_id = store.create_run(client.db, kind="classify", config={"model": "m", "data": "d"})
+    store.update_run(client.db, run_id, status="paused", checkpoint_step=5)
+    cluster.save_cluster(a_cluster(host="127.0.0.1", port=1), home)  # ssh is refused there
+    cluster.SyncState(cluster="hpc", job_id="7", run_folder="~/tunewright/runs/x").write(client.db, run_id)
+    client.resume(run_id)  # returns at once, the run taken back: ssh goes from a worker thread
+    qtbot.waitUntil(lambda: store.events(client.db, run_id) != [], timeout=30_000)
+    # Not reached: the run stays paused there, its work and settings kept, and Resume is offered again.
+    run = store.get_run(client.db, run_id)
+    assert (run["status"], run["pid"], run["checkpoint_step"], run["config"]["data"]) == ("paused", None, 5, "d")
+    said = store.events(client.db, run_id)[-1]["message"]
+    assert said.startswith("The run could not be resumed on hpc: ") and "It stays paused there, its work kept" in said

@@ -32,6 +32,12 @@ def test_home_says_which_fast_paths_are_off_here(qtbot, sample_client, tunewrigh
     assert "Liger" not in said  # not possible here is not a failure
     assert "Traceback" not in said and "inductor" not in said
     if folder := os.environ.get("TUNEWRIGHT_SHOTS"):
+        from PySide6.QtWidgets import QApplication
+
+        from gui.theme import apply_theme
+
+        apply_theme(QApplication.instance())  # as the app looks (tests otherwise run unstyled)
+        qtbot.wait(100)
         page.grab().save(os.path.join(folder, "home-selftest.png"))
 
     page.show_hardware(Hardware.from_probe(SAMPLE_HARDWARE))

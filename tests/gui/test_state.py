@@ -117,3 +117,31 @@ def test_time_left_is_steady_on_a_jumpy_series_of_estimates():
     assert all(abs(after - before) <= 3 for before, after in zip(shown[1:], shown[2:]))  # ... never by leaps (raw: up to 27)
     assert shown[-1] < shown[1] and all(4 <= minutes <= 31 for minutes in shown)
     assert steady.seconds({"id": 7, "eta_seconds": None}) is None  # a run with no estimate shows none
+
+
+def test_settings_typed_while_a_plan_is_made_wait_for_it_and_are_planned_next(client, tmp_path, monkeypatch):
+    """Each plan is an engine process that loads torch and a tokenizer: four Expert settings typed in a row
+    ask for two plans (the first choices, then the newest), not four side by side; only the newest is used."""
+    from gui.state import wizard as wizard_state
+
+    asked: list[tuple[dict, object]] = []
+    monkeypatch.setattr(wizard_state, "run_plan", lambda client, values, on_done: asked.append((values, on_done)))
+    wizard = wizard_state.Wizard(client)
+    wizard.changed.connect(lambda: wizard.needs_plan() and wizard.make_plan(wizard.plan_done))  # as the page does
+    wizard.choose_task("classify")
+    wizard.set_data({"data": str(tmp_path / "examples.csv")})
+    wizard.set_model(str(tmp_path / "model"))
+    wizard.go("plan")
+    assert len(asked) == 1
+
+    for name, value in (("epochs", 1), ("max_length", 64), ("batch_size", 16), ("learning_rate", 0.001)):
+        wizard.set_setting(name, value)
+    assert len(asked) == 1 and wizard.blocker("plan").startswith("Planning the run")
+
+    first, answer = asked[0]
+    answer(wizard_state.PlanResult(config={"batch_size": 32}))  # the stale plan comes back: the newest is asked for
+    assert len(asked) == 2 and wizard.plan is None and wizard.blocker("plan").startswith("Planning the run")
+    newest, answer = asked[1]
+    assert newest["batch_size"] == 16 and newest["epochs"] == 1
+    answer(wizard_state.PlanResult(config={"batch_size": 16}))
+    assert wizard.plan.config == {"batch_size": 16} and wizard.blocker("plan") == ""

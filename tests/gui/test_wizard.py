@@ -204,7 +204,7 @@ def test_make_a_trained_model_smaller_with_the_wizard(qtbot, home, client, wizar
     from tests.engine.helpers import run_in_process
 
     # long enough to beat always answering the commonest intent: a teacher that learned nothing is not offered
-    _, teacher_id = run_in_process(home, {**tiny_classify_config, "epochs": 6})
+    _, teacher_id = run_in_process(home, {**tiny_classify_config, "epochs": 10})
     page = wizard_window.page("new")
     wizard = page.wizard
     page.task_buttons["distill"].clicked.emit()
