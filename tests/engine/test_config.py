@@ -19,7 +19,7 @@ def test_every_setting_says_what_it_does():
         ({"method": "magic"}, "The setting 'method' must be one of 'lora', 'full', 'qlora', 'auto' (it is 'magic')."),
         ({"learning_rate": -1}, "The setting 'learning_rate' must be a small positive number, such as 0.0002 (it is -1.0)."),
         ({"model": ""}, "Choose a model to start from (for example 'demo:minilm')."),
-        ({"kind": "painting"}, "'painting' is not a kind of job Tunewright knows; use one of classify, chat, tag, distill, export, evaluate, advise."),
+        ({"kind": "painting"}, "'painting' is not a kind of job Tunewright knows; use one of classify, chat, tag, images, distill, export, evaluate, advise."),
         ({"sharding": "halves"}, "The setting 'sharding' must be one of 'auto', 'off', 'fsdp' (it is 'halves')."),
         ({"kind": "chat", "method": "qlora", "sharding": "fsdp"},
          "A QLoRA model in 4 bits cannot be divided among GPUs; set 'sharding' to 'auto' or 'off', or choose LoRA."),
