@@ -28,7 +28,7 @@ class PictureResults(QWidget):
         result = shown["result"]
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(score_tiles(shown, "pictures"))
+        layout.addWidget(score_tiles(shown, "pictures", "the pictures below"))
         for warning in score_warnings(result):
             layout.addWidget(label(warning, "ErrorText", wrap=True))
         self.tabs = QTabWidget()

@@ -83,8 +83,9 @@ def tile(words: str, value: str, hint: str) -> QFrame:
     return frame
 
 
-def score_tiles(shown: dict[str, Any], what: str) -> QWidget:
-    """A classifier's scores in tiles, the majority baseline beside them; `what` its examples ("texts")."""
+def score_tiles(shown: dict[str, Any], what: str, wrong_where: str = "the last tab") -> QWidget:
+    """A classifier's scores in tiles, the majority baseline beside them; `what` its examples ("texts"),
+    `wrong_where` where its mistakes are shown."""
     result = shown["result"]
     tiles = QHBoxLayout()
     tiles.addWidget(tile("Accuracy", f"{result['accuracy']:.1%}", f"Share of {what} given exactly the right category."))
@@ -97,7 +98,7 @@ def score_tiles(shown: dict[str, Any], what: str) -> QWidget:
                              "in the training data: a model has to do better than this."))
     source = "the examples held back from training" if is_held_out(shown) else Path(result.get("data", "")).name
     tiles.addWidget(tile("Examples", examples_words(result), f"From {source}."))
-    tiles.addWidget(tile("Wrong", f"{result['wrong_count']:,}", f"{what.capitalize()} given a wrong category (see the last tab)."))
+    tiles.addWidget(tile("Wrong", f"{result['wrong_count']:,}", f"{what.capitalize()} given a wrong category (see {wrong_where})."))
     return _wrapped(tiles)
 
 

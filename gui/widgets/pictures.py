@@ -25,8 +25,8 @@ EMPTY = QColor("#e5e7eb")
 
 
 def thumbnail(path: str, side: int) -> QPixmap:
-    """The picture in `path` fitting a `side` x `side` square (its proportions kept); a grey square when it
-    cannot be read. Decoded once per file version and size."""
+    """The picture in `path` filling a `side` x `side` square (its proportions kept: a small picture or heat map
+    is enlarged, to be seen); a grey square when it cannot be read. Decoded once per file version and size."""
     try:
         changed = os.stat(path).st_mtime_ns
     except OSError:
@@ -45,7 +45,7 @@ def thumbnail(path: str, side: int) -> QPixmap:
         pixmap = QPixmap(side, side)
         pixmap.fill(EMPTY)
     else:
-        if image.width() > side or image.height() > side:  # a format that cannot scale while decoding
+        if max(image.width(), image.height()) != side:  # a small one, or a format that cannot scale while decoding
             image = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
         pixmap = QPixmap.fromImage(image)
     _cache[key] = pixmap
