@@ -422,9 +422,20 @@ class ResultsPage(QWidget):
         self.message.setVisible(bool(text))
 
 
+class _TileRow(QWidget):
+    """A row of tiles as tall as its widest-wrapped hint needs at the width it is given (a layout gives a
+    widget its height for a typical width, which cuts off a long hint in a narrow tile)."""
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        needed = self.layout().heightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+
 def _wrapped(row: QHBoxLayout) -> QWidget:
     """Tiles in one row of equal widths (in a widget, so a refresh removes them with the rest)."""
-    box = QWidget()
+    box = _TileRow()
     grid = QGridLayout(box)
     grid.setContentsMargins(0, 0, 0, 0)
     grid.setSpacing(10)
