@@ -546,7 +546,8 @@ class DataPage(QWidget):
     def _show_findings(self) -> None:
         while self.findings_box.count():
             widget = self.findings_box.takeAt(0).widget()
-            if widget is not None:
+            if widget is not None:  # hidden at once: deleteLater acts only when the event loop comes round
+                widget.hide()
                 widget.deleteLater()
         self.fix_buttons = {}
         row = self.session.stored(self.path) if self.path else None
