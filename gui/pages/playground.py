@@ -520,7 +520,8 @@ class PlaygroundPage(QWidget):
         else:
             text, failed = row["error"] or message("playground.stopped")[1], row["status"] == "failed"
         self.state.setObjectName("ErrorText" if failed else "Muted")
-        self.state.setStyleSheet("")  # let the new object name's style apply
+        self.state.style().unpolish(self.state)  # let the new object name's style apply (from red back to grey too)
+        self.state.style().polish(self.state)
         self.state.setText(text)
         self.restart_button.setVisible(failed)
 
