@@ -78,7 +78,6 @@ class PictureAnswer(QFrame):
         self.bars = LabelBars()
         self.bars.show_result({"labels": answer["top"], "chosen": chosen_of(answer)})
         column.addWidget(self.bars)
-        column.addWidget(label("Left: the picture. Right: where the model looked for its answer (red most).", "Muted", wrap=True))
         column.addStretch(1)
         row.addLayout(column, 1)
 
@@ -113,6 +112,9 @@ class PicturePanel(QWidget):
         layout.addLayout(top)
         self.note = label("", "Muted", wrap=True, selectable=True)
         layout.addWidget(self.note)
+        self.legend = label("Each picture is shown beside its heat map: red where the model looked most for its answer, "
+                            "blue where it hardly looked.", "Muted", wrap=True)
+        layout.addWidget(self.legend)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
         line.setStyleSheet("QFrame { color: #e3e7ed; }")
@@ -205,5 +207,6 @@ class PicturePanel(QWidget):
             widget.setParent(None)
             widget.deleteLater()
         self.answers = [PictureAnswer(answer) for answer in answers]
+        self.legend.setVisible(any("heatmap" in answer for answer in answers))
         for index, widget in enumerate(self.answers):
             self.list_layout.insertWidget(index, widget)

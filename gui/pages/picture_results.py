@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QColor, QIcon
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QListView, QListWidget, QListWidgetItem, QTabWidget, QVBoxLayout, QWidget
 
 from gui.pages.results import confusion_page, per_class_table, score_tiles
@@ -20,6 +20,7 @@ from gui.widgets.pictures import PictureViewer, side_by_side
 
 #: A thumbnail's side in the gallery, in pixels (the picture and its heat map each get one).
 THUMB = 132
+WRONG_COLOUR = QColor("#b91c1c")  # a wrong answer's caption
 
 
 class PictureResults(QWidget):
@@ -96,6 +97,8 @@ class Gallery(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, entry)
             item.setToolTip(describe(entry))
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+            if entry["wrong"]:
+                item.setForeground(WRONG_COLOUR)
             self.pictures.addItem(item)
         self.summary.setText(self.state.summary())
 
