@@ -1,7 +1,8 @@
 """An image model in the real window, with a real engine: the Results page's gallery of its held-out pictures,
 each beside its heat map, filtered by right or wrong and by category and shown large on a click; the
 Playground's picture panel answering a dropped picture with its categories and heat map, and sorting a
-folder into a CSV file with one row per picture (a file that is no picture gets its sentence).
+folder into a CSV file with one row per picture (a file that is no picture gets its sentence); and the Data
+page showing the pictures of a doctor's finding as thumbnails.
 
 timm's tiny `test_efficientnet` on 32-pixel pictures, a few steps: the tests are about what the window shows
 and what the engine writes, not about learning (tests/engine/test_image_recipe.py). Set TUNEWRIGHT_SHOTS to a
@@ -176,3 +177,25 @@ def test_the_playground_answers_a_dropped_picture_and_sorts_a_folder_into_a_csv(
     problems = [a for a in panel.answers if "problem" in a.answer]
     assert len(problems) == 1 and "notes.png is not a picture" in problems[0].answer["problem"]
     shot(page, "images-playground")
+
+
+def test_the_data_page_shows_the_pictures_of_a_doctor_finding(qtbot, window, tmp_path):
+    from PySide6.QtWidgets import QLabel
+
+    from tests.engine.test_image_recipe import squares
+
+    folder = squares(tmp_path / "photos", {"left": 12, "right": 12})
+    copy = folder / "right" / "copy_of_left_0.png"
+    copy.write_bytes((folder / "left" / "left_0.png").read_bytes())  # an exact copy, filed under the other category
+    window.show_page("data")
+    page = window.page("data")
+    page.open_path(str(folder))
+    page.check()
+    qtbot.waitUntil(lambda: page.check_status.text().startswith("Checked") and page.check_button.isEnabled(), timeout=120_000)
+    finding = next(f for f in page.report().findings if f.code == "doctor.images.duplicates")
+    assert sorted(Path(p).name for p in finding.values["files"]) == ["copy_of_left_0.png", "left_0.png"]
+    frames = [page.findings_box.itemAt(i).widget() for i in range(page.findings_box.count())]
+    shown = next(frame for frame in frames if any("Exact copies" in w.text() for w in frame.findChildren(QLabel)))
+    thumbnails = [w for w in shown.findChildren(QLabel) if not w.pixmap().isNull()]
+    assert sorted(Path(w.toolTip()).name for w in thumbnails) == ["copy_of_left_0.png", "left_0.png"]
+    assert all(w.pixmap().width() == 72 for w in thumbnails)  # 32-pixel pictures, shown at the thumbnails' size
