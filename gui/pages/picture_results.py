@@ -107,3 +107,23 @@ class Gallery(QWidget):
             self.viewer.close()
         self.viewer = PictureViewer(entry["file"], entry["heatmap"], describe(entry), self)
         self.viewer.show()
+
+
+def _main() -> int:
+    """`python -m gui.pages.picture_results --sample`: the Results page on a sample image model's evaluation."""
+    from gui.pages import standalone
+    from gui.pages.results import ResultsPage
+    from gui.sample_pictures import add_sample_pictures
+
+    def build(client: Any, runs: Any) -> ResultsPage:
+        ids = add_sample_pictures(client)
+        runs.refresh()
+        page = ResultsPage(client, runs)
+        page.show_run(ids["sorter"])
+        return page
+
+    return standalone.run(build)
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
