@@ -41,7 +41,7 @@ def learning_rate(kind: str, method: str, parameters: int = 0) -> tuple[float, s
     }[method]
     if method == "full" and "full_small" in task.learning_rates and 0 < parameters <= SMALL_ENCODER:
         value = task.learning_rates["full_small"]
-        why = f"a small encoder ({parameters / 1e6:.0f} million weights) learns best with larger steps"
+        why = f"a small {task.model_family} ({parameters / 1e6:.0f} million weights) learns best with larger steps"
     return value, f"Learning rate {value:g}: {why}."
 
 

@@ -1052,6 +1052,13 @@ MESSAGES.update({
     "plan.class_weights": Message(Level.INFO, "{reason}"),
     "plan.workers": Message(Level.INFO, "{reason}"),
     "evaluate.images_started": Message(Level.INFO, "Sorting {rows} pictures from {data} with {model}."),
+    "playground.pictures_saved": Message(
+        Level.INFO, "Sorted {count} pictures; their predictions (file, top category, probability) are saved in {path}."
+    ),
+    "playground.pictures_unreadable": Message(
+        Level.WARNING, "{count} of them could not be read, so their rows have no category. The first: {first}"
+    ),
+    "playground.no_pictures": Message(Level.ERROR, "No pictures were found in {folder} (PNG, JPEG, TIFF, BMP, WebP, GIF or DICOM files)."),
     "export.images_same": Message(
         Level.INFO,
         "Checked with {reader}: the export names the same top category as the model for all {pictures} sample "

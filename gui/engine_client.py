@@ -26,13 +26,14 @@ from engine.models.describe import ModelInfo
 from engine.models.fit import Fit, weights_fit
 from engine.models.hub import HubModel, HubUnavailable
 from engine.protocol import FINISHED, LIVE, RESUMABLE, Status
-from engine.tasks import CONVERSATION, LABELS, TAGGED_TEXT, TASKS, Task, task_of_run
+from engine.tasks import CONVERSATION, LABELS, PICTURES, TAGGED_TEXT, TASKS, Task, task_of_run
 
 __all__ = [
     "config_types",
     "TASKS",
     "CONVERSATION",
     "LABELS",
+    "PICTURES",
     "TAGGED_TEXT",
     "Task",
     "task_of_run",

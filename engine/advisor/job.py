@@ -91,7 +91,8 @@ def which_model(job: Job, config: AdviseConfig, data: ClassificationData, data_p
 
     from engine.tasks import LABELS, TASKS
 
-    sorting = {name for name, task in TASKS.items() if task.view == LABELS}  # models that sort texts into categories
+    # models that sort texts into categories (LABELS; picture sorters, PICTURES, read no texts)
+    sorting = {name for name, task in TASKS.items() if task.view == LABELS}
     refs = [r.strip() for r in config.models.split(",") if r.strip()] or [
         m.ref for m in list_models(job.db) if m.task in sorting and m.usable]
     if not refs:

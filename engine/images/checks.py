@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from engine.images.pictures import read_picture, thumbnail
 from engine.protocol import MESSAGES
 
 EXAMPLES = 6  # pictures shown per finding
+#: How a finding names a pair of pictures: exact copies "a = b", near copies "a ~ b".
+PAIR = re.compile(r" [=~] ")
 #: Perceptual hashes this many bits apart (of 64) or fewer: the same picture, resized, re-saved or retouched.
 NEAR = 4
 #: A picture whose shorter side is under this many pixels holds too little to learn from.
@@ -189,6 +192,10 @@ def check_pictures(data: ImageSet, held_out: ImageSet | None = None, input_size:
         findings.append(_finding("doctor.images.all_good", len(good), []))
     order = {"error": 0, "warning": 1, "advice": 2, "info": 3}
     findings.sort(key=lambda finding: order.get(finding.severity, 4))
+    files = {e.shown: e.path for e in data.examples + (held_out.examples if held_out is not None else [])}
+    for finding in findings:  # the files of its example pictures (a pair's both), for the window's thumbnails
+        names = [name for example in finding.examples for name in PAIR.split(example)]
+        finding.values["files"] = [files[name] for name in names if name in files]
     return findings, looked
 
 

@@ -55,8 +55,9 @@ class Lazy:
 ENCODER, CAUSAL, IMAGE = "encoder", "causal language model", "image model"
 
 #: The views the window has for a task's model and results; tasks that show the same kind of thing share one:
-#: categories with their probabilities, a conversation, a text with its marked names.
-LABELS, CONVERSATION, TAGGED_TEXT = "labels", "conversation", "tagged text"
+#: categories with their probabilities, a conversation, a text with its marked names, pictures with their
+#: categories and heat maps.
+LABELS, CONVERSATION, TAGGED_TEXT, PICTURES = "labels", "conversation", "tagged text", "pictures"
 
 #: The stages every task declares: a function, or `NotOffered(...)`.
 STAGES = ("doctor", "plan", "train", "evaluate", "distil", "export", "playground", "demo")
@@ -97,7 +98,7 @@ class Task:
     architectures: tuple[str, ...]  # endings of the transformers classes whose models do this task already
     hub_tags: tuple[str, ...]  # the Hub's pipeline tags of models it trains, the searched one first
     uses: tuple[str, str]  # the model card's intended use and its limits
-    #: which Playground panel and Results view show it (LABELS, CONVERSATION)
+    #: which Playground panel and Results view show it (LABELS, CONVERSATION, TAGGED_TEXT, PICTURES)
     view: str
     min_examples: int
     model_family: str  # ENCODER, CAUSAL or IMAGE

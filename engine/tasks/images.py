@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import JobConfig, _check, setting
-from engine.tasks import IMAGE, LABELS, Lazy, NotOffered, Task, Words
+from engine.tasks import IMAGE, PICTURES, Lazy, NotOffered, Task, Words
 
 NAME = "images"
 PREVIEW_PICTURES = 50
@@ -242,7 +242,7 @@ TASK = Task(
         "differently (another camera, scanner, lighting or place) may be sorted worse; check it on your own "
         "pictures, and look at the heat maps of its mistakes, before relying on it.",
     ),
-    view=LABELS,
+    view=PICTURES,
     min_examples=20,
     model_family=IMAGE,
     reads_conversations=False,

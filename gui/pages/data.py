@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.engine_client import TASKS, EngineClient, demo_data_path
+from gui.engine_client import PICTURES, TASKS, EngineClient, demo_data_path
 from gui.state.data import ChatColumns, DataError, DataSession, Description, ReadOptions, Report, count_records
 from gui.widgets.common import card, fill_with_scrolling, label, page_header
 from gui.widgets.findings import finding_widget
@@ -546,7 +546,8 @@ class DataPage(QWidget):
     def _show_findings(self) -> None:
         while self.findings_box.count():
             widget = self.findings_box.takeAt(0).widget()
-            if widget is not None:
+            if widget is not None:  # hidden at once: deleteLater acts only when the event loop comes round
+                widget.hide()
                 widget.deleteLater()
         self.fix_buttons = {}
         row = self.session.stored(self.path) if self.path else None
@@ -567,6 +568,7 @@ class DataPage(QWidget):
         what = TASKS[report.task].words.examples if report.task in TASKS else "rows"
         self.check_status.setText(f"Checked {report.usable_rows:,} usable of {report.rows:,} {what} at {when}.")
         settings = metadata.get("settings") or {}
+        shows_pictures = report.task in TASKS and TASKS[report.task].view == PICTURES
         for finding in report.findings:
             button = None
             # one button per fix: merging rare categories answers two findings
@@ -576,8 +578,10 @@ class DataPage(QWidget):
                 button = QPushButton(finding.fix_label)
                 button.clicked.connect(lambda _=False, fix=finding.fix: self.check(fix))
                 self.fix_buttons[finding.fix] = button
+            # a task whose examples are pictures names them by file: the finding shows their thumbnails
+            pictures = finding.values.get("files", []) if shows_pictures else None
             self.findings_box.addWidget(finding_widget(finding.severity, finding.message, finding.examples, button,
-                                                        eval_rows=finding.code == "doctor.overlap"))
+                                                        eval_rows=finding.code == "doctor.overlap", pictures=pictures))
 
     def _show_cleaned(self, metadata: dict[str, Any]) -> None:
         source = metadata.get("source")

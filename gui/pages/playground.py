@@ -1,5 +1,6 @@
-"""Playground: chat with a finished chat run's model, see a classifier's labels for any text, or a tagger's
-marked names (gui/pages/tagging_playground.py).
+"""Playground: chat with a finished chat run's model, see a classifier's labels for any text, a tagger's
+marked names (gui/pages/tagging_playground.py), or an image model's categories and heat maps for pictures
+(gui/pages/picture_playground.py).
 
 The model lives in an engine process (`python -m engine playground RUN`, engine/playground_serve.py) that this
 page starts on the first question; the page writes each question as a `playground` row and shows the answer as
@@ -18,10 +19,8 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QStackedWidget,
@@ -33,14 +32,16 @@ from PySide6.QtWidgets import (
 from engine import playground
 from engine.config import ConfigError
 from engine.protocol import MESSAGES, message
-from gui.engine_client import CONVERSATION, LABELS, TAGGED_TEXT, EngineClient, JobError, task_of_run
+from gui.engine_client import CONVERSATION, LABELS, PICTURES, TAGGED_TEXT, EngineClient, JobError, task_of_run
+from gui.pages.picture_playground import PicturePanel
 from gui.pages.tagging_playground import TaggingPanel
 from gui.state.runs import RunsModel
 from gui.state.results import finished_models, recommended_first
 from gui.widgets.common import card, label, page_header
+from gui.widgets.label_bars import LabelBars
 
 #: How the list of runs names what each panel shows.
-VIEW_WORDS = {CONVERSATION: "chat", LABELS: "classifier", TAGGED_TEXT: "tagger"}
+VIEW_WORDS = {CONVERSATION: "chat", LABELS: "classifier", TAGGED_TEXT: "tagger", PICTURES: "picture sorter"}
 
 MODEL_WORDS = {"tuned": "Your tuned model", "base": "The model it started from"}
 CURSOR = "▍"
@@ -110,44 +111,6 @@ class ChatPane(QWidget):
         return self.view.toPlainText()
 
 
-class LabelBars(QWidget):
-    """A classifier's answer: every label with its probability as a bar, the labels given in bold."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.grid = QGridLayout(self)
-        self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setHorizontalSpacing(12)
-        self.grid.setVerticalSpacing(6)
-        self.grid.setColumnStretch(1, 1)
-        self.rows: list[tuple[str, float]] = []
-
-    def show_result(self, result: dict[str, Any]) -> None:
-        while self.grid.count():
-            widget = self.grid.takeAt(0).widget()
-            if widget:
-                widget.setParent(None)  # at once: a widget only hidden could still be drawn over
-                widget.deleteLater()
-        chosen = set(result["chosen"])
-        self.rows = [(entry["label"], entry["probability"]) for entry in result["labels"]]
-        for row, (name, probability) in enumerate(self.rows):
-            words = label(name)
-            if name in chosen:
-                words.setStyleSheet("QLabel { font-weight: 600; }")
-            bar = QProgressBar()
-            bar.setRange(0, 1000)
-            bar.setValue(round(probability * 1000))
-            bar.setTextVisible(False)
-            bar.setFixedHeight(14)
-            bar.setProperty("tone", "good" if name in chosen else "")
-            share = label(f"{probability:.1%}", "Muted")
-            share.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            share.setMinimumWidth(52)
-            for column, widget in enumerate((words, bar, share)):
-                self.grid.addWidget(widget, row, column)
-                widget.show()
-
-
 class PlaygroundPage(QWidget):
     def __init__(self, client: EngineClient, runs: RunsModel) -> None:
         super().__init__()
@@ -166,7 +129,7 @@ class PlaygroundPage(QWidget):
         layout.addWidget(page_header(
             "Playground",
             "Try a finished model on your own examples: chat with a chat model, see which categories a "
-            "classifier gives a text, or which names a tagger marks in it, and how sure it is.",
+            "classifier gives a text or a picture, or which names a tagger marks in a text, and how sure it is.",
         ))
 
         top = QHBoxLayout()
@@ -191,7 +154,9 @@ class PlaygroundPage(QWidget):
         self.stack.addWidget(self._classify_area())
         self.tagging = TaggingPanel(client, self.ask_texts)
         self.stack.addWidget(self.tagging)
-        self.panels = {CONVERSATION: 1, LABELS: 2, TAGGED_TEXT: 3}  # the stack's page for each view
+        self.pictures = PicturePanel(client, self.ask_pictures)
+        self.stack.addWidget(self.pictures)
+        self.panels = {CONVERSATION: 1, LABELS: 2, TAGGED_TEXT: 3, PICTURES: 4}  # the stack's page for each view
         layout.addWidget(self.stack, 1)
         self.reload_runs()
         # A process that dies writes nothing, so the window's poll would not notice: look now and then.
@@ -360,12 +325,16 @@ class PlaygroundPage(QWidget):
                     self.compare.setChecked(True)
             elif last is not None and self.kind == TAGGED_TEXT:
                 self.tagging.restore(last)
+            elif last is not None and self.kind == PICTURES:
+                self.pictures.restore(last)
             elif last is not None:
                 self.classify_request = last
                 self.text_input.setPlainText(playground.get_request(db, last)["text"] or "")
             pane.draw()
         if self.kind == TAGGED_TEXT and playground.last_request(db, run_id) is None:
             self.tagging.restore(None)
+        if self.kind == PICTURES and playground.last_request(db, run_id) is None:
+            self.pictures.restore(None)
         if self.kind == LABELS and self.classify_request is None:
             self.result_title.setText("")
             self.bars.show_result({"labels": [], "chosen": []})
@@ -477,6 +446,22 @@ class PlaygroundPage(QWidget):
         self.refresh()
         return request
 
+    def ask_pictures(self, paths: list[str], save: str) -> int | None:
+        """Queue pictures for an image model (`save`: a CSV for their predictions) and start its process; the
+        request's id, or None (and a sentence shown)."""
+        if self.run_id is None:
+            return None
+        try:
+            request = playground.ask_pictures(self.client.db, self.run_id, paths, save=save)
+        except ConfigError as problem:
+            self._say(str(problem))
+            return None
+        if not self.start_model():
+            playground.stop(self.client.db, request)
+            return None
+        self.refresh()
+        return request
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         """Ctrl+Enter in the message box sends it (Enter alone starts a new line)."""
         if (
@@ -498,8 +483,8 @@ class PlaygroundPage(QWidget):
             self.panes["base"].draw(note=message("playground.base_next")[1])
 
     def _say(self, sentence: str) -> None:
-        if self.kind == TAGGED_TEXT:
-            self.tagging.say(sentence)
+        if self.kind in (TAGGED_TEXT, PICTURES):
+            (self.tagging if self.kind == TAGGED_TEXT else self.pictures).say(sentence)
             return
         target = self.chat_note if self.kind == CONVERSATION else self.classify_note
         target.setText(sentence)
@@ -518,6 +503,8 @@ class PlaygroundPage(QWidget):
                 self._show_answer(pane)
         elif self.kind == TAGGED_TEXT:
             self.tagging.refresh()
+        elif self.kind == PICTURES:
+            self.pictures.refresh()
         elif self.classify_request is not None and self.classify_request != self.classify_shown:
             self._show_classification(playground.get_request(self.client.db, self.classify_request))
         self._update_buttons()
@@ -533,7 +520,8 @@ class PlaygroundPage(QWidget):
         else:
             text, failed = row["error"] or message("playground.stopped")[1], row["status"] == "failed"
         self.state.setObjectName("ErrorText" if failed else "Muted")
-        self.state.setStyleSheet("")  # let the new object name's style apply
+        self.state.style().unpolish(self.state)  # let the new object name's style apply (from red back to grey too)
+        self.state.style().polish(self.state)
         self.state.setText(text)
         self.restart_button.setVisible(failed)
 

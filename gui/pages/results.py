@@ -1,7 +1,8 @@
 """Results: how good a finished model is on examples it did not learn from.
 
 A classifier shows its scores, a per-category table, the confusion matrix as a heat map and the examples it
-got wrong with its probabilities; a chat model its loss, perplexity and answer scores, its answers beside the
+got wrong with its probabilities; an image model the same with a gallery of its mistakes and their heat maps
+(gui/pages/picture_results.py); a chat model its loss, perplexity and answer scores, its answers beside the
 starting model's, and a blind review of the two. The scoring is an engine job (kind "evaluate"); this page
 starts it and draws the evaluation.json it leaves, read through the database like every other page.
 """
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
 from engine.config import ConfigError, EvaluateConfig
 from engine.jobs import JobError
 from engine.protocol import Status, model_task
-from gui.engine_client import CONVERSATION, LABELS, TAGGED_TEXT, TASKS
+from gui.engine_client import CONVERSATION, LABELS, PICTURES, TAGGED_TEXT, TASKS
 from gui.state.format import KIND_WORDS, TASK_WORDS
 from gui.state.results import (
     evaluation,
@@ -82,6 +83,54 @@ def tile(words: str, value: str, hint: str) -> QFrame:
     return frame
 
 
+def score_tiles(shown: dict[str, Any], what: str, wrong_where: str = "the last tab") -> QWidget:
+    """A classifier's scores in tiles, the majority baseline beside them; `what` its examples ("texts"),
+    `wrong_where` where its mistakes are shown."""
+    result = shown["result"]
+    tiles = QHBoxLayout()
+    tiles.addWidget(tile("Accuracy", f"{result['accuracy']:.1%}", f"Share of {what} given exactly the right category."))
+    tiles.addWidget(tile("Macro-F1", f"{result['macro_f1']:.1%}",
+                         "F1 averaged over categories, so rare categories count as much as common ones."))
+    baseline = result.get("baseline")
+    if baseline:
+        tiles.addWidget(tile("Without learning", f"{baseline['accuracy']:.1%}",
+                             f"The accuracy of always answering '{baseline['label']}', the most common category "
+                             "in the training data: a model has to do better than this."))
+    source = "the examples held back from training" if is_held_out(shown) else Path(result.get("data", "")).name
+    tiles.addWidget(tile("Examples", examples_words(result), f"From {source}."))
+    tiles.addWidget(tile("Wrong", f"{result['wrong_count']:,}", f"{what.capitalize()} given a wrong category (see {wrong_where})."))
+    return _wrapped(tiles)
+
+
+def confusion_page(result: dict[str, Any]) -> tuple[QWidget, ConfusionHeatMap]:
+    """The confusion matrix as a heat map, with how to read it and its colour scale."""
+    page = QWidget()
+    box = QVBoxLayout(page)
+    box.addWidget(label("Rows: the right category. Columns: the category the model chose. The diagonal holds "
+                        "the right answers; a dark cell off it is a common mistake.", "Muted", wrap=True))
+    scale = QHBoxLayout()  # above the table, so that it never covers a row
+    scale.addStretch(1)
+    scale.addWidget(ColourScale(), 2)
+    scale.addStretch(1)
+    box.addLayout(scale)
+    heat_map = ConfusionHeatMap(result["labels"], result["confusion"])
+    box.addWidget(heat_map)
+    box.addStretch(1)
+    return page, heat_map
+
+
+def per_class_table(result: dict[str, Any], what: str) -> QTableWidget:
+    widget = table(
+        ["Category", "Precision", "Recall", "F1", "Examples"],
+        [[row["label"], f"{row['precision']:.1%}", f"{row['recall']:.1%}", f"{row['f1']:.1%}", str(row["support"])]
+         for row in result["per_class"]],
+        stretch=0,
+    )
+    widget.setToolTip(f"Precision: of the {what} it put in a category, the share that belong there. "
+                      f"Recall: of the {what} that belong in a category, the share it found.")
+    return widget
+
+
 class ResultsPage(QWidget):
     def __init__(self, client: Any, runs: Any) -> None:
         super().__init__()
@@ -91,6 +140,7 @@ class ResultsPage(QWidget):
         self.heat_map: ConfusionHeatMap | None = None
         self.per_class: QTableWidget | None = None
         self.tagging = None  # the TaggingResults of the evaluation shown, if it is a tagger's
+        self.pictures = None  # the PictureResults of the evaluation shown, if it is an image model's
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 22, 28, 22)
         layout.setSpacing(10)
@@ -218,12 +268,12 @@ class ResultsPage(QWidget):
             self._in_progress(shown)
         else:
             self._say("")  # "Evaluating…" is over once the result is shown
-            views = {LABELS: self._classifier, CONVERSATION: self._chat, TAGGED_TEXT: self._tagged}
+            views = {LABELS: self._classifier, CONVERSATION: self._chat, TAGGED_TEXT: self._tagged, PICTURES: self._pictures}
             views[TASKS[shown["result"]["task"]].view](shown)
         self.body_layout.addStretch(0)
 
     def _clear(self) -> None:
-        self.review = self.heat_map = self.per_class = self.tabs = self.tagging = None
+        self.review = self.heat_map = self.per_class = self.tabs = self.tagging = self.pictures = None
         while self.body_layout.count():
             item = self.body_layout.takeAt(0)
             if item.widget():  # hidden at once: deleteLater acts only when the event loop comes round
@@ -277,44 +327,14 @@ class ResultsPage(QWidget):
 
     def _classifier(self, shown: dict[str, Any]) -> None:
         result = shown["result"]
-        tiles = QHBoxLayout()
-        tiles.addWidget(tile("Accuracy", f"{result['accuracy']:.1%}", "Share of texts given exactly the right category."))
-        tiles.addWidget(tile("Macro-F1", f"{result['macro_f1']:.1%}",
-                             "F1 averaged over categories, so rare categories count as much as common ones."))
-        baseline = result.get("baseline")
-        if baseline:
-            tiles.addWidget(tile("Without learning", f"{baseline['accuracy']:.1%}",
-                                 f"The accuracy of always answering '{baseline['label']}', the most common category "
-                                 "in the training data: a model has to do better than this."))
-        source = "the examples held back from training" if is_held_out(shown) else Path(result.get("data", "")).name
-        tiles.addWidget(tile("Examples", examples_words(result), f"From {source}."))
-        tiles.addWidget(tile("Wrong", f"{result['wrong_count']:,}", "Texts given a wrong category (see the last tab)."))
-        self.body_layout.addWidget(_wrapped(tiles))
+        self.body_layout.addWidget(score_tiles(shown, "texts"))
         for warning in score_warnings(result):
             self.body_layout.addWidget(label(warning, "ErrorText", wrap=True))
         tabs = QTabWidget()
         if result.get("confusion"):
-            page = QWidget()
-            box = QVBoxLayout(page)
-            box.addWidget(label("Rows: the right category. Columns: the category the model chose. The diagonal holds "
-                                "the right answers; a dark cell off it is a common mistake.", "Muted", wrap=True))
-            scale = QHBoxLayout()  # above the table, so that it never covers a row
-            scale.addStretch(1)
-            scale.addWidget(ColourScale(), 2)
-            scale.addStretch(1)
-            box.addLayout(scale)
-            self.heat_map = ConfusionHeatMap(result["labels"], result["confusion"])
-            box.addWidget(self.heat_map)
-            box.addStretch(1)
+            page, self.heat_map = confusion_page(result)
             tabs.addTab(page, "Confusion matrix")
-        self.per_class = table(
-            ["Category", "Precision", "Recall", "F1", "Examples"],
-            [[row["label"], f"{row['precision']:.1%}", f"{row['recall']:.1%}", f"{row['f1']:.1%}", str(row["support"])]
-             for row in result["per_class"]],
-            stretch=0,
-        )
-        self.per_class.setToolTip("Precision: of the texts it put in a category, the share that belong there. "
-                                  "Recall: of the texts that belong in a category, the share it found.")
+        self.per_class = per_class_table(result, "texts")
         tabs.addTab(self.per_class, "Per category")
         wrong = table(
             ["Text", "Right answer", "Model's answer", "Probabilities"],
@@ -325,6 +345,15 @@ class ResultsPage(QWidget):
         tabs.addTab(wrong, f"Wrong answers ({result['wrong_count']})")
         self.tabs = tabs
         self.body_layout.addWidget(tabs, 1)
+
+    # ------------------------------------------------------------ pictures sorted into categories
+
+    def _pictures(self, shown: dict[str, Any]) -> None:
+        from gui.pages.picture_results import PictureResults
+
+        self.pictures = PictureResults(shown)
+        self.tabs, self.heat_map, self.per_class = self.pictures.tabs, self.pictures.heat_map, self.pictures.per_class
+        self.body_layout.addWidget(self.pictures, 1)
 
     # ------------------------------------------------------------ a chat model
 
@@ -393,9 +422,20 @@ class ResultsPage(QWidget):
         self.message.setVisible(bool(text))
 
 
+class _TileRow(QWidget):
+    """A row of tiles as tall as its widest-wrapped hint needs at the width it is given (a layout gives a
+    widget its height for a typical width, which cuts off a long hint in a narrow tile)."""
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        needed = self.layout().heightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+
 def _wrapped(row: QHBoxLayout) -> QWidget:
     """Tiles in one row of equal widths (in a widget, so a refresh removes them with the rest)."""
-    box = QWidget()
+    box = _TileRow()
     grid = QGridLayout(box)
     grid.setContentsMargins(0, 0, 0, 0)
     grid.setSpacing(10)

@@ -667,6 +667,8 @@ def _task_title(key: str) -> str:
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, bool):  # a yes-or-no setting (may a picture be mirrored?)
+        return "yes" if value else "no"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

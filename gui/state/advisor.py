@@ -185,7 +185,8 @@ def _advised_tasks() -> frozenset[str]:
     return frozenset(name for name, task in TASKS.items() if task.view == LABELS)
 
 
-#: The tasks the advisor answers for, from the table of tasks: those that sort texts into categories.
+#: The tasks the advisor answers for, from the table of tasks: those that sort texts into categories (LABELS).
+#: Picture sorters (PICTURES) are not among them: its learning curve and "label next" read texts.
 ADVISED_TASKS = _advised_tasks()
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from engine import store
 from engine.config import config_types, help_for
 from engine.protocol import Status, metric_words, model_task
-from engine.tasks import LABELS, TASKS, task_of_run
+from engine.tasks import LABELS, PICTURES, TASKS, task_of_run
 
 
 # ---------------------------------------------------------------- evaluations
@@ -70,7 +70,7 @@ def weak_reason(db, run: dict[str, Any]) -> str:
     """Why a finished run's model is not to be picked as the best, as the end of a sentence ("" when nothing
     is known against it): a classifier that knows one category, or that does no better on its held-back
     examples than always answering the most common category."""
-    if getattr(task_of_run(run), "view", None) != LABELS:  # only a model that answers with categories
+    if getattr(task_of_run(run), "view", None) not in (LABELS, PICTURES):  # only a model that answers with categories
         return ""
     for artifact in store.artifacts(db, run["id"]):
         labels = artifact["metadata"].get("labels") if artifact["kind"] in ("model", "adapter") else None
