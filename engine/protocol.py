@@ -979,7 +979,7 @@ MESSAGES.update({
     ),
     "doctor.images.near_duplicates": Message(
         Level.ADVICE,
-        "Nearly identical pictures (the same picture resized, re-saved or slightly changed): {count} pairs. Kept "
+        "Pairs of nearly identical pictures (the same picture resized, re-saved or slightly changed): {count}. Kept "
         "apart from each other they make the check on held-out pictures too kind; remove one of each pair, or "
         "give the evaluation pictures as a folder of their own.",
     ),
