@@ -595,8 +595,8 @@ MESSAGES["evaluate.unknown_labels"] = Message(
 # ---- Distillation (engine/recipes/distill.py)
 MESSAGES["distill.plan"] = Message(
     Level.INFO,
-    "The teacher {teacher} ({teacher_parameters} parameters, {teacher_layers} layers) teaches a student "
-    "{student} ({student_parameters} parameters, {student_layers} layers, about {speedup:.1f}x as fast).",
+    "The teacher {teacher} ({teacher_parameters} parameters, {teacher_layers} {unit}) teaches a student "
+    "{student} ({student_parameters} parameters, {student_layers} {unit}, about {speedup:.1f}x as fast).",
 )
 MESSAGES["distill.teacher_cached"] = Message(
     Level.INFO,

@@ -7,6 +7,8 @@ can use it too.
 - `student_size` says how many parameters such a student has and how much faster it should answer; it
   reads only the tensor shapes stored in the weight files (safetensors or GGUF headers), so it is exact
   for any architecture and costs milliseconds.
+- `Cut` is a student once made: what every task's way of cutting a model (a transformer's layers, an image
+  network's blocks) hands the distillation recipe, which says it and trains it without knowing how it was cut.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from safetensors import safe_open
 
@@ -46,6 +49,9 @@ def find_teacher(ref: str, home: Path, *, allow_unsafe: bool = False) -> Teacher
     """The teacher a config names, or a sentence saying why it cannot teach."""
     if ref.startswith("run:"):
         return _teacher_from_run(ref, home, allow_unsafe=allow_unsafe)
+    folder = Path(ref).expanduser()
+    if (owner := _task_of_folder(folder)) is not None:  # a model folder of a task whose models are not transformers'
+        return Teacher(ref, ModelSource(ref, folder, folder.name), owner)
     source = resolve(ref, allow_unsafe=allow_unsafe)
     task = task_of(source)
     if task is None:
@@ -85,14 +91,25 @@ def _teacher_from_run(ref: str, home: Path, *, allow_unsafe: bool) -> Teacher:
 
 
 def task_of(source: ModelSource) -> str | None:
-    """The name of the task a model already does, from the architecture its config names; None for a bare
-    encoder, which does none yet."""
+    """The name of the task a model already does, from the architecture its config names (or, for a task
+    whose models are not transformers', from the files of its folder); None for a bare encoder, which does
+    none yet."""
+    if (owner := _task_of_folder(source.path)) is not None:
+        return owner
     if source.gguf_file:
         architectures = ["ForCausalLM"]  # GGUF files hold language models
     else:
         architectures = json.loads((source.path / "config.json").read_text(encoding="utf-8")).get("architectures") or []
     found = task_of_architectures(architectures)
     return found.name if found else None
+
+
+def _task_of_folder(folder: Path) -> str | None:
+    """The task whose own kind of model folder this is (an image model's), or None."""
+    try:
+        return next((task.name for task in TASKS.values() if task.model_folder(folder)), None)
+    except OSError:  # a name longer than the file system allows: no such folder
+        return None
 
 
 def spread_layers(total: int, keep: int) -> list[int]:
@@ -103,6 +120,20 @@ def spread_layers(total: int, keep: int) -> list[int]:
     if keep == 1:
         return [0]
     return sorted({round(i * (total - 1) / (keep - 1)) for i in range(keep)})
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A student cut from a teacher by keeping some of its parts, each with the teacher's weights."""
+
+    student: Any  # the smaller model
+    kept: int  # parts it has
+    teacher_parts: int  # parts the teacher has
+    unit: str  # what the parts are called: "layers", "blocks"
+    title: str  # how the distillation's first sentence names the student: "made of its layers 1, 3, 6"
+    speedup: float  # expected: the teacher's work per example over the student's
+    #: the event (code, fields) saying what was cut and why, where the first sentence is not enough
+    said: tuple[str, dict] = field(default=("", {}))
 
 
 @dataclass(frozen=True)
