@@ -29,6 +29,9 @@ from engine.tasks import TASKS, task_of_architectures
 
 #: A tensor that belongs to transformer layer N: "bert.encoder.layer.N.", "model.layers.N.", GGUF's "blk.N.".
 LAYER_TENSOR = re.compile(r"(?:^|\.)(?:layer|layers|blk|h|block|blocks)\.(\d+)\.")
+#: A tensor of block B of stage S of an image network (timm's EfficientNet and MobileNet): "blocks.S.B.".
+BLOCK_TENSOR = re.compile(r"^blocks\.(\d+)\.(\d+)\.")
+BATCH_NORM_STATISTICS = (".running_mean", ".running_var", ".num_batches_tracked")
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,20 @@ def spread_layers(total: int, keep: int) -> list[int]:
     return sorted({round(i * (total - 1) / (keep - 1)) for i in range(keep)})
 
 
+def choose_blocks(depths: list[int], keep: int) -> list[list[int]]:
+    """The blocks of each stage an image student of `keep` blocks keeps (engine/images/cut.py): every stage's
+    first, then an evenly spread share of the others; fewer than one a stage: the first stages' first blocks."""
+    total = sum(depths)
+    if not 1 <= keep <= total:
+        raise ConfigError.said("distill.student_blocks_range", total=total, keep=keep)
+    if keep < len(depths):
+        return [[0] if stage < keep else [] for stage in range(len(depths))]
+    skippable = [(stage, block) for stage, depth in enumerate(depths) for block in range(1, depth)]
+    extra = keep - len(depths)
+    chosen = {skippable[i] for i in spread_layers(len(skippable), extra)} if extra else set()
+    return [[0] + [b for b in range(1, depth) if (stage, b) in chosen] for stage, depth in enumerate(depths)]
+
+
 @dataclass(frozen=True)
 class Cut:
     """A student cut from a teacher by keeping some of its parts, each with the teacher's weights."""
@@ -145,6 +162,7 @@ class StudentSize:
     parameters: int
     teacher_parameters: int
     speedup: float  # expected answers per second, student / teacher
+    unit: str = "layers"  # what is kept: a transformer's layers, an image network's blocks
 
     @property
     def share(self) -> float:
@@ -158,6 +176,8 @@ def student_size(folder: Path, layers: int, gguf_file: str = "") -> StudentSize:
     projection is a large share of a small model's work); embedding look-ups cost next to nothing.
     """
     shapes = _tensor_shapes(folder, gguf_file)
+    if _task_of_folder(folder) is not None and any(BLOCK_TENSOR.match(name) for name in shapes):
+        return _image_student_size(shapes, layers)
     per_layer: dict[int, int] = {}
     outside = 0
     for name, shape in shapes.items():
@@ -181,6 +201,29 @@ def student_size(folder: Path, layers: int, gguf_file: str = "") -> StudentSize:
         teacher_parameters=outside + sum(per_layer.values()),
         speedup=teacher_work / student_work,
     )
+
+
+def _image_student_size(shapes: dict[str, list[int]], blocks: int) -> StudentSize:
+    """An image network's student keeping `blocks` of its blocks (engine/images/cut.py). The speed-up is
+    estimated from the weights, as for text; a convolution's work also grows with the size of the picture at
+    its stage, so the first, larger stages cost more per weight and the measured speed-up comes out lower."""
+    per_block: dict[tuple[int, int], int] = {}
+    outside = 0
+    for name, shape in shapes.items():
+        if name.endswith(BATCH_NORM_STATISTICS):  # kept beside the weights, but no parameters
+            continue
+        match = BLOCK_TENSOR.match(name)
+        if match:
+            key = (int(match.group(1)), int(match.group(2)))
+            per_block[key] = per_block.get(key, 0) + _numel(shape)
+        else:
+            outside += _numel(shape)
+    depths = [1 + max(b for s, b in per_block if s == stage) for stage in range(1 + max(s for s, _ in per_block))]
+    kept = choose_blocks(depths, blocks)
+    body = sum(per_block.values())
+    student = sum(per_block.get((stage, b), 0) for stage, chosen in enumerate(kept) for b in chosen)
+    return StudentSize(layers=sum(map(len, kept)), teacher_layers=sum(depths), parameters=outside + student,
+                       teacher_parameters=outside + body, speedup=(outside + body) / (outside + student), unit="blocks")
 
 
 def _output_layer_size(shapes: dict[str, list[int]]) -> int:

@@ -572,7 +572,7 @@ def train_plain(job: Job, teacher: Teacher, layers: int) -> tuple[dict[str, floa
     child = store.get_run(job.db, child_id)
     if child["status"] != Status.COMPLETED:
         student = (
-            f"the same {layers} layer{'s' if layers > 1 else ''} of {resolve(teacher.starting).title} as it was before fine-tuning"
+            f"the same {layers} layer{'s' if layers > 1 else ''} of {_title(teacher.starting)} as it was before fine-tuning"
             if untaught else "the same student"
         )
         job.event("distill.plain_started", student=student)
@@ -588,6 +588,15 @@ def train_plain(job: Job, teacher: Teacher, layers: int) -> tuple[dict[str, floa
         if outcome != Status.COMPLETED:
             return {}, outcome
     return _best_evaluation(job.db, child_id), Status.COMPLETED
+
+
+def _title(ref: str) -> str:
+    """A model's name as the catalog gives it; a reference the catalog does not hold (an image model's
+    'timm:NAME') as it is."""
+    try:
+        return resolve(ref).title
+    except ConfigError:
+        return ref
 
 
 def _best_evaluation(db, run_id: int) -> dict[str, float]:
