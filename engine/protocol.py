@@ -1056,10 +1056,10 @@ MESSAGES.update({
     ),
     "distill.student_stages": Message(
         Level.INFO,
-        "The student keeps the first {kept} of the teacher's {total} stages ({why}): every stage of this network is "
-        "a single block, so there is no block to skip inside one. The layer after them is made anew for their "
-        "channels and learns from the teacher. Parameters: {before} before, {after} after; the work per picture falls "
-        "to {work:.0%} of the teacher's.",
+        "The student keeps the first {kept} of the teacher's {stages} stages, one block each ({why}): with fewer blocks "
+        "than the network has stages, it cannot keep the first block of every stage, so the deepest stages go, and "
+        "the layer after them is made anew for their channels and learns from the teacher. Parameters: {before} "
+        "before, {after} after; the work per picture falls to {work:.0%} of the teacher's.",
     ),
     "distill.batch_norm": Message(
         Level.INFO,

@@ -86,7 +86,7 @@ def cut_student(teacher: ImageClassifier, keep: int | None, starting: ImageClass
     numbers = {"total": total, "why": why, "before": _count(parameter_count(teacher)), "after": _count(parameter_count(student)),
                "work": 1 / speedup}
     if keep < len(depths):
-        said = ("distill.student_stages", {"kept": keep, **numbers})
+        said = ("distill.student_stages", {"kept": keep, "stages": len(depths), **numbers})
         title = f"made of its first {keep} stage{'s' if keep > 1 else ''}"
     else:
         skippable = total - len(depths)

@@ -117,6 +117,7 @@ def image_lesson(job: Job, teacher: Teacher) -> Lesson:
     return Lesson(
         teacher.task, teacher_model, teacher.source.path, student, preparation, loop, lambda: scores(teacher_model),
         speed_batches, len(train), {"labels": labels, "multi_label": multi_label}, student_layers=cut.kept,
+        student_unit=cut.unit,
     )
 
 

@@ -65,8 +65,10 @@ class Lesson:
     speed_batches: Callable[[str, int], list[dict]]
     train_rows: int
     finish_metadata: dict = field(default_factory=dict)
-    #: the student's layers (or blocks): a student trained without the teacher, to compare, is cut the same
+    #: the student's layers (or blocks, `student_unit`): a student trained without the teacher, to compare,
+    #: is cut the same
     student_layers: int = 0
+    student_unit: str = "layers"
 
 
 def run(job: Job) -> Status:
@@ -103,7 +105,7 @@ def run(job: Job) -> Status:
 
     plain = None
     if config.compare_with_plain:
-        plain, outcome = train_plain(job, teacher, lesson.student_layers or layer_count(lesson.student))
+        plain, outcome = train_plain(job, teacher, lesson.student_layers or layer_count(lesson.student), lesson.student_unit)
         if outcome != Status.COMPLETED:
             return outcome
     write_report(job, lesson, plain)
@@ -549,7 +551,7 @@ def divergence_sum(log_s: torch.Tensor, log_t: torch.Tensor, divergence: str) ->
 # ---------------------------------------------------------------- the plain comparison
 
 
-def train_plain(job: Job, teacher: Teacher, layers: int) -> tuple[dict[str, float], Status]:
+def train_plain(job: Job, teacher: Teacher, layers: int, unit: str = "layers") -> tuple[dict[str, float], Status]:
     """The same student, data, steps and settings without the teacher (alpha 0), as a run of its own under
     this one, so its curves can be shown beside the distilled student's. Its best evaluation is returned.
 
@@ -572,7 +574,7 @@ def train_plain(job: Job, teacher: Teacher, layers: int) -> tuple[dict[str, floa
     child = store.get_run(job.db, child_id)
     if child["status"] != Status.COMPLETED:
         student = (
-            f"the same {layers} layer{'s' if layers > 1 else ''} of {_title(teacher.starting)} as it was before fine-tuning"
+            f"the same {layers} {unit if layers > 1 else unit.removesuffix('s')} of {_title(teacher.starting)} as it was before fine-tuning"
             if untaught else "the same student"
         )
         job.event("distill.plain_started", student=student)

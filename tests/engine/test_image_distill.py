@@ -101,7 +101,7 @@ def test_an_image_classifier_distils_into_fewer_blocks_and_reports_as_for_text(i
     monkeypatch.setenv("TUNEWRIGHT_HOME", str(home))  # where the planner finds the teacher run
     assert store.get_run(db, teacher_run)["status"] == "completed"
     distil = {"kind": "distill", "teacher": f"run:{teacher_run}", "data": str(data), "max_steps": 4, "batch_size": 8,
-              "early_stopping_patience": 0}
+              "early_stopping_patience": 0, "compare_with_plain": True}
 
     # `tunewright-engine plan`: what the run would decide, the student's cut among it
     plan = plan_without_training(from_dict(distil))
@@ -126,6 +126,9 @@ def test_an_image_classifier_distils_into_fewer_blocks_and_reports_as_for_text(i
     for side in (teacher, student):
         assert {"eval_f1", "eval_accuracy", "eval_macro_f1"} <= set(side)
     assert "of the teacher's" in messages and "answers" in messages and "parameters" in messages
+    # without the teacher: the same 3 blocks of the network as it was before it learned, same steps
+    assert set(report["plain"]) >= {"eval_f1", "eval_accuracy"}
+    assert "the same 3 blocks of timm:test_efficientnet as it was before fine-tuning" in messages
 
     # the student is a normal image model folder: evaluation, the Playground's loading and export take it
     settings = json.loads((kinds["model"] / "image_model.json").read_text())
