@@ -234,12 +234,14 @@ class DistillConfig(JobConfig):
     student: str = setting(
         "", "The student. Empty: made from the teacher by keeping some of its layers (see student_layers). "
         "Or a smaller model or folder: for chat models it must use the teacher's vocabulary (same model "
-        "family); for classifiers any text encoder works and is given the teacher's categories."
+        "family); for classifiers any text encoder works and is given the teacher's categories; for image "
+        "models, one of the same family ('demo:efficientnet-lite0'), cut to student_layers blocks."
     )
     student_layers: int = setting(
         0, "How many layers the student keeps, evenly spread, first and last included: of the teacher's, or of "
         "the student model when one is named. Fewer layers: smaller and faster, but it keeps less. 0: half of "
-        "the teacher's; all of a named student's."
+        "the teacher's; all of a named student's. Image models: how many blocks (the first of each stage and "
+        "an even share of the others; 0: half)."
     )
     temperature: float | None = setting(
         None, "How much the teacher's probabilities are softened before the student copies them. Above 1 "

@@ -39,7 +39,7 @@ def learning_rate(kind: str, method: str, parameters: int = 0) -> tuple[float, s
         "lora": "only the small adapters learn, and they need larger steps",
         "qlora": "only the small adapters learn, and they need larger steps",
     }[method]
-    if method == "full" and "full_small" in task.learning_rates and 0 < parameters <= SMALL_ENCODER:
+    if method == "full" and task.learning_rates.get("full_small", value) != value and 0 < parameters <= SMALL_ENCODER:
         value = task.learning_rates["full_small"]
         why = f"a small {task.model_family} ({parameters / 1e6:.0f} million weights) learns best with larger steps"
     return value, f"Learning rate {value:g}: {why}."
@@ -418,7 +418,13 @@ def plan_without_training(config: JobConfig) -> Plan:
     device = pick_device(config.device)  # a device this computer does not have is refused here, as a run would be
     task, teacher_shape = "", None
     if getattr(config, "teacher", ""):  # a distillation: the student is what trains, on the teacher's task
-        source, shape, task, teacher_shape = _distillation_student(config)
+        from engine import store
+        from engine.models.students import find_teacher
+
+        teacher = find_teacher(config.teacher, store.default_home(), allow_unsafe=config.allow_unsafe_weights)
+        if task_named(teacher.task).plan_alone is not None:  # its models are not transformers': it plans their students
+            return task_named(teacher.task).plan_alone(config)
+        source, shape, task, teacher_shape = _distillation_student(config, teacher)
     elif task_named(config.kind).plan_alone is not None:  # its models are not transformers'
         return task_named(config.kind).plan_alone(config)
     else:
@@ -493,14 +499,10 @@ def cpu_timer(model_folder, config: JobConfig, gguf_file: str = "", *, labels: i
     return timer
 
 
-def _distillation_student(config):
+def _distillation_student(config, teacher):
     """The student a distillation trains, as the planner needs it: the folder its tokenizer and config come
     from, its shape (the teacher's, or the named student's, with the layers it keeps), the teacher's task and
     the teacher's shape (its forward passes are part of the run's time)."""
-    from engine import store
-    from engine.models.students import find_teacher
-
-    teacher = find_teacher(config.teacher, store.default_home(), allow_unsafe=config.allow_unsafe_weights)
     teacher_shape = load_shape(teacher.source.path, teacher.source.gguf_file)
     if config.student:
         source = resolve(config.student, allow_unsafe=config.allow_unsafe_weights)

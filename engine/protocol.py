@@ -595,8 +595,8 @@ MESSAGES["evaluate.unknown_labels"] = Message(
 # ---- Distillation (engine/recipes/distill.py)
 MESSAGES["distill.plan"] = Message(
     Level.INFO,
-    "The teacher {teacher} ({teacher_parameters} parameters, {teacher_layers} layers) teaches a student "
-    "{student} ({student_parameters} parameters, {student_layers} layers, about {speedup:.1f}x as fast).",
+    "The teacher {teacher} ({teacher_parameters} parameters, {teacher_layers} {unit}) teaches a student "
+    "{student} ({student_parameters} parameters, {student_layers} {unit}, about {speedup:.1f}x as fast).",
 )
 MESSAGES["distill.teacher_cached"] = Message(
     Level.INFO,
@@ -1045,6 +1045,48 @@ MESSAGES.update({
     ),
     "images.data_wait": Message(
         Level.INFO, "Waiting for pictures took {share:.0%} of the training time so far."
+    ),
+    # ---- a smaller image model taught by a trained one (engine/images/cut.py, engine/images/distil.py)
+    "distill.student_blocks": Message(
+        Level.INFO,
+        "The student keeps {kept} of the teacher's {total} blocks ({why}): the first block of each of its {stages} "
+        "stages, where the picture is made smaller or given more channels, and {extra} of the {skippable} blocks "
+        "that each refine what their stage found and can be skipped without the rest ceasing to fit. "
+        "Parameters: {before} before, {after} after; the work per picture falls to {work:.0%} of the teacher's.",
+    ),
+    "distill.student_stages": Message(
+        Level.INFO,
+        "The student keeps the first {kept} of the teacher's {stages} stages, one block each ({why}): with fewer blocks "
+        "than the network has stages, it cannot keep the first block of every stage, so the deepest stages go, and "
+        "the layer after them is made anew for their channels and learns from the teacher. Parameters: {before} "
+        "before, {after} after; the work per picture falls to {work:.0%} of the teacher's.",
+    ),
+    "distill.batch_norm": Message(
+        Level.INFO,
+        "The student's batch norm statistics were measured afresh on {pictures} of your pictures: with blocks left "
+        "out, each later layer sees different values than it did in the teacher.",
+    ),
+    "distill.student_blocks_range": Message(
+        Level.ERROR, "A student made from this image model can keep 1 to {total} of its blocks (not {keep}).",
+    ),
+    "distill.student_not_cut": Message(
+        Level.ERROR,
+        "A smaller student cannot be cut from {architecture}: Tunewright can leave out blocks of networks built as "
+        "stages of blocks (EfficientNet, MobileNet). Train a smaller image model on the same pictures instead.",
+    ),
+    "distill.images_other_categories": Message(
+        Level.ERROR,
+        "The teacher was not trained on the categories {categories} that your pictures have, so it cannot teach "
+        "them; use pictures of the teacher's categories.",
+    ),
+    "distill.images_other_kind": Message(
+        Level.ERROR,
+        "The teacher gives {teacher} per picture, but your pictures have {data}; use pictures of the same kind as the teacher's.",
+    ),
+    "plan.temperature_images": Message(
+        Level.INFO,
+        "Temperature {temperature:g}: the teacher's category probabilities are softened, so the student also learns "
+        "which wrong categories the teacher thought nearly right for each picture.",
     ),
     "plan.image_size": Message(Level.INFO, "{reason}"),
     "plan.mirror": Message(Level.INFO, "{reason}"),

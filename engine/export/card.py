@@ -46,10 +46,12 @@ def data_summary(source) -> str:
 def base_model(source) -> str:
     if source.run["kind"] != "distill":
         return f"## Base model\n{plain(source.base.title)} ({plain(source.config.model)})."
-    layers = getattr(source.model.config, "num_hidden_layers", None)
+    layers = getattr(getattr(source.model, "config", None), "num_hidden_layers", None)
+    blocks = getattr(source.model, "blocks", None)  # an image student's kept blocks, per stage
+    size = f" ({layers} layers)" if layers else f" ({sum(map(len, blocks))} blocks)" if blocks else ""
     return (
         f"## Distilled from\n{plain(source.base.title)} ({plain(source.config.teacher)}), which taught this smaller student"
-        + (f" ({layers} layers)" if layers else "") + " to answer as it does."
+        + size + " to answer as it does."
     )
 
 

@@ -62,7 +62,7 @@ def load_run_model(db, run_id: int, home: Path) -> RunModel:
         raise ConfigError(f"Run {run_id} has no finished model yet (it is {run['status']}).")
     config = from_dict(run["config"])
     own = task_named(task).load_run
-    if own is not None and run["kind"] != "distill":  # a task whose models are not transformers'
+    if own is not None:  # a task whose models are not transformers' (a distilled student's folder is as any other)
         try:
             model, preparation, labels, multi_label = own(model_dir)
         except Exception as error:  # noqa: BLE001 - truncated weights, a garbled settings file

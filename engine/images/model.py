@@ -58,13 +58,16 @@ class Preparation:
 class ImageClassifier(torch.nn.Module):
     """A timm network that takes `pixel_values` and answers logits, one per category."""
 
-    def __init__(self, net, architecture: str, labels: list[str], multi_label: bool, preparation: Preparation) -> None:
+    def __init__(self, net, architecture: str, labels: list[str], multi_label: bool, preparation: Preparation,
+                 blocks: list[list[int]] | None = None) -> None:
         super().__init__()
         self.net = net
         self.architecture = architecture
         self.labels = list(labels)
         self.multi_label = multi_label
         self.preparation = preparation
+        #: a distilled student's: the blocks of each of the architecture's stages it kept (engine/images/cut.py)
+        self.blocks = blocks
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         return self.net(pixel_values)
@@ -96,6 +99,8 @@ class ImageClassifier(torch.nn.Module):
         save_file({k: v.detach().contiguous().cpu() for k, v in weights.items()}, str(folder / WEIGHTS_FILE))
         settings = {"architecture": self.architecture, "labels": self.labels, "multi_label": self.multi_label,
                     "preparation": asdict(self.preparation)}
+        if self.blocks is not None:
+            settings["blocks"] = self.blocks
         (folder / SETTINGS_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
 
 
@@ -105,6 +110,7 @@ def is_image_model_folder(path: str | Path) -> bool:
 
 def build(ref: str, labels: list[str], multi_label: bool, image_size: int | None = None) -> ImageClassifier:
     """A model to train on `labels`, started from `ref`, with a fresh last layer."""
+    blocks = None
     if ref == DEMO:
         net, architecture = lite0.imagenet_model(), lite0.ARCHITECTURE
         config = net.pretrained_cfg
@@ -121,6 +127,7 @@ def build(ref: str, labels: list[str], multi_label: bool, image_size: int | None
         loaded = load_folder(ref)
         net, architecture, config = loaded.net, loaded.architecture, {}
         preparation = loaded.preparation
+        blocks = loaded.blocks
     else:
         raise ConfigError.said("images.unknown_model", model=ref)
     if config:
@@ -130,7 +137,7 @@ def build(ref: str, labels: list[str], multi_label: bool, image_size: int | None
     if image_size:
         preparation.size = image_size
     net.reset_classifier(len(labels))
-    return ImageClassifier(net, architecture, labels, multi_label, preparation)
+    return ImageClassifier(net, architecture, labels, multi_label, preparation, blocks)
 
 
 def cached_weights(architecture: str) -> str | None:
@@ -175,8 +182,13 @@ def load_folder(folder: str | Path) -> ImageClassifier:
     folder = Path(folder)
     settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
     net = timm().create_model(settings["architecture"], pretrained=False, num_classes=len(settings["labels"]))
+    if settings.get("blocks") is not None:  # a student with fewer blocks than its architecture
+        from engine.images.cut import cut_blocks
+
+        cut_blocks(net, settings["blocks"])
     net.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
     preparation = settings["preparation"]
     preparation = Preparation(preparation["size"], tuple(preparation["mean"]), tuple(preparation["std"]),
                               preparation["interpolation"], preparation["crop"])
-    return ImageClassifier(net, settings["architecture"], settings["labels"], settings["multi_label"], preparation).eval()
+    return ImageClassifier(net, settings["architecture"], settings["labels"], settings["multi_label"], preparation,
+                           settings.get("blocks")).eval()

@@ -102,14 +102,19 @@ def decide(config, rows: int, native_size: int) -> list[Decision]:
         decisions.append(Decision("micro_batch_size", config.batch_size, "plan.batch_layout",
                                   f"The whole batch of {config.batch_size} pictures goes through the model at once."))
     if config.workers is None:
-        cores = os.cpu_count() or 1
-        value = 0 if rows < 200 or cores < 3 else min(8, cores - 1)
-        decisions.append(Decision("workers", value, "plan.workers", (
-            f"{value} processes decode and prepare the pictures while the model trains, so it does not wait for them."
-            if value else "The pictures are prepared in the training process itself: they are few, or this computer has few cores.")))
+        value, reason = workers_for(rows)
+        decisions.append(Decision("workers", value, "plan.workers", reason))
     if config.gradient_checkpointing == "auto":
         decisions.append(Decision("gradient_checkpointing", "off", "plan.checkpointing", "Memory saving off: an image model this small fits without it."))
     return decisions
+
+
+def workers_for(rows: int) -> tuple[int, str]:
+    """Processes that decode pictures beside training, and the sentence saying so."""
+    cores = os.cpu_count() or 1
+    value = 0 if rows < 200 or cores < 3 else min(8, cores - 1)
+    return value, (f"{value} processes decode and prepare the pictures while the model trains, so it does not wait for them."
+                   if value else "The pictures are prepared in the training process itself: they are few, or this computer has few cores.")
 
 
 def apply(job, decisions: list[Decision]) -> None:

@@ -7,6 +7,8 @@ can use it too.
 - `student_size` says how many parameters such a student has and how much faster it should answer; it
   reads only the tensor shapes stored in the weight files (safetensors or GGUF headers), so it is exact
   for any architecture and costs milliseconds.
+- `Cut` is a student once made: what every task's way of cutting a model (a transformer's layers, an image
+  network's blocks) hands the distillation recipe, which says it and trains it without knowing how it was cut.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from safetensors import safe_open
 
@@ -26,6 +29,9 @@ from engine.tasks import TASKS, task_of_architectures
 
 #: A tensor that belongs to transformer layer N: "bert.encoder.layer.N.", "model.layers.N.", GGUF's "blk.N.".
 LAYER_TENSOR = re.compile(r"(?:^|\.)(?:layer|layers|blk|h|block|blocks)\.(\d+)\.")
+#: A tensor of block B of stage S of an image network (timm's EfficientNet and MobileNet): "blocks.S.B.".
+BLOCK_TENSOR = re.compile(r"^blocks\.(\d+)\.(\d+)\.")
+BATCH_NORM_STATISTICS = (".running_mean", ".running_var", ".num_batches_tracked")
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,9 @@ def find_teacher(ref: str, home: Path, *, allow_unsafe: bool = False) -> Teacher
     """The teacher a config names, or a sentence saying why it cannot teach."""
     if ref.startswith("run:"):
         return _teacher_from_run(ref, home, allow_unsafe=allow_unsafe)
+    folder = Path(ref).expanduser()
+    if (owner := _task_of_folder(folder)) is not None:  # a model folder of a task whose models are not transformers'
+        return Teacher(ref, ModelSource(ref, folder, folder.name), owner)
     source = resolve(ref, allow_unsafe=allow_unsafe)
     task = task_of(source)
     if task is None:
@@ -85,14 +94,25 @@ def _teacher_from_run(ref: str, home: Path, *, allow_unsafe: bool) -> Teacher:
 
 
 def task_of(source: ModelSource) -> str | None:
-    """The name of the task a model already does, from the architecture its config names; None for a bare
-    encoder, which does none yet."""
+    """The name of the task a model already does, from the architecture its config names (or, for a task
+    whose models are not transformers', from the files of its folder); None for a bare encoder, which does
+    none yet."""
+    if (owner := _task_of_folder(source.path)) is not None:
+        return owner
     if source.gguf_file:
         architectures = ["ForCausalLM"]  # GGUF files hold language models
     else:
         architectures = json.loads((source.path / "config.json").read_text(encoding="utf-8")).get("architectures") or []
     found = task_of_architectures(architectures)
     return found.name if found else None
+
+
+def _task_of_folder(folder: Path) -> str | None:
+    """The task whose own kind of model folder this is (an image model's), or None."""
+    try:
+        return next((task.name for task in TASKS.values() if task.model_folder(folder)), None)
+    except OSError:  # a name longer than the file system allows: no such folder
+        return None
 
 
 def spread_layers(total: int, keep: int) -> list[int]:
@@ -105,6 +125,34 @@ def spread_layers(total: int, keep: int) -> list[int]:
     return sorted({round(i * (total - 1) / (keep - 1)) for i in range(keep)})
 
 
+def choose_blocks(depths: list[int], keep: int) -> list[list[int]]:
+    """The blocks of each stage an image student of `keep` blocks keeps (engine/images/cut.py): every stage's
+    first, then an evenly spread share of the others; fewer than one a stage: the first stages' first blocks."""
+    total = sum(depths)
+    if not 1 <= keep <= total:
+        raise ConfigError.said("distill.student_blocks_range", total=total, keep=keep)
+    if keep < len(depths):
+        return [[0] if stage < keep else [] for stage in range(len(depths))]
+    skippable = [(stage, block) for stage, depth in enumerate(depths) for block in range(1, depth)]
+    extra = keep - len(depths)
+    chosen = {skippable[i] for i in spread_layers(len(skippable), extra)} if extra else set()
+    return [[0] + [b for b in range(1, depth) if (stage, b) in chosen] for stage, depth in enumerate(depths)]
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A student cut from a teacher by keeping some of its parts, each with the teacher's weights."""
+
+    student: Any  # the smaller model
+    kept: int  # parts it has
+    teacher_parts: int  # parts the teacher has
+    unit: str  # what the parts are called: "layers", "blocks"
+    title: str  # how the distillation's first sentence names the student: "made of its layers 1, 3, 6"
+    speedup: float  # expected: the teacher's work per example over the student's
+    #: the event (code, fields) saying what was cut and why, where the first sentence is not enough
+    said: tuple[str, dict] = field(default=("", {}))
+
+
 @dataclass(frozen=True)
 class StudentSize:
     """What the size slider shows for a student of `layers` layers."""
@@ -114,6 +162,7 @@ class StudentSize:
     parameters: int
     teacher_parameters: int
     speedup: float  # expected answers per second, student / teacher
+    unit: str = "layers"  # what is kept: a transformer's layers, an image network's blocks
 
     @property
     def share(self) -> float:
@@ -127,6 +176,8 @@ def student_size(folder: Path, layers: int, gguf_file: str = "") -> StudentSize:
     projection is a large share of a small model's work); embedding look-ups cost next to nothing.
     """
     shapes = _tensor_shapes(folder, gguf_file)
+    if _task_of_folder(folder) is not None and any(BLOCK_TENSOR.match(name) for name in shapes):
+        return _image_student_size(shapes, layers)
     per_layer: dict[int, int] = {}
     outside = 0
     for name, shape in shapes.items():
@@ -150,6 +201,29 @@ def student_size(folder: Path, layers: int, gguf_file: str = "") -> StudentSize:
         teacher_parameters=outside + sum(per_layer.values()),
         speedup=teacher_work / student_work,
     )
+
+
+def _image_student_size(shapes: dict[str, list[int]], blocks: int) -> StudentSize:
+    """An image network's student keeping `blocks` of its blocks (engine/images/cut.py). The speed-up is
+    estimated from the weights, as for text; a convolution's work also grows with the size of the picture at
+    its stage, so the first, larger stages cost more per weight and the measured speed-up comes out lower."""
+    per_block: dict[tuple[int, int], int] = {}
+    outside = 0
+    for name, shape in shapes.items():
+        if name.endswith(BATCH_NORM_STATISTICS):  # kept beside the weights, but no parameters
+            continue
+        match = BLOCK_TENSOR.match(name)
+        if match:
+            key = (int(match.group(1)), int(match.group(2)))
+            per_block[key] = per_block.get(key, 0) + _numel(shape)
+        else:
+            outside += _numel(shape)
+    depths = [1 + max(b for s, b in per_block if s == stage) for stage in range(1 + max(s for s, _ in per_block))]
+    kept = choose_blocks(depths, blocks)
+    body = sum(per_block.values())
+    student = sum(per_block.get((stage, b), 0) for stage, chosen in enumerate(kept) for b in chosen)
+    return StudentSize(layers=sum(map(len, kept)), teacher_layers=sum(depths), parameters=outside + student,
+                       teacher_parameters=outside + body, speedup=(outside + body) / (outside + student), unit="blocks")
 
 
 def _output_layer_size(shapes: dict[str, list[int]]) -> int:

@@ -15,7 +15,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoModelForTokenClassification, PreTrainedModel
 
 from engine.config import ConfigError
-from engine.models.students import LAYER_TENSOR, spread_layers
+from engine.models.students import LAYER_TENSOR, Cut, spread_layers
 
 
 def layer_count(model: PreTrainedModel) -> int:
@@ -60,6 +60,19 @@ def keep_layers(teacher: PreTrainedModel, layers: int) -> tuple[PreTrainedModel,
             f"{len(unexpected)} left over); choose a smaller compatible model as the student instead."
         )
     return student, kept
+
+
+def cut_layers(teacher: PreTrainedModel, layers: int | None) -> Cut:
+    """A student of `layers` of the teacher's layers (None: half of them), as the distillation recipe takes it."""
+    student, kept = keep_layers(teacher, layers or max(1, layer_count(teacher) // 2))
+    return Cut(student, len(kept), layer_count(teacher), "layers", f"made of its layers {', '.join(str(i + 1) for i in kept)}",
+               matmul_work(teacher) / matmul_work(student))
+
+
+def matmul_work(model: torch.nn.Module) -> int:
+    """Multiplications per token: the weights of every linear layer (the output layer included); embedding
+    look-ups cost next to nothing. The expected speed-up is the teacher's work over the student's."""
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
 
 
 def _tied_names(model: PreTrainedModel) -> set[str]:

@@ -43,8 +43,8 @@ from engine.classifier_steps import batch_of as classifier_batch
 from engine.classifier_steps import evaluate as evaluate_classifier
 from engine.classifier_steps import loss_sum as classifier_loss_sum
 from engine.classifier_steps import read_examples, start_at_label_prior, targets_of, tokenize_texts
-from engine.models.students import Teacher, find_teacher, task_of
-from engine.models.surgery import keep_layers, layer_count, parameter_count
+from engine.models.students import Cut, Teacher, find_teacher, task_of
+from engine.models.surgery import cut_layers, keep_layers, layer_count, matmul_work, parameter_count
 from engine.protocol import Status, metric_words
 from engine.tasks import task as task_named
 from engine.training import Job, Loop, finish, fit, load_trainable_state, seed_everything, shuffled_steps, total_steps
@@ -65,6 +65,10 @@ class Lesson:
     speed_batches: Callable[[str, int], list[dict]]
     train_rows: int
     finish_metadata: dict = field(default_factory=dict)
+    #: the student's layers (or blocks, `student_unit`): a student trained without the teacher, to compare,
+    #: is cut the same
+    student_layers: int = 0
+    student_unit: str = "layers"
 
 
 def run(job: Job) -> Status:
@@ -101,7 +105,7 @@ def run(job: Job) -> Status:
 
     plain = None
     if config.compare_with_plain:
-        plain, outcome = train_plain(job, teacher, layer_count(lesson.student))
+        plain, outcome = train_plain(job, teacher, lesson.student_layers or layer_count(lesson.student), lesson.student_unit)
         if outcome != Status.COMPLETED:
             return outcome
     write_report(job, lesson, plain)
@@ -120,8 +124,9 @@ def teacher_on_device(job: Job, teacher: torch.nn.Module) -> torch.nn.Module:
 
 
 def make_student(job: Job, teacher_model, teacher: Teacher, load_catalog_student: Callable):
-    """The student, whether its output layer is new, and its own tokenizer (None: the teacher's): the
-    teacher's own layers (a subset), or a smaller compatible model that the caller loads and checks."""
+    """A transformers teacher's student, whether its output layer is new, and its own tokenizer (None: the
+    teacher's): the teacher's own layers (a subset), or a smaller compatible model that the caller loads and
+    checks."""
     config: DistillConfig = job.config  # type: ignore[assignment]
     if config.student:
         source = materialize(resolve(config.student, allow_unsafe=config.allow_unsafe_weights), job.home)
@@ -138,22 +143,24 @@ def make_student(job: Job, teacher_model, teacher: Teacher, load_catalog_student
         if config.student_layers:
             student, kept = keep_layers(student, config.student_layers)
             title = f"made of layers {', '.join(str(i + 1) for i in kept)} of {source.title}"
+        cut = Cut(student, layer_count(student), layer_count(teacher_model), "layers", title, matmul_work(teacher_model) / matmul_work(student))
     else:
-        layers = config.student_layers or max(1, layer_count(teacher_model) // 2)
-        student, kept = keep_layers(teacher_model, layers)
-        title, fresh, tokenizer = f"made of its layers {', '.join(str(i + 1) for i in kept)}", False, None
+        cut, fresh, tokenizer = cut_layers(teacher_model, config.student_layers or None), False, None
+    announce_student(job, teacher, teacher_model, cut)
+    return cut.student.to(job.device), fresh, tokenizer
+
+
+def announce_student(job: Job, teacher: Teacher, teacher_model: torch.nn.Module, cut: Cut) -> None:
+    """The run's first sentence: who teaches whom, their sizes and the speed-up expected; then what was cut
+    and why, where the way of cutting has more to say."""
     job.event(
         "distill.plan", teacher=teacher.source.title, teacher_parameters=_count(parameter_count(teacher_model)),
-        teacher_layers=layer_count(teacher_model), student=title, student_parameters=_count(parameter_count(student)),
-        student_layers=layer_count(student), speedup=matmul_work(teacher_model) / matmul_work(student),
+        teacher_layers=cut.teacher_parts, student=cut.title,
+        student_parameters=_count(parameter_count(cut.student)), student_layers=cut.kept, unit=cut.unit, speedup=cut.speedup,
     )
-    return student.to(job.device), fresh, tokenizer
-
-
-def matmul_work(model: torch.nn.Module) -> int:
-    """Multiplications per token: the weights of every linear layer (the output layer included); embedding
-    look-ups cost next to nothing. The expected speed-up is the teacher's work over the student's."""
-    return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+    code, fields = cut.said
+    if code:
+        job.event(code, **fields)
 
 
 # ---------------------------------------------------------------- classifiers
@@ -544,7 +551,7 @@ def divergence_sum(log_s: torch.Tensor, log_t: torch.Tensor, divergence: str) ->
 # ---------------------------------------------------------------- the plain comparison
 
 
-def train_plain(job: Job, teacher: Teacher, layers: int) -> tuple[dict[str, float], Status]:
+def train_plain(job: Job, teacher: Teacher, layers: int, unit: str = "layers") -> tuple[dict[str, float], Status]:
     """The same student, data, steps and settings without the teacher (alpha 0), as a run of its own under
     this one, so its curves can be shown beside the distilled student's. Its best evaluation is returned.
 
@@ -567,7 +574,7 @@ def train_plain(job: Job, teacher: Teacher, layers: int) -> tuple[dict[str, floa
     child = store.get_run(job.db, child_id)
     if child["status"] != Status.COMPLETED:
         student = (
-            f"the same {layers} layer{'s' if layers > 1 else ''} of {resolve(teacher.starting).title} as it was before fine-tuning"
+            f"the same {layers} {unit if layers > 1 else unit.removesuffix('s')} of {_title(teacher.starting)} as it was before fine-tuning"
             if untaught else "the same student"
         )
         job.event("distill.plain_started", student=student)
@@ -583,6 +590,15 @@ def train_plain(job: Job, teacher: Teacher, layers: int) -> tuple[dict[str, floa
         if outcome != Status.COMPLETED:
             return {}, outcome
     return _best_evaluation(job.db, child_id), Status.COMPLETED
+
+
+def _title(ref: str) -> str:
+    """A model's name as the catalog gives it; a reference the catalog does not hold (an image model's
+    'timm:NAME') as it is."""
+    try:
+        return resolve(ref).title
+    except ConfigError:
+        return ref
 
 
 def _best_evaluation(db, run_id: int) -> dict[str, float]:
@@ -674,7 +690,7 @@ def measure_speed(job: Job, models: dict, one_by_one: dict, batched: dict, autoc
         for i in range(min(8, len(next(iter(batched.values()))))):  # up to 128 examples
             for name, model in models.items():
                 batch_time[name] += timed(model, batched[name][i])
-                answered[name] += len(batched[name][i]["input_ids"])
+                answered[name] += len(next(iter(batched[name][i].values())))  # rows of its input
     return {name: (statistics.median(latencies[name]), answered[name] / batch_time[name]) for name in models}
 
 
@@ -688,4 +704,4 @@ def _count(n: int) -> str:
 
 
 def _bytes(n: int) -> str:
-    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB" if n >= 10 * 2**20 else f"{n / 2**20:.1f} MB"

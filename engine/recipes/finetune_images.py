@@ -51,6 +51,20 @@ def probabilities(model, loader, multi_label: bool, device) -> tuple[torch.Tenso
     return torch.cat(found).cpu(), torch.cat(targets)
 
 
+def held_out_scores(found: torch.Tensor, truth: torch.Tensor, multi_label: bool, threshold: float) -> dict[str, float]:
+    """The evaluation loss, accuracy and F1 scores of the probabilities `probabilities` found."""
+    from engine.classifier_steps import classification_scores
+
+    if multi_label:
+        loss = F.binary_cross_entropy(found.clamp(1e-7, 1 - 1e-7), truth, reduction="sum") / max(truth.numel(), 1)
+        predicted = (found > threshold).numpy()
+    else:
+        known = truth >= 0
+        loss = F.nll_loss(found[known].clamp_min(1e-9).log(), truth[known], reduction="sum") / max(int(known.sum()), 1)
+        predicted = found.argmax(dim=-1).numpy()
+    return {"eval_loss": float(loss), **classification_scores(truth.numpy(), predicted, multi_label)}
+
+
 def run(job: Job) -> Status:
     config = job.config
     seed_everything(config.seed)
@@ -101,21 +115,11 @@ def run(job: Job) -> Status:
         return loss_sum(logits.float(), batch["targets"], multi_label, class_weights)
 
     def evaluate(model) -> dict[str, float]:
-        from engine.classifier_steps import classification_scores
-
         found, truth = probabilities(model, eval_batches(eval_set, EVAL_BATCH, config.workers), multi_label, job.device)
-        if multi_label:
-            loss = F.binary_cross_entropy(found.clamp(1e-7, 1 - 1e-7), truth, reduction="sum") / max(len(truth) * len(labels), 1)
-            predicted = (found > config.threshold).numpy()
-        else:
-            known = truth >= 0
-            loss = F.nll_loss(found[known].clamp_min(1e-9).log(), truth[known], reduction="sum") / max(int(known.sum()), 1)
-            predicted = found.argmax(dim=-1).numpy()
         waited = feeder.take_waited()
         spent = time.monotonic() - done["started"]
         done["started"] = time.monotonic()
-        return {"eval_loss": float(loss), **classification_scores(truth.numpy(), predicted, multi_label),
-                "data_wait_share": waited / max(spent, 1e-9)}
+        return {**held_out_scores(found, truth, multi_label, config.threshold), "data_wait_share": waited / max(spent, 1e-9)}
 
     loop = Loop(
         step_batches=step_batches,

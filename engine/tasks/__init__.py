@@ -113,7 +113,7 @@ class Task:
     plan: Callable[..., Any]  # (config, tokenizer) -> (token lengths of a sample, example count)
     train: Callable[..., Any]  # (job) -> Status
     evaluate: Callable[..., Any]  # (job, scored, config) -> results
-    distil: Callable[..., Any]  # (job, teacher) -> Lesson
+    distil: Callable[..., Any]  # (job, teacher) -> Lesson (engine/recipes/distill.py)
     export: Callable[..., Any]  # (source, fmt, folder) -> verdict of the read-back check
     playground: Callable[..., Any]  # (db, loaded, request, ended) -> None
     demo: Callable[..., Any]  # () -> the ready-to-run demo JobConfig (`tunewright-engine example`)
@@ -129,6 +129,9 @@ class Task:
     #: (path) -> whether a file is this task's data, told from its head without being asked (formats only
     #: this task reads); a file no task recognises is read as a table
     recognises: Callable[[Any], bool] = field(default=lambda path: False)
+    #: (folder) -> whether it holds one of this task's own models, told from its files (a task whose models
+    #: are not transformers', which a config.json would name)
+    model_folder: Callable[[Any], bool] = field(default=lambda folder: False)
     #: (a model's output labels) -> the kinds of answer they stand for, as the data names them (a tagger's
     #: B-Disease and I-Disease are the kind Disease); a classifier's labels are its categories
     label_kinds: Callable[[list[str]], list[str]] = field(default=lambda labels: list(labels))

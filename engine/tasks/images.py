@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import JobConfig, _check, setting
-from engine.tasks import IMAGE, PICTURES, Lazy, NotOffered, Task, Words
+from engine.tasks import IMAGE, PICTURES, Lazy, Task, Words
 
 NAME = "images"
 PREVIEW_PICTURES = 50
@@ -107,7 +107,8 @@ def plan(config, tokenizer) -> tuple[list[int], int]:
 
 
 def plan_alone(config):
-    """The plan a run would start with, decided as the recipe decides it (engine/images/steps.py)."""
+    """The plan a run would start with, decided as the recipe decides it (engine/images/steps.py); for a
+    distillation taught by an image model, the student's too."""
     from engine.images.collect import read_image_set
     from engine.images.model import native_size
     from engine.images.steps import decide
@@ -118,17 +119,64 @@ def plan_alone(config):
     rows = len(read_image_set(config.data).examples)
     if not config.eval_data:
         rows -= round(rows * config.eval_fraction)
+    if getattr(config, "teacher", ""):
+        return _plan_student(config, rows)
     result = Plan(config)
     for decision in decide(config, rows, native_size(config.model)):
         setattr(config, decision.setting, decision.value)
         result.decisions.append(Decision(decision.setting, decision.value, decision.reason))
+    _plan_evaluations(result, rows)
+    return result
+
+
+def _plan_student(config, rows: int):
+    """A distillation's plan: which blocks of the teacher the student keeps and why, the temperature, the
+    learning rate and the evaluations, as the run decides them (engine/images/distil.py)."""
+    from engine import store
+    from engine.images.cut import cut_student
+    from engine.images.model import build, load_folder
+    from engine.models.students import find_teacher
+    from engine.models.surgery import parameter_count
+    from engine.planner import Decision, Plan, learning_rate
+    from engine.protocol import message
+
+    teacher = find_teacher(config.teacher, store.default_home(), allow_unsafe=config.allow_unsafe_weights)
+    model = load_folder(teacher.source.path)
+    starting = build(config.student, model.labels, model.multi_label, model.preparation.size) if config.student else None
+    cut = cut_student(model, config.student_layers or None, starting)
+    result = Plan(config)
+    code, fields = cut.said
+    config.student_layers = cut.kept
+    result.decisions.append(Decision("student_layers", cut.kept, message(code, **fields)[1]))
+    if config.temperature is None:
+        config.temperature = TASK.distil_temperature
+        result.decisions.append(Decision("temperature", config.temperature, message(f"plan.temperature_{NAME}", temperature=config.temperature)[1]))
+    if config.learning_rate is None:
+        config.learning_rate, reason = learning_rate(NAME, "full", parameter_count(cut.student))
+        result.decisions.append(Decision("learning_rate", config.learning_rate, reason))
+    _plan_evaluations(result, rows)
+    return result
+
+
+def _plan_evaluations(result, rows: int) -> None:
+    from engine.planner import Decision
+
+    config = result.config
     if config.eval_every == 0:
         steps = config.max_steps or max(1, round(config.epochs * -(-rows // config.batch_size)))
         value = max(1, -(-steps // 10))
         config.eval_every = value
         result.decisions.append(Decision("eval_every", value, f"The model is checked on held-out pictures every {value} steps, about ten times in the run."))
         result.steps = steps
-    return result
+
+
+def card_settings(config) -> list[str]:
+    """The model card's line on pictures; a distilled student's are shown as its teacher's were (its run's
+    settings do not repeat them)."""
+    if not hasattr(config, "image_size"):
+        return []
+    return [f"- Pictures shown at {config.image_size} x {config.image_size} pixels; "
+            + ("mirrored at random while training" if config.mirror else "never mirrored (left and right matter)")]
 
 
 def data_summary(config) -> str:
@@ -251,10 +299,7 @@ TASK = Task(
     plan=plan,
     train=Lazy("engine.recipes.finetune_images:run"),
     evaluate=Lazy("engine.images.evaluate:evaluate_images"),
-    distil=NotOffered(
-        "Making a smaller image model taught by a trained one is not offered yet; train a smaller image model "
-        "on the same pictures instead."
-    ),
+    distil=Lazy("engine.images.distil:image_lesson"),
     export=Lazy("engine.images.export:verify_images"),
     playground=playground,
     demo=demo,
@@ -264,10 +309,7 @@ TASK = Task(
     data_summary=data_summary,
     reads_documents=True,
     recognises=recognises,
-    card_settings=lambda config: [
-        f"- Pictures shown at {config.image_size} x {config.image_size} pixels; "
-        + ("mirrored at random while training" if config.mirror else "never mirrored (left and right matter)")
-    ],
+    card_settings=card_settings,
     how_to_use={
         "merged": "image_model.json names the timm architecture, the categories and how a picture is prepared (size, "
                   "crop, mean and std); build it with `timm.create_model(architecture, num_classes=len(labels))` and "
@@ -277,5 +319,7 @@ TASK = Task(
     },
     plan_alone=plan_alone,
     load_run=load_run,
+    # engine/images/model.py's SETTINGS_FILE, named here so that reading the table imports no torch
+    model_folder=lambda folder: (Path(folder) / "image_model.json").is_file(),
     write_export=Lazy("engine.images.export:write_images"),
 )

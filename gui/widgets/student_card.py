@@ -68,8 +68,8 @@ class StudentCard(QWidget):
             return
         size = self.size_of(layers)
         self.text.setText(
-            f"Keeps {size.layers} of the teacher's {size.teacher_layers} layers: {size.parameters / 1e6:.1f}M "
-            f"parameters ({size.share:.0%} of the teacher's), about {size.speedup:.1f}x as fast. Fewer layers: "
+            f"Keeps {size.layers} of the teacher's {size.teacher_layers} {size.unit}: {size.parameters / 1e6:.1f}M "
+            f"parameters ({size.share:.0%} of the teacher's), about {size.speedup:.1f}x as fast. Fewer {size.unit}: "
             "smaller and faster, but the student keeps less of what the teacher knows."
         )
         self.layers_chosen.emit(layers)
