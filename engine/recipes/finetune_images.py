@@ -98,7 +98,9 @@ def run(job: Job) -> Status:
 
     feeder = StepFeeder(train_set, step_batches, config.workers, job.device)
     head_only = 0  # the first steps, in which only the new last layer learns (decided below, with the loop)
-    done = {"started": time.monotonic()}
+    # Training time since the last check, and for the whole run: the data loader's share is of training time,
+    # the checks themselves left out.
+    clock = {"since": time.monotonic(), "trained": 0.0, "waited": 0.0}
 
     def micro_batches(indices: list[int], size: int) -> list[dict]:
         pixels, targets, number = feeder.next_step(indices)
@@ -115,11 +117,12 @@ def run(job: Job) -> Status:
         return loss_sum(logits.float(), batch["targets"], multi_label, class_weights)
 
     def evaluate(model) -> dict[str, float]:
+        trained, waited = time.monotonic() - clock["since"], feeder.take_waited()
+        clock["trained"] += trained
+        clock["waited"] += waited
         found, truth = probabilities(model, eval_batches(eval_set, EVAL_BATCH, config.workers), multi_label, job.device)
-        waited = feeder.take_waited()
-        spent = time.monotonic() - done["started"]
-        done["started"] = time.monotonic()
-        return {**held_out_scores(found, truth, multi_label, config.threshold), "data_wait_share": waited / max(spent, 1e-9)}
+        clock["since"] = time.monotonic()
+        return {**held_out_scores(found, truth, multi_label, config.threshold), "data_wait_share": waited / max(trained, 1e-9)}
 
     loop = Loop(
         step_batches=step_batches,
@@ -139,6 +142,8 @@ def run(job: Job) -> Status:
     job.event("plan.steps", train_rows=len(train), batch_size=config.batch_size, steps_per_epoch=steps_per_epoch,
               total_steps=total_steps(config, loop))
     state, stopped = fit(job, model, loop, config.learning_rate)
+    if clock["trained"]:
+        job.event("images.data_wait", share=clock["waited"] / clock["trained"])
     status = finish(job, model, preparation, state, stopped, labels=labels, multi_label=multi_label)
     if status == Status.COMPLETED:
         from engine.recipes.evaluate import score_held_out

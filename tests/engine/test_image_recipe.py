@@ -71,6 +71,7 @@ def test_an_image_classifier_trains_decides_its_settings_and_scores_its_held_out
     assert any(m.startswith("For the first") and "only the new last layer learns" in m for m in messages)
     assert any("categories are uneven (22 pictures in the largest, 7 in right)" in m for m in messages)
     assert any("were set aside (each category in proportion)" in m for m in messages)
+    assert any(m.startswith("Waiting for pictures took") for m in messages)  # the data loader's share of training
     assert "10 epochs: with 29 pictures, several passes are needed to learn" in " ".join(messages)
     config = store.get_run(db, run_id)["config"]
     assert config["epochs"] == 10 and config["image_size"] == 32 and config["mirror"] is False
