@@ -201,6 +201,7 @@ MESSAGES: dict[str, str] = {
     ),
     "images.no_label_column": "{file} has a column of picture files ('{column}') but none with their categories.",
     "images.missing": "The picture {file} named in {table} is not there.",
+    "images.none_usable": "None of the {count} pictures in {file} can be used. The first: {first}",
     "images.outside": "{table} names {file}, which is outside the folder the table is in, so it is not read.",
     "images.not_in_category": "{file} is not in a category's sub-folder, so its category is unknown; it is left out.",
     "images.too_many": "{folder} holds more than {limit} files, far more than a folder of pictures for training.",

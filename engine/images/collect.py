@@ -120,6 +120,8 @@ def read_image_set(path: str | Path) -> ImageSet:
         found = _read_table(path)
     else:
         raise DataError("images.no_pictures", file=path.name)
+    if not found.examples and found.left_out:  # a table of files that are all missing, say: why, not "no pictures"
+        raise DataError("images.none_usable", file=path.name, count=len(found.left_out), first=found.left_out[0][1])
     if not found.examples:
         raise DataError("images.no_pictures", file=path.name)
     found.multi_label = found.multi_label or any(len(example.labels) > 1 for example in found.examples)

@@ -8,6 +8,7 @@ the window read pictures through here too.
 
 from __future__ import annotations
 
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,10 +56,13 @@ def read_picture(path: str | Path, shown: str = "") -> Picture:
     path = Path(path)
     name = shown or path.name
     try:
-        if path.stat().st_size == 0:
-            raise DataError("image.empty", file=name)
+        status = path.stat()
     except OSError:
         raise DataError("file.missing", file=name) from None
+    if not stat.S_ISREG(status.st_mode):  # a pipe named like a picture: reading it would wait for ever
+        raise DataError("file.not_ordinary", file=name)
+    if status.st_size == 0:
+        raise DataError("image.empty", file=name)
     if looks_dicom(path):
         return _read_dicom(path, name)
     try:

@@ -249,3 +249,45 @@ def test_things_that_are_not_pictures_are_not_recognised(tmp_path):
     assert not looks_like_images(tmp_path / "missing")
     with pytest.raises(DataError, match="no pictures"):
         read_image_set(tmp_path / "texts")
+
+
+def _set_level_cases(root: Path) -> dict[str, tuple[Path, str]]:
+    """Whole data sets that cannot be read: name -> (path, a word the sentence about it must hold)."""
+    (root / "empty").mkdir()
+    (root / "texts" / "a").mkdir(parents=True)
+    (root / "texts" / "a" / "readme.txt").write_text("notes")
+    (root / "damaged.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    (root / "nothing.zip").write_bytes(b"")
+    (root / "gone.csv").write_text("file,label\nnowhere.png,a\nalso_gone.png,b\n")
+    (root / "no_files.csv").write_text("label,notes\na,x\nb,y\n")
+    (root / "damaged.xlsx").write_bytes(b"not a workbook")
+    return {
+        "an empty folder": (root / "empty", "no pictures"),
+        "a folder of texts": (root / "texts", "no pictures"),
+        "a damaged zip": (root / "damaged.zip", "damaged"),
+        "an empty zip": (root / "nothing.zip", "damaged"),
+        "a table of missing pictures": (root / "gone.csv", "not there"),
+        "a table without a column of files": (root / "no_files.csv", "names picture files"),
+        "a damaged Excel sheet": (root / "damaged.xlsx", "Excel"),
+    }
+
+
+def test_each_data_set_that_cannot_be_read_is_one_clear_sentence(tmp_path):
+    for case, (path, word) in _set_level_cases(tmp_path).items():
+        with pytest.raises(DataError) as raised:
+            read_image_set(path)
+        sentence = str(raised.value)
+        assert path.name in sentence and word in sentence, (case, sentence)
+        assert "\n" not in sentence and len(sentence) < 400, (case, sentence)
+
+
+def test_a_pipe_or_a_dangling_link_named_like_a_picture_is_a_sentence_and_the_rest_reads(tmp_path):
+    root = sorted_folder(tmp_path / "photos")
+    os.mkfifo(root / "cats" / "pipe.png")  # reading a pipe would wait for ever
+    os.symlink(tmp_path / "moved away.png", root / "dogs" / "link.png")
+    with pytest.raises(DataError, match="pipe.png is not an ordinary file"):
+        read_picture(root / "cats" / "pipe.png")
+    with pytest.raises(DataError, match="link.png does not exist"):
+        read_picture(root / "dogs" / "link.png")
+    readable = [e for e in read_image_set(root).examples if not e.path.endswith(("pipe.png", "link.png"))]
+    assert len(readable) == 6
