@@ -230,6 +230,35 @@ def plain_run(pictures: Path, settings: dict, args) -> dict:
     }
 
 
+def probe_accuracy(pictures: Path, args) -> float:
+    """The frozen-features baseline the fine-tuned model must beat: the advisor's linear probe (logistic
+    regression, engine/advisor/probes.py) on the bundled model's features of train/ (no training of the model,
+    pictures prepared as the app shows them for checking), scored on test/."""
+    from engine.advisor.probes import Targets, linear_predict, standardized
+    from engine.images import lite0
+    from engine.images.batches import Pictures, eval_batches
+    from engine.images.collect import read_image_set
+    from engine.images.model import Preparation
+
+    model = lite0.imagenet_model().eval()
+    prepare = Preparation(size=args.size).transform()
+
+    def features(split: str):
+        examples = read_image_set(pictures / split).examples
+        found = []
+        with torch.no_grad():
+            for pixels, _, _ in eval_batches(Pictures(examples, torch.zeros(len(examples), dtype=torch.long), prepare), 64, 0):
+                found.append(model.forward_head(model.forward_features(pixels), pre_logits=True))
+        return torch.cat(found).numpy(), [e.labels for e in examples]
+
+    (train, train_labels), (test, test_labels) = features("train"), features("test")
+    names = sorted({label for labels in train_labels for label in labels})
+    train, test = standardized(train, test)
+    predicted, _ = linear_predict(train, Targets.of(train_labels, names, False), test)
+    truth = Targets.of(test_labels, names, False).single
+    return float((predicted == truth).mean())
+
+
 # ---------------------------------------------------------------- the table
 
 
@@ -257,6 +286,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--rounds", type=int, default=1, help="app and plain loop this many times, order alternating")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="", help="append each path's figures as a JSON line here")
+    parser.add_argument("--probe", action="store_true", help="also score a linear probe on the bundled model's frozen features")
     parser.add_argument("--work", default="", help="folder for the pictures and the app's home (default: a new temporary one)")
     args = parser.parse_args(argv)
 
@@ -295,6 +325,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     handle.write(json.dumps(row) + "\n")
     print("\n".join(rows[0]["events"]))
     print(table(rows))
+    if args.probe and args.model == DEMO:
+        load, accuracy = load_average(), probe_accuracy(pictures, args)
+        print(f"linear probe on the frozen model's features: test accuracy {accuracy:.1%} (load {load})")
+        if args.out:
+            with open(args.out, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"path": "linear probe", "test_accuracy": accuracy, "size": args.size}) + "\n")
     return rows
 
 
