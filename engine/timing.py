@@ -11,6 +11,14 @@ is made (`measure_steps`): the line through the two is a step's fixed cost and i
 carries the timing to batches of other sizes (a partial last evaluation batch, a large model timed small).
 Where that cannot be done (a GPU, a model too large to build here) the FLOP estimate stands, and the other
 parts are added to it all the same.
+
+An image run (`forecast_picture_run_time`) is forecast the same way, counted in pictures rather than tokens:
+its steps are timed at the planned batch and picture size and half the batch (engine/images/timing.py), and
+the work a text run does not have is added: each picture decoded and varied for every step it is in (by the
+training process itself, or by worker processes meanwhile), decoded for every evaluation, checked before
+training, and the final evaluation's heat maps. A small image model's step on a CPU is far slower than its
+FLOPs say (EfficientNet-Lite0's depthwise convolutions: 16 pictures at 96 pixels in about 1.5 s on a busy
+2-core machine, against 0.1 s by FLOPs), so there the timing is all the more needed.
 """
 
 from __future__ import annotations
@@ -80,6 +88,7 @@ class Measured:
     evaluate: StepCost
     train_tokens: int  # the tokens of the largest training step timed
     train_seconds: float  # and its time, for the plan's detail
+    first_step: float = 0.0  # what the run's first full training step takes beyond the others (allocating, picking kernels)
 
 
 @dataclass
@@ -215,7 +224,8 @@ def forecast_picture_run_time(
     parts = {
         "start_up": (PROCESS_START_SECONDS if start_up is None else start_up) + pictures.build,
         "preparation": checked * pictures.look,
-        "training": head_steps * with_pictures(head_step) + (steps - head_steps) * with_pictures(step),
+        "training": head_steps * with_pictures(head_step) + (steps - head_steps) * with_pictures(step)
+        + (measured.first_step if measured is not None and steps > head_steps else 0.0),
         "evaluation": evaluations * (eval_pass + eval_rows * pictures.evaluate)
         + pictures.heat_map_import + heat_maps * pictures.heat_map,
         "saving": saves * weights_bytes / WRITE_BYTES_PER_SECOND,

@@ -109,9 +109,13 @@ def measure_steps(model, config, batch: int, eval_rows: int, multi_label: bool, 
         train_rows, eval_rows = largest(batch, 3 * picture_flops), largest(min(EVAL_BATCH, max(eval_rows, 1)), picture_flops)
         try:
             model.train()
-            # The first steps are never timed: they allocate and pick kernels.
-            train_step(max(1, train_rows // 2))
+            # The first steps are not part of the line: they allocate and pick kernels, which the run's first
+            # full step pays once too (seconds for EfficientNet-Lite0 on a busy 2-core machine, against 1.5 for
+            # the others); what the first took beyond the line is charged once.
+            started = time.perf_counter()
             train_step(train_rows)
+            first = time.perf_counter() - started
+            train_step(max(1, train_rows // 2))
             train, train_seconds = timed_line(train_step, (train_rows, 1), (max(1, train_rows // 2), 1), 2)
             model.eval()
             eval_batch(eval_rows)
@@ -120,7 +124,9 @@ def measure_steps(model, config, batch: int, eval_rows: int, multi_label: bool, 
             return None
         finally:
             optimizer.zero_grad(set_to_none=True)
-    return Measured(train, evaluate, train_rows, train_seconds)
+    # A step timed on fewer pictures than the batch: its first step's extra cost is taken as in proportion.
+    first_step = max(0.0, first - train_seconds) * batch / train_rows
+    return Measured(train, evaluate, train_rows, train_seconds, first_step)
 
 
 def built(config, labels: list[str], multi_label: bool):
@@ -154,13 +160,13 @@ def forecast_run(config, data: ImageSet, held_out: ImageSet | None, eval_rows: i
     labels = sorted({label for e in examples for label in e.labels}) or ["one", "other"]
     model, build_seconds = built(config, labels, data.multi_label)
     picture_flops = flops_per_picture(model, model.preparation.size)
+    measured = None
+    if device.type == "cpu":  # first, while its first training step is as cold as a run's
+        measured = measure_steps(model, config, config.batch_size, eval_rows, data.multi_label, measure_cpu_flops(),
+                                 picture_flops)
     # Pictures are decoded and heat maps drawn on the processor wherever the model trains.
     costs = picture_costs(model, examples, config.mirror)
     costs.build = build_seconds
-    measured = None
-    if device.type == "cpu":
-        measured = measure_steps(model, config, config.batch_size, eval_rows, data.multi_label, measure_cpu_flops(),
-                                 picture_flops)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else ""
     # The training pictures are checked before training (with the evaluation file's), the held-out ones again
     # before the final evaluation. The gallery's heat maps are its mistakes and a few right answers: how many

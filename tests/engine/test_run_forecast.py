@@ -121,10 +121,11 @@ def test_the_plan_of_an_image_run_has_a_time_forecast_made_of_its_parts(tmp_path
     assert "48 pictures to train on" in forecast["detail"] and "timed on this computer" in forecast["detail"]
 
 
-def test_an_image_run_forecast_charges_decoding_beside_the_steps_and_cheaper_steps_while_only_the_head_learns():
+def test_an_image_run_forecast_charges_decoding_beside_the_steps_cheaper_steps_while_only_the_head_learns_and_a_cold_first_step():
     from engine.timing import Measured, PictureCosts, StepCost, forecast_picture_run_time
 
-    measured = Measured(train=StepCost(0.5, 0.1), evaluate=StepCost(0.2, 0.02), train_tokens=16, train_seconds=2.1)
+    measured = Measured(train=StepCost(0.5, 0.1), evaluate=StepCost(0.2, 0.02), train_tokens=16, train_seconds=2.1,
+                        first_step=3.0)
     pictures = PictureCosts(look=0.001, train=0.01, evaluate=0.005, heat_map=0.4, build=1.0, heat_map_import=2.0)
 
     def forecast(**settings):
@@ -133,8 +134,8 @@ def test_an_image_run_forecast_charges_decoding_beside_the_steps_and_cheaper_ste
         return forecast_picture_run_time(**values | settings).parts
 
     parts = forecast()
-    assert parts["training"] == pytest.approx(10 * (2.1 + 16 * 0.01))  # each step waits for its own pictures
+    assert parts["training"] == pytest.approx(10 * (2.1 + 16 * 0.01) + 3.0)  # each step waits for its own pictures
     assert parts["evaluation"] == pytest.approx(3 * (0.2 + 40 * 0.02 + 40 * 0.005) + 2.0 + 12 * 0.4)
     assert parts["start_up"] == pytest.approx(6.0) and parts["preparation"] == pytest.approx(0.1)
-    assert forecast(workers=2)["training"] == pytest.approx(10 * 2.1)  # decoded by workers meanwhile
-    assert forecast(head_steps=2)["training"] == pytest.approx(2 * (0.2 + 0.32 + 0.16) + 8 * (2.1 + 0.16))
+    assert forecast(workers=2)["training"] == pytest.approx(10 * 2.1 + 3.0)  # decoded by workers meanwhile
+    assert forecast(head_steps=2)["training"] == pytest.approx(2 * (0.2 + 0.32 + 0.16) + 8 * (2.1 + 0.16) + 3.0)
