@@ -2,7 +2,8 @@
 
     python bench/forecast_demos.py OUT_FOLDER [--rows N]
 
-Each demo's config (`tunewright-engine example KIND`), on its first N examples where asked, or any job config
+Each demo's config (`tunewright-engine example KIND`; `images` sorts the bundled sample photos), on its first
+N examples where asked (a folder of pictures is always taken whole), or any job config
 file given with --config, planned and started as the window does it: the plan made by `tunewright-engine plan`
 (a process of its own), the run submitted with the plan's settings and sentences, its job process launched.
 The run is timed as its person waits for it, from the moment it is recorded to its saved model (a
@@ -47,6 +48,8 @@ def engine(*args: str, home: Path) -> subprocess.CompletedProcess:
 
 
 def subset(path: Path, rows: int, out: Path) -> Path:
+    if path.is_dir():  # a folder of pictures: all of them
+        return path
     if path.suffix == ".jsonl":
         lines = path.read_text().splitlines()[:rows]
         target = out / path.name
@@ -62,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
     parser.add_argument("--rows", type=int, default=0, help="first N examples of each demo (0: all)")
-    parser.add_argument("--kinds", default="classify,tag,chat,distill")
+    parser.add_argument("--kinds", default="classify,tag,chat,distill,images")
     parser.add_argument("--config", action="append", default=[], type=Path, help="a job config file, besides the demos")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args()
@@ -80,6 +83,7 @@ def main() -> None:
             config[key] = json.loads(value)
         path = args.out / f"{name}.json"
         path.write_text(json.dumps(config))
+        load_at_plan = os.getloadavg()[0]
         planned = engine("plan", str(path), "--json", home=home)
         if planned.returncode != 0:
             print(json.dumps({"job": name, "error": planned.stderr[-400:]}), flush=True)
@@ -89,7 +93,8 @@ def main() -> None:
         forecast = plan["time"]
         line = {"job": name, "rows": args.rows or "all", "forecast_seconds": forecast["seconds"],
                 "parts": forecast["parts"], "seconds": took, "status": run["status"], "error": run["error"],
-                "error_percent": round(100 * (forecast["seconds"] / took - 1), 1), "load": os.getloadavg()[0]}
+                "error_percent": round(100 * (forecast["seconds"] / took - 1), 1), "load": os.getloadavg()[0],
+                "load_at_plan": load_at_plan}
         with (args.out / "forecast.jsonl").open("a") as file:
             file.write(json.dumps(line) + "\n")
         print(json.dumps(line), flush=True)

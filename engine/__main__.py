@@ -19,7 +19,7 @@ from engine.config import ConfigError, JobConfig, load
 from engine.data.errors import DataError
 from engine.protocol import FINISHED, Status, message
 from engine.quoting import shown
-from engine.tasks import TASKS
+from engine.tasks import TASKS, task as task_named
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,6 +261,8 @@ def preflight(config) -> None:
         find_teacher(config.teacher, store.default_home(), allow_unsafe=config.allow_unsafe_weights)
         if config.student:
             resolve(config.student, allow_unsafe=config.allow_unsafe_weights)
+        return
+    if task_named(config.kind).plan_alone is not None:  # its models are not transformers' ('timm:...'): it checks them as it plans
         return
     resolve(config.model, allow_unsafe=config.allow_unsafe_weights)
 

@@ -11,6 +11,14 @@ is made (`measure_steps`): the line through the two is a step's fixed cost and i
 carries the timing to batches of other sizes (a partial last evaluation batch, a large model timed small).
 Where that cannot be done (a GPU, a model too large to build here) the FLOP estimate stands, and the other
 parts are added to it all the same.
+
+An image run (`forecast_picture_run_time`) is forecast the same way, counted in pictures rather than tokens:
+its steps are timed at the planned batch and picture size and half the batch (engine/images/timing.py), and
+the work a text run does not have is added: each picture decoded and varied for every step it is in (by the
+training process itself, or by worker processes meanwhile), decoded for every evaluation, checked before
+training, and the final evaluation's heat maps. A small image model's step on a CPU is far slower than its
+FLOPs say (EfficientNet-Lite0's depthwise convolutions: 16 pictures at 96 pixels in about 1.5 s on a busy
+2-core machine, against 0.1 s by FLOPs), so there the timing is all the more needed.
 """
 
 from __future__ import annotations
@@ -80,6 +88,7 @@ class Measured:
     evaluate: StepCost
     train_tokens: int  # the tokens of the largest training step timed
     train_seconds: float  # and its time, for the plan's detail
+    first_step: float = 0.0  # what the run's first full training step takes beyond the others (allocating, picking kernels)
 
 
 @dataclass
@@ -93,14 +102,16 @@ class RunTime:
     place: str = "this computer"
     evaluations: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+    unit: str = "tokens"  # what `tokens` counts: "tokens" (word pieces) or "pictures"
 
     def sentence(self) -> str:
         return f"About {describe_duration(self.seconds)} of training on {self.place}, checks and start-up included."
 
     def detail(self) -> str:
         shown = ", ".join(f"{name.replace('_', ' ')} {describe_duration(value)}" for name, value in self.parts.items() if value >= 0.5)
-        return (f"{shown}; {self.evaluations} evaluation passes; {self.tokens / 1e6:.2g} million tokens (word pieces) "
-                f"to train on; {self.source}.")
+        amount = (f"{self.tokens:,.0f} pictures" if self.unit == "pictures"
+                  else f"{self.tokens / 1e6:.2g} million tokens (word pieces)")
+        return f"{shown}; {self.evaluations} evaluation passes; {amount} to train on; {self.source}."
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"sentence": self.sentence(), "detail": self.detail()}
@@ -161,6 +172,68 @@ def forecast_run_time(
     place = {"cuda": "the GPU", "mps": "the Mac's GPU"}.get(device_type, "this computer's processor")
     return RunTime(sum(parts.values()), parts, tokens, source, place, evaluations,
                    {"eval_batches_per_pass": eval_batches, "pieces_per_step": pieces})
+
+
+@dataclass
+class PictureCosts:
+    """An image run's work around the model's steps, in seconds per picture, timed on this machine (the
+    pictures are decoded on its processor whatever trains): checking a picture once before training and again
+    before the final evaluation (decoded, measured, hashed: engine/images/checks.py), decoding and varying it
+    for a training step, decoding it for an evaluation, and one heat map of the final evaluation's gallery (a
+    forward and a backward pass of one picture, written as a PNG); and two costs paid once: building the model
+    (its weights read) and importing the heat maps' library."""
+
+    look: float
+    train: float
+    evaluate: float
+    heat_map: float
+    build: float = 0.0
+    heat_map_import: float = 0.0
+
+
+def forecast_picture_run_time(
+    *, device_type: str, device_name: str = "", steps: int, batch: int, head_steps: int, workers: int, checked: int,
+    eval_rows: int, evaluations: int, heat_maps: int, weights_bytes: float, pictures: PictureCosts,
+    measured: Measured | None = None, flops_per_picture: float = 0.0, start_up: float | None = None,
+) -> RunTime:
+    """Seconds for a whole image run: `measured` is in pictures (a step's fixed part and its part per picture,
+    at the planned picture size); without it, `flops_per_picture` (a forward pass of one picture) at the
+    device's sustained rate. `head_steps`: the first steps, in which only the new last layer learns (a forward
+    pass through the rest, without gradients); `checked`: the pictures checked before training and before the
+    final evaluation, all told; `evaluations`: the checks during training and the final one, which also draws
+    `heat_maps` heat maps."""
+    eval_batches = math.ceil(eval_rows / EVAL_BATCH) if eval_rows else 0
+    if measured is not None:
+        step, head_step = measured.train.seconds(batch), measured.evaluate.seconds(batch)
+        eval_pass = eval_batches * measured.evaluate.fixed + measured.evaluate.per_token * eval_rows
+        source = (f"training steps and evaluation batches timed on this computer just now "
+                  f"({measured.train_seconds:.2f} s for {measured.train_tokens:,} pictures)")
+    else:
+        rate, source = sustained_flops(device_type, device_name)
+        # A training step is a forward pass and a backward pass of twice its work.
+        step, head_step = 3 * flops_per_picture * batch / rate, flops_per_picture * batch / rate
+        eval_pass = flops_per_picture * eval_rows / rate
+
+    def with_pictures(model_seconds: float) -> float:
+        decoding = batch * pictures.train
+        # Worker processes decode the next steps while this one trains; without them, the step waits for its own.
+        return max(model_seconds, decoding / workers) if workers else model_seconds + decoding
+
+    head_steps = min(head_steps, steps)
+    saves = max(evaluations - 1, 0)  # at most one best checkpoint per check during training
+    parts = {
+        "start_up": (PROCESS_START_SECONDS if start_up is None else start_up) + pictures.build,
+        "preparation": checked * pictures.look,
+        "training": head_steps * with_pictures(head_step) + (steps - head_steps) * with_pictures(step)
+        + (measured.first_step if measured is not None and steps > head_steps else 0.0),
+        "evaluation": evaluations * (eval_pass + eval_rows * pictures.evaluate)
+        + pictures.heat_map_import + heat_maps * pictures.heat_map,
+        "saving": saves * weights_bytes / WRITE_BYTES_PER_SECOND,
+    }
+    place = {"cuda": "the GPU", "mps": "the Mac's GPU"}.get(device_type, "this computer's processor")
+    return RunTime(sum(parts.values()), parts, steps * batch, source, place, evaluations,
+                   {"eval_batches_per_pass": eval_batches, "heat_maps": heat_maps, "head_steps": head_steps},
+                   unit="pictures")
 
 
 def process_start_seconds(after_imports: bool = True) -> float | None:
@@ -270,32 +343,34 @@ def _measure_steps(model_folder, method, micro, width, eval_length, *, classifie
         with torch.no_grad():
             model(**batch(rows, length))
 
-    def line(work, shape: tuple[int, int], repeats: int) -> tuple[StepCost, float]:
-        small = _halved(*shape)
-        if small == shape:
-            seconds = _timed([lambda: work(*shape)], repeats)[0]
-            return StepCost(0.0, seconds / (shape[0] * shape[1])), seconds
-        # The two sizes take turns, so that a neighbour slowing the machine for a moment slows both alike and
-        # leaves the line's slope alone.
-        small_seconds, large_seconds = _timed([lambda: work(*small), lambda: work(*shape)], repeats)
-        return StepCost.through((small[0] * small[1], small_seconds), (shape[0] * shape[1], large_seconds)), large_seconds
-
     try:
         model.train()
         # The first step is never timed: it allocates, picks kernels and pays the library's lazy imports (about
         # 10 s on a busy 2-core machine, against 0.1 s for a demo step).
         train_step(*_halved(*train_shape))
         train_step(*train_shape)
-        train, train_seconds = line(train_step, train_shape, 2)
+        train, train_seconds = timed_line(train_step, train_shape, _halved(*train_shape), 2)
         model.eval()
         eval_batch(*eval_shape)
-        evaluate, _ = line(eval_batch, eval_shape, 1)
+        evaluate, _ = timed_line(eval_batch, eval_shape, _halved(*eval_shape), 1)
     except Exception:  # noqa: BLE001 - a model that will not run here is timed by its FLOPs instead
         return None
     return Measured(train, evaluate, train_shape[0] * train_shape[1], train_seconds)
 
 
-def _timed(works: list, repeats: int, budget: float = 1.5, most: int = 20) -> list[float]:
+def timed_line(work, shape: tuple[int, int], small: tuple[int, int], repeats: int) -> tuple[StepCost, float]:
+    """The cost of `work(rows, width)` as a line in rows x width, through timings at `shape` and `small`; and
+    the time at `shape`."""
+    if small == shape:
+        seconds = timed([lambda: work(*shape)], repeats)[0]
+        return StepCost(0.0, seconds / (shape[0] * shape[1])), seconds
+    # The two sizes take turns, so that a neighbour slowing the machine for a moment slows both alike and
+    # leaves the line's slope alone.
+    small_seconds, large_seconds = timed([lambda: work(*small), lambda: work(*shape)], repeats)
+    return StepCost.through((small[0] * small[1], small_seconds), (shape[0] * shape[1], large_seconds)), large_seconds
+
+
+def timed(works: list, repeats: int, budget: float = 1.5, most: int = 20) -> list[float]:
     """The typical time of each of `works`, run in turns: at least `repeats` rounds, more while they take
     under `budget` seconds in all (a step of a small model takes milliseconds). Typical is the lower
     quartile: a shared machine's other work only ever adds to a timing, in bursts that a run of minutes

@@ -107,18 +107,23 @@ def plan(config, tokenizer) -> tuple[list[int], int]:
 
 
 def plan_alone(config):
-    """The plan a run would start with, decided as the recipe decides it (engine/images/steps.py); for a
-    distillation taught by an image model, the student's too."""
+    """The plan a run would start with, decided as the recipe decides it (engine/images/steps.py), and how long
+    the run takes (engine/images/timing.py); for a distillation taught by an image model, the student's too."""
+    from engine.config import from_dict
+    from engine.hardware import pick_device
     from engine.images.collect import read_image_set
     from engine.images.model import native_size
     from engine.images.steps import decide
+    from engine.images.timing import forecast_run
     from engine.planner import Decision, Plan
-    from engine.config import from_dict
 
     config = from_dict(config.to_dict())
-    rows = len(read_image_set(config.data).examples)
-    if not config.eval_data:
-        rows -= round(rows * config.eval_fraction)
+    data = read_image_set(config.data)
+    held_out = read_image_set(config.eval_data) if config.eval_data else None
+    rows = len(data.examples)
+    eval_rows = len(held_out.examples) if held_out is not None else round(rows * config.eval_fraction)
+    if held_out is None:
+        rows -= eval_rows
     if getattr(config, "teacher", ""):
         return _plan_student(config, rows)
     result = Plan(config)
@@ -126,6 +131,7 @@ def plan_alone(config):
         setattr(config, decision.setting, decision.value)
         result.decisions.append(Decision(decision.setting, decision.value, decision.reason))
     _plan_evaluations(result, rows)
+    result.time = forecast_run(config, data, held_out, eval_rows, result.steps, pick_device(config.device))
     return result
 
 
@@ -162,12 +168,11 @@ def _plan_evaluations(result, rows: int) -> None:
     from engine.planner import Decision
 
     config = result.config
+    result.steps = config.max_steps or max(1, round(config.epochs * -(-rows // config.batch_size)))
     if config.eval_every == 0:
-        steps = config.max_steps or max(1, round(config.epochs * -(-rows // config.batch_size)))
-        value = max(1, -(-steps // 10))
+        value = max(1, -(-result.steps // 10))
         config.eval_every = value
         result.decisions.append(Decision("eval_every", value, f"The model is checked on held-out pictures every {value} steps, about ten times in the run."))
-        result.steps = steps
 
 
 def card_settings(config) -> list[str]:

@@ -95,3 +95,47 @@ def test_the_plan_of_a_distillation_says_what_the_student_takes(tmp_path, tunewr
     assert decided["max_length"] <= 32 and decided["epochs"] == 10.0  # 108 training rows: more passes
     assert shown["time"]["parts"]["teacher"] > 0 and shown["time"]["parts"]["training"] > 0
     assert "evaluation passes" in shown["time"]["detail"]
+
+
+def test_the_plan_of_an_image_run_has_a_time_forecast_made_of_its_parts(tmp_path, tunewright_home):
+    """Pictures, planned as the window plans them (`tunewright-engine plan`): the image model's steps timed on
+    this processor at the planned batch and picture size, the pictures' checking and decoding, the checks
+    during training and the final one with its heat maps, start-up and saving, said as "About N ..."."""
+    from tests.engine.test_image_recipe import TINY, squares
+
+    data = squares(tmp_path / "pictures", {"left": 12, "right": 12})
+    path = tmp_path / "images.json"
+    path.write_text(json.dumps({"kind": "images", "model": TINY, "data": str(data), "image_size": 32, "epochs": 2,
+                                "batch_size": 8, "workers": 0, "device": "cpu"}))
+    planned = cli("plan", str(path), "--json", home=tunewright_home)
+    assert planned.returncode == 0, planned.stderr
+    plan = json.loads(planned.stdout)
+    forecast = plan["time"]
+    assert set(forecast["parts"]) == {"start_up", "preparation", "training", "evaluation", "saving"}
+    assert all(forecast["parts"][part] > 0 for part in ("start_up", "preparation", "training", "evaluation"))
+    assert forecast["seconds"] == pytest.approx(sum(forecast["parts"].values()))
+    # 22 training pictures (2 held out), 2 epochs of batches of 8: 6 steps, checked every step, and the final check
+    assert plan["steps"] == 6 and forecast["evaluations"] == 7 and forecast["tokens"] == 48
+    assert forecast["details"]["heat_maps"] == 2  # every held-out picture: fewer than the gallery's right answers
+    assert forecast["sentence"].startswith("About ") and "processor" in forecast["sentence"]
+    assert "48 pictures to train on" in forecast["detail"] and "timed on this computer" in forecast["detail"]
+
+
+def test_an_image_run_forecast_charges_decoding_beside_the_steps_cheaper_steps_while_only_the_head_learns_and_a_cold_first_step():
+    from engine.timing import Measured, PictureCosts, StepCost, forecast_picture_run_time
+
+    measured = Measured(train=StepCost(0.5, 0.1), evaluate=StepCost(0.2, 0.02), train_tokens=16, train_seconds=2.1,
+                        first_step=3.0)
+    pictures = PictureCosts(look=0.001, train=0.01, evaluate=0.005, heat_map=0.4, build=1.0, heat_map_import=2.0)
+
+    def forecast(**settings):
+        values = dict(device_type="cpu", steps=10, batch=16, head_steps=0, workers=0, checked=100, eval_rows=40,
+                      evaluations=3, heat_maps=12, weights_bytes=4e7, pictures=pictures, measured=measured, start_up=5.0)
+        return forecast_picture_run_time(**values | settings).parts
+
+    parts = forecast()
+    assert parts["training"] == pytest.approx(10 * (2.1 + 16 * 0.01) + 3.0)  # each step waits for its own pictures
+    assert parts["evaluation"] == pytest.approx(3 * (0.2 + 40 * 0.02 + 40 * 0.005) + 2.0 + 12 * 0.4)
+    assert parts["start_up"] == pytest.approx(6.0) and parts["preparation"] == pytest.approx(0.1)
+    assert forecast(workers=2)["training"] == pytest.approx(10 * 2.1 + 3.0)  # decoded by workers meanwhile
+    assert forecast(head_steps=2)["training"] == pytest.approx(2 * (0.2 + 0.32 + 0.16) + 8 * (2.1 + 0.16) + 3.0)
