@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import cluster, jobs, planner, store
+from engine import cluster, jobs, planner, playground, store
 from engine.config import ChatConfig, ClassifyConfig, ConfigError, JobConfig, config_types, from_dict, help_for
 from engine.jobs import JobError, engine_env, engine_process
 from engine.models import catalog, hub
@@ -139,6 +139,11 @@ class EngineClient:
 
     def events_after(self, run_id: int, after_id: int = 0) -> list[dict[str, Any]]:
         return store.events(self.db, run_id, after_id=after_id)
+
+    def answered_request(self, request_id: int) -> dict[str, Any] | None:
+        """A Playground request once the engine has answered it (or failed to); None while it is still on it."""
+        request = playground.get_request(self.db, request_id)
+        return None if request["status"] in playground.OPEN_REQUEST else request
 
     def artifacts(self, run_id: int) -> list[dict[str, Any]]:
         """What a run left behind (its model, metrics, a distillation report), with their metadata."""

@@ -15,7 +15,6 @@ from typing import Any, Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
-from engine import playground
 from engine.protocol import message
 from gui.widgets.common import card, label
 from gui.widgets.label_bars import LabelBars
@@ -179,8 +178,8 @@ class PicturePanel(QWidget):
     def refresh(self) -> None:
         if self.request is None or self.request == self.shown:
             return
-        request = playground.get_request(self.client.db, self.request)
-        if request["status"] in playground.OPEN_REQUEST:
+        request = self.client.answered_request(self.request)
+        if request is None:
             return
         self.shown = request["id"]
         if request["status"] != "done":

@@ -113,8 +113,8 @@ class TaggingPanel(QWidget):
     def refresh(self) -> None:
         if self.request is None or self.request == self.shown:
             return
-        request = playground.get_request(self.client.db, self.request)
-        if request["status"] in playground.OPEN_REQUEST:
+        request = self.client.answered_request(self.request)
+        if request is None:
             return
         self.shown = request["id"]
         if request["status"] != "done":

@@ -6,7 +6,6 @@ on the bundled demo (EfficientNet-Lite0) are in bench/distill_images.md."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -23,17 +22,11 @@ def image_teacher(tmp_path_factory):
     folder = tmp_path_factory.mktemp("image-teacher")
     home = folder / "tw-home"
     home.mkdir()
-    saved = os.environ.get("TUNEWRIGHT_HOME")
-    os.environ["TUNEWRIGHT_HOME"] = str(home)
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # the home the engine reads, for this module only
+        patch.setenv("TUNEWRIGHT_HOME", str(home))
         data = squares(folder / "pictures", {"left": 16, "right": 16})
         db, run_id = image_run(home, data, max_steps=6, mirror=False)
         yield db, run_id, data, home
-    finally:
-        if saved is None:
-            os.environ.pop("TUNEWRIGHT_HOME", None)
-        else:
-            os.environ["TUNEWRIGHT_HOME"] = saved
 
 
 # ---------------------------------------------------------------- which blocks a student keeps

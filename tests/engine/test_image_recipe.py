@@ -4,7 +4,6 @@ what it writes, its scores on the held-out pictures, and a pause resumed at the 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -45,17 +44,11 @@ def finished_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("image-run")
     home = folder / "tw-home"
     home.mkdir()
-    saved = os.environ.get("TUNEWRIGHT_HOME")
-    os.environ["TUNEWRIGHT_HOME"] = str(home)
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # the home the engine reads, for this module only
+        patch.setenv("TUNEWRIGHT_HOME", str(home))
         data = squares(folder / "pictures", {"left": 24, "right": 8})
         malformed(data / "left")  # nine files that are no pictures, or broken ones: said, left out, the rest trains
         db, run_id = image_run(home, data, mirror=False, epochs=None, max_steps=8)
-    finally:
-        if saved is None:
-            os.environ.pop("TUNEWRIGHT_HOME", None)
-        else:
-            os.environ["TUNEWRIGHT_HOME"] = saved
     return db, run_id, data, home
 
 

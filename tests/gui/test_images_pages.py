@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -33,20 +32,14 @@ def image_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("image-pages")
     home = folder / "tw-home"
     home.mkdir()
-    saved = os.environ.get("TUNEWRIGHT_HOME")
-    os.environ["TUNEWRIGHT_HOME"] = str(home)
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # the home the engine reads, for this module only
+        patch.setenv("TUNEWRIGHT_HOME", str(home))
         train = squares(folder / "train", {"left": 16, "right": 16})
         held_out = squares(folder / "held-out", {"left": 6, "right": 6}, seed=1)
         db, run_id = run_in_process(home, {
             "kind": "images", "model": TINY, "data": str(train), "eval_data": str(held_out), "image_size": 32,
             "max_steps": 2, "batch_size": 16, "early_stopping_patience": 0, "workers": 0, "mirror": False,
         })
-    finally:
-        if saved is None:
-            os.environ.pop("TUNEWRIGHT_HOME", None)
-        else:
-            os.environ["TUNEWRIGHT_HOME"] = saved
     assert store.get_run(db, run_id)["status"] == "completed", store.get_run(db, run_id)["error_detail"]
     evaluation = store.child_runs(db, run_id, "evaluate")[0]
     path = next(a["path"] for a in store.artifacts(db, evaluation["id"]) if a["kind"] == "evaluation")
