@@ -913,6 +913,7 @@ MESSAGES.update({
     "setting.max_grad_norm": Message(Level.INFO, "Largest single change"),
     "setting.warmup_fraction": Message(Level.INFO, "Warm-up share"),
     "setting.eval_every": Message(Level.INFO, "Check every (steps)"),
+    "setting.statistics": Message(Level.INFO, "Picture statistics"),
     "setting.lora_rank": Message(Level.INFO, "Adapter size"),
 })
 
@@ -1090,6 +1091,7 @@ MESSAGES.update({
     ),
     "plan.image_size": Message(Level.INFO, "{reason}"),
     "plan.mirror": Message(Level.INFO, "{reason}"),
+    "plan.statistics": Message(Level.INFO, "{reason}"),
     "plan.warmup_head": Message(Level.INFO, "{reason}"),
     "plan.class_weights": Message(Level.INFO, "{reason}"),
     "plan.workers": Message(Level.INFO, "{reason}"),

@@ -68,9 +68,22 @@ class ImageClassifier(torch.nn.Module):
         self.preparation = preparation
         #: a distilled student's: the blocks of each of the architecture's stages it kept (engine/images/cut.py)
         self.blocks = blocks
+        #: batch normalisation keeps its running statistics while training (the recipe's decision, steps.py)
+        self.keep_statistics = False
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         return self.net(pixel_values)
+
+    def train(self, mode: bool = True) -> "ImageClassifier":
+        """Training mode, with batch normalisation's running statistics held as they are when
+        `keep_statistics`: those layers normalise by them, and their scales and shifts still learn. (timm's
+        `freeze_batch_norm_2d` would freeze the scales and shifts too.)"""
+        super().train(mode)
+        if mode and self.keep_statistics:
+            for module in self.modules():
+                if isinstance(module, torch.nn.BatchNorm2d):
+                    module.eval()
+        return self
 
     def features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         return self.net.forward_head(self.net.forward_features(pixel_values), pre_logits=True)

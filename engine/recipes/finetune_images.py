@@ -86,6 +86,7 @@ def run(job: Job) -> Status:
     # ---- model: the pretrained network with a new last layer for these categories
     model = build(config.model, labels, multi_label, config.image_size).to(job.device)
     job.event("plan.setting", reason=f"The model starts from {starting_point(config.model)}, with a new last layer for your {len(labels)} categories.")
+    model.keep_statistics = config.statistics == "kept"
     preparation = model.preparation
 
     # ---- batches: decoded, scaled and varied in worker processes

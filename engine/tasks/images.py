@@ -46,6 +46,11 @@ class ImageConfig(JobConfig):
         0.1, "Share of the first steps in which only the new last layer learns, the rest of the model held "
         "still (0: every weight learns from the start)."
     )
+    statistics: str = setting(
+        "auto", "Batch normalisation's statistics of what pictures look like: 'kept' as the pretrained model "
+        "learned them (its scales still learn), or 'relearned' from your training batches. 'auto': kept for "
+        "fewer than 5,000 pictures.", choices=["auto", "kept", "relearned"],
+    )
     workers: int | None = setting(
         None, "Processes that decode and prepare pictures while the model trains. Empty: chosen for this computer."
     )

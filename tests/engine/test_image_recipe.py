@@ -63,11 +63,13 @@ def test_an_image_classifier_trains_decides_its_settings_and_scores_its_held_out
     assert any("never mirrored" in m for m in messages)  # the person's answer to "may a picture be mirrored?"
     assert any(m.startswith("For the first") and "only the new last layer learns" in m for m in messages)
     assert any("categories are uneven (22 pictures in the largest, 7 in right)" in m for m in messages)
+    assert any(m.startswith("The model keeps its pretrained statistics") for m in messages)
     assert any("were set aside (each category in proportion)" in m for m in messages)
     assert any(m.startswith("Waiting for pictures took") for m in messages)  # the data loader's share of training
     assert "10 epochs: with 29 pictures, several passes are needed to learn" in " ".join(messages)
     config = store.get_run(db, run_id)["config"]
     assert config["epochs"] == 10 and config["image_size"] == 32 and config["mirror"] is False
+    assert config["statistics"] == "kept"
 
     model_dir = Path(run["run_dir"]) / "model"
     settings = json.loads((model_dir / "image_model.json").read_text())
@@ -197,3 +199,45 @@ def test_the_best_weights_keep_the_batch_norm_statistics_they_were_scored_with(t
     load_trainable_state(model, tmp_path / "best.safetensors")
     assert torch.equal(model[1].running_mean, best["1.running_mean"])
     assert int(model[1].num_batches_tracked) == 1
+
+
+def test_kept_statistics_hold_batch_norm_s_running_averages_while_its_scales_learn():
+    """Decided for small sets (engine/images/steps.py): the model trains with the pretrained statistics, so
+    the averages do not drift towards the training batches; the scales and shifts still learn."""
+    import torch
+
+    from engine.images.model import build
+
+    for kept in (True, False):
+        model = build(TINY, ["left", "right"], False, 32)
+        model.keep_statistics = kept
+        norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        before = [(m.running_mean.clone(), m.weight.detach().clone()) for m in norms]
+        model.train()
+        assert model.training and all(m.training != kept for m in norms)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        torch.nn.functional.cross_entropy(model(torch.randn(8, 3, 32, 32) * 3 + 2), torch.tensor([0, 1] * 4)).backward()
+        optimizer.step()
+        moved = [not torch.equal(m.running_mean, mean) for m, (mean, _) in zip(norms, before)]
+        learned = [not torch.equal(m.weight, weight) for m, (_, weight) in zip(norms, before)]
+        assert (not any(moved)) if kept else all(moved)
+        assert any(learned)
+        model.eval()
+        assert not any(m.training for m in norms)
+
+
+def test_batch_norm_statistics_are_kept_for_small_sets_and_relearned_for_large_ones():
+    from engine.config import ConfigError, from_dict
+    from engine.images.steps import KEEP_STATISTICS_BELOW, decide
+
+    def decided(rows: int, **settings) -> list:
+        config = from_dict({"kind": "images", "model": TINY, "data": "pictures", **settings})
+        return [(d.value, d.reason) for d in decide(config, rows, 224) if d.setting == "statistics"]
+
+    [(value, reason)] = decided(400)
+    assert value == "kept" and "400 pictures are too few to measure them again well" in reason
+    [(value, reason)] = decided(KEEP_STATISTICS_BELOW)
+    assert value == "relearned" and "5,000 pictures" in reason
+    assert decided(400, statistics="relearned") == []  # the person's choice stands, and is not explained away
+    with pytest.raises(ConfigError, match="statistics"):
+        from_dict({"kind": "images", "model": TINY, "data": "pictures", "statistics": "frozen"})
