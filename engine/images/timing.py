@@ -135,6 +135,7 @@ def built(config, labels: list[str], multi_label: bool):
 
     started = time.perf_counter()
     model = build(config.model, labels, multi_label, config.image_size)
+    model.keep_statistics = config.statistics == "kept"  # as the recipe trains it: a step without the batches' statistics
     return model, time.perf_counter() - started
 
 
