@@ -75,6 +75,9 @@ def submit(db: Database, config: JobConfig, *, home: Path, parent_id: int | None
 
 
 def _describe(config: JobConfig) -> str:
+    teacher = getattr(config, "teacher", "")
+    if teacher.startswith("run:"):  # a distillation taught by one of the person's runs: "Student of run 12 on ..."
+        return f"Student of run {teacher[4:]} on {Path(config.data).stem}"
     model = Path(config.model).name if not config.model.startswith("demo:") else config.model[5:]
     data = Path(config.data).stem
     return f"{model} on {data}"

@@ -326,7 +326,7 @@ def test_a_finished_run_can_teach(tunewright_home, tiny_classify_config):
     )
     run = store.get_run(db, run_id)
     assert run["status"] == "completed", run["error_detail"]
-    assert run["name"].startswith(f"run:{teacher_run}")
+    assert run["name"] == f"Student of run {teacher_run} on {Path(tiny_classify_config['data']).stem} #{run_id}"
     # Without the teacher means without its fine-tuned weights too: the plain student is the same single
     # layer cut from the model the teacher run started from.
     (plain,) = [r for r in store.list_runs(db) if r["parent_id"] == run_id]
