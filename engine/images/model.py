@@ -166,6 +166,12 @@ def cached_weights(architecture: str) -> str | None:
     return found if isinstance(found, str) else None
 
 
+def has_learned_weights(ref: str) -> bool:
+    """Whether a model starts from weights that learned something (bundled, in the Hugging Face cache, or
+    trained here), rather than fresh ones."""
+    return not ref.startswith("timm:") or cached_weights(ref.removeprefix("timm:")) is not None
+
+
 def starting_point(ref: str) -> str:
     """Where a model's weights come from, in words."""
     if ref == DEMO:

@@ -63,13 +63,13 @@ def test_an_image_classifier_trains_decides_its_settings_and_scores_its_held_out
     assert any("never mirrored" in m for m in messages)  # the person's answer to "may a picture be mirrored?"
     assert any(m.startswith("For the first") and "only the new last layer learns" in m for m in messages)
     assert any("categories are uneven (22 pictures in the largest, 7 in right)" in m for m in messages)
-    assert any(m.startswith("The model keeps its pretrained statistics") for m in messages)
+    assert any("it starts from untrained weights, which have none worth keeping" in m for m in messages)
     assert any("were set aside (each category in proportion)" in m for m in messages)
     assert any(m.startswith("Waiting for pictures took") for m in messages)  # the data loader's share of training
     assert "10 epochs: with 29 pictures, several passes are needed to learn" in " ".join(messages)
     config = store.get_run(db, run_id)["config"]
     assert config["epochs"] == 10 and config["image_size"] == 32 and config["mirror"] is False
-    assert config["statistics"] == "kept"
+    assert config["statistics"] == "relearned"  # timm's test network has no pretrained weights here
 
     model_dir = Path(run["run_dir"]) / "model"
     settings = json.loads((model_dir / "image_model.json").read_text())
@@ -230,14 +230,16 @@ def test_batch_norm_statistics_are_kept_for_small_sets_and_relearned_for_large_o
     from engine.config import ConfigError, from_dict
     from engine.images.steps import KEEP_STATISTICS_BELOW, decide
 
-    def decided(rows: int, **settings) -> list:
-        config = from_dict({"kind": "images", "model": TINY, "data": "pictures", **settings})
+    def decided(rows: int, model: str = "demo:efficientnet-lite0", **settings) -> list:
+        config = from_dict({"kind": "images", "model": model, "data": "pictures", **settings})
         return [(d.value, d.reason) for d in decide(config, rows, 224) if d.setting == "statistics"]
 
     [(value, reason)] = decided(400)
     assert value == "kept" and "400 pictures are too few to measure them again well" in reason
     [(value, reason)] = decided(KEEP_STATISTICS_BELOW)
     assert value == "relearned" and "5,000 pictures" in reason
+    [(value, reason)] = decided(400, model=TINY)  # no pretrained weights on this computer: nothing to keep
+    assert value == "relearned" and "untrained weights" in reason
     assert decided(400, statistics="relearned") == []  # the person's choice stands, and is not explained away
     with pytest.raises(ConfigError, match="statistics"):
         from_dict({"kind": "images", "model": TINY, "data": "pictures", "statistics": "frozen"})
