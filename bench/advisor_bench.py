@@ -1,7 +1,7 @@
 """The advisor measured (bench/advisor.md): probe ranking against fine-tuned scores, learning-curve band
 coverage, and the whole-run time forecast against real runs, on this machine's CPU.
 
-    python bench/advisor_bench.py OUT_FOLDER [--train 200] [--eval 150] [--epochs 3] [--probe-sample 400]
+    python bench/advisor_bench.py OUT_FOLDER [--train 200] [--eval 150] [--epochs 3] [--probe-sample 1000]
 
 Candidates: the bundled all-MiniLM-L6-v2, its 3-layer and 1-layer cuts (layers 1,3,6 and 1, kept as they
 are, no training), and an untrained MiniLM (random weights, same shape). Datasets from ../shared/data:
@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=200)
     parser.add_argument("--eval", type=int, default=150)
     parser.add_argument("--epochs", type=float, default=3)
-    parser.add_argument("--probe-sample", type=int, default=400, help="training examples the probes read (the app's sample)")
+    parser.add_argument("--probe-sample", type=int, default=1000, help="training examples the probes read (the app's sample)")
     parser.add_argument("--curve-rows", type=int, default=800)
     parser.add_argument("--only", default="", help="datasets, comma-separated")
     parser.add_argument("--no-finetune", action="store_true", help="probes and curves only")

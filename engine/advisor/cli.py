@@ -15,7 +15,7 @@ def add_parser(commands) -> None:
     advise.add_argument("--run", type=int, default=0, help="a finished run whose data and model to use")
     advise.add_argument("--models", default="", help="models: the candidates, separated by commas")
     advise.add_argument("--model", default="", help="more-data, label-next: the model whose features are read")
-    advise.add_argument("--sample", type=int, default=400, help="models: examples each model reads")
+    advise.add_argument("--sample", type=int, default=1000, help="models: examples each model reads")
     advise.add_argument("--unlabelled", default="", help="label-next: the texts not labelled yet")
     advise.add_argument("--count", type=int, default=50, help="label-next: how many to list")
     advise.add_argument("--training", default="", help="merge: the training data (default: the run's)")
