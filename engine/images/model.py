@@ -177,7 +177,7 @@ def starting_point(ref: str) -> str:
     if ref == DEMO:
         return "EfficientNet-Lite0's ImageNet weights (bundled)"
     if ref.startswith("timm:"):
-        return ("its pretrained weights from the Hugging Face cache" if cached_weights(ref.removeprefix("timm:"))
+        return ("its pretrained weights from the Hugging Face cache" if has_learned_weights(ref)
                 else "fresh, untrained weights (no pretrained weights for it are on this computer), so it needs many pictures")
     return f"the trained image model in {Path(ref).name}"
 

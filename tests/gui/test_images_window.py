@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gui.test_wizard import shot
+from tests.gui.test_wizard import distil_up_to_the_teacher, shot
 
 DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo" / "images"
 
@@ -77,12 +77,7 @@ def test_make_a_trained_picture_model_smaller_from_the_wizard_to_its_report(qtbo
     window.show_page("new")
     page = window.page("new")
     wizard = page.wizard
-    page.task_buttons["distill"].clicked.emit()
-    page.next_button.click()
-    page.data_page.open_path(str(pictures))
-    qtbot.waitUntil(lambda: page.next_button.isEnabled(), timeout=90_000)
-    page.next_button.click()
-    qtbot.waitUntil(lambda: wizard.model_ref == f"run:{teacher_id}", timeout=30_000)
+    distil_up_to_the_teacher(qtbot, page, pictures, teacher_id, checked_within_ms=90_000)  # the image doctor
     assert page.student.isVisible() and page.student.text.text().startswith("Keeps")
     page.next_button.click()
     assert wizard.step == "plan" and page.next_button.isEnabled() and page.distill_note.isVisible()

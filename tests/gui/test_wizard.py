@@ -197,6 +197,17 @@ def test_chat_examples_with_blanks_are_filled_in_before_the_plan(qtbot, client, 
     shot(page, "4-plan-chat")
 
 
+def distil_up_to_the_teacher(qtbot, page, data, teacher_id: int, checked_within_ms: int = 60_000) -> None:
+    """A distillation's first steps, clicked: the task, the data (checked by the doctor), then the Model step
+    until it has chosen the finished run `teacher_id` as the teacher."""
+    page.task_buttons["distill"].clicked.emit()
+    page.next_button.click()
+    page.data_page.open_path(str(data))
+    qtbot.waitUntil(lambda: page.next_button.isEnabled(), timeout=checked_within_ms)
+    page.next_button.click()
+    qtbot.waitUntil(lambda: page.wizard.model_ref == f"run:{teacher_id}", timeout=30_000)
+
+
 def test_make_a_trained_model_smaller_with_the_wizard(qtbot, home, client, wizard_window, tiny_classify_config,
                                                       intents_file):
     """Distil a finished run: the teacher is chosen among the user's runs, the student's size with a slider
@@ -207,12 +218,7 @@ def test_make_a_trained_model_smaller_with_the_wizard(qtbot, home, client, wizar
     _, teacher_id = run_in_process(home, {**tiny_classify_config, "epochs": 10})
     page = wizard_window.page("new")
     wizard = page.wizard
-    page.task_buttons["distill"].clicked.emit()
-    page.next_button.click()
-    page.data_page.open_path(str(intents_file))
-    qtbot.waitUntil(lambda: page.next_button.isEnabled(), timeout=60_000)
-    page.next_button.click()
-    qtbot.waitUntil(lambda: wizard.model_ref == f"run:{teacher_id}", timeout=30_000)
+    distil_up_to_the_teacher(qtbot, page, intents_file, teacher_id)
     assert "your latest finished run" in page.recommendation.text()
     assert page.student.isVisible() and page.student.slider.maximum() == 1  # a 2-layer teacher keeps 1
     assert page.student.text.text().startswith("Keeps 1 of the teacher's 2 layers")
