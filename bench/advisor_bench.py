@@ -106,6 +106,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=3)
     parser.add_argument("--probe-sample", type=int, default=1000, help="training examples the probes read (the app's sample)")
     parser.add_argument("--curve-rows", type=int, default=800)
+    parser.add_argument("--curve-seeds", default="1", help="with --no-finetune: a learning curve for each seed "
+                        "(its held-out quarter and random orders), comma-separated")
     parser.add_argument("--only", default="", help="datasets, comma-separated")
     parser.add_argument("--no-finetune", action="store_true", help="probes and curves only")
     args = parser.parse_args()
@@ -148,10 +150,13 @@ def main() -> None:
             # ---- the learning curve: fitted on nested fractions of at most half the pool, checked at all of it
             pool_features = frozen_features(reader, tokenizer, [r["text"] for r in pool])
             pool_targets = Targets.of([r["labels"] if multi else [r["labels"]] for r in pool], names, multi)
-            sizes, scores = nested_scores(pool_features, pool_targets, fractions=[1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0], seed=1)
-            half = [i for i, n in enumerate(sizes) if n <= sizes[-1] / 2 + 1]
-            curve = learning_curve([sizes[i] for i in half], [scores[i] for i in half], target_size=sizes[-1])
-            reached = float(np.mean(scores[-1]))
+            curves = []
+            for seed in map(int, args.curve_seeds.split(",") if args.no_finetune else [1]):
+                sizes, scores = nested_scores(pool_features, pool_targets, fractions=[1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0], seed=seed)
+                half = [i for i, n in enumerate(sizes) if n <= sizes[-1] / 2 + 1]
+                curve = learning_curve([sizes[i] for i in half], [scores[i] for i in half], target_size=sizes[-1])
+                curves.append((seed, sizes, scores, half, curve, float(np.mean(scores[-1]))))
+            seed, sizes, scores, half, curve, reached = curves[0]
             # ---- the fine-tuning run, planned and run as the app does
             config = {"kind": "classify", "model": ref, "data": str(train_path), "eval_data": str(eval_path),
                       "text_column": "text", "label_column": "labels", "method": "full", "epochs": args.epochs,
@@ -160,10 +165,12 @@ def main() -> None:
             job = args.out / f"{name}.{model_name}.json"
             job.write_text(json.dumps(config))
             if args.no_finetune:
-                record(dataset=name, model=model_name, multi_label=multi, knn=float(np.mean(probes.knn)),
-                       linear=float(np.mean(probes.linear)), probe=probes.score, logme=probes.logme,
-                       probe_seconds=probe_seconds, curve_sizes=sizes, curve_scores=scores, curve_fit_on=[sizes[i] for i in half],
-                       curve_low=curve.low, curve_high=curve.high, curve_expected=curve.expected, curve_reached=reached)
+                for seed, sizes, scores, half, curve, reached in curves:
+                    record(dataset=name, model=model_name, multi_label=multi, knn=float(np.mean(probes.knn)),
+                           linear=float(np.mean(probes.linear)), probe=probes.score, logme=probes.logme,
+                           probe_seconds=probe_seconds, curve_seed=seed, curve_sizes=sizes, curve_scores=scores,
+                           curve_fit_on=[sizes[i] for i in half], curve_low=curve.low, curve_high=curve.high,
+                           curve_expected=curve.expected, curve_reached=reached)
                 continue
             planned = engine("plan", str(job), "--json", home=home)
             forecast = json.loads(planned.stdout)["time"] if planned.returncode == 0 else None

@@ -141,9 +141,12 @@ def learning_curve(sizes: list[int], scores: list[list[float]], *, full_size: in
     gains = np.array(gains or [fit.score(target_size) - fit.score(full_size)])
     at_target = np.array(at_target or [fit.score(target_size)])
     along = np.array(along or [fit.score(grid)])
-    # The scatter of single points around the curve at the largest size: a new result is one such point.
+    # A new result is one noisy point, not the curve's mean: the band adds the scatter of single scores where
+    # the curve is now. Three scores at one size say little about it (their spread is under half the true one
+    # about one time in five), so the within-size variances of the two largest sizes are pooled, each with
+    # its degree of freedom lost to its own mean.
     largest = [s for n, row in zip(sizes, scores) for s in row if n == sizes[-1]]
-    noise = float(np.std(largest)) if len(largest) > 1 else 0.0
+    noise = pooled_scatter(scores[-2:])
     low = float(np.clip(np.percentile(at_target, BAND[0]) - noise, 0, 1))
     high = float(np.clip(np.percentile(at_target, BAND[1]) + noise, 0, 1))
     now = float(np.mean(largest)) if full_size == sizes[-1] else float(fit.score(full_size))
@@ -158,6 +161,14 @@ def learning_curve(sizes: list[int], scores: list[list[float]], *, full_size: in
     )
     curve.verdict = verdict(curve)
     return curve
+
+
+def pooled_scatter(groups: list[list[float]]) -> float:
+    """The standard deviation of single scores around their size's mean, pooled over `groups` (the scores at
+    each size)."""
+    squares = sum(float(np.sum((np.array(g) - np.mean(g)) ** 2)) for g in groups if len(g) > 1)
+    freedom = sum(len(g) - 1 for g in groups if len(g) > 1)
+    return math.sqrt(squares / freedom) if freedom else 0.0
 
 
 # Gains smaller than this (in score points) are not worth a round of labelling; larger ones are.

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine import store
-from engine.advisor.curve import learning_curve, verdict
+from engine.advisor.curve import learning_curve, pooled_scatter, verdict
 from engine.advisor.probes import Targets, cross_validate, f1, knn_predict, linear_predict, logme
 from tests.engine.helpers import run_in_process
 
@@ -55,6 +55,19 @@ def test_the_curve_band_holds_the_score_reached_with_more_data_and_the_verdicts_
     assert flat.verdict == "enough"
     low = learning_curve(sizes, [[0.4 + rng.normal(0, 0.002) for _ in range(3)] for _ in sizes])
     assert verdict(low) == "inconsistent labels"
+
+
+def test_the_band_is_for_one_new_score_whose_scatter_is_pooled_over_the_two_largest_sizes():
+    """Three scores that happen to agree at the largest size do not make the band as narrow as the curve's
+    own: the scatter of single scores is pooled with the size before, each size about its own mean."""
+    assert pooled_scatter([[0.5, 0.6, 0.7], [0.8, 0.8, 0.8]]) == pytest.approx((0.02 / 4) ** 0.5)
+    assert pooled_scatter([[0.5]]) == 0.0
+    sizes = [25, 50, 100, 200]
+    truth = lambda n: 0.95 - 1.2 * n ** -0.5  # noqa: E731
+    spread = [-0.02, 0.0, 0.02]
+    agreeing = [[truth(n) + d for d in spread] for n in sizes[:-1]] + [[truth(200)] * 3]
+    curve, smooth = learning_curve(sizes, agreeing), learning_curve(sizes, [[truth(n)] * 3 for n in sizes])
+    assert curve.high - curve.low >= smooth.high - smooth.low + 2 * pooled_scatter(agreeing[-2:]) - 1e-9
 
 
 def test_label_next_prefers_unsure_texts_and_no_two_alike():
