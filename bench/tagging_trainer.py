@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import engine  # noqa: E402, F401  (its torchvision guard: a CPU torch beside PyPI's CUDA-built torchvision)
 import numpy as np  # noqa: E402
 from seqeval.metrics import classification_report, f1_score  # noqa: E402
 from transformers import (  # noqa: E402
