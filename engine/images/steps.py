@@ -80,7 +80,7 @@ def keep_held_out(job, examples: list[Example]) -> Path:
 
 def decide(config, rows: int, native_size: int) -> list[Decision]:
     """Every image setting the person left empty, decided, with its sentence."""
-    from engine.planner import epochs_for, learning_rate
+    from engine.planner import learning_rate
 
     decisions = []
     if config.method == "auto":
@@ -93,10 +93,7 @@ def decide(config, rows: int, native_size: int) -> list[Decision]:
     decisions.append(Decision("mirror", config.mirror, "plan.mirror",
                               f"While training, pictures are cropped and scaled a little differently each time and {mirror}."))
     if config.epochs is None:
-        value = epochs_for(rows)[0]
-        reason = (f"{value:g} epochs: with {rows} pictures, several passes are needed to learn; the best checkpoint is kept if "
-                  "it starts to memorise them." if rows < 1000 else f"{value:g} epochs: the usual number of passes for {rows:,} pictures.")
-        decisions.append(Decision("epochs", value, "plan.epochs", reason))
+        decisions.append(epochs_decision(rows))
     if config.learning_rate is None:
         value, reason = learning_rate(config.kind, "full", 5_000_000)
         decisions.append(Decision("learning_rate", value, "plan.learning_rate", reason))
@@ -114,6 +111,16 @@ def decide(config, rows: int, native_size: int) -> list[Decision]:
     if config.gradient_checkpointing == "auto":
         decisions.append(Decision("gradient_checkpointing", "off", "plan.checkpointing", "Memory saving off: an image model this small fits without it."))
     return decisions
+
+
+def epochs_decision(rows: int) -> Decision:
+    """How many passes over `rows` training pictures (a student's too), with its sentence."""
+    from engine.planner import epochs_for
+
+    value = epochs_for(rows)[0]
+    reason = (f"{value:g} epochs: with {rows} pictures, several passes are needed to learn; the best checkpoint is kept if "
+              "it starts to memorise them." if rows < 1000 else f"{value:g} epochs: the usual number of passes for {rows:,} pictures.")
+    return Decision("epochs", value, "plan.epochs", reason)
 
 
 def statistics_for(rows: int, learned: bool = True) -> tuple[str, str]:

@@ -146,6 +146,7 @@ def _plan_student(config, rows: int):
     from engine import store
     from engine.images.cut import cut_student
     from engine.images.model import build, load_folder
+    from engine.images.steps import epochs_decision
     from engine.models.students import find_teacher
     from engine.models.surgery import parameter_count
     from engine.planner import Decision, Plan, learning_rate
@@ -162,6 +163,9 @@ def _plan_student(config, rows: int):
     if config.temperature is None:
         config.temperature = TASK.distil_temperature
         result.decisions.append(Decision("temperature", config.temperature, message(f"plan.temperature_{NAME}", temperature=config.temperature)[1]))
+    if config.epochs is None:
+        config.epochs = (epochs := epochs_decision(rows)).value
+        result.decisions.append(Decision("epochs", epochs.value, epochs.reason))
     if config.learning_rate is None:
         config.learning_rate, reason = learning_rate(NAME, "full", parameter_count(cut.student))
         result.decisions.append(Decision("learning_rate", config.learning_rate, reason))

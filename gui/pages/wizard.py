@@ -435,16 +435,11 @@ class WizardPage(QWidget):
             match = _setting_named(wizard.blocker("plan"))
             form.mark_invalid(match)
         distill = wizard.task == DISTILL_TASK
-        for box in (self.forecast_box, self.decisions_box):
-            box.setVisible(not distill)
         self.distill_note.setVisible(distill)
         if distill:
             self.distill_note_text.setText(
                 f"{self.student.text.text()} The student trains on your examples with the teacher's answers as "
-                "its guide. The automatic plan covers fine-tuning only so far: this distillation uses the "
-                "settings below (open Expert to change them), chosen to suit small students.")
-            self.expert.setChecked(True)
-            return
+                "its guide; what the engine decided for it is below.")
         if plan is None or wizard.planning:
             self.memory_bar.setValue(0)
             self.memory_text.setText("Working out what fits…")

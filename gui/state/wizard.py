@@ -28,8 +28,9 @@ from gui.state.events import Callbacks
 
 STEPS = ("task", "data", "model", "plan", "train")
 #: Settings whose job-file defaults suit a person who writes a config; in the wizard the engine decides them
-#: (a distillation keeps its defaults: the planner does not plan one yet).
+#: (a distillation's student always learns with all its weights: its method is not the planner's to choose).
 ENGINE_DECIDES = {"method": "auto", "epochs": None, "max_length": None}
+STUDENT_DECIDES = {"epochs": None, "max_length": None}
 DISTILL_TASK = "distill"
 STEP_TITLES = {"task": "Task", "data": "Data", "model": "Model", "plan": "Plan", "train": "Train"}
 
@@ -211,7 +212,7 @@ class Wizard:
 
     def values(self) -> dict[str, Any]:
         """The run's settings as chosen so far; what nobody chose is left to the engine's plan."""
-        return {**({} if self.task == DISTILL_TASK else ENGINE_DECIDES), **self.chosen()}
+        return {**(STUDENT_DECIDES if self.task == DISTILL_TASK else ENGINE_DECIDES), **self.chosen()}
 
     def config(self, *, planned_here: bool = True) -> JobConfig:
         """The job's config: the plan's decisions, and what the person chose over them; raises ConfigError.
@@ -222,7 +223,7 @@ class Wizard:
 
     def plan_decided(self) -> dict[str, Any] | None:
         """The engine's plan the run's config comes from, for the run to keep its sentences; None without one."""
-        if self.plan is None or self.plan.error or self.task == DISTILL_TASK:
+        if self.plan is None or self.plan.error:
             return None
         return {"decisions": self.plan.decisions, "memory": self.plan.memory, "time": self.plan.time}
 
@@ -240,8 +241,6 @@ class Wizard:
                 self.config()  # what the person typed is checked at once, before any plan
             except ConfigError as error:
                 return str(error)
-            if self.task == DISTILL_TASK:
-                return ""  # no plan to wait for: the settings shown are the run's
             if self.planning or self.plan is None:
                 return "Planning the run: counting your examples' tokens and working out what fits…"
             if self.plan.error:
@@ -262,7 +261,7 @@ class Wizard:
         """The choices changed since the last plan was asked for, they are valid enough to plan, and no plan is
         being made now: one at a time, so typing four settings asks for two plans, not four side by side
         (each loads torch and a tokenizer). The newest choices are planned when the plan in hand comes back."""
-        if self._in_flight or self._plan_asked == self.values() or self.task == DISTILL_TASK:
+        if self._in_flight or self._plan_asked == self.values():
             return False
         try:
             from_dict(self.values())

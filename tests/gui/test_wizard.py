@@ -224,13 +224,25 @@ def test_make_a_trained_model_smaller_with_the_wizard(qtbot, home, client, wizar
     assert page.student.text.text().startswith("Keeps 1 of the teacher's 2 layers")
     shot(page, "distill-model")
     page.next_button.click()
-    assert wizard.step == "plan" and page.next_button.isEnabled() and page.distill_note.isVisible()
+    # Plan: the planner's, as for any run: what it decided for the student and why, and how long it takes
+    assert wizard.step == "plan" and page.distill_note.isVisible()
+    qtbot.waitUntil(lambda: not wizard.planning and wizard.plan is not None, timeout=120_000)
+    assert not wizard.plan.error, wizard.plan.error
+    decided = {d["setting"]: d["value"] for d in wizard.plan.decisions}
+    assert {"epochs", "max_length", "learning_rate"} <= set(decided)
+    assert "Learning rate" in page.decisions.text() and page.decisions_box.isVisible()
+    assert page.time_text.text().startswith("About ") and wizard.plan.time["parts"]["teacher"] > 0  # its answers are timed too
+    assert page.next_button.isEnabled() and not page.expert.isChecked()
+    shot(page, "distill-plan")
     page.next_button.click()
     page.next_button.click()  # Start training
     qtbot.waitUntil(lambda: wizard_window.current == "run", timeout=5_000)
     run = store.get_run(client.db, wizard_window.page("run").run_id)
     assert run["kind"] == "distill"
     assert (run["config"]["teacher"], run["config"]["student_layers"]) == (f"run:{teacher_id}", 1)
+    assert (run["config"]["epochs"], run["config"]["max_length"]) == (decided["epochs"], decided["max_length"])
+    codes = [event["code"] for event in store.events(client.db, run["id"])]
+    assert "plan.time" in codes and codes.count("plan.time") == 1  # the plan's sentences, kept with the run
 
 
 def test_a_run_started_for_a_cluster_out_of_reach_fails_in_a_sentence_and_nothing_trains_here(
