@@ -50,7 +50,8 @@ class TrainState:
     batch_in_epoch: int = 0  # steps of `epoch` done
     best_metric: float | None = None
     best_step: int = 0
-    evals_without_improvement: int = 0
+    best_loss: float | None = None  # the lowest held-out loss so far
+    evals_without_improvement: int = 0  # checks in a row where neither the score nor the held-out loss improved
     lr_scale: float = 1.0  # halved each time the health monitor rolls a diverged run back
 
 

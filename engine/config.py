@@ -105,7 +105,8 @@ class JobConfig:
     max_grad_norm: float = setting(1.0, "Largest gradient norm; larger updates are scaled down.")
     eval_every: int = setting(0, "Check the model every this many steps (0: about ten times per run).")
     early_stopping_patience: int = setting(
-        3, "Stop when the evaluation has not improved this many times in a row (0: never stop early)."
+        3, "Stop when neither the evaluation score nor the loss on held-out examples has improved this many "
+        "times in a row (0: never stop early)."
     )
     checkpoint_minutes: float = setting(
         5.0, "Save a checkpoint at least this often, so an interruption loses at most these minutes."

@@ -120,8 +120,9 @@ MESSAGES: dict[str, Message] = {
     "eval.best": Message(Level.INFO, "New best {metric}: {value} at step {step}; this checkpoint is kept."),
     "train.early_stop": Message(
         Level.ADVICE,
-        "The evaluation {metric} has not improved for {patience} evaluations, so training stopped early "
-        "to avoid overfitting. The best checkpoint (step {best_step}) is the saved model.",
+        "The evaluation {metric} has not improved for {patience} evaluations in a row, and the loss on the "
+        "held-out examples has stopped falling, so training stopped early to avoid overfitting. The best "
+        "checkpoint (step {best_step}) is the saved model.",
     ),
     "checkpoint.saved": Message(Level.INFO, "Checkpoint saved at step {step}."),
     # Entity tagging
