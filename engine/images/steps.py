@@ -154,9 +154,15 @@ def workers_for(rows: int) -> tuple[int, str]:
 
 
 def apply(job, decisions: list[Decision]) -> None:
+    """Set each decision and say it, unless the run already holds its sentence (from the plan the window made
+    and recorded with the run: the mirroring sentence is said whoever planned)."""
+    from engine import store
+
+    said = {event["message"] for event in store.events(job.db, job.run_id)}
     for decision in decisions:
         setattr(job.config, decision.setting, decision.value)
-        job.event(decision.code, reason=decision.reason)
+        if decision.reason not in said:
+            job.event(decision.code, reason=decision.reason)
     if decisions:
         job.save_config()
 
