@@ -42,3 +42,18 @@ def wait_for(condition, timeout: float = 120, every: float = 0.2) -> None:
 
 def train_steps(db, run_id: int) -> list[int]:
     return [step for step, _ in store.metric_series(db, run_id, "train_loss")]
+
+
+def quiet_machine(busy_share: float = 0.25, within: float = 30.0) -> float | None:
+    """Wait until the other processes on this machine use under `busy_share` of its processors over one
+    second (a test's leftover process finishing, a cluster daemon's round), for at most `within` seconds.
+    Returns the share last seen when the machine never quietened, None when it did."""
+    import psutil
+
+    deadline = time.monotonic() + within
+    while True:
+        share = psutil.cpu_percent(interval=1.0) / 100
+        if share < busy_share:
+            return None
+        if time.monotonic() > deadline:
+            return share
