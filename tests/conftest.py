@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+import engine  # noqa: F401 - first: its guard lets transformers load beside a torchvision built for another torch
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

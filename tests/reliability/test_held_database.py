@@ -50,7 +50,7 @@ def test_list_and_status_answer_while_the_database_is_held(db, tunewright_home):
     # A run whose process is gone: looking at it marks it interrupted, a write that must wait its turn.
     run_id = store.create_run(db, kind="classify", config={}, status="running")
     store.update_run(db, run_id, pid=2**22 + 7, pid_started=1.0)
-    holder = hold(store.database_path(tunewright_home), 25)
+    holder = hold(store.database_path(tunewright_home), HOLD_SECONDS)
     listed, status = cli("list", home=tunewright_home), cli("status", str(run_id), home=tunewright_home)
     holder.wait(60)
     for result in (listed, status):
