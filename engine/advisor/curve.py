@@ -189,8 +189,11 @@ def verdict(curve: Curve) -> str:
 
 def shifted(curve: Curve, score_now: float) -> tuple[float, float]:
     """What the target size would score, on the scale of `score_now` (a fine-tuned run's own score, or the
-    probe's): the score now plus the band of the gains the refitted curves give from here to there."""
-    return (float(np.clip(score_now + curve.gain_low, 0, 1)), float(np.clip(score_now + curve.gain_high, 0, 1)))
+    probe's): the curve's band there (the one plotted, whose coverage bench/advisor.md measures), moved by as
+    much as `score_now` differs from the probe's score now. The gains alone would leave out how far one new
+    score scatters, and make a narrower range than the one that held in the measured cases."""
+    offset = score_now - curve.now_score
+    return float(np.clip(curve.low + offset, 0, 1)), float(np.clip(curve.high + offset, 0, 1))
 
 
 def percent(value: float) -> str:

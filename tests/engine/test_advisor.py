@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine import store
-from engine.advisor.curve import learning_curve, pooled_scatter, verdict
+from engine.advisor.curve import learning_curve, pooled_scatter, shifted, verdict
 from engine.advisor.probes import Targets, cross_validate, f1, knn_predict, linear_predict, logme
 from tests.engine.helpers import run_in_process
 
@@ -68,6 +68,18 @@ def test_the_band_is_for_one_new_score_whose_scatter_is_pooled_over_the_two_larg
     agreeing = [[truth(n) + d for d in spread] for n in sizes[:-1]] + [[truth(200)] * 3]
     curve, smooth = learning_curve(sizes, agreeing), learning_curve(sizes, [[truth(n)] * 3 for n in sizes])
     assert curve.high - curve.low >= smooth.high - smooth.low + 2 * pooled_scatter(agreeing[-2:]) - 1e-9
+
+
+def test_the_sentence_says_the_band_that_is_plotted_and_measured_moved_to_a_run_s_score():
+    """"With twice as many examples, expect A-B": with no run, A-B is the curve's band at twice the examples
+    (the one drawn, and the one whose coverage bench/advisor.md measures); after a run, the same band moved by
+    as much as the run's score differs from the probe's, as wide."""
+    sizes = [25, 50, 100, 200]
+    rng = np.random.default_rng(0)
+    curve = learning_curve(sizes, [[0.95 - 1.2 * n ** -0.5 + rng.normal(0, 0.01) for _ in range(3)] for n in sizes])
+    assert shifted(curve, curve.now_score) == pytest.approx((curve.low, curve.high))
+    assert shifted(curve, curve.now_score - 0.1) == pytest.approx((curve.low - 0.1, curve.high - 0.1))
+    assert shifted(curve, 0.995)[1] == 1.0  # a score cannot pass 100%
 
 
 def test_label_next_prefers_unsure_texts_and_no_two_alike():
